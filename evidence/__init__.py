@@ -1,0 +1,44 @@
+"""evidence: randomized-trial evidence on psychodynamic therapy, pooled at metafor parity.
+
+The pipeline reads as the domain: ``data`` (load, validate) -> ``effects`` (yi, vi) ->
+``pooling`` (models) -> ``results`` (frozen result objects) -> ``plotting``. Plotting functions
+import matplotlib only when called.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from .effects import effect_sizes, from_reported
+from .pooling import pool, pool_binary
+from .results import BinaryPoolResult, PoolResult
+
+__version__ = "0.1.0"
+
+# name -> submodule; resolved on first use so that importing evidence stays light
+_LAZY = {
+    "forest_plot": "plotting",
+    "funnel_plot": "plotting",
+    "subgroups": "analyses",
+    "meta_regression": "analyses",
+    "egger_test": "analyses",
+    "trim_and_fill": "analyses",
+}
+
+__all__ = [
+    "effect_sizes",
+    "from_reported",
+    "pool",
+    "pool_binary",
+    "PoolResult",
+    "BinaryPoolResult",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    if name in ("data", "sources", "io", "plotting", "analyses"):
+        return import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'evidence' has no attribute {name!r}")

@@ -1,0 +1,511 @@
+"""Pooling: common-effect and random-effects models (stage 3: data -> effects -> **pooling**).
+
+The engine works on a *batch* of meta-analyses at once: effect sizes ``y`` and variances ``v`` of
+shape ``(B, k)`` with a boolean mask ``m`` that says which studies each row includes. A single fit
+is a batch of one; leave-one-out and cumulative analyses are batches of ``k`` masks, so no Python
+loop runs over studies (iterative estimators iterate on the batch axis).
+
+tau^2 estimators, as metafor's ``rma.uni`` defines them (all floored at 0):
+
+``DL``   DerSimonian-Laird (method of moments with inverse-variance weights)
+``HE``   Hedges (method of moments with unit weights)
+``HS``   Hunter-Schmidt
+``SJ``   Sidik-Jonkman (one step from the unit-weight start, as metafor)
+``PM``   Paule-Mandel (generalised Q equals k - 1)
+``EB``   empirical Bayes (Morris); its estimating equation is the same as PM's
+``ML``   maximum likelihood (Fisher scoring)
+``REML`` restricted maximum likelihood (Fisher scoring)
+``FE``   common (fixed) effect: tau^2 = 0 (``CE`` and ``EE`` are accepted as aliases)
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats
+
+from .results import BinaryPoolResult, PoolResult
+
+__all__ = [
+    "METHODS",
+    "TESTS",
+    "PI_RULES",
+    "ConvergenceWarning",
+    "pool",
+    "pool_binary",
+    "fit_batch",
+    "q_profile",
+]
+
+METHODS = ("FE", "DL", "HE", "HS", "SJ", "PM", "EB", "ML", "REML")
+TESTS = ("z", "knha", "adhoc")
+PI_RULES = ("metafor", "higgins", "t_k1")
+_ALIASES = {"CE": "FE", "EE": "FE", "HKSJ": "knha"}
+
+#: Convergence threshold on tau^2 for iterative estimators and root finders (metafor uses 1e-5
+#: by default; the reference script tightens it to 1e-12, and so do we).
+TAU2_TOL = 1e-13
+MAX_ITER = 1000
+
+
+class ConvergenceWarning(RuntimeWarning):
+    """An iterative estimator stopped before meeting its tolerance."""
+
+
+# --------------------------------------------------------------------------------------------
+# input guards
+
+
+def _vector(name: str, x: Sequence[float] | np.ndarray) -> np.ndarray:
+    try:
+        arr = np.atleast_1d(np.asarray(x, dtype=float))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: values must be numeric") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a one-dimensional sequence, got shape {arr.shape}")
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise ValueError(f"{name}: non-finite value (NaN or inf) at position {bad[0]}")
+    return arr
+
+
+def check_inputs(yi, vi) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``yi`` and ``vi``: numeric, finite, equal length, k >= 1, vi > 0."""
+    y, v = _vector("yi", yi), _vector("vi", vi)
+    if y.size != v.size:
+        raise ValueError(f"yi and vi have unequal lengths ({y.size} and {v.size})")
+    if y.size == 0:
+        raise ValueError("no studies to pool (k = 0)")
+    bad = np.flatnonzero(v <= 0)
+    if bad.size:
+        raise ValueError(f"vi: sampling variances must be positive; vi <= 0 at position {bad[0]}")
+    return y, v
+
+
+def _name(value: str, allowed: tuple[str, ...], what: str) -> str:
+    key = _ALIASES.get(str(value).upper(), _ALIASES.get(str(value), str(value)))
+    for a in allowed:
+        if key.upper() == a.upper():
+            return a
+    raise ValueError(f"unknown {what} {value!r}; choose one of {allowed}")
+
+
+# --------------------------------------------------------------------------------------------
+# batched building blocks (all arrays are (B, k); masked-out entries carry weight 0)
+
+
+def _wsum(w, x=None):
+    return w.sum(axis=1) if x is None else (w * x).sum(axis=1)
+
+
+def _gen_q(y, v, m, tau2):
+    """Generalised Q = sum w (y - mu_w)^2 with w = 1/(v + tau2), its derivative and mu_w."""
+    w = m / (v + tau2[:, None])
+    sw = w.sum(axis=1)
+    mu = _wsum(w, y) / sw
+    r2 = (y - mu[:, None]) ** 2
+    return _wsum(w, r2), -_wsum(w**2, r2), mu
+
+
+def _solve_q(y, v, m, target):
+    """tau^2 >= 0 with Q(tau^2) = target (Q decreases in tau^2); 0 where Q(0) <= target.
+
+    Safeguarded Newton on a bracket that is widened by doubling, vectorised over the batch.
+    """
+    zero = np.zeros(y.shape[0])
+    q0, _, _ = _gen_q(y, v, m, zero)
+    target = np.broadcast_to(np.asarray(target, dtype=float), zero.shape)
+    active = q0 > target
+    lo, hi = zero.copy(), np.where(active, 1.0, 0.0)
+    for _ in range(200):  # bracket: Q(hi) < target
+        qh, _, _ = _gen_q(y, v, m, hi)
+        grow = active & (qh > target)
+        if not grow.any():
+            break
+        lo = np.where(grow, hi, lo)
+        hi = np.where(grow, hi * 4, hi)
+    t = np.where(active, lo, 0.0)
+    for it in range(MAX_ITER):
+        q, dq, _ = _gen_q(y, v, m, t)
+        f = q - target
+        lo = np.where(active & (f > 0), t, lo)
+        hi = np.where(active & (f <= 0), t, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = t - f / dq
+        out = ~((new > lo) & (new < hi)) | ~np.isfinite(new)
+        new = np.where(out, (lo + hi) / 2, new)
+        new = np.where(active, new, 0.0)
+        done = np.abs(new - t) <= TAU2_TOL * np.maximum(1.0, t)
+        t = new
+        if done.all():
+            return t, it + 1
+    return t, -MAX_ITER
+
+
+def _fisher(y, v, m, tau2, reml):
+    """Fisher scoring for ML or REML (metafor's algorithm, step-halving replaced by projection)."""
+    for it in range(MAX_ITER):
+        w = m / (v + tau2[:, None])
+        sw, sw2 = w.sum(axis=1), (w**2).sum(axis=1)
+        mu = _wsum(w, y) / sw
+        wr2 = _wsum(w**2, (y - mu[:, None]) ** 2)
+        if reml:
+            sw3 = (w**3).sum(axis=1)
+            tr_p = sw - sw2 / sw
+            tr_pp = sw2 - 2 * sw3 / sw + sw2**2 / sw**2
+            adj = (wr2 - tr_p) / tr_pp
+        else:
+            adj = (wr2 - sw) / sw2
+        new = np.maximum(tau2 + np.nan_to_num(adj), 0.0)  # rows with k = 1 have no score
+        done = np.abs(new - tau2) <= TAU2_TOL * np.maximum(1.0, tau2)
+        tau2 = new
+        if done.all():
+            return tau2, it + 1
+    return tau2, -MAX_ITER
+
+
+def _tau2(method, y, v, m, k):
+    """tau^2 for each batch row; returns (tau2, iterations) where iterations < 0 = not converged."""
+    B = y.shape[0]
+    zero = np.zeros(B)
+    if method == "FE":
+        return zero, 0
+    w = m / v
+    sw = w.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q, _, _ = _gen_q(y, v, m, zero)
+        ybar = _wsum(m, y) / k
+        ss = _wsum(m, (y - ybar[:, None]) ** 2)  # unweighted residual SS
+        if method == "DL":
+            tau2 = (q - (k - 1)) / (sw - (w**2).sum(axis=1) / sw)
+        elif method == "HE":
+            tau2 = (ss - _wsum(m, v) * (k - 1) / k) / (k - 1)
+        elif method == "HS":
+            tau2 = (q - k) / sw
+        elif method == "SJ":
+            t0 = ss / k
+            qsj, _, _ = _gen_q(y, v, m, t0)
+            tau2 = t0 * qsj / (k - 1)
+        if method in ("DL", "HE", "HS", "SJ"):
+            return np.maximum(np.nan_to_num(tau2, nan=0.0), 0.0), 0
+        if method in ("PM", "EB"):
+            return _solve_q(y, v, m, k - 1.0)
+        start = np.maximum(np.nan_to_num((ss - _wsum(m, v) * (k - 1) / k) / (k - 1)), 0.0)
+        return _fisher(y, v, m, start, reml=method == "REML")
+
+
+def _crit(test, df, level, shape):
+    alpha = 1 - level / 100
+    if test == "z":
+        return np.full(shape, stats.norm.isf(alpha / 2))
+    with np.errstate(invalid="ignore"):
+        return stats.t.isf(alpha / 2, df)
+
+
+def fit_batch(y, v, m, *, method="REML", test="z", level=95.0, pi="metafor"):
+    """Fit one model per batch row; returns a dict of arrays of shape (B,).
+
+    ``y``, ``v`` and ``m`` are (B, k) arrays; ``m`` is boolean and selects the studies of each
+    row. Rows with a single study get tau^2 = 0 and NaN heterogeneity statistics.
+    """
+    y, v = np.atleast_2d(y), np.atleast_2d(v)
+    m = np.atleast_2d(m).astype(float)
+    k = m.sum(axis=1)
+    tau2, iters = _tau2(method, y, v, m, k)
+    tau2 = np.where(k > 1, tau2, 0.0)
+    if iters < 0:
+        warnings.warn(
+            f"{method}: tau^2 did not converge within {MAX_ITER} iterations "
+            f"(tolerance {TAU2_TOL:g}); results are flagged converged=False",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    w = m / (v + tau2[:, None])
+    sw = w.sum(axis=1)
+    est = _wsum(w, y) / sw
+    se = np.sqrt(1 / sw)
+    df = k - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if test != "z":
+            s2 = _wsum(w, (y - est[:, None]) ** 2) / df
+            se_kh = np.sqrt(s2 / sw)
+            se = se_kh if test == "knha" else np.maximum(se_kh, se)
+            se = np.where(k > 1, se, np.nan)
+        crit = _crit(test, df, level, est.shape)
+        stat = est / se
+        if test == "z":
+            pval = 2 * stats.norm.sf(np.abs(stat))
+        else:
+            pval = 2 * stats.t.sf(np.abs(stat), df)
+        # heterogeneity (FE weights)
+        w0 = m / v
+        sw0, sw02 = w0.sum(axis=1), (w0**2).sum(axis=1)
+        q, _, _ = _gen_q(y, v, m, np.zeros_like(est))
+        qp = stats.chi2.sf(q, df)
+        if method == "FE":
+            i2 = np.maximum(0.0, 100 * (q - df) / q)
+            h2 = q / df
+        else:
+            s2typ = df * sw0 / (sw0**2 - sw02)
+            i2 = 100 * tau2 / (tau2 + s2typ)
+            h2 = (tau2 + s2typ) / s2typ
+        single = k < 2
+        q, qp, i2, h2 = (np.where(single, np.nan, a) for a in (q, qp, i2, h2))
+        # prediction interval
+        if pi == "metafor":
+            pcrit = crit
+        else:
+            pcrit = _crit("t", k - 2 if pi == "higgins" else df, level, est.shape)
+        pse = np.sqrt(se**2 + tau2)
+    return {
+        "k": k.astype(int),
+        "estimate": est,
+        "se": se,
+        "statistic": stat,
+        "pvalue": pval,
+        "ci_low": est - crit * se,
+        "ci_high": est + crit * se,
+        "tau2": tau2,
+        "i2": i2,
+        "h2": h2,
+        "q": q,
+        "q_pvalue": qp,
+        "pi_low": est - pcrit * pse,
+        "pi_high": est + pcrit * pse,
+        "df": df if test != "z" else np.full(est.shape, np.inf),
+        "iterations": iters,
+        "weights": 100 * w / sw[:, None],
+    }
+
+
+def q_profile(y, v, *, level=95.0) -> tuple[float, float]:
+    """Q-profile confidence interval for tau^2 (metafor ``confint(rma(...))``).
+
+    The limits solve Q(tau^2) = chi^2_{k-1} quantiles with the generalised Q statistic; a limit
+    whose equation has no positive root is 0 (metafor reports such a limit as 0 too).
+    """
+    y, v = np.atleast_2d(y), np.atleast_2d(v)
+    k = y.shape[1]
+    if k < 2:
+        return float("nan"), float("nan")
+    alpha = 1 - level / 100
+    m = np.ones_like(y, dtype=bool)
+    targets = np.array([stats.chi2.isf(alpha / 2, k - 1), stats.chi2.ppf(alpha / 2, k - 1)])
+    yy, vv, mm = (np.repeat(a, 2, axis=0) for a in (y, v, m))
+    t, iters = _solve_q(yy, vv, mm, targets)
+    if iters < 0:
+        warnings.warn("Q-profile interval did not converge", ConvergenceWarning, stacklevel=2)
+    return float(t[0]), float(t[1])
+
+
+def pool(
+    yi,
+    vi,
+    *,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95.0,
+    pi: str = "metafor",
+    labels: Sequence[str] | None = None,
+    measure: str | None = None,
+) -> PoolResult:
+    """Pool effect sizes with a common-effect or random-effects model (metafor ``rma``).
+
+    Parameters
+    ----------
+    yi, vi : array-like
+        Effect sizes and their sampling variances (one per study).
+    method : str, default "REML"
+        tau^2 estimator: one of ``FE`` (common effect), ``DL``, ``HE``, ``HS``, ``SJ``, ``PM``,
+        ``EB``, ``ML``, ``REML``.
+    test : {"z", "knha", "adhoc"}
+        Normal (Wald) test, Knapp-Hartung (t with k - 1 df), or Knapp-Hartung whose SE never
+        falls below the Wald SE (ad hoc variant).
+    level : float, default 95
+        Confidence level in percent.
+    pi : {"metafor", "higgins", "t_k1"}
+        Prediction interval rule: metafor's ``predict()`` (normal under ``z``, t with k - 1 df
+        under Knapp-Hartung), t with k - 2 df (Higgins et al. 2009; Riley et al. 2011), or t with
+        k - 1 df.
+    labels : sequence of str, optional
+        Study labels ("Author Year"), carried into the result and the plots.
+    measure : str, optional
+        Name of the effect measure (e.g. "SMD", "OR"), used for display and back-transformation.
+
+    Returns
+    -------
+    PoolResult
+        Frozen result. With k = 1 the single study is returned with tau^2 = 0 and every
+        heterogeneity statistic (Q, I^2, H^2, tau^2 CI) NaN.
+
+    Examples
+    --------
+    >>> res = pool([0.1, 0.3, 0.35, 0.65, 0.45, 0.15], [0.03, 0.03, 0.05, 0.01, 0.05, 0.02])
+    >>> print(round(res.estimate, 4), round(res.tau2, 4), res.method)
+    0.3589 0.0205 REML
+    """
+    y, v = check_inputs(yi, vi)
+    method = _name(method, METHODS, "method")
+    test = _name(test, TESTS, "test")
+    pi = _name(pi, PI_RULES, "prediction-interval rule")
+    if labels is not None:
+        labels = tuple(str(x) for x in labels)
+        if len(labels) != y.size:
+            raise ValueError(f"labels has {len(labels)} entries for {y.size} studies")
+    fit = fit_batch(y[None], v[None], np.ones((1, y.size), bool), method=method, test=test,
+                    level=level, pi=pi)
+    if method != "FE" and y.size > 1:
+        tau2_ci = q_profile(y, v, level=level)
+    else:
+        tau2_ci = (float("nan"), float("nan"))
+    one = {key: (val[0] if np.ndim(val) else val) for key, val in fit.items()}
+    return PoolResult(
+        yi=y,
+        vi=v,
+        labels=labels,
+        measure=measure,
+        method=method,
+        test=test,
+        pi_rule=pi,
+        level=level,
+        k=int(one["k"]),
+        estimate=float(one["estimate"]),
+        se=float(one["se"]),
+        statistic=float(one["statistic"]),
+        pvalue=float(one["pvalue"]),
+        ci_low=float(one["ci_low"]),
+        ci_high=float(one["ci_high"]),
+        tau2=float(one["tau2"]),
+        tau2_ci_low=tau2_ci[0],
+        tau2_ci_high=tau2_ci[1],
+        i2=float(one["i2"]),
+        h2=float(one["h2"]),
+        q=float(one["q"]),
+        q_pvalue=float(one["q_pvalue"]),
+        pi_low=float(one["pi_low"]),
+        pi_high=float(one["pi_high"]),
+        df=float(one["df"]),
+        iterations=int(one["iterations"]),
+        weights=one["weights"],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# binary outcomes: Mantel-Haenszel and Peto
+
+
+def _mh(measure, a, b, c, d):
+    n1, n2 = a + b, c + d
+    n = n1 + n2
+    if measure == "OR":
+        r, s = a * d / n, b * c / n
+        p, q = (a + d) / n, (b + c) / n
+        R, S = r.sum(), s.sum()
+        var = (p * r).sum() / (2 * R**2) + (p * s + q * r).sum() / (2 * R * S)
+        var += (q * s).sum() / (2 * S**2)
+        return np.log(R / S), var
+    if measure == "RR":
+        R, S = (a * n2 / n).sum(), (c * n1 / n).sum()
+        var = ((n1 * n2 * (a + c) - a * c * n) / n**2).sum() / (R * S)
+        return np.log(R / S), var
+    W = (n1 * n2 / n).sum()
+    est = ((a * n2 - c * n1) / n).sum() / W
+    P = ((n1**2 * c - n2**2 * a + n1 * n2 * (n2 - n1) / 2) / n**2).sum()
+    Q = ((a * (n2 - c) + c * (n1 - a)) / (2 * n)).sum()
+    return est, (est * P + Q) / W**2
+
+
+def _peto_terms(a, b, c, d):
+    n1, n2 = a + b, c + d
+    n = n1 + n2
+    ev = a + c
+    o_e = a - ev * n1 / n
+    var = ev * (n - ev) * n1 * n2 / (n**2 * (n - 1))
+    return o_e, var
+
+
+def pool_binary(
+    events1,
+    n1,
+    events2,
+    n2,
+    *,
+    measure: str = "OR",
+    method: str = "MH",
+    level: float = 95.0,
+    labels: Sequence[str] | None = None,
+) -> BinaryPoolResult:
+    """Common-effect pooling of 2x2 tables by Mantel-Haenszel or Peto (metafor ``rma.mh``/``rma.peto``).
+
+    The pooled estimate uses the uncorrected tables (metafor's ``add=c(1/2, 0)``); the study-level
+    effects used for Q, the weights shown in plots and the display carry the 1/2 zero-cell
+    correction, and tables with no events in either arm are excluded from Q (``drop00=TRUE``) and
+    listed in ``excluded``.
+
+    Examples
+    --------
+    >>> r = pool_binary([4, 6, 3], [50, 60, 40], [8, 10, 9], [50, 58, 41], measure="OR")
+    >>> print(round(r.estimate, 4), round(r.se, 4))
+    -0.7852 0.3568
+    """
+    method = _name(method, ("MH", "Peto"), "binary method")
+    measure = _name(measure, ("OR", "RR", "RD"), "measure")
+    if method == "Peto" and measure != "OR":
+        raise ValueError("Peto's method pools odds ratios only (measure='OR')")
+    from .effects import effect_sizes  # local: effects and pooling are sibling stages
+
+    es = effect_sizes(measure, events1=events1, n1=n1, events2=events2, n2=n2, drop00=True)
+    if method == "Peto":
+        es = _peto_effects(events1, n1, events2, n2)
+    a = np.asarray(events1, float)
+    c = np.asarray(events2, float)
+    b, d = np.asarray(n1, float) - a, np.asarray(n2, float) - c
+    if method == "MH":
+        est, var = _mh(measure, a, b, c, d)
+    else:
+        o_e, var_i = _peto_terms(a, b, c, d)
+        est, var = o_e.sum() / var_i.sum(), 1 / var_i.sum()
+    se = float(np.sqrt(var))
+    ok = np.isfinite(es["yi"].to_numpy())
+    yi, vi = es["yi"].to_numpy(), es["vi"].to_numpy()
+    kq = int(ok.sum())
+    q = float(((yi[ok] - est) ** 2 / vi[ok]).sum()) if kq > 1 else float("nan")
+    crit = stats.norm.isf((1 - level / 100) / 2)
+    z = est / se
+    return BinaryPoolResult(
+        yi=yi,
+        vi=vi,
+        labels=None if labels is None else tuple(str(x) for x in labels),
+        measure=measure,
+        method=method,
+        level=level,
+        k=int(a.size),
+        estimate=float(est),
+        se=se,
+        statistic=float(z),
+        pvalue=float(2 * stats.norm.sf(abs(z))),
+        ci_low=float(est - crit * se),
+        ci_high=float(est + crit * se),
+        q=q,
+        q_df=kq - 1,
+        q_pvalue=float(stats.chi2.sf(q, kq - 1)) if kq > 1 else float("nan"),
+        i2=float(max(0.0, 100 * (q - (kq - 1)) / q)) if kq > 1 else float("nan"),
+        excluded=tuple(np.flatnonzero(~ok).tolist()),
+    )
+
+
+def _peto_effects(events1, n1, events2, n2):
+    """Per-study Peto log odds ratios (metafor ``escalc("PETO")``, 1/2 added only to zero cells)."""
+    import pandas as pd
+
+    a = np.asarray(events1, float)
+    c = np.asarray(events2, float)
+    cells = np.stack([a, np.asarray(n1, float) - a, c, np.asarray(n2, float) - c])
+    dz = (a == 0) & (c == 0)
+    cells = cells + 0.5 * np.any(cells == 0, axis=0)
+    o_e, var = _peto_terms(*cells)
+    yi = np.where(dz, np.nan, o_e / var)
+    vi = np.where(dz, np.nan, 1 / var)
+    return pd.DataFrame({"yi": yi, "vi": vi})
