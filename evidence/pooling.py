@@ -196,22 +196,27 @@ def _tau2(method, y, v, m, k):
         return _fisher(y, v, m, start, reml=method == "REML")
 
 
-def _crit(test, df, level, shape):
-    alpha = 1 - level / 100
-    if test == "z":
-        return np.full(shape, stats.norm.isf(alpha / 2))
-    with np.errstate(invalid="ignore"):
-        return stats.t.isf(alpha / 2, df)
-
-
 def fit_batch(y, v, m, *, method="REML", test="z", level=95.0, pi="metafor"):
     """Fit one model per batch row; returns a dict of arrays of shape (B,).
 
     ``y``, ``v`` and ``m`` are (B, k) arrays; ``m`` is boolean and selects the studies of each
-    row. Rows with a single study get tau^2 = 0 and NaN heterogeneity statistics.
+    row. Rows with a single study get tau^2 = 0, the z test and NaN heterogeneity statistics.
+    Effects are centred on each row's first included study before any sum, so identical effects
+    give residuals of exactly zero (Q = 0, Knapp-Hartung SE = 0, as in metafor).
     """
     y, v = np.atleast_2d(y), np.atleast_2d(v)
-    m = np.atleast_2d(m).astype(float)
+    mb = np.atleast_2d(m).astype(bool)
+    ref = y[np.arange(y.shape[0]), mb.argmax(axis=1)]
+    est = _fit_centred(y - ref[:, None], v, mb.astype(float), method, test, level, pi)
+    for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+        est[key] = est[key] + ref
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est["statistic"] = est["estimate"] / est["se"]
+    est["pvalue"] = 2 * stats.t.sf(np.abs(est["statistic"]), est["df"])
+    return est
+
+
+def _fit_centred(y, v, m, method, test, level, pi):
     k = m.sum(axis=1)
     tau2, iters = _tau2(method, y, v, m, k)
     tau2 = np.where(k > 1, tau2, 0.0)
@@ -227,18 +232,15 @@ def fit_batch(y, v, m, *, method="REML", test="z", level=95.0, pi="metafor"):
     est = _wsum(w, y) / sw
     se = np.sqrt(1 / sw)
     df = k - 1
+    # metafor falls back to the z test for a single study (no residual df for Knapp-Hartung)
+    tdf = np.where((test != "z") & (k > 1), df, np.inf)
     with np.errstate(divide="ignore", invalid="ignore"):
         if test != "z":
             s2 = _wsum(w, (y - est[:, None]) ** 2) / df
             se_kh = np.sqrt(s2 / sw)
-            se = se_kh if test == "knha" else np.maximum(se_kh, se)
-            se = np.where(k > 1, se, np.nan)
-        crit = _crit(test, df, level, est.shape)
-        stat = est / se
-        if test == "z":
-            pval = 2 * stats.norm.sf(np.abs(stat))
-        else:
-            pval = 2 * stats.t.sf(np.abs(stat), df)
+            se_kh = se_kh if test == "knha" else np.maximum(se_kh, se)
+            se = np.where(k > 1, se_kh, se)
+        crit = stats.t.isf((1 - level / 100) / 2, tdf)
         # heterogeneity (FE weights)
         w0 = m / v
         sw0, sw02 = w0.sum(axis=1), (w0**2).sum(axis=1)
@@ -257,14 +259,12 @@ def fit_batch(y, v, m, *, method="REML", test="z", level=95.0, pi="metafor"):
         if pi == "metafor":
             pcrit = crit
         else:
-            pcrit = _crit("t", k - 2 if pi == "higgins" else df, level, est.shape)
+            pcrit = stats.t.isf((1 - level / 100) / 2, k - 2 if pi == "higgins" else df)
         pse = np.sqrt(se**2 + tau2)
     return {
         "k": k.astype(int),
         "estimate": est,
         "se": se,
-        "statistic": stat,
-        "pvalue": pval,
         "ci_low": est - crit * se,
         "ci_high": est + crit * se,
         "tau2": tau2,
@@ -274,7 +274,7 @@ def fit_batch(y, v, m, *, method="REML", test="z", level=95.0, pi="metafor"):
         "q_pvalue": qp,
         "pi_low": est - pcrit * pse,
         "pi_high": est + pcrit * pse,
-        "df": df if test != "z" else np.full(est.shape, np.inf),
+        "df": tdf,
         "iterations": iters,
         "weights": 100 * w / sw[:, None],
     }
@@ -497,14 +497,13 @@ def pool_binary(
 
 
 def _peto_effects(events1, n1, events2, n2):
-    """Per-study Peto log odds ratios (metafor ``escalc("PETO")``, 1/2 added only to zero cells)."""
+    """Per-study Peto log odds ratios (O - E) / V; double-zero tables are NaN (as ``rma.peto``)."""
     import pandas as pd
 
     a = np.asarray(events1, float)
     c = np.asarray(events2, float)
     cells = np.stack([a, np.asarray(n1, float) - a, c, np.asarray(n2, float) - c])
     dz = (a == 0) & (c == 0)
-    cells = cells + 0.5 * np.any(cells == 0, axis=0)
     o_e, var = _peto_terms(*cells)
     yi = np.where(dz, np.nan, o_e / var)
     vi = np.where(dz, np.nan, 1 / var)
