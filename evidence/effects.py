@@ -48,7 +48,7 @@ def hedges_correction(m: np.ndarray | float) -> np.ndarray:
     Examples
     --------
     >>> round(float(hedges_correction(18)), 6)
-    0.957766
+    0.957646
     """
     m = np.asarray(m, dtype=float)
     return np.exp(special.gammaln(m / 2) - 0.5 * np.log(m / 2) - special.gammaln((m - 1) / 2))
@@ -158,11 +158,12 @@ def effect_sizes(measure: str, *, drop00: bool = False, **columns) -> pd.DataFra
     --------
     >>> effect_sizes("SMD", m1=[10.0], sd1=[4.0], n1=[20], m2=[12.0], sd2=[5.0], n2=[20]).round(4)
            yi      vi
-    0 -0.4336  0.1024
-    >>> effect_sizes("OR", events1=[0, 5], n1=[10, 20], events2=[3, 10], n2=[10, 20]).round(4)
-           yi      vi excluded
-    0 -2.1102  2.5714
-    1 -1.0986  0.5333
+    0 -0.4329  0.1023
+    >>> es = effect_sizes("OR", events1=[0, 5], n1=[10, 20], events2=[3, 10], n2=[10, 20])
+    >>> es[["yi", "vi"]].round(4)
+           yi      vi
+    0 -2.2824  2.5143
+    1 -1.0986  0.4667
     """
     measure = str(measure).upper()
     if measure not in MEASURES:
@@ -200,7 +201,7 @@ def from_reported(
     Examples
     --------
     >>> from_reported([0.5], scale="OR", ci_low=[0.25], ci_high=[1.0]).round(4)
-           yi      vi                                   derivation
+           yi      vi                                         derivation
     0 -0.6931  0.1251  se = (log(hi) - log(lo)) / (2 * 1.96) from 95% CI
     """
     scale = scale.upper()
@@ -209,7 +210,7 @@ def from_reported(
     if ratio:
         _check("estimate", ~(est > 0), "ratio estimates must be positive")
     yi = np.log(est) if ratio else est
-    given = [x is not None for x in ((ci_low, ci_high), se, pvalue)]
+    given = [x is not None for x in (ci_low, se, pvalue)]
     if (ci_low is None) != (ci_high is None) or sum(given) != 1:
         raise ValueError("give exactly one of: ci_low and ci_high, se, pvalue")
     if se is not None:
