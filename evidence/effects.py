@@ -2,15 +2,12 @@
 
 Every function is vectorised over studies and follows metafor's ``escalc()`` definitions:
 
-=========  ===============================================================  ==========================
-measure    ``yi``                                                           ``vi``
-=========  ===============================================================  ==========================
-``SMD``    Hedges' g, exact correction J(m) = G(m/2) / (sqrt(m/2) G((m-1)/2))  1/n1 + 1/n2 + g^2/(2N)
-``MD``     m1 - m2                                                          sd1^2/n1 + sd2^2/n2
-``OR``     log odds ratio                                                   1/a + 1/b + 1/c + 1/d
-``RR``     log risk ratio                                                   1/a - 1/n1 + 1/c - 1/n2
-``RD``     risk difference                                                  p1(1-p1)/n1 + p2(1-p2)/n2
-=========  ===============================================================  ==========================
+* ``SMD``: Hedges' g with the exact correction J(m) = G(m/2) / (sqrt(m/2) G((m-1)/2)),
+  m = n1 + n2 - 2, and the large-sample variance 1/n1 + 1/n2 + g^2 / (2 (n1 + n2));
+* ``MD``: m1 - m2 with variance sd1^2/n1 + sd2^2/n2;
+* ``OR``: log odds ratio, variance 1/a + 1/b + 1/c + 1/d;
+* ``RR``: log risk ratio, variance 1/a - 1/n1 + 1/c - 1/n2;
+* ``RD``: risk difference, variance p1 (1 - p1)/n1 + p2 (1 - p2)/n2.
 
 Zero cells (metafor's default ``add=1/2, to="only0"``): a 2x2 table with a zero cell gets 1/2 added
 to each of its four cells before ``OR``, ``RR`` and ``RD`` are computed. A table with no events in
@@ -43,7 +40,7 @@ _BINARY = ("events1", "n1", "events2", "n2")
 
 
 def hedges_correction(m: np.ndarray | float) -> np.ndarray:
-    """Exact small-sample correction factor J(m) for Hedges' g, with m = n1 + n2 - 2 degrees of freedom.
+    """Exact small-sample correction J(m) for Hedges' g, with m = n1 + n2 - 2 degrees of freedom.
 
     Examples
     --------

@@ -354,8 +354,9 @@ def pool(
         labels = tuple(str(x) for x in labels)
         if len(labels) != y.size:
             raise ValueError(f"labels has {len(labels)} entries for {y.size} studies")
-    fit = fit_batch(y[None], v[None], np.ones((1, y.size), bool), method=method, test=test,
-                    level=level, pi=pi)
+    fit = fit_batch(
+        y[None], v[None], np.ones((1, y.size), bool), method=method, test=test, level=level, pi=pi
+    )
     if method != "FE" and y.size > 1:
         tau2_ci = q_profile(y, v, level=level)
     else:
@@ -437,7 +438,7 @@ def pool_binary(
     level: float = 95.0,
     labels: Sequence[str] | None = None,
 ) -> BinaryPoolResult:
-    """Common-effect pooling of 2x2 tables by Mantel-Haenszel or Peto (metafor ``rma.mh``/``rma.peto``).
+    """Common-effect pooling of 2x2 tables: Mantel-Haenszel or Peto (``rma.mh``, ``rma.peto``).
 
     The pooled estimate uses the uncorrected tables (metafor's ``add=c(1/2, 0)``); the study-level
     effects used for Q, the weights shown in plots and the display carry the 1/2 zero-cell

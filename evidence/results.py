@@ -177,8 +177,10 @@ class PoolResult:
             (f"{lvl} CI", f"[{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]"),
             ("p", _p(self.pvalue)),
             (f"{lvl} PI", f"[{_fmt(self.pi_low)}, {_fmt(self.pi_high)}]"),
-            ("tau^2 [Q-profile CI]",
-             f"{_fmt(self.tau2)} [{_fmt(self.tau2_ci_low)}, {_fmt(self.tau2_ci_high)}]"),
+            (
+                "tau^2 [Q-profile CI]",
+                f"{_fmt(self.tau2)} [{_fmt(self.tau2_ci_low)}, {_fmt(self.tau2_ci_high)}]",
+            ),
             ("I^2", f"{_fmt(self.i2, 1)}%"),
             ("Q (df, p)", f"{_fmt(self.q, 3)} ({self.k - 1}, {_p(self.q_pvalue)})"),
         ]
@@ -198,8 +200,22 @@ class PoolResult:
             level=self.level,
             pi=self.pi_rule,
         )
-        cols = ["k", "estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "q",
-                "q_pvalue", "tau2", "i2", "h2", "pi_low", "pi_high"]
+        cols = [
+            "k",
+            "estimate",
+            "se",
+            "statistic",
+            "pvalue",
+            "ci_low",
+            "ci_high",
+            "q",
+            "q_pvalue",
+            "tau2",
+            "i2",
+            "h2",
+            "pi_low",
+            "pi_high",
+        ]
         return pd.DataFrame({c: fit[c] for c in cols}, index=pd.Index(index, name="study"))
 
     def leave_one_out(self) -> pd.DataFrame:
@@ -255,7 +271,8 @@ class BinaryPoolResult:
     def summary(self) -> str:
         lvl = f"{self.level:g}%"
         lines = [
-            f"{METHOD_NAMES[self.method]} common-effect model (k = {self.k}; measure {self.measure})",
+            f"{METHOD_NAMES[self.method]} common-effect model "
+            f"(k = {self.k}; measure {self.measure})",
             f"  estimate = {_fmt(self.estimate)}  SE = {_fmt(self.se)}  z = "
             f"{_fmt(self.statistic, 3)}  p = {_p(self.pvalue)}",
             f"  {lvl} CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]",

@@ -9,8 +9,14 @@ from scipy import stats
 import evidence as ev
 from evidence.effects import hedges_correction
 
-ARMS = {"m1": [10.0, 8.0], "sd1": [4.0, 3.0], "n1": [20, 15],
-        "m2": [12.0, 9.0], "sd2": [5.0, 3.5], "n2": [20, 16]}
+ARMS = {
+    "m1": [10.0, 8.0],
+    "sd1": [4.0, 3.0],
+    "n1": [20, 15],
+    "m2": [12.0, 9.0],
+    "sd2": [5.0, 3.5],
+    "n2": [20, 16],
+}
 
 
 def test_hedges_correction_tends_to_one_and_matches_approximation():
@@ -22,8 +28,14 @@ def test_hedges_correction_tends_to_one_and_matches_approximation():
 
 def test_smd_sign_follows_arm_order():
     a = ev.effect_sizes("SMD", **ARMS)
-    swapped = {"m1": ARMS["m2"], "sd1": ARMS["sd2"], "n1": ARMS["n2"],
-               "m2": ARMS["m1"], "sd2": ARMS["sd1"], "n2": ARMS["n1"]}
+    swapped = {
+        "m1": ARMS["m2"],
+        "sd1": ARMS["sd2"],
+        "n1": ARMS["n2"],
+        "m2": ARMS["m1"],
+        "sd2": ARMS["sd1"],
+        "n2": ARMS["n1"],
+    }
     b = ev.effect_sizes("SMD", **swapped)
     np.testing.assert_allclose(a["yi"], -b["yi"])
     np.testing.assert_allclose(a["vi"], b["vi"])

@@ -98,8 +98,9 @@ def test_level_changes_interval_width():
 
 
 def test_result_is_frozen_and_outputs_name_the_methods():
-    res = ev.pool(Y, V, method="PM", test="knha", labels=[f"S{i}" for i in range(Y.size)],
-                  measure="SMD")
+    res = ev.pool(
+        Y, V, method="PM", test="knha", labels=[f"S{i}" for i in range(Y.size)], measure="SMD"
+    )
     with pytest.raises(dataclasses.FrozenInstanceError):
         res.estimate = 0.0
     text = res.summary()

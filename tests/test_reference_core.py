@@ -29,8 +29,19 @@ RTOL_QPROFILE = 1e-7
 
 METHODS = ("FE", "DL", "HE", "HS", "SJ", "PM", "EB", "ML", "REML")
 TESTS = ("z", "knha", "adhoc")
-FIELDS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "tau2", "q",
-          "q_pvalue", "pi_low", "pi_high")
+FIELDS = (
+    "estimate",
+    "se",
+    "statistic",
+    "pvalue",
+    "ci_low",
+    "ci_high",
+    "tau2",
+    "q",
+    "q_pvalue",
+    "pi_low",
+    "pi_high",
+)
 
 
 def _tol(method: str) -> float:
@@ -54,15 +65,24 @@ def test_reference_grid_is_complete():
     datasets = set(REF["datasets"])
     assert len(datasets) >= 8
     kinds = " ".join(d["kind"] for d in REF["datasets"].values())
-    for needed in ("SMD from means", "log RR from counts", "log OR", "k = 160", "k = 2",
-                   "boundary", "1/1000", "extreme"):
+    for needed in (
+        "SMD from means",
+        "log RR from counts",
+        "log OR",
+        "k = 160",
+        "k = 2",
+        "boundary",
+        "1/1000",
+        "extreme",
+    ):
         assert needed in kinds
     grid = {(f["dataset"], f["method"], f["test"]) for f in REF["fits"]}
     assert grid == {(d, m, t) for d in datasets for m in METHODS for t in TESTS}
     qp = {(f["dataset"], f["method"]) for f in REF["qprofile"]}
     assert qp == {(d, m) for d in datasets for m in METHODS if m != "FE"}
     assert {(b["data"], b["method"], b["measure"]) for b in REF["binary"]} == {
-        (d, m, s) for d in ("bcg", "nielweise2007")
+        (d, m, s)
+        for d in ("bcg", "nielweise2007")
         for m, s in [("MH", "OR"), ("MH", "RR"), ("MH", "RD"), ("Peto", "OR")]
     }
     assert len(REF["effects"]) == 8
@@ -70,7 +90,9 @@ def test_reference_grid_is_complete():
     assert REF["meta"]["metafor"].startswith("3.8")
 
 
-@pytest.mark.parametrize("row", REF["fits"], ids=lambda r: f"{r['dataset']}-{r['method']}-{r['test']}")
+@pytest.mark.parametrize(
+    "row", REF["fits"], ids=lambda r: f"{r['dataset']}-{r['method']}-{r['test']}"
+)
 def test_pool_matches_rma(row):
     d = REF["datasets"][row["dataset"]]
     res = ev.pool(d["yi"], d["vi"], method=row["method"], test=row["test"])
@@ -87,12 +109,14 @@ def test_q_profile_matches_confint(row):
     d = REF["datasets"][row["dataset"]]
     res = ev.pool(d["yi"], d["vi"], method=row["method"])
     for f in ("tau2_ci_low", "tau2_ci_high"):
-        np.testing.assert_allclose(getattr(res, f), row[f], rtol=RTOL_QPROFILE,
-                                   atol=TOL_ITERATIVE, err_msg=f)
+        np.testing.assert_allclose(
+            getattr(res, f), row[f], rtol=RTOL_QPROFILE, atol=TOL_ITERATIVE, err_msg=f
+        )
 
 
-@pytest.mark.parametrize("row", REF["sensitivity"],
-                         ids=lambda r: f"{r['dataset']}-{r['method']}-{r['test']}")
+@pytest.mark.parametrize(
+    "row", REF["sensitivity"], ids=lambda r: f"{r['dataset']}-{r['method']}-{r['test']}"
+)
 def test_leave_one_out_and_cumulative(row):
     d = REF["datasets"][row["dataset"]]
     res = ev.pool(d["yi"], d["vi"], method=row["method"], test=row["test"])
@@ -111,8 +135,14 @@ def test_effect_sizes_match_escalc(name):
     data, measure = name.rsplit("_", 1)
     raw = REF["raw"][data]
     if measure in ("SMD", "MD"):
-        cols = {"m1": raw["m1i"], "sd1": raw["sd1i"], "n1": raw["n1i"],
-                "m2": raw["m2i"], "sd2": raw["sd2i"], "n2": raw["n2i"]}
+        cols = {
+            "m1": raw["m1i"],
+            "sd1": raw["sd1i"],
+            "n1": raw["n1i"],
+            "m2": raw["m2i"],
+            "sd2": raw["sd2i"],
+            "n2": raw["n2i"],
+        }
     else:
         cols = raw
     got = ev.effect_sizes(measure, **cols)
@@ -121,10 +151,18 @@ def test_effect_sizes_match_escalc(name):
     _close(got["vi"], want["vi"], TOL_CLOSED, "vi")
 
 
-@pytest.mark.parametrize("row", REF["binary"], ids=lambda r: f"{r['data']}-{r['method']}-{r['measure']}")
+@pytest.mark.parametrize(
+    "row", REF["binary"], ids=lambda r: f"{r['data']}-{r['method']}-{r['measure']}"
+)
 def test_pool_binary_matches_rma_mh_and_peto(row):
     raw = REF["raw"][row["data"]]
-    res = ev.pool_binary(raw["events1"], raw["n1"], raw["events2"], raw["n2"],
-                         measure=row["measure"], method=row["method"])
+    res = ev.pool_binary(
+        raw["events1"],
+        raw["n1"],
+        raw["events2"],
+        raw["n2"],
+        measure=row["measure"],
+        method=row["method"],
+    )
     for f in ("estimate", "se", "q", "ci_low", "ci_high"):
         _close(getattr(res, f), row[f], TOL_CLOSED * _scale(row[f]), f)
