@@ -62,7 +62,7 @@ def _html_table(title: str, rows: list[tuple[str, str]], note: str) -> str:
     )
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class PoolResult:
     """A fitted common-effect or random-effects model (see :func:`evidence.pool`).
 
@@ -162,6 +162,8 @@ class PoolResult:
     def __str__(self) -> str:
         return self.summary()
 
+    __repr__ = __str__  # a terminal shows the summary, JupyterLab the HTML table
+
     def to_frame(self) -> pd.DataFrame:
         """One-row DataFrame with every scalar statistic and method choice."""
         skip = {"yi", "vi", "labels", "weights"}
@@ -242,7 +244,7 @@ class PoolResult:
         return funnel_plot(self, **kwargs)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class BinaryPoolResult:
     """Mantel-Haenszel or Peto common-effect pooling of 2x2 tables (log scale for OR and RR)."""
 
@@ -292,6 +294,8 @@ class BinaryPoolResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    __repr__ = __str__  # a terminal shows the summary, JupyterLab the HTML table
 
     def to_frame(self) -> pd.DataFrame:
         skip = {"yi", "vi", "labels"}

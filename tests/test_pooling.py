@@ -106,7 +106,7 @@ def test_result_is_frozen_and_outputs_name_the_methods():
     text = res.summary()
     for needed in ("PM (Paule-Mandel)", "Knapp-Hartung", "PI rule", "Q(8)", "measure SMD"):
         assert needed in text
-    assert str(res) == text
+    assert str(res) == text == repr(res)
     html = res._repr_html_()
     assert "<table>" in html and "Random effects, PM, Knapp-Hartung" in html
     frame = res.to_frame()
