@@ -1,0 +1,313 @@
+"""Sensitivity analyses: influence diagnostics, Baujat coordinates, GOSH.
+
+All three refit the model on many subsets of the studies at once: leave-one-out diagnostics are a
+batch of ``k`` masks, GOSH a batch of up to 2^20 masks, fitted with the batched engines
+(:func:`evidence.pooling.fit_batch`, :func:`evidence.regression.fit_regression_batch`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .pooling import METHODS, _name, check_inputs, fit_batch
+from .regression import _gram, fit_regression_batch
+from .results import _html_table
+
+__all__ = ["InfluenceResult", "GoshResult", "influence", "baujat", "gosh"]
+
+#: GOSH subsets are fitted in chunks of this many rows to bound memory (2^16 x k doubles).
+GOSH_CHUNK = 1 << 16
+
+
+def _model(result):
+    """(yi, vi, X, method, test, level, labels) of a PoolResult or MetaRegressionResult."""
+    X = getattr(result, "X", None)
+    if X is None:
+        X = np.ones((result.k, 1))
+    labels = getattr(result, "labels", None)
+    labels = tuple(labels) if labels else tuple(f"Study {i + 1}" for i in range(result.k))
+    return result.yi, result.vi, X, result.method, result.test, result.level, labels
+
+
+def _loo(result):
+    """Full and leave-one-out fits of a result's model (batched)."""
+    y, v, X, method, test, level, labels = _model(result)
+    k, p = X.shape
+    if k < 2:
+        raise ValueError("influence diagnostics need at least 2 studies")
+    io = p == 1
+    full = fit_regression_batch(
+        y[None],
+        v[None],
+        np.ones((1, k), bool),
+        X,
+        method=method,
+        test=test,
+        level=level,
+        intercept_only=io,
+    )
+    mask = ~np.eye(k, dtype=bool)
+    yy, vv = np.broadcast_to(y, (k, k)), np.broadcast_to(v, (k, k))
+    dele = fit_regression_batch(
+        yy, vv, mask, X, method=method, test=test, level=level, intercept_only=io
+    )
+    return y, v, X, method, labels, full, dele
+
+
+@dataclass(frozen=True, eq=False)
+class InfluenceResult:
+    """Case-deletion diagnostics (metafor ``influence.rma.uni``), one entry per study.
+
+    ``inf`` flags a study as influential when |DFFITS| > 3 sqrt(p / (k - p)), the chi^2(m)
+    probability of Cook's distance exceeds 0.5, the hat value exceeds 3 p / k, or any
+    |DFBETAS| exceeds 1 (metafor's rule).
+    """
+
+    labels: tuple[str, ...]
+    method: str
+    rstudent: np.ndarray
+    dffits: np.ndarray
+    cook_d: np.ndarray
+    cov_r: np.ndarray
+    tau2_del: np.ndarray
+    qe_del: np.ndarray
+    hat: np.ndarray
+    weight: np.ndarray
+    inf: np.ndarray
+    dfbetas: pd.DataFrame = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """metafor's ``influence()`` table (same column names), indexed by study."""
+        return pd.DataFrame(
+            {
+                "rstudent": self.rstudent,
+                "dffits": self.dffits,
+                "cook.d": self.cook_d,
+                "cov.r": self.cov_r,
+                "tau2.del": self.tau2_del,
+                "QE.del": self.qe_del,
+                "hat": self.hat,
+                "weight": self.weight,
+                "inf": self.inf,
+            },
+            index=pd.Index(self.labels, name="study"),
+        )
+
+    def summary(self) -> str:
+        flagged = [lab for lab, f in zip(self.labels, self.inf, strict=True) if f]
+        head = f"Influence diagnostics ({self.method}; k = {len(self.labels)})"
+        tail = f"influential: {', '.join(flagged)}" if flagged else "no study flagged influential"
+        return f"{head}\n{self.to_frame().round(4).to_string()}\n{tail}"
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().round(4).to_html()
+
+
+def influence(result) -> InfluenceResult:
+    """Influence diagnostics of a fitted model (metafor ``influence()``).
+
+    Works on a :class:`~evidence.results.PoolResult` or a
+    :class:`~evidence.regression.MetaRegressionResult`. Every leave-one-out model is fitted in
+    one batch.
+
+    Examples
+    --------
+    >>> from evidence import pool
+    >>> inf = influence(pool([0.1, 0.3, 0.35, 0.65, 0.45, 0.15],
+    ...                      [0.03, 0.03, 0.05, 0.01, 0.05, 0.02]))
+    >>> print(inf.to_frame()[["rstudent", "cook.d", "hat"]].round(3).iloc[3])
+    rstudent    3.241
+    cook.d      1.209
+    hat         0.237
+    Name: Study 4, dtype: float64
+    """
+    y, v, X, method, labels, full, dele = _loo(result)
+    k, p = X.shape
+    btt = [0] if p == 1 else list(range(1, p))
+    beta, vb = full["beta"][0], full["vb"][0]
+    tau2 = full["tau2"][0]
+    w = 1 / (v + tau2)
+    ainv = np.linalg.inv(_gram(X[None], w[None]))[0]
+    hat = np.einsum("ij,jk,ik->i", X, ainv, X) * w
+    pred = X @ beta
+    bdel, vbdel, s2w = dele["beta"], dele["vb"], dele["s2w"]
+    t2del = dele["tau2"]
+    delpred = (X * bdel).sum(1)
+    vdelpred = np.einsum("ij,ijk,ik->i", X, vbdel, X)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dffits = (pred - delpred) / np.sqrt(s2w * hat * (t2del + v))
+        wd = 1 / (v[None, :] + t2del[:, None])  # all k studies, tau^2 of the deletion fit
+        vb_d = np.linalg.inv(_gram(np.broadcast_to(X, (k, k, p)), wd))
+        dfb = beta[None, :] - bdel
+        dfbs = dfb / np.sqrt(s2w[:, None] * np.diagonal(vb_d, axis1=1, axis2=2))
+        svb = np.linalg.inv(vb[np.ix_(btt, btt)])
+        d = dfb[:, btt]
+        cook = np.einsum("bi,ij,bj->b", d, svb, d)
+        cov_r = np.linalg.det(vbdel[:, btt][:, :, btt]) / np.linalg.det(vb[np.ix_(btt, btt)])
+        resid = y - delpred
+        resid[np.abs(resid) < 100 * np.finfo(float).eps] = 0.0
+        rstudent = resid / np.sqrt(v * s2w + vdelpred + t2del * s2w)
+    weight = 100 * w / w.sum()
+    inf = (
+        (np.abs(dffits) > 3 * np.sqrt(p / (k - p)))
+        | (stats.chi2.cdf(cook, len(btt)) > 0.5)
+        | (hat > 3 * p / k)
+        | np.any(np.abs(dfbs) > 1, axis=1)
+    )
+    names = getattr(result, "names", ("intrcpt",))
+    return InfluenceResult(
+        labels=labels,
+        method=method,
+        rstudent=rstudent,
+        dffits=dffits,
+        cook_d=cook,
+        cov_r=cov_r,
+        tau2_del=t2del,
+        qe_del=dele["qe"],
+        hat=hat,
+        weight=weight,
+        inf=inf,
+        dfbetas=pd.DataFrame(dfbs, columns=list(names), index=pd.Index(labels, name="study")),
+    )
+
+
+def baujat(result) -> pd.DataFrame:
+    """Baujat coordinates (metafor ``baujat()``): one row per study.
+
+    ``x`` is the squared Pearson residual ``(y_i - fitted_i)^2 / (v_i + tau^2)`` (under a
+    common-effect model: the study's contribution to Q); ``y`` is the influence on the fitted
+    value, ``(fitted_i - fitted_i,(-i))^2 / Var(fitted_i,(-i))``.
+
+    Examples
+    --------
+    >>> from evidence import pool
+    >>> b = baujat(pool([0.1, 0.3, 0.35, 0.65, 0.45, 0.15],
+    ...                 [0.03, 0.03, 0.05, 0.01, 0.05, 0.02], method="FE"))
+    >>> print(b.round(3).iloc[3].tolist())
+    [6.413, 4.094]
+    """
+    y, v, X, _, labels, full, dele = _loo(result)
+    pred = X @ full["beta"][0]
+    delpred = (X * dele["beta"]).sum(1)
+    vdelpred = np.einsum("ij,ijk,ik->i", X, dele["vb"], X)
+    xh = (y - pred) ** 2 / (full["tau2"][0] + v)
+    yh = (delpred - pred) ** 2 / vdelpred
+    return pd.DataFrame({"x": xh, "y": yh}, index=pd.Index(labels, name="study"))
+
+
+@dataclass(frozen=True, eq=False)
+class GoshResult:
+    """GOSH analysis (metafor ``gosh()``): the model fitted to many subsets of the studies.
+
+    ``table`` has one row per subset with metafor's columns ``k, QE, I2, H2, tau2, estimate``,
+    ordered as metafor orders them (by subset size; within a size, by the binary code of the
+    subset with study 1 as the lowest bit). ``incl`` says which studies each subset includes.
+    """
+
+    method: str
+    k: int
+    exact: bool
+    seed: int | None
+    table: pd.DataFrame = field(repr=False)
+    incl: np.ndarray = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table
+
+    def summary(self) -> str:
+        kind = "all subsets" if self.exact else f"random subsets (seed {self.seed})"
+        t = self.table
+        return (
+            f"GOSH ({self.method}; k = {self.k}): {len(t)} models, {kind}\n"
+            f"  estimate range [{t.estimate.min():.4f}, {t.estimate.max():.4f}]  "
+            f"I^2 range [{t.I2.min():.1f}, {t.I2.max():.1f}]%"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        t = self.table
+        rows = [
+            ("models", str(len(t))),
+            ("exact", str(self.exact)),
+            ("estimate range", f"[{t.estimate.min():.4f}, {t.estimate.max():.4f}]"),
+            ("I^2 range", f"[{t.I2.min():.1f}, {t.I2.max():.1f}]%"),
+        ]
+        return _html_table(f"GOSH (k = {self.k})", rows, f"tau^2 estimator {self.method}")
+
+
+def gosh(
+    yi, vi, *, method: str = "FE", max_subsets: int | None = None, seed: int | None = None
+) -> GoshResult:
+    """Fit the model to every subset of studies (k <= 20) or to random subsets (metafor ``gosh``).
+
+    Parameters
+    ----------
+    yi, vi : array-like
+        Effect sizes and sampling variances.
+    method : str, default "FE"
+        tau^2 estimator for every subset (``FE`` is the classical GOSH plot).
+    max_subsets : int, optional
+        All 2^k - 1 subsets are fitted when that number is at most ``max_subsets``; otherwise
+        ``max_subsets`` random subsets (size drawn from Binomial(k, 1/2) truncated at 1, then a
+        random subset of that size, as metafor). Default: all subsets up to k = 20, else 10^6
+        random subsets.
+    seed : int, optional
+        Seed of ``numpy.random.default_rng`` for random subsets.
+
+    Examples
+    --------
+    >>> g = gosh([0.1, 0.3, 0.35, 0.65, 0.45, 0.15], [0.03, 0.03, 0.05, 0.01, 0.05, 0.02])
+    >>> len(g.table), g.exact
+    (63, True)
+    >>> print(round(g.table.estimate.max(), 4))
+    0.65
+    """
+    y, v = check_inputs(yi, vi)
+    method = _name(method, METHODS, "method")
+    k = y.size
+    if k < 2:
+        raise ValueError("GOSH needs at least 2 studies")
+    n_all = 2**k - 1
+    if max_subsets is None:
+        max_subsets = n_all if k <= 20 else 10**6
+    exact = n_all <= max_subsets
+    if exact:
+        codes = np.arange(1, 2**k, dtype=np.int64)
+        incl = ((codes[:, None] >> np.arange(k)) & 1).astype(bool)
+        incl = incl[np.argsort(incl.sum(1), kind="stable")]
+    else:
+        rng = np.random.default_rng(seed)
+        sizes = np.arange(1, k + 1)
+        prob = stats.binom.pmf(sizes, k, 0.5)
+        size = rng.choice(sizes, size=max_subsets, p=prob / prob.sum())
+        ranks = np.argsort(np.argsort(rng.random((max_subsets, k)), axis=1), axis=1)
+        incl = ranks < size[:, None]
+        incl = incl[np.argsort(incl.sum(1), kind="stable")]
+    cols = {c: np.empty(incl.shape[0]) for c in ("k", "QE", "I2", "H2", "tau2", "estimate")}
+    for start in range(0, incl.shape[0], GOSH_CHUNK):
+        m = incl[start : start + GOSH_CHUNK]
+        B = m.shape[0]
+        fit = fit_batch(np.broadcast_to(y, (B, k)), np.broadcast_to(v, (B, k)), m, method=method)
+        sl = slice(start, start + B)
+        cols["k"][sl] = fit["k"]
+        cols["QE"][sl] = fit["q"]
+        cols["I2"][sl] = fit["i2"]
+        cols["H2"][sl] = fit["h2"]
+        cols["tau2"][sl] = fit["tau2"]
+        cols["estimate"][sl] = fit["estimate"]
+    one = cols["k"] == 1  # metafor reports a single-study fit as QE = 0, I^2 = 0, H^2 = 1
+    cols["QE"][one], cols["I2"][one], cols["H2"][one] = 0.0, 0.0, 1.0
+    table = pd.DataFrame(cols)
+    table["k"] = table["k"].astype(int)
+    return GoshResult(
+        method=method, k=k, exact=exact, seed=None if exact else seed, table=table, incl=incl
+    )
