@@ -1,0 +1,345 @@
+"""Build data/outcomes_metapsy.csv and data/exclusions_metapsy.csv from the Metapsy databases.
+
+Usage (from the repository root)::
+
+    .venv/bin/python tools/extract_metapsy.py [METAPSY_DIR]
+
+METAPSY_DIR defaults to ``../shared/metapsy``. Each database folder must hold ``data.csv`` and
+``_source.txt`` (repository and commit); the commit is checked against ``COMMITS`` below so that
+a different release is never mixed in silently (update ``COMMITS`` and rerun to move on).
+
+Every psychodynamic (PDT) row that :func:`evidence.sources.read_metapsy` finds (``arm1_class ==
+"psychodynamic"``) must be either mapped to a comparison in ``PDT_ROWS`` or listed in ``EXCLUDE``
+with a reason; otherwise the tool stops. Direct PDT vs other-treatment comparisons are built in
+``DIRECT`` from two rows of the same multi-arm trial that share the control arm: arm 1 comes from
+the PDT row, arm 2 from the other active arm's row (its arm-1 columns). Values are copied exactly
+(no arithmetic); the source row numbers are the 1-based data rows of ``data.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from evidence.sources import metapsy_source, read_metapsy  # noqa: E402
+
+COMMITS = {
+    "depression-psyctr": "ceeabb718db4a8ed6d5c5e265262d6ed7a392b72",
+    "depression-inpatients": "65e600ceb8d5cc2f180b39f2f2f647d19b70c9fa",
+    "gad-psyctr": "71ad21890b7ec81c05122238be9ae54a326a08b0",
+    "sad-psyctr": "cc33ac16fa9c8958b64f427c4bb024dacfef1e42",
+    "panic-psyctr": "2318d1461256c438c0eaba04970af0b06dfa0649",
+    "borderline-psyctr": "0c26f8f0ab5881332db1ea7d09a45917914bb79f",
+    "suicide-psyctr": "8837c4733736b3aacf7bb95bd92302a3881f520a",
+    "ptsd-psyctr": "18e03cb817d8be8f65f7aceb51212d59fc8e275b",
+}
+
+# (database, study, arm-1 key) -> comparison_id; arm-1 key = multi_arm1 if given, else
+# condition_arm1
+PDT_ROWS = {
+    ("depression-psyctr", "Barber, 2012", "dyn"): "barber2012-pdt-pbo",
+    ("depression-psyctr", "Beutel, 2014", "dyn"): "beutel2014-pdt-cau",
+    (
+        "depression-psyctr",
+        "Cooper, 2003",
+        "dyn (psychodynamic psychotherapy)",
+    ): "cooper2003-pdt-cau",
+    ("depression-psyctr", "Fonagy, 2015", "dyn"): "fonagy2015-pdt-tau",
+    ("depression-psyctr", "Fonagy, 2019", "dyn"): "fonagy2019-pdt-lit",
+    ("depression-psyctr", "Gibbons, 2012", "dyn"): "gibbons2012-pdt-cau",
+    ("depression-psyctr", "Herrmann-Lingen, 2016", "dyn"): "herrmannlingen2016-pdt-cau",
+    ("depression-psyctr", "Heshmati, 2023", "dyn"): "heshmati2023-pdt-wl",
+    ("depression-psyctr", "Johansson, 2012a", "dyn"): "johansson2012-pdt-wl",
+    (
+        "depression-psyctr",
+        "Lemma, 2013",
+        "dyn (i-psychodynamic with therapist support)",
+    ): "lemma2013-pdt-ctr",
+    ("depression-psyctr", "Maina, 2005", "dyn (dynamic therapy)"): "maina2005-pdt-wl",
+    ("depression-psyctr", "Simpson, 2003", "dyn"): "simpson2003-pdt-cau",
+    ("depression-psyctr", "Town, 2017", "dyn"): "town2017-pdt-cau",
+    ("depression-psyctr", "Vitriol, 2009", "dyn"): "vitriol2009-pdt-cau",
+    ("depression-inpatients", "Roten, 2017", "dyn"): "roten2017-pdt-cau",
+    ("gad-psyctr", "Andersson, 2012", "dyn"): "andersson2012-pdt-wl",
+    ("sad-psyctr", "Leichsenring, 2013", "dyn"): "leichsenring2013-pdt-wl",
+    ("sad-psyctr", "Rahmani, 2020", "dyn (ISTDP)"): "rahmani2020-istdp-wl",
+    ("sad-psyctr", "Rahmani, 2020", "dyn (IB-ISTDP)"): "rahmani2020-ibistdp-wl",
+    ("panic-psyctr", "Martini, 2011", "PD"): "martini2011-pdt-sp",
+    ("panic-psyctr", "Wiborg, 1996", "PD"): "wiborg1996-pdt-med",
+    ("borderline-psyctr", "Amianto, 2011", "pdp"): "amianto2011-pdt-stm",
+    ("borderline-psyctr", "Bateman, 2009", "mbt"): "bateman2009-mbt-scm",
+    ("borderline-psyctr", "Carlyle, 2020", "mbt"): "carlyle2020-mbt-scm",
+    ("borderline-psyctr", "Doering, 2010", "tfp"): "doering2010-tfp-ctbe",
+    ("borderline-psyctr", "Gregory, 2008", "pdp"): "gregory2008-pdt-tau",
+    ("borderline-psyctr", "Laurenssen, 2018", "mbt"): "laurenssen2018-mbt-tau",
+    ("borderline-psyctr", "Majdara, 2019", "pdp"): "majdara2019-pdt-tau",
+    ("borderline-psyctr", "Philips, 2018", "mbt"): "philips2018-mbt-tau",
+    ("borderline-psyctr", "Reneses, 2013", "pdp"): "reneses2013-pdt-tau",
+    ("suicide-psyctr", "Andreoli 2016", "psychotherapists"): "andreoli2016-psychotherapists-cau",
+    ("suicide-psyctr", "Andreoli 2016", "nurses"): "andreoli2016-nurses-cau",
+    ("suicide-psyctr", "Bateman 1999", "Psychodynamic"): "bateman1999-pdt-cau",
+    ("suicide-psyctr", "Walker 2016", "Psychodynamic"): "walker2016-pdt-ctr",
+    ("ptsd-psyctr", "Brom, 1989", "Psychodynamic psychotherapy C"): "brom1989-pdt-wl",
+}
+
+# comparison_id, database, study, PDT arm-1 key, other active arm's arm-1 key (same control arm)
+DIRECT = [
+    ("cooper2003-pdt-cbt", "depression-psyctr", "Cooper, 2003",
+     "dyn (psychodynamic psychotherapy)", "cbt (cbt)"),
+    ("cooper2003-pdt-counselling", "depression-psyctr", "Cooper, 2003",
+     "dyn (psychodynamic psychotherapy)", "sup (nondirective counselling)"),
+    ("fonagy2019-pdt-cbt", "depression-psyctr", "Fonagy, 2019", "dyn", "cbt"),
+    ("maina2005-pdt-sup", "depression-psyctr", "Maina, 2005",
+     "dyn (dynamic therapy)", "sup (supportive therapy)"),
+    ("andersson2012-pdt-cbt", "gad-psyctr", "Andersson, 2012", "dyn", "cbt"),
+    ("leichsenring2013-pdt-cbt", "sad-psyctr", "Leichsenring, 2013", "dyn", "cbt"),
+    ("brom1989-pdt-td", "ptsd-psyctr", "Brom, 1989",
+     "Psychodynamic psychotherapy C", "Exposure therapy A"),
+]  # fmt: skip
+
+_DUP_BPD = (
+    "same trial is in borderline-psyctr; suicidal-behaviour event counts differ between the two "
+    "databases (metapsy.md section 7.4), so the suicide-psyctr row is not merged"
+)
+_IDEATION = (
+    "suicide-psyctr stores ideation only as .g/.g_se without means; its sign convention is "
+    "undocumented, so the direction towards PDT cannot be established"
+)
+# (database, study, arm-1 key or None for all, outcome_type or None for all) -> reason
+EXCLUDE = {
+    ("suicide-psyctr", "Britton 2020", None, None): (
+        "mislabelled 'Psychodynamic': the intervention is motivational interviewing for suicidal "
+        "ideation (MI-SI), per the database's references (metapsy.md section 7.3)"
+    ),
+    ("suicide-psyctr", "Amianto 2011", None, None): _DUP_BPD,
+    ("suicide-psyctr", "Doering 2010", None, None): _DUP_BPD,
+    ("suicide-psyctr", "Gregory 2008", None, None): _DUP_BPD,
+    ("suicide-psyctr", "Bateman 2009", None, None): (
+        "duplicate of borderline-psyctr Bateman, 2009 'count' row (2/71 vs 16/63), kept from there"
+    ),
+    ("suicide-psyctr", "Guthrie 2001", None, "ideation"): _IDEATION,
+    ("suicide-psyctr", "Walker 2016", None, "ideation"): _IDEATION,
+}
+
+# (database, source instrument, source outcome_type) -> project instrument (data/instruments.csv)
+INSTRUMENTS = {
+    ("depression-psyctr", "hdrs-17", "response (50% or cut-off)"): "HDRS-17 response",
+    ("depression-psyctr", "scid", "remission (diag)"): "SCID remission",
+    ("depression-psyctr", "epds", "msd"): "EPDS",
+    ("depression-psyctr", "hdrs-17", "msd"): "HDRS-17",
+    ("depression-psyctr", "bdi-2", "msd"): "BDI-II",
+    ("depression-psyctr", "bsi - depression", "msd"): "BSI depression",
+    ("depression-psyctr", "basis-24-d", "msd"): "BASIS-24 depression",
+    ("depression-psyctr", "hdrs-24", "msd"): "HDRS-24",
+    ("depression-psyctr", "hads-d", "msd"): "HADS-D",
+    ("depression-psyctr", "WAI-d", "msd"): "WAI-d",
+    ("depression-psyctr", "madrs-s", "msd"): "MADRS-S",
+    ("depression-psyctr", "phq-9", "msd"): "PHQ-9",
+    ("depression-psyctr", "bdi-1", "msd"): "BDI-I",
+    ("depression-psyctr", "phq-9", "remission (cut-off, full)"): "PHQ-9 remission",
+    ("depression-psyctr", "hdrs-17", "remission (cut-off, full)"): "HDRS-17 remission",
+    ("depression-inpatients", "madrs", "response"): "MADRS response",
+    ("depression-inpatients", "qids-sr", "response"): "QIDS-SR response",
+    ("depression-inpatients", "madrs", "remission"): "MADRS remission",
+    ("depression-inpatients", "qids", "remission"): "QIDS remission",
+    ("gad-psyctr", "PSWQ", "msd"): "PSWQ",
+    ("gad-psyctr", "GAD-Q-IV", "msd"): "GAD-Q-IV",
+    ("gad-psyctr", "BAI", "msd"): "BAI",
+    ("sad-psyctr", "LSAS", "msd"): "LSAS",
+    ("sad-psyctr", "SPAI", "msd"): "SPAI",
+    ("sad-psyctr", "LSAS-SR-avoidence", "msd"): "LSAS-SR avoidance",
+    ("sad-psyctr", "LSAS-SR-fear", "msd"): "LSAS-SR fear",
+    ("panic-psyctr", "CGI", "msd"): "CGI severity",
+    ("panic-psyctr", "HAMA", "msd"): "HAM-A",
+    ("borderline-psyctr", "cgi-bpd global", "msd"): "CGI-BPD global",
+    ("borderline-psyctr", "cgi-m-suicide", "dich"): "CGI-M suicide item (events)",
+    ("borderline-psyctr", "iip", "msd"): "IIP",
+    ("borderline-psyctr", "count", "dich"): "suicidal behaviour count (events)",
+    ("borderline-psyctr", "dsm-iv", "msd"): "DSM-IV BPD criteria",
+    ("borderline-psyctr", "cissb", "dich"): "CISSB suicidal behaviour (events)",
+    ("borderline-psyctr", "best-bpd", "msd"): "BEST",
+    ("borderline-psyctr", "lpc", "dich"): "LPC parasuicide (events)",
+    ("borderline-psyctr", "bpdsi", "msd"): "BPDSI-IV",
+    ("borderline-psyctr", "bpdsi-iv", "msd"): "BPDSI-IV",
+    ("borderline-psyctr", "zan-bpd", "msd"): "ZAN-BPD",
+    ("borderline-psyctr", "zan-bpd-suicidality", "dich"): "ZAN-BPD suicidality (events)",
+    ("suicide-psyctr", None, "attempts"): "suicide attempt",
+    ("ptsd-psyctr", "IES", "msd"): "IES",
+}
+
+COLUMNS = [
+    "effect_id", "comparison_id", "instrument", "rater", "timepoint", "time_weeks", "stats_form",
+    "n1", "mean1", "sd1", "n2", "mean2", "sd2", "events1", "events2",
+    "reported_measure", "reported_estimate", "reported_ci_low", "reported_ci_high",
+    "reported_se", "reported_orientation",
+    "source", "source_row1", "source_row2", "source_arm2_columns", "source_study",
+    "source_instrument", "source_outcome_type", "source_arms", "source_location", "source_url",
+    "derived", "note",
+]  # fmt: skip
+EXCLUSION_COLUMNS = ["source", "source_row", "source_study", "source_arms", "what", "reason"]
+
+
+def _key(row: pd.Series) -> str:
+    return row["multi_arm1"] if isinstance(row.get("multi_arm1"), str) else row["condition_arm1"]
+
+
+def _num(x: object) -> str:
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return ""
+    x = float(x)
+    return str(int(x)) if x.is_integer() else repr(x)
+
+
+def _text(x: object) -> str:
+    return "NA" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _otype(db: str, row: pd.Series) -> str:
+    value = row.get("outcome_type")
+    return value if isinstance(value, str) else "msd"
+
+
+def _excluded(db: str, row: pd.Series) -> str | None:
+    for (d, study, arm, otype), reason in EXCLUDE.items():
+        if d == db and row["study"] == study and arm in (None, _key(row)):
+            if otype in (None, _otype(db, row)):
+                return reason
+    return None
+
+
+def _arms_text(row: pd.Series) -> str:
+    def arm(i: int) -> str:
+        cond, multi = row.get(f"condition_arm{i}"), row.get(f"multi_arm{i}")
+        return f"{cond} [{multi}]" if isinstance(multi, str) else str(cond)
+
+    return f"{arm(1)} vs {arm(2)}"
+
+
+def _stats(row: pd.Series, group: str) -> dict[str, str]:
+    """Statistics of one arm-column group ('arm1' or 'arm2') of a source row."""
+    if row["stats_form"] == "msd":
+        return {
+            "n": _num(row[f"n_{group}"]),
+            "mean": _num(row[f"mean_{group}"]),
+            "sd": _num(row[f"sd_{group}"]),
+        }
+    if row["stats_form"] == "events":
+        return {"n": _num(row[f"totaln_{group}"]), "events": _num(row[f"event_{group}"])}
+    raise ValueError(f"unsupported statistics form {row['stats_form']!r} in {row['study']}")
+
+
+def _out_row(db, commit, cid, pdt, other, other_group) -> dict[str, str]:
+    otype = _otype(db, pdt)
+    instrument = INSTRUMENTS[(db, pdt.get("instrument"), otype)]
+    s1, s2 = _stats(pdt, "arm1"), _stats(other, other_group)
+    form = pdt["stats_form"]
+    rec = dict.fromkeys(COLUMNS, "")
+    rec.update(
+        effect_id=f"{cid}:{_slug(instrument)}:{pdt['timepoint']}",
+        comparison_id=cid,
+        instrument=instrument,
+        rater=pdt["rater"] or "not_reported",
+        timepoint=pdt["timepoint"],
+        time_weeks=_num(pdt.get("time_weeks")),
+        stats_form=form,
+        n1=s1["n"],
+        n2=s2["n"],
+        source=f"metapsy:{db}@{commit[:7]}",
+        source_row1=str(pdt["source_row"]),
+        source_row2=str(other["source_row"]),
+        source_arm2_columns=other_group,
+        source_study=pdt["study"],
+        source_instrument=pdt.get("instrument") or "",
+        source_outcome_type=otype,
+        source_arms=_arms_text(pdt)
+        if other is pdt
+        else f"{_arms_text(pdt)} // {_arms_text(other)}",
+    )
+    if form == "msd":
+        rec.update(mean1=s1["mean"], sd1=s1["sd"], mean2=s2["mean"], sd2=s2["sd"])
+    else:
+        rec.update(events1=s1["events"], events2=s2["events"])
+    return rec
+
+
+def build(metapsy_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    outcomes, exclusions = [], []
+    seen = set()
+    for db, commit in COMMITS.items():
+        folder = metapsy_dir / db
+        got = metapsy_source(folder).get("commit")
+        if got != commit:
+            raise SystemExit(f"{folder}: commit {got!r} != expected {commit!r}; update COMMITS")
+        frame = read_metapsy(folder)
+        pdt_rows = frame[frame["arm1_class"] == "psychodynamic"]
+        for _, row in pdt_rows.iterrows():
+            reason = _excluded(db, row)
+            if reason:
+                exclusions.append(
+                    {
+                        "source": f"metapsy:{db}@{commit[:7]}",
+                        "source_row": str(row["source_row"]),
+                        "source_study": row["study"],
+                        "source_arms": _arms_text(row),
+                        "what": f"{_otype(db, row)} {row.get('instrument') or ''}".strip(),
+                        "reason": reason,
+                    }
+                )
+                continue
+            key = (db, row["study"], _key(row))
+            if key not in PDT_ROWS:
+                raise SystemExit(f"unmapped PDT row {row['source_row']} of {db}: {key}")
+            seen.add(key)
+            outcomes.append(_out_row(db, commit, PDT_ROWS[key], row, row, "arm2"))
+        for cid, ddb, study, pdt_key, other_key in DIRECT:
+            if ddb != db:
+                continue
+            trial = frame[frame["study"] == study]
+            keys = trial.apply(_key, axis=1)
+            pdt_part, other_part = trial[keys == pdt_key], trial[keys == other_key]
+            match = ["instrument", "outcome_type", "time", "time_weeks", "condition_arm2"]
+            match = [m for m in match if m in trial]
+            for _, prow in pdt_part.iterrows():
+                want = [_text(prow[m]) for m in match]
+                same = other_part[
+                    other_part[match].apply(lambda r, w=want: [_text(v) for v in r] == w, axis=1)
+                ]
+                if len(same) != 1:
+                    raise SystemExit(f"{cid}: {len(same)} matching rows for {prow['source_row']}")
+                orow = same.iloc[0]
+                if _stats(orow, "arm2") != _stats(prow, "arm2"):
+                    raise SystemExit(f"{cid}: control arms differ, rows {prow['source_row']}")
+                outcomes.append(_out_row(db, commit, cid, prow, orow, "arm1"))
+    missing = set(PDT_ROWS) - seen
+    if missing:
+        raise SystemExit(f"PDT_ROWS entries not found in the data: {sorted(missing)}")
+    out = pd.DataFrame(outcomes, columns=COLUMNS).sort_values(["comparison_id", "effect_id"])
+    exc = pd.DataFrame(exclusions, columns=EXCLUSION_COLUMNS)
+    return out, exc
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    metapsy_dir = Path(argv[0]) if argv else ROOT.parent / "shared" / "metapsy"
+    out, exc = build(metapsy_dir)
+    kw = {"index": False, "lineterminator": "\n", "quoting": csv.QUOTE_MINIMAL}
+    out.to_csv(ROOT / "data" / "outcomes_metapsy.csv", **kw)
+    exc.to_csv(ROOT / "data" / "exclusions_metapsy.csv", **kw)
+    print(f"wrote {len(out)} outcome rows and {len(exc)} exclusions")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
