@@ -1,0 +1,177 @@
+"""``evidence build``: validate the data, execute every notebook, write figures, tables and a site.
+
+The notebooks in ``notebooks/`` are jupytext ``py:percent`` sources. Each is executed in a fresh
+kernel (working directory ``notebooks/``); the notebooks themselves write their figures (SVG and
+PNG, via :func:`evidence.io.save_figure`) to ``figures/`` and their tables (CSV, via
+:func:`evidence.report.save_table`) to ``results/``. The executed notebooks are rendered to HTML
+in ``site/`` with an ``index.html`` that links every notebook.
+
+Build parameters (for example the tau^2 estimator) reach the notebooks through a cell inserted
+after the cell tagged ``parameters``, as papermill does. Everything the build reads is in the
+repository: it never needs ``../shared``.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["BuildError", "BuildStep", "build", "notebook_paths", "ROOT"]
+
+ROOT = Path(__file__).resolve().parents[1]
+KERNEL_TIMEOUT = 600  # seconds per cell; the whole build takes well under a minute
+
+
+class BuildError(RuntimeError):
+    """A notebook failed; the message names the notebook and the cell."""
+
+
+@dataclass(frozen=True)
+class BuildStep:
+    notebook: str
+    title: str
+    seconds: float
+    html: Path
+
+
+def notebook_paths(root: Path = ROOT, only: str | None = None) -> list[Path]:
+    """The notebooks in build order: ``00_*`` first, then by name; ``only`` selects one by stem."""
+    paths = sorted((root / "notebooks").glob("*.py"))
+    if only is not None:
+        paths = [p for p in paths if p.stem == only or p.name == only]
+        if not paths:
+            known = ", ".join(p.stem for p in sorted((root / "notebooks").glob("*.py")))
+            raise BuildError(f"no notebook named {only!r}; known notebooks: {known}")
+    return paths
+
+
+def _title(nb) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            m = re.search(r"^#\s+(.+)$", cell.source, flags=re.M)
+            if m:
+                return m.group(1).strip()
+    return "untitled"
+
+
+def _inject_parameters(nb, params: dict[str, object]) -> None:
+    if not params:
+        return
+    import nbformat
+
+    lines = ["# injected by evidence build"] + [f"{k} = {v!r}" for k, v in params.items()]
+    new = nbformat.v4.new_code_cell("\n".join(lines), metadata={"tags": ["injected-parameters"]})
+    for i, cell in enumerate(nb.cells):
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            nb.cells.insert(i + 1, new)
+            return
+    raise BuildError(f"{nb.metadata.get('evidence_name', 'notebook')}: no cell tagged 'parameters'")
+
+
+def _execute(path: Path, params: dict[str, object]):
+    import jupytext
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = jupytext.read(path)
+    nb.metadata["evidence_name"] = path.name
+    _inject_parameters(nb, params)
+    client = NotebookClient(
+        nb,
+        timeout=KERNEL_TIMEOUT,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        index, cell = next(((i, c) for i, c in enumerate(nb.cells) if _has_error(c)), (None, None))
+        where = f"cell {index}" if index is not None else "an unknown cell"
+        first = cell.source.strip().splitlines()[0] if cell is not None and cell.source else ""
+        raise BuildError(f"{path.name}: {where} failed ({first!r}):\n{exc}") from None
+    return nb
+
+
+def _has_error(cell) -> bool:
+    return any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+
+
+def _render(nb, target: Path) -> None:
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    body, _ = exporter.from_notebook_node(nb)
+    target.write_text(body, encoding="utf-8")
+
+
+def _index(steps: Sequence[BuildStep], site: Path) -> None:
+    items = "\n".join(
+        f'<li><a href="{html.escape(s.html.name)}">{html.escape(s.title)}</a> '
+        f"<small>({html.escape(s.notebook)})</small></li>"
+        for s in steps
+    )
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>evidence: psychodynamic therapy trials</title>
+<style>body{{font-family:sans-serif;max-width:48em;margin:2em auto;line-height:1.5}}</style>
+</head><body>
+<h1>Psychodynamic therapy: what the randomized trials show</h1>
+<p>Rendered notebooks of the <code>evidence</code> project. Every figure and number is
+regenerated from the curated data in <code>data/</code> by <code>evidence build</code>.</p>
+<ul>
+{items}
+</ul>
+</body></html>
+"""
+    (site / "index.html").write_text(page, encoding="utf-8")
+
+
+def build(
+    root: Path = ROOT,
+    *,
+    only: str | None = None,
+    params: dict[str, object] | None = None,
+    progress: Callable[[str], None] = print,
+) -> list[BuildStep]:
+    """Validate the data, execute the notebooks and render the site; returns one step per notebook.
+
+    Raises
+    ------
+    BuildError
+        When a notebook fails (naming the notebook and the cell) or ``only`` names no notebook.
+    evidence.data.DataValidationError
+        When the bundled data is invalid.
+    """
+    from .data import load
+
+    root = Path(root)
+    t0 = time.perf_counter()
+    bundle = load(root / "data")
+    progress(
+        f"data: {len(bundle.trials)} trials, {len(bundle.outcomes)} outcome rows valid "
+        f"({len(bundle.exclusions)} rows excluded, see `evidence validate`)"
+    )
+    for folder in ("figures", "results", "site"):
+        (root / folder).mkdir(exist_ok=True)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ["EVIDENCE_ROOT"] = str(root)
+    paths = notebook_paths(root, only)
+    steps = []
+    for i, path in enumerate(paths, 1):
+        progress(f"[{i}/{len(paths)}] {path.name} ...")
+        start = time.perf_counter()
+        nb = _execute(path, params or {})
+        target = root / "site" / f"{path.stem}.html"
+        _render(nb, target)
+        steps.append(BuildStep(path.name, _title(nb), time.perf_counter() - start, target))
+        progress(f"      done in {steps[-1].seconds:.1f} s -> {target.relative_to(root)}")
+    if only is None:
+        _index(steps, root / "site")
+    progress(
+        f"built {len(steps)} notebooks in {time.perf_counter() - t0:.1f} s; open site/index.html"
+    )
+    return steps

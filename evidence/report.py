@@ -1,0 +1,510 @@
+"""Helpers the notebooks call (stage 6: ... -> results -> plots -> **report**).
+
+The notebooks contain no statistics of their own. This module selects and aggregates the curated
+outcome rows into one effect per trial comparison (dependent effects are never pooled as if
+independent), writes figures and tables deterministically, and words the plain-language
+statement that every analysis ends with, from the numbers themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "output_root",
+    "save_table",
+    "save_plot",
+    "comparison_effects",
+    "describe",
+    "analyse",
+    "Analysis",
+    "headline",
+    "reference_comparison",
+    "COMPARATOR_ORDER",
+    "COMPARATOR_NAMES",
+    "CONDITION_GROUPS",
+]
+
+#: Display order of comparator classes in tables and subgroup plots.
+COMPARATOR_ORDER = (
+    "cbt",
+    "other_psychotherapy",
+    "medication",
+    "usual_care",
+    "placebo_attention",
+    "other_control",
+    "waitlist",
+)
+#: Readable names of the comparator classes (plots, tables, statements).
+COMPARATOR_NAMES = {
+    "cbt": "CBT",
+    "other_psychotherapy": "other psychotherapy",
+    "medication": "medication",
+    "usual_care": "usual care",
+    "placebo_attention": "placebo or attention control",
+    "other_control": "other control",
+    "waitlist": "waitlist",
+}
+#: The notebooks' condition groups and the dataset's condition labels they cover.
+#: Comparator families of the headline analyses.
+COMPARATOR_FAMILIES = {
+    "cbt": ("cbt",),
+    "other_active": ("other_psychotherapy", "medication"),
+    "control": ("usual_care", "placebo_attention", "other_control", "waitlist"),
+}
+#: Readable names of the condition labels.
+CONDITION_NAMES = {
+    "depression": "depression",
+    "panic": "panic disorder",
+    "social_anxiety": "social anxiety disorder",
+    "generalized_anxiety": "generalized anxiety disorder",
+    "ptsd": "PTSD",
+    "borderline_pd": "borderline personality disorder",
+    "other_personality_disorder": "other personality disorders",
+    "anorexia_nervosa": "anorexia nervosa",
+    "bulimia_nervosa": "bulimia nervosa",
+    "somatic_symptom": "somatic symptoms",
+    "self_harm": "self-harm and suicidality",
+    "substance_use": "substance use",
+    "mixed_common_mental": "mixed common mental disorders",
+}
+CONDITION_GROUPS = {
+    "depression": ("depression",),
+    "anxiety": ("panic", "social_anxiety", "generalized_anxiety"),
+    "ptsd": ("ptsd",),
+    "personality": ("borderline_pd", "other_personality_disorder"),
+    "eating": ("anorexia_nervosa", "bulimia_nervosa"),
+    "somatic": ("somatic_symptom",),
+    "self_harm": ("self_harm",),
+}
+#: Columns that describe a comparison (identical on all its outcome rows) and are kept as is.
+_COMPARISON_COLUMNS = (
+    "trial_id",
+    "study",
+    "year",
+    "condition",
+    "comparator_class",
+    "comparator",
+    "pdt_variant",
+    "format",
+    "sessions",
+    "rob",
+)
+
+
+def output_root() -> Path:
+    """The repository root that figures and tables go under (``EVIDENCE_ROOT`` or this checkout)."""
+    env = os.environ.get("EVIDENCE_ROOT")
+    return Path(env) if env else Path(__file__).resolve().parents[1]
+
+
+def save_table(frame: pd.DataFrame, name: str, *, root: Path | None = None) -> Path:
+    """Write ``results/<name>.csv`` byte-stably (fixed float format and line endings)."""
+    path = (root or output_root()) / "results" / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, float_format="%.6g", lineterminator="\n")
+    return path
+
+
+def save_plot(obj, name: str, *, root: Path | None = None) -> list[Path]:
+    """Write ``figures/<name>.svg`` and ``.png`` from an Axes or Figure (byte-stable)."""
+    from .io import save_figure
+
+    fig = obj.figure if hasattr(obj, "figure") and obj.figure is not None else obj
+    folder = (root or output_root()) / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{name}.{ext}" for ext in ("svg", "png")]
+    for p in paths:
+        save_figure(fig, p)
+    return paths
+
+
+def comparison_effects(
+    outcomes: pd.DataFrame,
+    *,
+    measure: str = "SMD",
+    timepoint: str = "post",
+    rho: float = 0.5,
+) -> pd.DataFrame:
+    """One effect per trial comparison: rows of one measure and timepoint, aggregated under rho.
+
+    Outcome rows of the same comparison (several instruments) are combined with
+    :func:`evidence.dependence.aggregate_effects` (compound symmetry, correlation ``rho``), as
+    metafor's ``aggregate()`` does. Arm sizes are kept when every aggregated row reports the same.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``comparison_id`` (input order) with the comparison columns, ``yi``, ``vi``,
+        ``n_effects``, ``instruments``, ``n1``, ``n2`` and ``label`` ("Author Year").
+    """
+    from .dependence import aggregate_effects
+
+    rows = outcomes[(outcomes["measure"] == measure) & (outcomes["timepoint"] == timepoint)]
+    rows = rows[np.isfinite(rows["yi"]) & np.isfinite(rows["vi"])]
+    if rows.empty:
+        return pd.DataFrame(columns=[*_COMPARISON_COLUMNS, "yi", "vi", "n_effects"])
+    agg = aggregate_effects(rows["yi"], rows["vi"], rows["comparison_id"], rho=rho)
+    grouped = rows.groupby("comparison_id", sort=False)
+    keep = [c for c in _COMPARISON_COLUMNS if c in rows.columns]
+    out = grouped[keep].first()
+    out["yi"] = agg["yi"].reindex(out.index)
+    out["vi"] = agg["vi"].reindex(out.index)
+    out["n_effects"] = agg["n"].reindex(out.index).astype(int)
+    out["instruments"] = grouped["instrument"].agg(lambda s: "; ".join(dict.fromkeys(s)))
+    for col in ("n1", "n2"):
+        same = grouped[col].nunique(dropna=False) == 1
+        out[col] = grouped[col].first().where(same)
+    out["label"] = out["study"].astype(str)
+    return out.reset_index()
+
+
+def _pct(x: float) -> str:
+    return "not estimable" if not np.isfinite(x) else f"{x:.0f}%"
+
+
+def describe(result, *, effect: str = "g", comparator: str = "the comparator") -> str:
+    """A plain-language statement of what a pooled result does and does not show.
+
+    It reports k, the pooled effect with its CI, heterogeneity, the prediction interval and the
+    caveats that follow from them (few trials, wide or sign-crossing intervals).
+    """
+    k = result.k
+    ratio = getattr(result, "measure", None) in ("OR", "RR")
+    tr = np.exp if ratio else (lambda x: x)
+    est, lo, hi = tr(result.estimate), tr(result.ci_low), tr(result.ci_high)
+    null = 1.0 if ratio else 0.0
+    parts = [
+        f"{k} trial comparison{'s' if k != 1 else ''}; pooled {effect} = {est:.2f} "
+        f"(95% CI {lo:.2f} to {hi:.2f})."
+    ]
+    if lo > null:
+        parts.append(f"The CI excludes no effect: on average PDT did better than {comparator}.")
+    elif hi < null:
+        parts.append(f"The CI excludes no effect: on average {comparator} did better than PDT.")
+    else:
+        parts.append(
+            f"The CI includes no effect: these trials do not show a difference between PDT and "
+            f"{comparator}, which is not the same as showing that there is none."
+        )
+    if k >= 2:
+        parts.append(
+            f"Heterogeneity: I^2 = {_pct(result.i2)}, tau^2 = {result.tau2:.3f}; the 95% "
+            f"prediction interval for a new trial runs from {tr(result.pi_low):.2f} to "
+            f"{tr(result.pi_high):.2f}."
+        )
+        if tr(result.pi_low) < null < tr(result.pi_high):
+            parts.append("A new trial could plausibly find an effect in either direction.")
+    if k < 5:
+        parts.append(
+            "With fewer than five trials, tau^2 and the prediction interval are very uncertain; "
+            "treat this estimate as preliminary."
+        )
+    return " ".join(parts)
+
+
+def reference_comparison(path: Path | None = None) -> pd.DataFrame:
+    """Our fits beside metafor's reference values (``tests/reference/core.json``).
+
+    One row per dataset x estimator x test with metafor's and our estimate, SE and tau^2 and the
+    largest absolute difference over estimate, SE, CI limits, tau^2, Q and the PI limits.
+    """
+    import json
+
+    from .pooling import pool
+
+    path = path or Path(__file__).resolve().parents[1] / "tests" / "reference" / "core.json"
+    ref = json.loads(Path(path).read_text())
+    fields = ("estimate", "se", "ci_low", "ci_high", "tau2", "q", "pi_low", "pi_high")
+    rows = []
+    for f in ref["fits"]:
+        d = ref["datasets"][f["dataset"]]
+        ours = pool(d["yi"], d["vi"], method=f["method"], test=f["test"])
+        diffs = [abs(getattr(ours, x) - f[x]) for x in fields if f[x] is not None]
+        rows.append(
+            {
+                "dataset": f["dataset"],
+                "method": f["method"],
+                "test": f["test"],
+                "k": f["k"],
+                "metafor_estimate": f["estimate"],
+                "evidence_estimate": ours.estimate,
+                "metafor_tau2": f["tau2"],
+                "evidence_tau2": ours.tau2,
+                "max_abs_diff": max(diffs),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything a notebook shows for one selection of comparisons, computed once.
+
+    ``effects`` holds one aggregated effect per trial comparison (positive = favours PDT);
+    ``results`` maps each group present (comparator class or condition, display order) to its
+    pooled result; ``by_group`` is the subgroup analysis (separate tau^2 per group) when there
+    are at least two groups, else None.
+    """
+
+    name: str
+    by: str
+    measure: str
+    timepoint: str
+    method: str
+    test: str
+    rho: float
+    effects: pd.DataFrame = field(repr=False)
+    results: dict = field(repr=False)
+    by_group: object = field(repr=False)
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Group keys present, in display order."""
+        return tuple(self.results)
+
+    def __bool__(self) -> bool:
+        return bool(self.results)
+
+    def _name(self, key: str) -> str:
+        names = COMPARATOR_NAMES if self.by == "comparator_class" else CONDITION_NAMES
+        return names.get(key, key)
+
+    def table(self) -> pd.DataFrame:
+        """Per group: k, estimate, CI, PI, tau^2, I^2, Q and p values."""
+        cols = (
+            "k",
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "pi_low",
+            "pi_high",
+            "tau2",
+            "i2",
+            "q",
+            "q_pvalue",
+            "pvalue",
+        )
+        rows = [
+            {"group": self._name(g), **{c: getattr(r, c) for c in cols}}
+            for g, r in self.results.items()
+        ]
+        return pd.DataFrame(rows, columns=["group", *cols]).set_index("group")
+
+    def statements(self, comparator: str | None = None) -> str:
+        """Markdown: one plain-language paragraph per group."""
+        effect = "g" if self.measure == "SMD" else self.measure
+        if not self:
+            return f"No usable {self.measure} comparisons at {self.timepoint}."
+        out = []
+        for g, r in self.results.items():
+            if self.by == "comparator_class":
+                head, comp = f"PDT vs {self._name(g)}", self._name(g)
+            else:
+                head, comp = self._name(g).capitalize(), comparator or "the comparator"
+            out.append(f"**{head}.** " + describe(r, effect=effect, comparator=comp))
+        return "\n\n".join(out)
+
+    def forest(self, *, save: bool = True, **kwargs):
+        """Forest plot by group (saved as ``figures/<name>_forest``)."""
+        from .plotting import forest_plot
+
+        if not self:
+            raise ValueError(f"{self.name}: nothing to plot (no usable comparisons)")
+        data = self.effects[["n1", "n2"]] if {"n1", "n2"} <= set(self.effects) else None
+        kwargs.setdefault("favours", ("comparator", "PDT"))  # positive = favours PDT
+        kwargs.setdefault("title", self.name.replace("_", " "))
+        ax = forest_plot(self.by_group or next(iter(self.results.values())), data=data, **kwargs)
+        if save:
+            save_plot(ax, f"{self.name}_forest")
+        return ax
+
+    def leave_one_out(self, group: str) -> pd.DataFrame:
+        """Leave-one-out analysis of one group."""
+        frame = self.results[group].leave_one_out()
+        return frame[["k", "estimate", "ci_low", "ci_high", "tau2", "i2"]]
+
+    def influence(self, group: str) -> pd.DataFrame:
+        """metafor-style influence diagnostics for one group."""
+        from .sensitivity import influence
+
+        return influence(self.results[group]).to_frame()
+
+    def small_study(self, min_k: int = 10) -> pd.DataFrame:
+        """Egger's test, Begg's rank test and trim-and-fill for groups with k >= ``min_k``."""
+        from .bias import egger_test, rank_test, trim_and_fill
+
+        rows = []
+        for g, r in self.results.items():
+            if r.k < min_k:
+                continue
+            eg, rk = egger_test(r.yi, r.vi), rank_test(r.yi, r.vi)
+            tf = trim_and_fill(r.yi, r.vi, method=self.method)
+            rows.append(
+                {
+                    "group": self._name(g),
+                    "k": r.k,
+                    "egger_z": eg.statistic,
+                    "egger_p": eg.pvalue,
+                    "begg_tau": rk.statistic,
+                    "begg_p": rk.pvalue,
+                    "trimfill_k0": tf.k0,
+                    "trimfill_side": tf.side,
+                    "trimfill_estimate": tf.estimate,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def equivalence(self, margin: float = 0.25) -> pd.DataFrame:
+        """TOST equivalence (90% CI) and non-inferiority of each group's pooled effect."""
+        from .analyses import equivalence_test
+
+        rows = []
+        for g, r in self.results.items():
+            eq = equivalence_test(r, margin=margin)
+            rows.append({"group": self._name(g), "k": r.k, **eq.to_frame().iloc[0].to_dict()})
+        return pd.DataFrame(rows).set_index("group") if rows else pd.DataFrame()
+
+    def moderators(self, min_k: int = 6) -> pd.DataFrame:
+        """Meta-regressions: brief (<= 30 sessions) vs long-term (>= 50), internet vs face to
+        face, and risk of bias, with the grouping factor as covariate when there is more than
+        one group. A moderator with fewer than ``min_k`` usable comparisons or a single level is
+        reported as not estimable, never silently skipped."""
+        from .regression import meta_regression
+
+        e = self.effects
+        sessions = pd.to_numeric(e["sessions"], errors="coerce")
+        length = np.where(sessions <= 30, "brief", np.where(sessions >= 50, "long-term", None))
+        internet = e["format"].where(e["format"].isna(), e["format"] == "internet")
+        candidates = {
+            "treatment length": pd.Series(length, index=e.index, dtype=object),
+            "internet delivery": internet.map({True: "internet", False: "face to face"}),
+            "risk of bias": e["rob"].where(e["rob"].astype(str).str.strip() != ""),
+        }
+        rows = []
+        for name, mod in candidates.items():
+            ok = mod.notna().to_numpy()
+            levels = int(mod[ok].nunique())
+            row = {"moderator": name, "k": int(ok.sum()), "levels": levels}
+            if ok.sum() < min_k or levels < 2:
+                row["note"] = "not estimable: too few comparisons or a single level"
+                rows.append(row)
+                continue
+            mods = {name: mod[ok].astype(str).to_numpy()}
+            if e.loc[ok, self.by].nunique() > 1:
+                mods[self.by] = e.loc[ok, self.by].to_numpy()
+            fit = meta_regression(
+                e.loc[ok, "yi"], e.loc[ok, "vi"], mods, method=self.method, test=self.test
+            )
+            first = next(i for i, n in enumerate(fit.names) if n.startswith(name))
+            row.update(
+                coefficient=fit.names[first],
+                estimate=float(fit.coef[first]),
+                se=float(fit.se[first]),
+                qm=fit.qm,
+                qm_pvalue=fit.qm_pvalue,
+                tau2=fit.tau2,
+                r2=fit.r2,
+                note="",
+            )
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("moderator")
+
+
+def analyse(
+    dataset,
+    name: str,
+    *,
+    conditions: tuple[str, ...] | None = None,
+    comparators: tuple[str, ...] | None = None,
+    by: str = "comparator_class",
+    measure: str = "SMD",
+    timepoint: str = "post",
+    method: str = "REML",
+    test: str = "knha",
+    rho: float = 0.5,
+) -> Analysis:
+    """Select comparisons, aggregate dependent effects, and pool by group.
+
+    Parameters
+    ----------
+    dataset
+        :func:`evidence.data.load`'s result.
+    name : str
+        Name of the analysis (figure and table file names). When ``conditions`` is not given,
+        ``name`` must be a key of :data:`CONDITION_GROUPS`, or ``"all"`` for every condition.
+    conditions, comparators : tuple of str, optional
+        Condition labels and comparator classes to keep (default: all comparator classes).
+    by : {"comparator_class", "condition"}
+        Grouping of the subgroup analysis.
+    measure, timepoint, method, test, rho
+        Effect measure (``SMD`` or ``OR``), timepoint, tau^2 estimator, test, and the assumed
+        correlation between instruments of one comparison.
+    """
+    from .analyses import subgroups
+    from .pooling import pool
+
+    if conditions is None:
+        conditions = tuple(CONDITION_NAMES) if name == "all" else CONDITION_GROUPS[name]
+    outcomes = dataset.outcomes
+    if "year" not in outcomes:
+        outcomes = outcomes.merge(dataset.trials[["trial_id", "year"]], on="trial_id", how="left")
+    keep = outcomes["condition"].isin(conditions)
+    if comparators is not None:
+        keep &= outcomes["comparator_class"].isin(comparators)
+    eff = comparison_effects(outcomes[keep], measure=measure, timepoint=timepoint, rho=rho)
+    order = {
+        c: i
+        for i, c in enumerate(COMPARATOR_ORDER if by == "comparator_class" else CONDITION_NAMES)
+    }
+    if len(eff):
+        eff = eff.sort_values(
+            [by, "year", "label"],
+            key=lambda s: s.map(order) if s.name == by else s,
+            kind="stable",
+        ).reset_index(drop=True)
+    names = COMPARATOR_NAMES if by == "comparator_class" else CONDITION_NAMES
+    groups = list(dict.fromkeys(eff[by])) if len(eff) else []
+    by_group, results = None, {}
+    if len(groups) > 1:
+        by_group = subgroups(
+            eff["yi"],
+            eff["vi"],
+            [names.get(g, g) for g in eff[by]],
+            method=method,
+            test=test,
+            labels=eff["label"],
+            measure=measure,
+        )
+        results = {g: by_group.results[names.get(g, g)] for g in groups}
+    elif groups:
+        results = {
+            groups[0]: pool(
+                eff["yi"], eff["vi"], method=method, test=test, labels=eff["label"], measure=measure
+            )
+        }
+    return Analysis(name, by, measure, timepoint, method, test, rho, eff, results, by_group)
+
+
+def headline(dataset, *, method: str = "REML", test: str = "knha") -> dict:
+    """PDT vs CBT, vs other active treatments and vs control, by condition (SMD, post).
+
+    Returns a dict family -> :class:`Analysis` grouped by condition.
+    """
+    return {
+        family: analyse(
+            dataset,
+            f"headline_{family}",
+            conditions=tuple(CONDITION_NAMES),
+            comparators=classes,
+            by="condition",
+            method=method,
+            test=test,
+        )
+        for family, classes in COMPARATOR_FAMILIES.items()
+    }
