@@ -418,6 +418,21 @@ def load(path: str | Path | None = None) -> Dataset:
     )
     _check_trials(trials)
     _foreign(arms, "trial_id", trials, "trial_id", "trial")
+    pdt_arms = arms["arm_class"] == "psychodynamic"
+    _fail(
+        arms,
+        pdt_arms & arms["pdt_variant"].isna(),
+        "pdt_variant",
+        "PDT arm has a variant",
+        "missing",
+    )
+    _fail(
+        arms,
+        ~pdt_arms & arms["pdt_variant"].notna(),
+        "pdt_variant",
+        "only PDT arms have a variant",
+        "set",
+    )
     _foreign(comps, "trial_id", trials, "trial_id", "trial")
     _foreign(comps, "arm1_id", arms, "arm_id", "arm")
     _foreign(comps, "arm2_id", arms, "arm_id", "arm")
@@ -437,21 +452,6 @@ def load(path: str | Path | None = None) -> Dataset:
     )
     arm2_class = comps["arm2_id"].map(arms.set_index("arm_id")["arm_class"])
     _fail(comps, arm2_class == "psychodynamic", "arm2_id", "arm 2 is a comparator", "arm 2 is PDT")
-    pdt_arms = arms["arm_class"] == "psychodynamic"
-    _fail(
-        arms,
-        pdt_arms & arms["pdt_variant"].isna(),
-        "pdt_variant",
-        "PDT arm has a variant",
-        "missing",
-    )
-    _fail(
-        arms,
-        ~pdt_arms & arms["pdt_variant"].notna(),
-        "pdt_variant",
-        "only PDT arms have a variant",
-        "set",
-    )
     _foreign(out, "comparison_id", comps, "comparison_id", "comparison")
     _foreign(out, "instrument", instr, "instrument", "instrument in instruments.csv")
     _check_outcomes(out)

@@ -318,4 +318,5 @@ def read_metapsy(path: str | Path, *, database: str | None = None) -> pd.DataFra
             full = frame[list(cols)].notna().all(axis=1)
             form = form.where(~full, name)
     extra["stats_form"] = form
-    return pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
+    added = pd.DataFrame(extra, index=frame.index).astype(object)
+    return pd.concat([frame, added.where(added.notna(), None)], axis=1)

@@ -1,0 +1,69 @@
+"""Command line: ``evidence <command>`` (console script ``evidence = "evidence.cli:main"``).
+
+Commands are registered in :data:`COMMANDS` (name -> (help, add_arguments, run)); adding one is a
+matter of writing two small functions and one dict entry.
+
+``evidence validate [PATH]``
+    Validate the bundled data (or a folder laid out like ``data/``), print trials by condition x
+    comparator class and the exclusions; exit status 1 when the data are invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+__all__ = ["main", "COMMANDS"]
+
+
+def _validate_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path", nargs="?", default=None, help="folder laid out like data/ (default: bundled data)"
+    )
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .data import DataValidationError, load
+
+    try:
+        dataset = load(args.path)
+    except DataValidationError as exc:
+        print(f"INVALID: {exc}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as exc:
+        print(f"INVALID: {exc}", file=sys.stderr)
+        return 1
+    print(dataset.summary())
+    print("\nOK: data are valid")
+    return 0
+
+
+#: name -> (help text, function adding arguments, function running the command -> exit status)
+COMMANDS: dict[
+    str,
+    tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]],
+] = {
+    "validate": ("validate curated trial data and print a summary", _validate_args, _validate),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``evidence`` command line; returns the exit status.
+
+    Examples
+    --------
+    >>> main(["validate"]) == 0  # doctest: +ELLIPSIS
+    data: ...
+    True
+    """
+    parser = argparse.ArgumentParser(prog="evidence", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, add_arguments, _) in COMMANDS.items():
+        add_arguments(sub.add_parser(name, help=help_text))
+    args = parser.parse_args(argv)
+    return COMMANDS[args.command][2](args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

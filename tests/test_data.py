@@ -1,0 +1,275 @@
+"""Tests for evidence.data: the bundled dataset, its validation rules and agreement with Metapsy."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evidence import effect_sizes
+from evidence.data import DataValidationError, default_path, load
+from evidence.sources import metapsy_source, read_metapsy
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures" / "data_bad"
+METAPSY = ROOT.parent / "shared" / "metapsy"
+
+# Metapsy's stored .g is d * (1 - 3/(4N - 9)) from the same means; reproduced to rounding error.
+TOL_METAPSY_G = 1e-6
+# Exact-J Hedges' g vs Metapsy's approximate J: rows further apart are listed in data/README.md.
+TOL_README_G = 0.01
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return load()
+
+
+@pytest.fixture(scope="module")
+def metapsy_dir() -> Path:
+    if not METAPSY.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{METAPSY} is missing; the agreement tests must run in CI")
+        pytest.skip(f"{METAPSY} not present (fresh clone without ../shared)")
+    return METAPSY
+
+
+@cache
+def _frame(folder: str, db: str) -> pd.DataFrame:
+    return read_metapsy(Path(folder) / db)
+
+
+# ------------------------------------------------------------------ the bundled data
+
+
+def test_default_path_is_repository_data():
+    assert default_path() == ROOT / "data"
+
+
+def test_counts_meet_the_issue(ds):
+    assert ds.trials["trial_id"].nunique() >= 35
+    assert ds.trials["condition"].nunique() >= 7
+    assert set(ds.outcomes["trial_id"]) == set(ds.trials["trial_id"])
+
+
+def test_public_contract_columns(ds):
+    need = [
+        "trial_id", "study", "condition", "comparator_class", "timepoint", "source", "yi", "vi",
+        "n1", "mean1", "sd1", "n2", "mean2", "sd2", "events1", "events2", "effect_id",
+        "comparison_id", "outcome", "instrument", "rater", "comparator", "pdt_variant",
+        "format", "sessions", "rob", "measure",
+    ]  # fmt: skip
+    assert not [c for c in need if c not in ds.outcomes.columns]
+    assert ds.outcomes["effect_id"].is_unique
+    assert ds.outcomes["study"].str.fullmatch(r"\S.* \d{4}").all()
+    assert np.isfinite(ds.outcomes["yi"]).all() and (ds.outcomes["vi"] > 0).all()
+
+
+def test_every_row_has_a_source_and_every_trial_a_citation(ds):
+    src = ds.outcomes["source"]
+    assert src.str.match(r"^(metapsy:[a-z-]+@[0-9a-f]{7}|doi:10\.|pmid:\d)").all()
+    assert ds.trials[["doi", "pmid", "reference"]].notna().any(axis=1).all()
+
+
+def test_direct_pdt_vs_cbt_comparisons_present(ds):
+    cbt = ds.outcomes[ds.outcomes["comparator_class"] == "cbt"]
+    trials = set(cbt["trial_id"])
+    want = {"leichsenring2013", "cooper2003", "fonagy2019", "andersson2012", "brom1989"}
+    assert want <= trials
+
+
+def test_direction_rule_positive_favours_pdt(ds):
+    o = ds.outcomes.set_index("effect_id")
+    # Leichsenring 2013 LSAS: PDT 50.71 vs waiting list 68.13, lower is better -> positive
+    assert o.loc["leichsenring2013-pdt-wl:lsas:post", "yi"] > 0
+    # ... and CBT 42.94 is lower than PDT -> negative
+    assert o.loc["leichsenring2013-pdt-cbt:lsas:post", "yi"] < 0
+    # Bateman 2009: suicidal behaviour 2/71 vs 16/63 (events are bad) -> positive
+    assert o.loc["bateman2009-mbt-scm:suicidal-behaviour-count-events:post", "yi"] > 0
+    # Poulsen 2014: OR 4.34 reported CBT vs PDT for a good event -> negative log OR
+    row = o.loc["poulsen2014-pdt-cbt:ede-binge-purge-abstinence:post"]
+    assert row["yi"] == pytest.approx(-np.log(4.34), abs=1e-12)
+    assert row["vi"] == pytest.approx(((np.log(14.21) - np.log(1.33)) / (2 * 1.959964)) ** 2, 1e-5)
+
+
+def test_effects_match_effect_sizes(ds):
+    o = ds.outcomes[ds.outcomes["stats_form"] == "msd"]
+    es = effect_sizes("SMD", m1=o.mean1, sd1=o.sd1, n1=o.n1, m2=o.mean2, sd2=o.sd2, n2=o.n2)
+    sign = np.where(o["higher_is_better"], 1.0, -1.0)
+    np.testing.assert_allclose(o["yi"], sign * es["yi"], rtol=0, atol=0)
+    np.testing.assert_allclose(o["vi"], es["vi"], rtol=0, atol=0)
+
+
+def test_dependent_rows_share_comparison_id(ds):
+    fonagy = ds.outcomes[ds.outcomes["comparison_id"] == "fonagy2019-pdt-cbt"]
+    assert len(fonagy) == 3 and fonagy["instrument"].nunique() == 3
+
+
+def test_exclusions_reported(ds):
+    assert len(ds.exclusions) > 0 and ds.exclusions["reason"].notna().all()
+    assert "Britton 2020" in set(ds.exclusions["source_study"])
+    text = ds.summary()
+    assert "Britton 2020" in text and "condition x comparator class" in text
+
+
+def test_frames_are_copies_of_a_frozen_dataset(ds):
+    with pytest.raises(AttributeError):
+        ds.trials = None  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------ validation rules
+
+# fixture file -> (data row or None for the header, column, rule fragment)
+BAD = {
+    "outcomes_reports__events_exceed_n.csv": (2, "events1", "events <= n"),
+    "outcomes_reports__sd_not_positive.csv": (2, "sd1", "SD > 0"),
+    "outcomes_reports__n_below_2.csv": (2, "n2", "n >= 2"),
+    "outcomes_reports__negative_n.csv": (2, "n1", "minimum"),
+    "outcomes_reports__two_forms.csv": (2, "stats_form", "exactly one statistics form"),
+    "outcomes_reports__partial_form.csv": (2, "sd2", "complete statistics form"),
+    "outcomes_reports__form_mismatch.csv": (2, "stats_form", "matches the filled columns"),
+    "outcomes_reports__unknown_vocabulary.csv": (2, "timepoint", "controlled vocabulary"),
+    "outcomes_reports__duplicate_id.csv": (2, "effect_id", "unique id"),
+    "outcomes_reports__unknown_comparison.csv": (2, "comparison_id", "reference exists"),
+    "outcomes_reports__unknown_instrument.csv": (2, "instrument", "reference exists"),
+    "outcomes_reports__bad_source.csv": (2, "source", "source prefix"),
+    "outcomes_reports__not_a_number.csv": (2, "n1", "type number"),
+    "outcomes_reports__missing_required.csv": (2, "rater", "required"),
+    "outcomes_reports__missing_n.csv": (2, "n1", "required for this form"),
+    "outcomes_reports__no_spread.csv": (2, "reported_se", "CI or SE given"),
+    "outcomes_reports__ci_order.csv": (2, "reported_ci_high", "CI upper > lower"),
+    "outcomes_reports__unknown_column.csv": (None, "extra_column", "known column"),
+    "comparisons__unknown_arm.csv": (2, "arm2_id", "reference exists"),
+    "comparisons__arm1_not_pdt.csv": (2, "arm1_id", "arm 1 is PDT"),
+    "comparisons__arm_of_other_trial.csv": (2, "arm2_id", "arm belongs to the trial"),
+    "trials__missing_citation.csv": (2, "reference", "citation"),
+    "trials__unknown_condition.csv": (2, "condition", "controlled vocabulary"),
+    "trials__bad_id_pattern.csv": (2, "trial_id", "pattern"),
+    "trials__not_an_integer.csv": (2, "year", "type integer"),
+    "arms__pdt_without_variant.csv": (3, "pdt_variant", "PDT arm has a variant"),
+    "arms__unknown_trial.csv": (2, "trial_id", "reference exists"),
+    "instruments__bad_boolean.csv": (2, "higher_is_better", "type boolean"),
+}
+
+
+def test_every_fixture_has_an_expectation():
+    assert sorted(p.name for p in FIXTURES.glob("*.csv")) == sorted(BAD)
+
+
+def bad_folder(tmp_path: Path, fixture: str) -> tuple[Path, str]:
+    folder = tmp_path / "data"
+    shutil.copytree(default_path(), folder)
+    table = fixture.split("__")[0] + ".csv"
+    shutil.copy(FIXTURES / fixture, folder / table)
+    return folder, table
+
+
+@pytest.mark.parametrize("fixture", sorted(BAD))
+def test_bad_file_names_file_row_column_and_rule(tmp_path, fixture):
+    row, column, rule = BAD[fixture]
+    folder, table = bad_folder(tmp_path, fixture)
+    with pytest.raises(DataValidationError) as info:
+        load(folder)
+    msg = str(info.value)
+    assert table in msg
+    where = "header (CSV line 1)" if row is None else f"data row {row} (CSV line {row + 1})"
+    assert where in msg
+    assert f"column '{column}'" in msg
+    assert rule in msg
+    assert (info.value.row, info.value.column) == (row, column)
+
+
+def test_missing_datapackage(tmp_path):
+    with pytest.raises(DataValidationError, match="datapackage.json"):
+        load(tmp_path)
+
+
+def test_validation_error_is_a_value_error():
+    assert issubclass(DataValidationError, ValueError)
+
+
+# ------------------------------------------------------------------ agreement with Metapsy
+
+
+def _metapsy_rows(ds) -> pd.DataFrame:
+    o = ds.outcomes[ds.outcomes["source"].str.startswith("metapsy:")].copy()
+    o["database"] = o["source"].str.extract(r"metapsy:([a-z-]+)@")[0]
+    o["commit"] = o["source"].str.extract(r"@([0-9a-f]+)$")[0]
+    return o
+
+
+def _txt(x: object) -> str:
+    return "" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
+
+
+def _arm(row: pd.Series, group: str, form: str) -> tuple:
+    if form == "msd":
+        return (row[f"n_{group}"], row[f"mean_{group}"], row[f"sd_{group}"])
+    return (row[f"totaln_{group}"], row[f"event_{group}"])
+
+
+def test_values_equal_their_metapsy_source_rows(ds, metapsy_dir):
+    o = _metapsy_rows(ds)
+    assert len(o) > 0
+    for r in o.itertuples():
+        assert metapsy_source(metapsy_dir / r.database)["commit"].startswith(r.commit)
+        frame = _frame(str(metapsy_dir), r.database)
+        s1 = frame.iloc[int(r.source_row1) - 1]
+        s2 = frame.iloc[int(r.source_row2) - 1]
+        assert s1["source_row"] == int(r.source_row1)
+        assert s1["study"] == r.source_study
+        assert _txt(s1.get("instrument")) == _txt(r.source_instrument)
+        assert s1["arm1_class"] == "psychodynamic", r.effect_id
+        mine1 = (r.n1, r.mean1, r.sd1) if r.stats_form == "msd" else (r.n1, r.events1)
+        mine2 = (r.n2, r.mean2, r.sd2) if r.stats_form == "msd" else (r.n2, r.events2)
+        assert mine1 == _arm(s1, "arm1", r.stats_form), r.effect_id
+        assert mine2 == _arm(s2, r.source_arm2_columns, r.stats_form), r.effect_id
+        if r.source_arm2_columns == "arm1":  # direct comparison: both rows share the control
+            assert s2["study"] == s1["study"]
+            assert _arm(s1, "arm2", r.stats_form) == _arm(s2, "arm2", r.stats_form)
+
+
+def test_every_metapsy_pdt_row_is_used_or_excluded(ds, metapsy_dir):
+    o = _metapsy_rows(ds)
+    exc = ds.exclusions[ds.exclusions["source"].str.startswith("metapsy:")]
+    for db in o["database"].unique():
+        frame = _frame(str(metapsy_dir), db)
+        pdt = set(frame.loc[frame["arm1_class"] == "psychodynamic", "source_row"])
+        used = set(o.loc[o["database"] == db, "source_row1"].astype(int))
+        dropped = exc.loc[exc["source"].str.contains(f":{db}@"), "source_row"].astype(int)
+        assert pdt == used | set(dropped), db
+
+
+def _readme_listed() -> set[str]:
+    text = (default_path() / "README.md").read_text(encoding="utf-8")
+    section = text.split("<!-- g-mismatch:start -->")[1].split("<!-- g-mismatch:end -->")[0]
+    return set(re.findall(r"`([a-z0-9-]+:[a-z0-9-]+:[a-z_]+)`", section))
+
+
+def test_recomputed_g_agrees_with_metapsy(ds, metapsy_dir):
+    o = _metapsy_rows(ds)
+    o = o[(o["stats_form"] == "msd") & (o["source_arm2_columns"] == "arm2")]
+    big = set()
+    signs = {}
+    for r in o.itertuples():
+        stored = _frame(str(metapsy_dir), r.database).iloc[int(r.source_row1) - 1][".g"]
+        n = r.n1 + r.n2
+        sp = np.sqrt(((r.n1 - 1) * r.sd1**2 + (r.n2 - 1) * r.sd2**2) / (n - 2))
+        d = (r.mean1 - r.mean2) / sp
+        g_metapsy = d * (1 - 3 / (4 * n - 9))
+        sign = 1.0 if abs(stored - g_metapsy) <= abs(stored + g_metapsy) else -1.0
+        if abs(g_metapsy) > TOL_METAPSY_G:  # a zero difference says nothing about the sign
+            signs.setdefault((r.database, r.higher_is_better), set()).add(sign)
+            assert stored == pytest.approx(sign * g_metapsy, abs=TOL_METAPSY_G), r.effect_id
+        exact = r.yi if r.higher_is_better else -r.yi  # undo the direction rule: raw m1 - m2
+        if abs(sign * exact - stored) > TOL_README_G:
+            big.add(r.effect_id)
+    # one sign convention per database and direction
+    assert all(len(s) == 1 for s in signs.values()), signs
+    assert big == _readme_listed()
