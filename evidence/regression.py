@@ -59,6 +59,8 @@ def design_matrix(moderators, k: int) -> tuple[np.ndarray, tuple[str, ...]]:
     names follow R: ``intrcpt``, ``year``, ``formatgroup``. Missing values raise ``ValueError``
     naming the moderator and the row.
     """
+    if moderators is None:
+        return np.ones((k, 1)), ("intrcpt",)
     if isinstance(moderators, pd.Series):
         moderators = moderators.to_frame(moderators.name or "x")
     elif isinstance(moderators, Mapping):
@@ -571,9 +573,10 @@ def meta_regression(
     ----------
     yi, vi : array-like
         Effect sizes and sampling variances.
-    moderators : DataFrame, dict of arrays, or array
-        Continuous columns enter as they are; categorical columns (strings, categories, bools)
-        as treatment dummies with the first level as reference (R's ``model.matrix``).
+    moderators : DataFrame, dict of arrays, array, or None
+        None fits the intercept-only model (useful for its permutation test). Continuous
+        columns enter as they are; categorical columns (strings, categories, bools) as treatment
+        dummies with the first level as reference (R's ``model.matrix``).
     method : str, default "REML"
         Residual tau^2 estimator: ``FE``, ``DL``, ``HE``, ``HS``, ``SJ``, ``PM``, ``EB``,
         ``ML`` or ``REML``.

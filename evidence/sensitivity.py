@@ -62,7 +62,8 @@ def _loo(result):
 class InfluenceResult:
     """Case-deletion diagnostics (metafor ``influence.rma.uni``), one entry per study.
 
-    ``inf`` flags a study as influential when |DFFITS| > 3 sqrt(p / (k - p)), the chi^2(m)
+    Cook's distance and the covariance ratio involve all p coefficients (as metafor).
+    ``inf`` flags a study as influential when |DFFITS| > 3 sqrt(p / (k - p)), the chi^2(p)
     probability of Cook's distance exceeds 0.5, the hat value exceeds 3 p / k, or any
     |DFBETAS| exceeds 1 (metafor's rule).
     """
@@ -130,7 +131,7 @@ def influence(result) -> InfluenceResult:
     """
     y, v, X, method, labels, full, dele = _loo(result)
     k, p = X.shape
-    btt = [0] if p == 1 else list(range(1, p))
+    btt = list(range(p))  # metafor's influence() uses every coefficient (int.incl = FALSE)
     beta, vb = full["beta"][0], full["vb"][0]
     tau2 = full["tau2"][0]
     w = 1 / (v + tau2)
@@ -209,6 +210,8 @@ class GoshResult:
     ``table`` has one row per subset with metafor's columns ``k, QE, I2, H2, tau2, estimate``,
     ordered as metafor orders them (by subset size; within a size, by the binary code of the
     subset with study 1 as the lowest bit). ``incl`` says which studies each subset includes.
+    As metafor, a single-study subset has QE = 0, I^2 = 0, H^2 = 1, and DL fits report
+    H^2 = QE / (k - 1).
     """
 
     method: str
@@ -304,6 +307,9 @@ def gosh(
         cols["H2"][sl] = fit["h2"]
         cols["tau2"][sl] = fit["tau2"]
         cols["estimate"][sl] = fit["estimate"]
+    if method == "DL":  # metafor's fast DL path reports H^2 = Q / (k - 1), unfloored
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cols["H2"] = cols["QE"] / (cols["k"] - 1)
     one = cols["k"] == 1  # metafor reports a single-study fit as QE = 0, I^2 = 0, H^2 = 1
     cols["QE"][one], cols["I2"][one], cols["H2"][one] = 0.0, 0.0, 1.0
     table = pd.DataFrame(cols)
