@@ -6,6 +6,10 @@ matter of writing two small functions and one dict entry.
 ``evidence validate [PATH]``
     Validate the bundled data (or a folder laid out like ``data/``), print trials by condition x
     comparator class and the exclusions; exit status 1 when the data are invalid.
+
+``evidence build [--notebook NAME] [--method M] [--test T]``
+    Validate the data, execute the notebooks, write figures and tables, render the site
+    (see :mod:`evidence.build`); exit status 1 naming the notebook and cell on failure.
 """
 
 from __future__ import annotations
@@ -39,12 +43,36 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--notebook", default=None, help="build one notebook only (file stem)")
+    parser.add_argument("--method", default=None, help="tau^2 estimator (e.g. REML, DL, PM)")
+    parser.add_argument("--test", default=None, help="z, knha or adhoc")
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .build import BuildError, build
+    from .data import DataValidationError
+
+    params = {k.upper(): v for k, v in (("method", args.method), ("test", args.test)) if v}
+    try:
+        build(only=args.notebook, params=params, progress=lambda m: print(m, flush=True))
+    except (BuildError, DataValidationError) as exc:
+        print(f"BUILD FAILED: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 #: name -> (help text, function adding arguments, function running the command -> exit status)
 COMMANDS: dict[
     str,
     tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]],
 ] = {
     "validate": ("validate curated trial data and print a summary", _validate_args, _validate),
+    "build": (
+        "validate the data, execute every notebook, write figures/, results/ and site/",
+        _build_args,
+        _build,
+    ),
 }
 
 

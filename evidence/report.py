@@ -21,9 +21,19 @@ __all__ = [
     "save_plot",
     "comparison_effects",
     "describe",
+    "overview_text",
+    "EFFECT_COLUMNS",
     "analyse",
     "Analysis",
     "headline",
+    "condition_analyses",
+    "show_comparisons",
+    "show_forests",
+    "show_pooled",
+    "show_sensitivity",
+    "show_small_study",
+    "show_moderators",
+    "rho_sensitivity",
     "reference_comparison",
     "COMPARATOR_ORDER",
     "COMPARATOR_NAMES",
@@ -164,6 +174,43 @@ def comparison_effects(
     return out.reset_index()
 
 
+#: Columns shown for the comparisons of an analysis.
+EFFECT_COLUMNS = [
+    "label",
+    "condition",
+    "comparator",
+    "comparator_class",
+    "pdt_variant",
+    "sessions",
+    "format",
+    "rob",
+    "n_effects",
+    "instruments",
+    "yi",
+    "vi",
+]
+
+
+def overview_text(analyses: dict) -> str:
+    """Markdown: how many comparisons and trials an analysis dict (measure -> Analysis) holds."""
+    if not analyses:
+        return (
+            "**No usable comparisons for this condition in the curated data yet.** Nothing is "
+            "pooled below; see `data/README.md` for the trials that were looked at and why "
+            "they are not (yet) included."
+        )
+    parts = []
+    for measure, an in analyses.items():
+        e = an.effects
+        kind = "continuous outcomes (Hedges' g)" if measure == "SMD" else "event outcomes (log OR)"
+        parts.append(
+            f"- {kind}: {len(e)} comparisons from {e['trial_id'].nunique()} trials, "
+            f"{int(e['n_effects'].sum())} effects before aggregation; comparators: "
+            + ", ".join(f"{COMPARATOR_NAMES.get(g, g)} (k = {r.k})" for g, r in an.results.items())
+        )
+    return "This notebook pools:\n\n" + "\n".join(parts)
+
+
 def _pct(x: float) -> str:
     return "not estimable" if not np.isfinite(x) else f"{x:.0f}%"
 
@@ -271,6 +318,11 @@ class Analysis:
     def __bool__(self) -> bool:
         return bool(self.results)
 
+    @property
+    def largest_group(self) -> str:
+        """The group with the most comparisons (first in display order on ties)."""
+        return max(self.results, key=lambda g: self.results[g].k)
+
     def _name(self, key: str) -> str:
         names = COMPARATOR_NAMES if self.by == "comparator_class" else CONDITION_NAMES
         return names.get(key, key)
@@ -318,7 +370,10 @@ class Analysis:
             raise ValueError(f"{self.name}: nothing to plot (no usable comparisons)")
         data = self.effects[["n1", "n2"]] if {"n1", "n2"} <= set(self.effects) else None
         kwargs.setdefault("favours", ("comparator", "PDT"))  # positive = favours PDT
-        kwargs.setdefault("title", self.name.replace("_", " "))
+        kwargs.setdefault(
+            "title",
+            f"{self.name.replace('_', ' ').capitalize()} ({self.measure}, {self.timepoint})",
+        )
         ax = forest_plot(self.by_group or next(iter(self.results.values())), data=data, **kwargs)
         if save:
             save_plot(ax, f"{self.name}_forest")
@@ -351,7 +406,7 @@ class Analysis:
                     "k": r.k,
                     "egger_z": eg.statistic,
                     "egger_p": eg.pvalue,
-                    "begg_tau": rk.statistic,
+                    "begg_tau": rk.tau,
                     "begg_p": rk.pvalue,
                     "trimfill_k0": tf.k0,
                     "trimfill_side": tf.side,
@@ -398,9 +453,14 @@ class Analysis:
             mods = {name: mod[ok].astype(str).to_numpy()}
             if e.loc[ok, self.by].nunique() > 1:
                 mods[self.by] = e.loc[ok, self.by].to_numpy()
-            fit = meta_regression(
-                e.loc[ok, "yi"], e.loc[ok, "vi"], mods, method=self.method, test=self.test
-            )
+            try:
+                fit = meta_regression(
+                    e.loc[ok, "yi"], e.loc[ok, "vi"], mods, method=self.method, test=self.test
+                )
+            except ValueError as exc:  # rank-deficient design or too few studies: say so
+                row["note"] = f"not estimable: {exc}"
+                rows.append(row)
+                continue
             first = next(i for i, n in enumerate(fit.names) if n.startswith(name))
             row.update(
                 coefficient=fit.names[first],
@@ -410,10 +470,42 @@ class Analysis:
                 qm_pvalue=fit.qm_pvalue,
                 tau2=fit.tau2,
                 r2=fit.r2,
-                note="",
+                note=f"covariates: {', '.join(mods)}",
             )
             rows.append(row)
         return pd.DataFrame(rows).set_index("moderator")
+
+
+def rho_sensitivity(dataset, analysis: Analysis, rhos=(0.0, 0.3, 0.5, 0.7, 0.9)):
+    """Pooled estimate of every group under other assumed within-comparison correlations."""
+    conditions = tuple(analysis.effects["condition"].unique())
+    comparators = tuple(analysis.effects["comparator_class"].unique())
+    rows = []
+    for rho in rhos:
+        again = analyse(
+            dataset,
+            analysis.name,
+            conditions=conditions,
+            comparators=comparators,
+            by=analysis.by,
+            measure=analysis.measure,
+            timepoint=analysis.timepoint,
+            method=analysis.method,
+            test=analysis.test,
+            rho=rho,
+        )
+        rows += [
+            {
+                "rho": rho,
+                "group": again._name(g),
+                "k": r.k,
+                "estimate": r.estimate,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+            }
+            for g, r in again.results.items()
+        ]
+    return pd.DataFrame(rows).pivot(index="group", columns="rho", values="estimate")
 
 
 def analyse(
@@ -508,3 +600,93 @@ def headline(dataset, *, method: str = "REML", test: str = "knha") -> dict:
         )
         for family, classes in COMPARATOR_FAMILIES.items()
     }
+
+
+# ------------------------------------------------------------------------------------------
+# notebook sections: one call per section, so the condition notebooks share one implementation
+
+
+def condition_analyses(
+    dataset, key: str, *, method: str = "REML", test: str = "knha", rho: float = 0.5
+) -> dict:
+    """Continuous (SMD) and event (OR) analyses of one condition group; empty ones are left out."""
+    out = {}
+    for measure, name in (("SMD", key), ("OR", f"{key}_events")):
+        an = analyse(
+            dataset,
+            name,
+            conditions=CONDITION_GROUPS[key],
+            measure=measure,
+            method=method,
+            test=test,
+            rho=rho,
+        )
+        if an:
+            out[measure] = an
+    return out
+
+
+def _show(*objs) -> None:
+    from IPython.display import Markdown, display
+
+    display(*(Markdown(o) if isinstance(o, str) else o for o in objs))
+
+
+def show_comparisons(analyses: dict) -> None:
+    """Section: the aggregated comparisons, one table per measure."""
+    for measure, an in analyses.items():
+        _show(f"**{measure}**", an.effects[EFFECT_COLUMNS])
+
+
+def show_forests(analyses: dict) -> None:
+    """Section: forest plots by comparator class (also saved to figures/)."""
+    for an in analyses.values():
+        an.forest()
+
+
+def show_pooled(analyses: dict) -> None:
+    """Section: pooled estimates, heterogeneity, PIs (saved to results/) and the statements."""
+    for an in analyses.values():
+        save_table(an.table(), f"{an.name}_by_comparator")
+        _show(an.table().round(3), an.statements())
+
+
+def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
+    """Section: leave-one-out and influence diagnostics for the largest comparator class."""
+    for an in analyses.values():
+        group = an.largest_group
+        if an.results[group].k < min_k:
+            _show(
+                f"**{an.name}**: fewer than {min_k} comparisons in every class; "
+                "leave-one-out is not informative."
+            )
+            continue
+        _show(
+            f"**{an.name}: PDT vs {COMPARATOR_NAMES.get(group, group)}**",
+            an.leave_one_out(group).round(3),
+            an.influence(group).round(3),
+        )
+
+
+def show_small_study(analyses: dict, min_k: int = 10) -> None:
+    """Section: small-study tests where a class has at least ``min_k`` comparisons."""
+    for an in analyses.values():
+        ss = an.small_study(min_k)
+        if len(ss):
+            _show(ss.round(3))
+        else:
+            _show(
+                f"**{an.name}**: no class has {min_k} or more comparisons; "
+                "small-study tests not run."
+            )
+
+
+def show_moderators(dataset, analyses: dict) -> None:
+    """Section: meta-regressions and the sensitivity of the pooled estimates to rho."""
+    for an in analyses.values():
+        _show(
+            f"**{an.name}**",
+            an.moderators().round(3),
+            "Pooled estimate by assumed correlation rho:",
+            rho_sensitivity(dataset, an).round(3),
+        )
