@@ -61,6 +61,10 @@ def _regression(y, v, predictor, model, method, test, level):
     if k < 3:
         raise ValueError(f"regression test needs at least 3 studies (k = {k})")
     x = np.sqrt(v) if predictor == "sei" else v
+    if np.ptp(x) == 0:
+        raise ValueError(
+            "regression test: every study has the same variance, so the predictor is constant"
+        )
     X = np.column_stack([np.ones(k), x])
     if model == "lm":  # weighted least squares with a multiplicative dispersion, as lm()
         method, test = "FE", "knha"

@@ -279,7 +279,10 @@ def fit_regression_batch(
             btt = [0] if p == 1 else list(range(1, p))
         bb = beta[:, btt]
         vbb = vb[:, btt][:, :, btt]
+        singular = ~(np.linalg.det(vbb) > 0)  # e.g. s2w = 0 when every residual is 0
+        vbb = np.where(singular[:, None, None], np.eye(len(btt)), vbb)
         qm = (bb * np.linalg.solve(vbb, bb[..., None])[..., 0]).sum(1)
+        qm = np.where(singular, np.nan, qm)
         if test == "z":
             qm_p = stats.chi2.sf(qm, len(btt))
         else:
