@@ -22,6 +22,7 @@ __all__ = [
     "comparison_effects",
     "describe",
     "overview_text",
+    "dataset_profile",
     "EFFECT_COLUMNS",
     "analyse",
     "Analysis",
@@ -211,6 +212,32 @@ def overview_text(analyses: dict) -> str:
     return "This notebook pools:\n\n" + "\n".join(parts)
 
 
+def dataset_profile(dataset) -> pd.DataFrame:
+    """Per condition: trials, comparisons, PDT sessions (median, range), years and formats."""
+    o = dataset.outcomes.drop_duplicates("comparison_id").merge(
+        dataset.trials[["trial_id", "year"]], on="trial_id", how="left"
+    )
+    sessions = pd.to_numeric(o["sessions"], errors="coerce")
+
+    def span(s: pd.Series) -> str:
+        s = s.dropna()
+        return "not reported" if s.empty else f"{s.median():g} ({s.min():g}-{s.max():g})"
+
+    rows = []
+    for cond, g in o.groupby("condition", sort=True):
+        rows.append(
+            {
+                "condition": CONDITION_NAMES.get(cond, cond),
+                "trials": g["trial_id"].nunique(),
+                "comparisons": len(g),
+                "PDT sessions, median (range)": span(sessions[g.index]),
+                "years": f"{int(g['year'].min())}-{int(g['year'].max())}",
+                "formats": ", ".join(sorted(g["format"].dropna().unique())),
+            }
+        )
+    return pd.DataFrame(rows).set_index("condition")
+
+
 def _pct(x: float) -> str:
     return "not estimable" if not np.isfinite(x) else f"{x:.0f}%"
 
@@ -231,9 +258,9 @@ def describe(result, *, effect: str = "g", comparator: str = "the comparator") -
         f"(95% CI {lo:.2f} to {hi:.2f})."
     ]
     if lo > null:
-        parts.append(f"The CI excludes no effect: on average PDT did better than {comparator}.")
+        parts.append(f"The CI excludes zero: on average PDT did better than {comparator}.")
     elif hi < null:
-        parts.append(f"The CI excludes no effect: on average {comparator} did better than PDT.")
+        parts.append(f"The CI excludes zero: on average {comparator} did better than PDT.")
     else:
         parts.append(
             f"The CI includes no effect: these trials do not show a difference between PDT and "
@@ -358,7 +385,8 @@ class Analysis:
             if self.by == "comparator_class":
                 head, comp = f"PDT vs {self._name(g)}", self._name(g)
             else:
-                head, comp = self._name(g).capitalize(), comparator or "the comparator"
+                label = self._name(g)
+                head, comp = label[:1].upper() + label[1:], comparator or "the comparator"
             out.append(f"**{head}.** " + describe(r, effect=effect, comparator=comp))
         return "\n\n".join(out)
 
