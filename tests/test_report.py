@@ -1,0 +1,105 @@
+"""evidence.report: aggregation, grouped analyses, statements and deterministic tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import evidence as ev
+import evidence.data
+from evidence import report
+from evidence.dependence import aggregate_effects
+
+
+@pytest.fixture(scope="module")
+def data():
+    return evidence.data.load()
+
+
+def test_comparison_effects_aggregates_each_comparison_once(data):
+    rows = data.outcomes[
+        (data.outcomes["measure"] == "SMD") & (data.outcomes["timepoint"] == "post")
+    ]
+    eff = report.comparison_effects(data.outcomes, rho=0.5)
+    assert eff["comparison_id"].is_unique
+    assert set(eff["comparison_id"]) == set(rows["comparison_id"])
+    assert eff["n_effects"].sum() == len(rows)
+    multi = eff[eff["n_effects"] > 1].iloc[0]
+    sub = rows[rows["comparison_id"] == multi["comparison_id"]]
+    want = aggregate_effects(sub["yi"], sub["vi"], sub["comparison_id"], rho=0.5)
+    assert multi["yi"] == pytest.approx(want["yi"].iloc[0], abs=1e-12)
+    assert multi["vi"] == pytest.approx(want["vi"].iloc[0], abs=1e-12)
+
+
+def test_rho_changes_aggregated_variance(data):
+    lo = report.comparison_effects(data.outcomes, rho=0.0).set_index("comparison_id")
+    hi = report.comparison_effects(data.outcomes, rho=0.9).set_index("comparison_id")
+    multi = lo.index[lo["n_effects"] > 1]
+    assert (hi.loc[multi, "vi"] > lo.loc[multi, "vi"]).all()
+    single = lo.index[lo["n_effects"] == 1]
+    np.testing.assert_allclose(hi.loc[single, "vi"], lo.loc[single, "vi"])
+
+
+def test_analyse_pools_each_group_like_pool(data):
+    an = report.analyse(data, "depression", method="DL", test="z")
+    assert an.by_group is not None and len(an.groups) >= 2
+    for g, res in an.results.items():
+        sub = an.effects[an.effects["comparator_class"] == g]
+        want = ev.pool(sub["yi"], sub["vi"], method="DL")
+        assert res.k == len(sub) == sub["comparison_id"].nunique()
+        assert res.estimate == pytest.approx(want.estimate, abs=1e-12)
+    table = an.table()
+    assert list(table.index) == [report.COMPARATOR_NAMES[g] for g in an.groups]
+    assert set(an.effects["condition"]) == {"depression"}
+
+
+def test_analyse_by_condition_and_family_filter(data):
+    an = report.analyse(
+        data, "x", conditions=tuple(report.CONDITION_NAMES), comparators=("cbt",), by="condition"
+    )
+    assert set(an.effects["comparator_class"]) == {"cbt"}
+    assert an.groups == tuple(dict.fromkeys(an.effects["condition"]))
+
+
+def test_empty_selection_is_falsy_and_says_so(data):
+    an = report.analyse(data, "none", conditions=("no_such_condition",))
+    assert not an and an.groups == ()
+    assert "No usable" in an.statements()
+    with pytest.raises(ValueError, match="nothing to plot"):
+        an.forest(save=False)
+    assert "No usable comparisons" in report.overview_text({})
+
+
+def test_describe_wording_follows_the_numbers():
+    pos = ev.pool([0.5, 0.6, 0.4], [0.01, 0.02, 0.015], method="DL")
+    text = report.describe(pos, comparator="waitlist")
+    assert "3 trial comparisons" in text and "PDT did better than waitlist" in text
+    assert "fewer than five" in text
+    neg = ev.pool([-0.5, -0.6, -0.4, -0.5, -0.55], [0.01] * 5, method="DL")
+    assert "waitlist did better than PDT" in report.describe(neg, comparator="waitlist")
+    null = ev.pool([0.3, -0.3, 0.2, -0.2, 0.0, 0.1], [0.04] * 6, method="DL")
+    text = report.describe(null)
+    assert "do not show a difference" in text and "fewer than five" not in text
+
+
+def test_moderators_report_what_cannot_be_estimated(data):
+    an = report.analyse(data, "ptsd")
+    mods = an.moderators()
+    assert set(mods.index) == {"treatment length", "internet delivery", "risk of bias"}
+    assert mods["note"].str.startswith("not estimable").all()
+
+
+def test_save_table_is_byte_stable(tmp_path):
+    frame = pd.DataFrame({"a": [1 / 3, 2 / 3], "b": ["x", "y"]})
+    p1 = report.save_table(frame, "t", root=tmp_path)
+    first = p1.read_bytes()
+    report.save_table(frame, "t", root=tmp_path)
+    assert p1.read_bytes() == first and b"\r" not in first
+    assert first.splitlines()[1] == b"0,0.333333,x"
+
+
+def test_reference_comparison_is_within_promise():
+    table = report.reference_comparison()
+    assert len(table) == 8 * 9 * 3
+    assert table["max_abs_diff"].max() < 1e-6
