@@ -134,8 +134,10 @@ def _style():
 
 def _num(x: float, digits: int = 2) -> str:
     """Fixed-decimal number with a typographic minus; 'NA' when missing."""
-    if x is None or not np.isfinite(x):
+    if x is None or np.isnan(x):
         return "NA"
+    if np.isinf(x):
+        return "\u221e" if x > 0 else f"{_MINUS}\u221e"
     s = f"{x:.{digits}f}"
     if float(s) == 0:
         s = f"{0.0:.{digits}f}"
@@ -330,7 +332,7 @@ def _nice_limits(
 
 def _auto_range(core, ext_lo, ext_hi, log: bool) -> tuple[float, float]:
     """Display-scale range: the ``core`` values (estimates, pooled CIs, null, band), extended by
-    up to half their span to show interval ends (``ext_lo``/``ext_hi``); the rest gets arrows."""
+    up to their span to show interval ends (``ext_lo``/``ext_hi``); the rest gets arrows."""
     tr = np.log if log else (lambda v: np.asarray(v, float))
     core = np.asarray(core, float)
     core = tr(core[np.isfinite(core) & ((core > 0) if log else True)])
@@ -340,8 +342,8 @@ def _auto_range(core, ext_lo, ext_hi, log: bool) -> tuple[float, float]:
     hi_e = np.asarray(ext_hi, float)
     lo_e = tr(lo_e[np.isfinite(lo_e) & ((lo_e > 0) if log else True)])
     hi_e = tr(hi_e[np.isfinite(hi_e)])
-    lo = min(cmin, max(float(lo_e.min()) if lo_e.size else cmin, cmin - 0.5 * span))
-    hi = max(cmax, min(float(hi_e.max()) if hi_e.size else cmax, cmax + 0.5 * span))
+    lo = min(cmin, max(float(lo_e.min()) if lo_e.size else cmin, cmin - span))
+    hi = max(cmax, min(float(hi_e.max()) if hi_e.size else cmax, cmax + span))
     if hi - lo < 1e-9:
         lo, hi = lo - 0.5, hi + 0.5
     return (float(np.exp(lo)), float(np.exp(hi))) if log else (lo, hi)
@@ -560,7 +562,7 @@ def forest_plot(
         Shade an equivalence band (display scale: ratios for ratio measures).
     xlim, xticks : optional
         Axis limits and ticks on the display scale. By default the limits are ticks covering the
-        estimates, the pooled CI and the line of no effect, extended by up to half that span for
+        estimates, the pooled CI and the line of no effect, extended by up to that span for
         study CIs; intervals running further end in arrows.
     show_pi : bool, optional
         Prediction-interval row; default: shown for random-effects models.

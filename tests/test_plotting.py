@@ -422,15 +422,56 @@ def _text_boxes(fig):
     r = fig.canvas.get_renderer()
     boxes = []
     for ax in fig.axes:
-        for t in ax.texts + ax.get_xticklabels():
+        yticks = ax.get_yticklabels() if ax.yaxis.get_visible() else []
+        legend = ax.get_legend()
+        extra = list(legend.get_texts()) + [legend.get_title()] if legend else []
+        for t in (
+            ax.texts
+            + ax.get_xticklabels()
+            + yticks
+            + extra
+            + [ax.xaxis.label, ax.yaxis.label, ax.title]
+        ):
             if t.get_visible() and t.get_text().strip():
                 boxes.append((t.get_text(), t.get_window_extent(r)))
     return boxes
 
 
-@pytest.mark.parametrize("name", sorted(CANONICAL))
+def _fig_k1():
+    return forest_plot(ev.pool([0.3], [0.04], labels=["Synthetic 2020"], measure="SMD"))
+
+
+def _fig_identical_rr():
+    res = ev.pool([0.3, 0.3, 0.3], [0.04, 0.05, 0.06], measure="RR", test="knha")
+    return forest_plot(res, title="Synthetic data (software test): identical effects")
+
+
+def _fig_funnel():
+    return funnel_plot(ev.trim_and_fill(log_or()[0]), measure="OR", title="Synthetic funnel")
+
+
+def _fig_cumulative():
+    res, _ = forty()
+    return forest_from_frame(res.cumulative(), result=res, title="Synthetic cumulative")
+
+
+def _fig_loo():
+    res, _ = log_or()
+    return forest_from_frame(res.leave_one_out(), result=res, title="Synthetic leave-one-out")
+
+
+LAYOUTS = CANONICAL | {
+    "k1": _fig_k1,
+    "identical_rr": _fig_identical_rr,
+    "funnel": _fig_funnel,
+    "cumulative": _fig_cumulative,
+    "leave_one_out": _fig_loo,
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
 def test_no_text_overlaps_and_nothing_cut_off(name):
-    ax = CANONICAL[name]()
+    ax = LAYOUTS[name]()
     fig = ax.figure
     boxes = _text_boxes(fig)
     fb = fig.bbox
@@ -446,6 +487,15 @@ def test_no_text_overlaps_and_nothing_cut_off(name):
             ov_x = min(a.x1, b.x1) - max(a.x0, b.x0)
             ov_y = min(a.y1, b.y1) - max(a.y0, b.y0)
             assert ov_x <= 0.5 or ov_y <= 0.5, f"{ta!r} overlaps {tb!r}"
+
+
+def test_k1_and_identical_effects():
+    ax = _fig_k1()
+    (het,) = _texts(ax, "heterogeneity")
+    assert _s(het) == "Heterogeneity: not applicable (k = 1)"
+    ax = _fig_identical_rr()
+    (ot,) = _texts(ax, "overall-test")
+    assert _s(ot) == "Test for overall effect: t(2) = \u221e (p < 0.001)"  # SE 0 under K-H
 
 
 def test_long_labels_are_wrapped_or_shortened_within_the_label_column():
