@@ -530,6 +530,7 @@ def forest_plot(
     label_width: float = 2.4,
     plot_width: float = 2.6,
     row_height: float = 0.2,
+    overall: bool = True,
 ):
     """Forest plot of a pooled or subgroup result, in the layout journals expect.
 
@@ -566,6 +567,11 @@ def forest_plot(
         study CIs; intervals running further end in arrows.
     show_pi : bool, optional
         Prediction-interval row; default: shown for random-effects models.
+    overall : bool, default True
+        For subgroup results: draw the diamond, prediction interval, heterogeneity line and
+        test of the model pooling all studies. Pass False when the subgroups are not
+        exchangeable (e.g. different comparators, or trials whose PDT arm appears in several
+        subgroups); study weights are then percentages within each subgroup.
     digits : int, default 2
         Decimals of estimates and CIs.
     effect_label : str, optional
@@ -594,6 +600,7 @@ def forest_plot(
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     _check_result(result)
+    show_overall = overall
     overall, blocks = _blocks(result)
     k = overall.k
     data = _validate_data(data, k)
@@ -625,6 +632,11 @@ def forest_plot(
     zc = stats.norm.isf((1 - level / 100) / 2)
     yi, vi = np.asarray(overall.yi, float), np.asarray(overall.vi, float)
     weights = np.asarray(overall.weights, float)
+    if not show_overall:  # weights within each subgroup; no pooled-over-everything rows
+        weights = np.empty(k)
+        for blk in blocks:
+            weights[blk.idx] = np.asarray(blk.res.weights, float)
+        show_pi = False
     s_est, s_lo, s_hi = tf(yi), tf(yi - zc * np.sqrt(vi)), tf(yi + zc * np.sqrt(vi))
     mname = effect_label or (measure if measure else "Estimate")
     lvl = f"{level:g}%"
@@ -726,9 +738,12 @@ def forest_plot(
                 rows.append(_Row("blank", height=0.5))
         if not multi:
             rows.append(_Row("blank", height=0.4))
-        rows.append(
-            pooled_row(overall, "overall", _model_label(overall), np.arange(k), "diamond-overall")
-        )
+        if show_overall or not multi:
+            rows.append(
+                pooled_row(
+                    overall, "overall", _model_label(overall), np.arange(k), "diamond-overall"
+                )
+            )
         if show_pi:
             pl, ph = float(tf(overall.pi_low)), float(tf(overall.pi_high))
             ok = np.isfinite(pl) and np.isfinite(ph)
@@ -740,6 +755,8 @@ def forest_plot(
             rows.append(_Row("pi", label, cells, np.nan, pl, ph, gid="prediction-interval"))
 
         foot_lines = [(_het_text(overall), "heterogeneity"), (_test_text(overall), "overall-test")]
+        if multi and not show_overall:
+            foot_lines = []
         if multi:
             qb = getattr(result, "q_between", np.nan)
             dfb = getattr(result, "q_between_df", np.nan)
@@ -886,7 +903,9 @@ def forest_plot(
             title_txt = meas.wrap(title, table_w, 9.0, "bold")
         title_h = (title_txt.count("\n") + 1) * 0.19 + 0.08 if title_txt else 0.0
         foot_txt = [(meas.wrap(t, table_w, SMALL_PT), g) for t, g in foot_lines]
-        note = _forest_footnote(overall, multi, getattr(result, "tau2_rule", None), band, log, rob)
+        note = _forest_footnote(
+            overall, multi, getattr(result, "tau2_rule", None), band, log, rob, show_overall
+        )
         if footnote:
             note = f"{note} {footnote}"
         note_txt = meas.wrap(note, table_w, NOTE_PT)
@@ -937,15 +956,16 @@ def forest_plot(
             ax.axvspan(band[0], band[1], color=BAND, lw=0, zorder=0, gid="equivalence-band")
         if x0 <= null <= x1:
             ax.plot([null, null], [y_bottom, y_top], color=INK, lw=0.8, zorder=1, gid="null-line")
-        ax.plot(
-            [float(tf(overall.estimate))] * 2,
-            [-0.5, content_bottom],
-            color=GREY,
-            lw=0.6,
-            ls=(0, (3, 2)),
-            zorder=1,
-            gid="pooled-line",
-        )
+        if show_overall or not multi:
+            ax.plot(
+                [float(tf(overall.estimate))] * 2,
+                [-0.5, content_bottom],
+                color=GREY,
+                lw=0.6,
+                ls=(0, (3, 2)),
+                zorder=1,
+                gid="pooled-line",
+            )
 
         # study estimates (area proportional to weight) and CIs
         st = [r for r in rows if r.kind == "study"]
@@ -1203,11 +1223,18 @@ def _arrows(ax, spans, x0: float, x1: float) -> None:
             )
 
 
-def _forest_footnote(res, multi: bool, tau2_rule, band, log: bool, rob) -> str:
+def _forest_footnote(
+    res, multi: bool, tau2_rule, band, log: bool, rob, show_overall: bool = True
+) -> str:
     lvl = f"{res.level:g}%"
+    where = (
+        f"{'overall ' if multi else ''}{res.model} model"
+        if show_overall or not multi
+        else f"{res.model} model of its subgroup (no overall pooling across subgroups)"
+    )
     parts = [
         f"Squares: study estimates with {lvl} Wald CIs; square area proportional to the percent "
-        f"weight in the {'overall ' if multi else ''}{res.model} model.",
+        f"weight in the {where}.",
         f"Diamond: pooled estimate and {lvl} CI; {res.model}"
         + ("" if res.method == "FE" else f", \u03c4\u00b2 by {METHOD_NAMES[res.method]}")
         + f", {TEST_NAMES[res.test]} test.",

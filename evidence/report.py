@@ -398,6 +398,14 @@ class Analysis:
             raise ValueError(f"{self.name}: nothing to plot (no usable comparisons)")
         data = self.effects[["n1", "n2"]] if {"n1", "n2"} <= set(self.effects) else None
         kwargs.setdefault("favours", ("comparator", "PDT"))  # positive = favours PDT
+        kwargs.setdefault("overall", False)  # groups differ in kind and may share PDT arms
+        shared = self.shared_trials()
+        if shared and self.by_group is not None:
+            kwargs.setdefault(
+                "footnote",
+                f"{', '.join(shared)} contribute to more than one subgroup (shared PDT arm); the "
+                "test for subgroup differences assumes independent subgroups and is approximate.",
+            )
         kwargs.setdefault(
             "title",
             f"{self.name.replace('_', ' ').capitalize()} ({self.measure}, {self.timepoint})",
@@ -406,6 +414,12 @@ class Analysis:
         if save:
             save_plot(ax, f"{self.name}_forest")
         return ax
+
+    def shared_trials(self) -> list[str]:
+        """Labels of trials that contribute comparisons to more than one group."""
+        n = self.effects.groupby("trial_id")[self.by].nunique()
+        ids = set(n.index[n > 1])
+        return list(dict.fromkeys(self.effects.loc[self.effects["trial_id"].isin(ids), "label"]))
 
     def leave_one_out(self, group: str) -> pd.DataFrame:
         """Leave-one-out analysis of one group."""
