@@ -103,3 +103,21 @@ def test_reference_comparison_is_within_promise():
     table = report.reference_comparison()
     assert len(table) == 8 * 9 * 3
     assert table["max_abs_diff"].max() < 1e-6
+
+
+def test_forest_by_comparator_never_pools_across_comparators(data):
+    import matplotlib.pyplot as plt
+
+    an = report.analyse(data, "depression")
+    ax = an.forest(save=False)
+    gids = {a.get_gid() for a in [*ax.patches, *ax.lines, *ax.collections, *ax.texts]}
+    assert "diamond-overall" not in gids and "prediction-interval" not in gids
+    assert {f"diamond-subgroup-{j}" for j in range(len(an.groups))} <= gids
+    note = next(
+        t.get_text()
+        for t in ax.figure.findobj()
+        if getattr(t, "get_gid", None) and t.get_gid() == "footnote"
+    )
+    if an.shared_trials():
+        assert "shared PDT arm" in note.replace("\xa0", " ")
+    plt.close(ax.figure)
