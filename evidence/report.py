@@ -141,33 +141,43 @@ def comparison_effects(
     measure: str = "SMD",
     timepoint: str = "post",
     rho: float = 0.5,
+    cluster: tuple[str, ...] = ("comparison_id",),
 ) -> pd.DataFrame:
-    """One effect per trial comparison: rows of one measure and timepoint, aggregated under rho.
+    """One effect per cluster (by default per trial comparison), aggregated under ``rho``.
 
-    Outcome rows of the same comparison (several instruments) are combined with
+    Rows of one measure and timepoint that share the ``cluster`` columns (several instruments
+    of one comparison; with ``cluster=("trial_id", "comparator_class")`` also several arms of
+    one trial against comparators of one class, which share an arm) are combined with
     :func:`evidence.dependence.aggregate_effects` (compound symmetry, correlation ``rho``), as
-    metafor's ``aggregate()`` does. Arm sizes are kept when every aggregated row reports the same.
+    metafor's ``aggregate()`` does. Arm sizes are kept when every aggregated row reports the
+    same; other columns describing the comparison are taken from the cluster's first row, and
+    ``comparator`` lists every comparator of the cluster.
 
     Returns
     -------
     pandas.DataFrame
-        One row per ``comparison_id`` (input order) with the comparison columns, ``yi``, ``vi``,
-        ``n_effects``, ``instruments``, ``n1``, ``n2`` and ``label`` ("Author Year").
+        One row per cluster (input order) with ``cluster_id``, the comparison columns, ``yi``,
+        ``vi``, ``n_effects``, ``n_comparisons``, ``instruments``, ``n1``, ``n2`` and ``label``.
     """
     from .dependence import aggregate_effects
 
     rows = outcomes[(outcomes["measure"] == measure) & (outcomes["timepoint"] == timepoint)]
     rows = rows[np.isfinite(rows["yi"]) & np.isfinite(rows["vi"])]
     if rows.empty:
-        return pd.DataFrame(columns=[*_COMPARISON_COLUMNS, "yi", "vi", "n_effects"])
-    agg = aggregate_effects(rows["yi"], rows["vi"], rows["comparison_id"], rho=rho)
-    grouped = rows.groupby("comparison_id", sort=False)
+        return pd.DataFrame(columns=["cluster_id", *_COMPARISON_COLUMNS, "yi", "vi", "n_effects"])
+    rows = rows.assign(cluster_id=rows[list(cluster)].astype(str).agg("|".join, axis=1))
+    agg = aggregate_effects(rows["yi"], rows["vi"], rows["cluster_id"], rho=rho)
+    grouped = rows.groupby("cluster_id", sort=False)
     keep = [c for c in _COMPARISON_COLUMNS if c in rows.columns]
     out = grouped[keep].first()
     out["yi"] = agg["yi"].reindex(out.index)
     out["vi"] = agg["vi"].reindex(out.index)
     out["n_effects"] = agg["n"].reindex(out.index).astype(int)
-    out["instruments"] = grouped["instrument"].agg(lambda s: "; ".join(dict.fromkeys(s)))
+    out["n_comparisons"] = grouped["comparison_id"].nunique()
+    joined = {"instruments": "instrument", "comparator": "comparator"}
+    for name, col in joined.items():
+        if col in rows:
+            out[name] = grouped[col].agg(lambda s: "; ".join(dict.fromkeys(s.astype(str))))
     for col in ("n1", "n2"):
         same = grouped[col].nunique(dropna=False) == 1
         out[col] = grouped[col].first().where(same)
@@ -185,6 +195,7 @@ EFFECT_COLUMNS = [
     "sessions",
     "format",
     "rob",
+    "n_comparisons",
     "n_effects",
     "instruments",
     "yi",
@@ -591,7 +602,11 @@ def analyse(
     keep = outcomes["condition"].isin(conditions)
     if comparators is not None:
         keep &= outcomes["comparator_class"].isin(comparators)
-    eff = comparison_effects(outcomes[keep], measure=measure, timepoint=timepoint, rho=rho)
+    # one effect per trial and group: instruments of a comparison, and comparisons of one trial
+    # that share an arm within a group, are aggregated so that no trial counts twice in a group
+    eff = comparison_effects(
+        outcomes[keep], measure=measure, timepoint=timepoint, rho=rho, cluster=("trial_id", by)
+    )
     order = {
         c: i
         for i, c in enumerate(COMPARATOR_ORDER if by == "comparator_class" else CONDITION_NAMES)

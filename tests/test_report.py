@@ -22,19 +22,19 @@ def test_comparison_effects_aggregates_each_comparison_once(data):
         (data.outcomes["measure"] == "SMD") & (data.outcomes["timepoint"] == "post")
     ]
     eff = report.comparison_effects(data.outcomes, rho=0.5)
-    assert eff["comparison_id"].is_unique
-    assert set(eff["comparison_id"]) == set(rows["comparison_id"])
+    assert eff["cluster_id"].is_unique
+    assert set(eff["cluster_id"]) == set(rows["comparison_id"])
     assert eff["n_effects"].sum() == len(rows)
     multi = eff[eff["n_effects"] > 1].iloc[0]
-    sub = rows[rows["comparison_id"] == multi["comparison_id"]]
+    sub = rows[rows["comparison_id"] == multi["cluster_id"]]
     want = aggregate_effects(sub["yi"], sub["vi"], sub["comparison_id"], rho=0.5)
     assert multi["yi"] == pytest.approx(want["yi"].iloc[0], abs=1e-12)
     assert multi["vi"] == pytest.approx(want["vi"].iloc[0], abs=1e-12)
 
 
 def test_rho_changes_aggregated_variance(data):
-    lo = report.comparison_effects(data.outcomes, rho=0.0).set_index("comparison_id")
-    hi = report.comparison_effects(data.outcomes, rho=0.9).set_index("comparison_id")
+    lo = report.comparison_effects(data.outcomes, rho=0.0).set_index("cluster_id")
+    hi = report.comparison_effects(data.outcomes, rho=0.9).set_index("cluster_id")
     multi = lo.index[lo["n_effects"] > 1]
     assert (hi.loc[multi, "vi"] > lo.loc[multi, "vi"]).all()
     single = lo.index[lo["n_effects"] == 1]
@@ -47,7 +47,7 @@ def test_analyse_pools_each_group_like_pool(data):
     for g, res in an.results.items():
         sub = an.effects[an.effects["comparator_class"] == g]
         want = ev.pool(sub["yi"], sub["vi"], method="DL")
-        assert res.k == len(sub) == sub["comparison_id"].nunique()
+        assert res.k == len(sub) == sub["trial_id"].nunique()  # a trial counts once per group
         assert res.estimate == pytest.approx(want.estimate, abs=1e-12)
     table = an.table()
     assert list(table.index) == [report.COMPARATOR_NAMES[g] for g in an.groups]
@@ -121,3 +121,21 @@ def test_forest_by_comparator_never_pools_across_comparators(data):
     if an.shared_trials():
         assert "shared PDT arm" in note.replace("\xa0", " ")
     plt.close(ax.figure)
+
+
+def test_no_trial_counts_twice_within_a_group(data):
+    analyses = [
+        report.analyse(data, key, measure=m)
+        for key in report.CONDITION_GROUPS
+        for m in ("SMD", "OR")
+    ]
+    analyses += list(report.headline(data).values())
+    checked = 0
+    for an in analyses:
+        if an:
+            assert not an.effects.duplicated(["trial_id", an.by]).any(), an.name
+            checked += len(an.effects)
+    assert checked > 50
+    # a trial with two PDT arms against one waitlist is one aggregated row, not two
+    multi = [an for an in analyses if (an.effects.get("n_comparisons", pd.Series()) > 1).any()]
+    assert multi
