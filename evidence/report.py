@@ -149,8 +149,8 @@ def comparison_effects(
     of one comparison; with ``cluster=("trial_id", "comparator_class")`` also several arms of
     one trial against comparators of one class, which share an arm) are combined with
     :func:`evidence.dependence.aggregate_effects` (compound symmetry, correlation ``rho``), as
-    metafor's ``aggregate()`` does. Arm sizes are kept when every aggregated row reports the
-    same; other columns describing the comparison are taken from the cluster's first row, and
+    metafor's ``aggregate()`` does. Arm sizes are kept when the cluster is one comparison whose
+    rows all report the same; other columns describing the comparison are taken from the cluster's first row, and
     ``comparator`` lists every comparator of the cluster.
 
     Returns
@@ -178,8 +178,8 @@ def comparison_effects(
     for name, col in joined.items():
         if col in rows:
             out[name] = grouped[col].agg(lambda s: "; ".join(dict.fromkeys(s.astype(str))))
-    for col in ("n1", "n2"):
-        same = grouped[col].nunique(dropna=False) == 1
+    for col in ("n1", "n2"):  # arm sizes only where they describe one pair of arms
+        same = (grouped[col].nunique(dropna=False) == 1) & (out["n_comparisons"] == 1)
         out[col] = grouped[col].first().where(same)
     out["label"] = out["study"].astype(str)
     return out.reset_index()
