@@ -150,8 +150,8 @@ def comparison_effects(
     one trial against comparators of one class, which share an arm) are combined with
     :func:`evidence.dependence.aggregate_effects` (compound symmetry, correlation ``rho``), as
     metafor's ``aggregate()`` does. Arm sizes are kept when the cluster is one comparison whose
-    rows all report the same; other columns describing the comparison are taken from the cluster's first row, and
-    ``comparator`` lists every comparator of the cluster.
+    rows all report the same; other columns describing the comparison come from the cluster's
+    first row, and ``comparator`` lists every comparator of the cluster.
 
     Returns
     -------
