@@ -144,8 +144,18 @@ def _solve_q(y, v, m, target):
     return t, -MAX_ITER
 
 
+def _step_halving(tau2, adj):
+    """tau^2 + adj with metafor's rule: halve the step until tau^2 stays >= 0 (a plain
+    projection onto 0 can cycle between 0 and a positive value and never converge)."""
+    neg = tau2 + adj < 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n = np.where(neg & (tau2 > 0), np.ceil(np.log2(-adj / tau2)), 0.0)
+    adj = np.where(neg & (tau2 <= 0), 0.0, adj * np.exp2(-n))
+    return np.maximum(tau2 + adj, 0.0)
+
+
 def _fisher(y, v, m, tau2, reml):
-    """Fisher scoring for ML or REML (metafor's algorithm, step-halving replaced by projection)."""
+    """Fisher scoring for ML or REML (metafor's algorithm, with its step halving)."""
     for it in range(MAX_ITER):
         w = m / (v + tau2[:, None])
         sw, sw2 = w.sum(axis=1), (w**2).sum(axis=1)
@@ -158,7 +168,7 @@ def _fisher(y, v, m, tau2, reml):
             adj = (wr2 - tr_p) / tr_pp
         else:
             adj = (wr2 - sw) / sw2
-        new = np.maximum(tau2 + np.nan_to_num(adj), 0.0)  # rows with k = 1 have no score
+        new = _step_halving(tau2, np.nan_to_num(adj))  # rows with k = 1 have no score
         done = np.abs(new - tau2) <= TAU2_TOL * np.maximum(1.0, tau2)
         tau2 = new
         if done.all():

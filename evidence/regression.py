@@ -29,6 +29,7 @@ from .pooling import (
     TAU2_TOL,
     ConvergenceWarning,
     _name,
+    _step_halving,
     _tau2,
     check_inputs,
 )
@@ -195,26 +196,30 @@ def _tau2_mods(method, y, v, m, X, k, intercept_only):
         if method == "PM":
             return _solve_rss(y, v, m, X, k - p)
         tau2 = np.maximum(np.nan_to_num(he), 0.0)
+        act = np.arange(B)  # rows still iterating: converged rows leave the batch
         for it in range(MAX_ITER):
-            w = m / (v + tau2[:, None])
-            _, e, a = _wls(y, X, w)
+            ya, va, ma, Xa, ka = y[act], v[act], m[act], X[act], k[act]
+            ta = tau2[act]
+            w = ma / (va + ta[:, None])
+            _, e, a = _wls(ya, Xa, w)
             we = w * e
             if method == "ML":
                 adj = ((we**2).sum(1) - w.sum(1)) / (w**2).sum(1)
             elif method == "EB":
-                adj = ((we * e).sum(1) * k / (k - p) - k) / w.sum(1)
+                adj = ((we * e).sum(1) * ka / (ka - p) - ka) / w.sum(1)
             else:  # REML
-                g2 = _gram(X, w**2)
+                g2 = _gram(Xa, w**2)
                 ag2 = a @ g2
                 tr_p = w.sum(1) - np.trace(ag2, axis1=1, axis2=2)
                 tr_pp = (
-                    (w**2).sum(1) - 2 * _tr(a, _gram(X, w**3)) + np.einsum("bij,bji->b", ag2, ag2)
+                    (w**2).sum(1) - 2 * _tr(a, _gram(Xa, w**3)) + np.einsum("bij,bji->b", ag2, ag2)
                 )
                 adj = ((we**2).sum(1) - tr_p) / tr_pp
-            new = np.maximum(tau2 + np.nan_to_num(adj), 0.0)
-            done = np.abs(new - tau2) <= TAU2_TOL * np.maximum(1.0, tau2)
-            tau2 = new
-            if done.all():
+            new = _step_halving(ta, np.nan_to_num(adj))
+            done = np.abs(new - ta) <= TAU2_TOL * np.maximum(1.0, ta)
+            tau2[act] = new
+            act = act[~done]
+            if act.size == 0:
                 return tau2, it + 1
         return tau2, -MAX_ITER
 

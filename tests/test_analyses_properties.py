@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -28,6 +29,7 @@ from evidence.analyses import (
     three_level,
     trim_and_fill,
 )
+from evidence.pooling import ConvergenceWarning
 
 #: Two fits of the same data in a different order differ only by floating-point summation order
 #: and the iterative estimators' stopping point (1e-13 on tau^2).
@@ -61,6 +63,10 @@ def test_order_invariance(data):
     k = y.size
     g = np.array(_groups(k))
     x = np.linspace(0, 1, k) ** 2
+    # Fisher scoring can fail to converge on flat likelihoods (metafor stops with an error on
+    # the same data; we warn and flag iterations < 0): the property is about converged fits.
+    assume(meta_regression(y, v, {"g": g}).iterations >= 0)
+    assume(meta_regression(y, v, {"x": x, "g": g}).iterations >= 0)
     for tau2 in ("separate", "common"):
         a = subgroups(y, v, g, tau2=tau2).table
         b = subgroups(y[p], v[p], g[p], tau2=tau2).table
@@ -71,7 +77,12 @@ def test_order_invariance(data):
     b = meta_regression(y[p], v[p], {"x": x[p], "g": g[p]})
     np.testing.assert_allclose(a.coef, b.coef, atol=TOL_ORDER)
     np.testing.assert_allclose([a.tau2, a.qm, a.qe], [b.tau2, b.qm, b.qe], atol=TOL_ORDER)
-    ia, ib = influence(pool(y, v)).to_frame(), influence(pool(y[p], v[p])).to_frame()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        try:
+            ia, ib = influence(pool(y, v)).to_frame(), influence(pool(y[p], v[p])).to_frame()
+        except ConvergenceWarning:
+            assume(False)  # a leave-one-out fit did not converge (flagged, as metafor errors)
     cols = ["rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "hat"]
     np.testing.assert_allclose(ia[cols].to_numpy()[p], ib[cols].to_numpy(), atol=TOL_ORDER)
     ea, eb = egger_test(y, v), egger_test(y[p], v[p])
@@ -96,6 +107,8 @@ def test_order_invariance_gosh_and_trimfill(data):
     ga, gb = gosh(y, v, method="DL"), gosh(y[p], v[p], method="DL")
     for col in ("estimate", "tau2", "QE"):
         np.testing.assert_allclose(np.sort(ga.table[col]), np.sort(gb.table[col]), atol=TOL_ORDER)
+    # with tied effects metafor's ranks (ties.method = "first") depend on input order too
+    assume(np.unique(y).size == y.size)
     fa, fb = trim_and_fill(y, v, method="FE"), trim_and_fill(y[p], v[p], method="FE")
     assert fa.k0 == fb.k0
     assert fa.estimate == pytest.approx(fb.estimate, abs=TOL_ORDER)
@@ -111,6 +124,8 @@ def test_sign_flip(data):
     k = y.size
     g = _groups(k)
     x = np.linspace(0, 1, k) ** 2
+    assume(meta_regression(y, v, {"g": g}).iterations >= 0)  # see test_order_invariance
+    assume(meta_regression(y, v, {"x": x, "g": g}).iterations >= 0)
     for tau2 in ("separate", "common"):
         a, b = subgroups(y, v, g, tau2=tau2), subgroups(-y, v, g, tau2=tau2)
         np.testing.assert_allclose(a.table.estimate, -b.table.estimate, atol=TOL_ORDER)
