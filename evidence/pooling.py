@@ -112,35 +112,42 @@ def _gen_q(y, v, m, tau2):
 def _solve_q(y, v, m, target):
     """tau^2 >= 0 with Q(tau^2) = target (Q decreases in tau^2); 0 where Q(0) <= target.
 
-    Safeguarded Newton on a bracket that is widened by doubling, vectorised over the batch.
+    Safeguarded Newton on a bracket that is widened by doubling, vectorised over the batch;
+    each iteration works only on the rows that have not converged yet.
     """
-    zero = np.zeros(y.shape[0])
-    q0, _, _ = _gen_q(y, v, m, zero)
-    target = np.broadcast_to(np.asarray(target, dtype=float), zero.shape)
-    active = q0 > target
-    lo, hi = zero.copy(), np.where(active, 1.0, 0.0)
+    B = y.shape[0]
+    target = np.broadcast_to(np.asarray(target, dtype=float), (B,))
+    q0, _, _ = _gen_q(y, v, m, np.zeros(B))
+    t = np.zeros(B)
+    rows = np.flatnonzero(q0 > target)
+    if rows.size == 0:
+        return t, 0
+    y, v, m, target = y[rows], v[rows], m[rows], target[rows]
+    lo, hi = np.zeros(rows.size), np.ones(rows.size)
     for _ in range(200):  # bracket: Q(hi) < target
         qh, _, _ = _gen_q(y, v, m, hi)
-        grow = active & (qh > target)
+        grow = qh > target
         if not grow.any():
             break
-        lo = np.where(grow, hi, lo)
-        hi = np.where(grow, hi * 4, hi)
-    t = np.where(active, lo, 0.0)
+        lo, hi = np.where(grow, hi, lo), np.where(grow, hi * 4, hi)
+    sol = lo.copy()
+    act = np.arange(rows.size)  # positions (in the solved subset) still iterating
     for it in range(MAX_ITER):
-        q, dq, _ = _gen_q(y, v, m, t)
-        f = q - target
-        lo = np.where(active & (f > 0), t, lo)
-        hi = np.where(active & (f <= 0), t, hi)
+        ta, la, ha = sol[act], lo[act], hi[act]
+        q, dq, _ = _gen_q(y[act], v[act], m[act], ta)
+        f = q - target[act]
+        la, ha = np.where(f > 0, ta, la), np.where(f <= 0, ta, ha)
         with np.errstate(divide="ignore", invalid="ignore"):
-            new = t - f / dq
-        out = ~((new > lo) & (new < hi)) | ~np.isfinite(new)
-        new = np.where(out, (lo + hi) / 2, new)
-        new = np.where(active, new, 0.0)
-        done = np.abs(new - t) <= TAU2_TOL * np.maximum(1.0, t)
-        t = new
-        if done.all():
+            new = ta - f / dq
+        out = ~((new > la) & (new < ha)) | ~np.isfinite(new)
+        new = np.where(out, (la + ha) / 2, new)
+        done = np.abs(new - ta) <= TAU2_TOL * np.maximum(1.0, ta)
+        sol[act], lo[act], hi[act] = new, la, ha
+        act = act[~done]
+        if act.size == 0:
+            t[rows] = sol
             return t, it + 1
+    t[rows] = sol
     return t, -MAX_ITER
 
 
@@ -156,11 +163,14 @@ def _step_halving(tau2, adj):
 
 def _fisher(y, v, m, tau2, reml):
     """Fisher scoring for ML or REML (metafor's algorithm, with its step halving)."""
+    tau2 = np.array(tau2, dtype=float)
+    act = np.arange(tau2.size)  # rows still iterating
     for it in range(MAX_ITER):
-        w = m / (v + tau2[:, None])
+        ya, va, ma, ta = y[act], v[act], m[act], tau2[act]
+        w = ma / (va + ta[:, None])
         sw, sw2 = w.sum(axis=1), (w**2).sum(axis=1)
-        mu = _wsum(w, y) / sw
-        wr2 = _wsum(w**2, (y - mu[:, None]) ** 2)
+        mu = _wsum(w, ya) / sw
+        wr2 = _wsum(w**2, (ya - mu[:, None]) ** 2)
         if reml:
             sw3 = (w**3).sum(axis=1)
             tr_p = sw - sw2 / sw
@@ -168,11 +178,14 @@ def _fisher(y, v, m, tau2, reml):
             adj = (wr2 - tr_p) / tr_pp
         else:
             adj = (wr2 - sw) / sw2
-        new = _step_halving(tau2, np.nan_to_num(adj))  # rows with k = 1 have no score
-        done = np.abs(new - tau2) <= TAU2_TOL * np.maximum(1.0, tau2)
-        tau2 = new
-        if done.all():
-            return tau2, it + 1
+        new = _step_halving(ta, np.nan_to_num(adj))  # rows with k = 1 have no score
+        done = np.abs(new - ta) <= TAU2_TOL * np.maximum(1.0, ta)
+        tau2[act] = new
+        act = act[~done]
+        if act.size == 0:
+            # step halving approaches the boundary geometrically: a tau^2 below the
+            # convergence tolerance is the boundary itself (metafor reports 0 there too)
+            return np.where(tau2 < TAU2_TOL, 0.0, tau2), it + 1
     return tau2, -MAX_ITER
 
 
