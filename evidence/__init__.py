@@ -23,6 +23,17 @@ _LAZY = {
     "meta_regression": "analyses",
     "egger_test": "analyses",
     "trim_and_fill": "analyses",
+    "rank_test": "analyses",
+    "pet_peese": "analyses",
+    "influence": "analyses",
+    "baujat": "analyses",
+    "gosh": "analyses",
+    "aggregate_effects": "analyses",
+    "rho_sensitivity": "analyses",
+    "three_level": "analyses",
+    "equivalence_test": "analyses",
+    "bucher": "analyses",
+    "forest_from_frame": "plotting",
 }
 
 __all__ = [

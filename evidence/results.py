@@ -41,6 +41,12 @@ PI_NAMES = {
 _SHORT_PI = {"metafor": "metafor rule", "higgins": "t(k-2)", "t_k1": "t(k-1)"}
 
 
+def _analyses():
+    from . import analyses  # imported on first use: analyses build on results
+
+    return analyses
+
+
 def _fmt(x: float, digits: int = 4) -> str:
     return "NA" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
 
@@ -230,6 +236,57 @@ class PoolResult:
         """Cumulative meta-analysis in input order (metafor ``cumul``); row i pools studies 0..i."""
         return self._batch(np.tri(self.k, dtype=bool), self.study_labels)
 
+    # ---- analyses (one call each; implementations in evidence.analyses) ------------------
+    def influence(self):
+        """metafor ``influence()`` diagnostics; see :func:`evidence.analyses.influence`."""
+        return _analyses().influence(self)
+
+    def baujat(self) -> pd.DataFrame:
+        """Baujat coordinates; see :func:`evidence.analyses.baujat`."""
+        return _analyses().baujat(self)
+
+    def gosh(self, **kwargs):
+        """GOSH over subsets with this model's estimator; see :func:`evidence.analyses.gosh`."""
+        return _analyses().gosh(self.yi, self.vi, method=self.method, **kwargs)
+
+    def egger_test(self, **kwargs):
+        """Egger's regression test; see :func:`evidence.analyses.egger_test`."""
+        return _analyses().egger_test(self, **kwargs)
+
+    def rank_test(self):
+        """Begg's rank correlation test; see :func:`evidence.analyses.rank_test`."""
+        return _analyses().rank_test(self)
+
+    def trim_and_fill(self, **kwargs):
+        """Trim-and-fill; see :func:`evidence.analyses.trim_and_fill`."""
+        return _analyses().trim_and_fill(self, **kwargs)
+
+    def pet_peese(self, **kwargs):
+        """PET-PEESE; see :func:`evidence.analyses.pet_peese`."""
+        return _analyses().pet_peese(self, **kwargs)
+
+    def equivalence_test(self, margin=0.25, alpha: float = 0.05):
+        """TOST equivalence and non-inferiority; see :func:`evidence.analyses.equivalence_test`."""
+        return _analyses().equivalence_test(self, margin=margin, alpha=alpha)
+
+    def subgroups(self, groups, **kwargs):
+        """Subgroup analysis with this model's settings; see :func:`evidence.subgroups`."""
+        settings = {
+            "method": self.method,
+            "test": self.test,
+            "labels": self.labels,
+            "measure": self.measure,
+            "level": self.level,
+            **kwargs,
+        }
+        return _analyses().subgroups(self.yi, self.vi, groups, **settings)
+
+    def meta_regression(self, moderators):
+        """Meta-regression with this model's settings; see :func:`evidence.meta_regression`."""
+        return _analyses().meta_regression(
+            self.yi, self.vi, moderators, method=self.method, test=self.test, level=self.level
+        )
+
     # ---- plots ---------------------------------------------------------------------------
     def forest_plot(self, **kwargs):
         """Forest plot of this result; see :func:`evidence.plotting.forest_plot`."""
@@ -242,6 +299,15 @@ class PoolResult:
         from .plotting import funnel_plot
 
         return funnel_plot(self, **kwargs)
+
+    def sensitivity_plot(self, kind: str = "leave_one_out", **kwargs):
+        """Forest of the leave-one-out or cumulative analysis (``kind``), with this result."""
+        from .plotting import forest_from_frame
+
+        frames = {"leave_one_out": self.leave_one_out, "cumulative": self.cumulative}
+        if kind not in frames:
+            raise ValueError(f"kind must be one of {tuple(frames)}; got {kind!r}")
+        return forest_from_frame(frames[kind](), result=self, **kwargs)
 
 
 @dataclass(frozen=True, eq=False, repr=False)

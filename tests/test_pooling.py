@@ -158,3 +158,27 @@ def test_import_does_not_load_matplotlib():
     code = "import sys, evidence; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_every_analysis_is_one_call_from_a_result():
+    import matplotlib.pyplot as plt
+
+    res = ev.pool(Y, V, method="REML", labels=[f"S{i}" for i in range(Y.size)], measure="SMD")
+    assert len(res.influence().to_frame()) == res.k
+    assert len(res.baujat()) == res.k
+    assert len(res.gosh().table) == 2**res.k - 1
+    assert np.isfinite(res.egger_test().pvalue) and np.isfinite(res.rank_test().pvalue)
+    assert res.trim_and_fill().k0 >= 0 and np.isfinite(res.pet_peese().estimate)
+    assert res.equivalence_test(margin=0.25).low == -0.25
+    sg = res.subgroups(["a"] * 4 + ["b"] * 5)
+    assert sg.method == "REML" and sg.overall.estimate == pytest.approx(res.estimate)
+    mr = res.meta_regression({"x": np.arange(Y.size, dtype=float)})
+    assert mr.coef.size == 2
+    for kind in ("leave_one_out", "cumulative"):
+        ax = res.sensitivity_plot(kind)
+        assert ax is not None
+        plt.close(ax.figure)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        res.sensitivity_plot("gosh")
+    for name in ("influence", "gosh", "bucher", "equivalence_test", "forest_from_frame"):
+        assert callable(getattr(ev, name))
