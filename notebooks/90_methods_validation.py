@@ -49,9 +49,13 @@ print("reference generated with", ref["meta"]["r_version"], "and metafor", ref["
 
 # %%
 table = report.reference_comparison()
-summary = table.groupby("method")["max_abs_diff"].max().rename("largest difference")
-report.save_table(table, "validation_vs_metafor")
-summary.to_frame().style.format("{:.1e}")
+summary = table.groupby("method", sort=False).agg(
+    fits=("max_abs_diff", "size"), largest_difference=("max_abs_diff", "max")
+)
+summary["within 1e-6"] = summary["largest_difference"] < 1e-6
+# the committed table keeps only what cannot drift with the last bits of floating point
+report.save_table(summary[["fits", "within 1e-6"]], "validation_vs_metafor")
+summary.style.format({"largest_difference": "{:.1e}"})
 
 # %% [markdown]
 # ## Largest absolute difference by estimator and dataset
@@ -72,8 +76,7 @@ ax.set_yscale("log")
 ax.set_xticks(range(len(methods)), methods)
 ax.set_ylabel("largest |evidence - metafor|")
 ax.set_title("evidence vs metafor 3.8: 8 datasets x 3 tests per estimator", fontsize=10)
-fig.tight_layout()
-report.save_plot(fig, "validation_vs_metafor")
+fig.tight_layout()  # shown here only: differences of 1e-15 vary with the CPU, so not saved
 
 # %% [markdown]
 # ## One fit in full

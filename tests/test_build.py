@@ -43,9 +43,9 @@ def test_one_notebook_builds_figures_tables_and_page(repo):
     assert "injected by evidence build" in html
     assert "DL (DerSimonian-Laird)" in html  # the injected parameter reached the kernel
     assert "data:image/png;base64" in html
-    for name in ("validation_vs_metafor.svg", "validation_vs_metafor.png"):
-        assert (repo / "figures" / name).stat().st_size > 1000
-    assert (repo / "results" / "validation_vs_metafor.csv").exists()
+    table = (repo / "results" / "validation_vs_metafor.csv").read_text().splitlines()
+    assert table[0] == "method,fits,within 1e-6" and len(table) == 10
+    assert all(line.endswith(",True") for line in table[1:])
     assert any(m.startswith("data: ") for m in messages)
     assert any("[1/1] 90_methods_validation.py" in m for m in messages)
 
