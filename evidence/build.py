@@ -73,7 +73,7 @@ def _inject_parameters(nb, params: dict[str, object]) -> None:
     raise BuildError(f"{nb.metadata.get('evidence_name', 'notebook')}: no cell tagged 'parameters'")
 
 
-def _execute(path: Path, params: dict[str, object]):
+def _execute(path: Path, params: dict[str, object], root: Path = ROOT):
     import jupytext
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -87,6 +87,11 @@ def _execute(path: Path, params: dict[str, object]):
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
+    saved = {k: os.environ.get(k) for k in ("MPLBACKEND", "EVIDENCE_ROOT")}
+    # the kernel inherits this environment: inline figures in the notebook (even when the
+    # caller, e.g. CI, runs with MPLBACKEND=Agg), outputs under the repository being built
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ["EVIDENCE_ROOT"] = str(root)
     try:
         client.execute()
     except CellExecutionError as exc:
@@ -94,6 +99,12 @@ def _execute(path: Path, params: dict[str, object]):
         where = f"cell {index}" if index is not None else "an unknown cell"
         first = cell.source.strip().splitlines()[0] if cell is not None and cell.source else ""
         raise BuildError(f"{path.name}: {where} failed ({first!r}):\n{exc}") from None
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return nb
 
 
@@ -157,14 +168,12 @@ def build(
     )
     for folder in ("figures", "results", "site"):
         (root / folder).mkdir(exist_ok=True)
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    os.environ["EVIDENCE_ROOT"] = str(root)
     paths = notebook_paths(root, only)
     steps = []
     for i, path in enumerate(paths, 1):
         progress(f"[{i}/{len(paths)}] {path.name} ...")
         start = time.perf_counter()
-        nb = _execute(path, params or {})
+        nb = _execute(path, params or {}, root)
         target = root / "site" / f"{path.stem}.html"
         _render(nb, target)
         steps.append(BuildStep(path.name, _title(nb), time.perf_counter() - start, target))
