@@ -636,7 +636,6 @@ def forest_plot(
         weights = np.empty(k)
         for blk in blocks:
             weights[blk.idx] = np.asarray(blk.res.weights, float)
-        show_pi = False
     s_est, s_lo, s_hi = tf(yi), tf(yi - zc * np.sqrt(vi)), tf(yi + zc * np.sqrt(vi))
     mname = effect_label or (measure if measure else "Estimate")
     lvl = f"{level:g}%"
@@ -685,6 +684,18 @@ def forest_plot(
                 bold=True,
             )
 
+        def pi_row(res: Any, gid: str) -> _Row:
+            pl, ph = float(tf(res.pi_low)), float(tf(res.pi_high))
+            ok = np.isfinite(pl) and np.isfinite(ph)
+            cells = {"lo": f"[{_num(pl, digits)},", "hi": f"{_num(ph, digits)}]"} if ok else {}
+            rule = _pi_rule_label(res).replace(" ", _NBSP)  # wraps as one unit
+            label = f"{lvl} prediction interval ({rule})"
+            if not ok:
+                label += f": not estimable (k = {res.k})"
+            return _Row("pi", label, cells, np.nan, pl, ph, gid=gid)
+
+        # without the overall model, each subgroup gets its own prediction-interval row
+        subgroup_pi = not show_overall and overall.method != "FE" and show_pi
         multi = len(blocks) > 1 or blocks[0].name is not None
         for j, blk in enumerate(blocks):
             if multi:
@@ -717,6 +728,8 @@ def forest_plot(
                         f"diamond-subgroup-{j}",
                     )
                 )
+                if subgroup_pi and blk.res.k > 1:
+                    rows.append(pi_row(blk.res, f"prediction-interval-{j}"))
                 rows.append(
                     _Row(
                         "note",
@@ -744,15 +757,8 @@ def forest_plot(
                     overall, "overall", _model_label(overall), np.arange(k), "diamond-overall"
                 )
             )
-        if show_pi:
-            pl, ph = float(tf(overall.pi_low)), float(tf(overall.pi_high))
-            ok = np.isfinite(pl) and np.isfinite(ph)
-            cells = {"lo": f"[{_num(pl, digits)},", "hi": f"{_num(ph, digits)}]"} if ok else {}
-            rule = _pi_rule_label(overall).replace(" ", _NBSP)  # wraps as one unit
-            label = f"{lvl} prediction interval ({rule})"
-            if not ok:
-                label += f": not estimable (k = {k})"
-            rows.append(_Row("pi", label, cells, np.nan, pl, ph, gid="prediction-interval"))
+        if show_pi and (show_overall or not multi):
+            rows.append(pi_row(overall, "prediction-interval"))
 
         foot_lines = [(_het_text(overall), "heterogeneity"), (_test_text(overall), "overall-test")]
         if multi and not show_overall:

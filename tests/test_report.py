@@ -113,6 +113,8 @@ def test_forest_by_comparator_never_pools_across_comparators(data):
     gids = {a.get_gid() for a in [*ax.patches, *ax.lines, *ax.collections, *ax.texts]}
     assert "diamond-overall" not in gids and "prediction-interval" not in gids
     assert {f"diamond-subgroup-{j}" for j in range(len(an.groups))} <= gids
+    for j, res in enumerate(an.results.values()):  # each subgroup names its own PI
+        assert (f"prediction-interval-{j}" in gids) == (res.k > 1)
     note = next(
         t.get_text()
         for t in ax.figure.findobj()
