@@ -283,7 +283,7 @@ class TrimFillResult(_Scalar):
         """Funnel plot of the augmented data; see :func:`evidence.plotting.funnel_plot`."""
         from .plotting import funnel_plot
 
-        return funnel_plot(self.pooled, **kwargs)
+        return funnel_plot(self, **kwargs)  # imputed studies drawn as open markers
 
 
 def trim_and_fill(

@@ -212,9 +212,12 @@ def overview_text(analyses: dict) -> str:
             "they are not (yet) included."
         )
     parts = []
-    for measure, an in analyses.items():
+    for an in analyses.values():
         e = an.effects
-        kind = "continuous outcomes (Hedges' g)" if measure == "SMD" else "event outcomes (log OR)"
+        kind = (
+            "continuous outcomes (Hedges' g)" if an.measure == "SMD" else "event outcomes (log OR)"
+        )
+        kind += f" at {an.timepoint.replace('_', '-')}"
         parts.append(
             f"- {kind}: {len(e)} comparisons from {e['trial_id'].nunique()} trials, "
             f"{int(e['n_effects'].sum())} effects before aggregation; comparators: "
@@ -666,20 +669,24 @@ def headline(dataset, *, method: str = "REML", test: str = "knha") -> dict:
 def condition_analyses(
     dataset, key: str, *, method: str = "REML", test: str = "knha", rho: float = 0.5
 ) -> dict:
-    """Continuous (SMD) and event (OR) analyses of one condition group; empty ones are left out."""
+    """Continuous (SMD) and event (OR) analyses of one condition group, at post-treatment and
+    at follow-up (kept separate, never pooled together); empty ones are left out. Keys are
+    ``"<measure> <timepoint>"``, e.g. ``"SMD post"``."""
     out = {}
-    for measure, name in (("SMD", key), ("OR", f"{key}_events")):
-        an = analyse(
-            dataset,
-            name,
-            conditions=CONDITION_GROUPS[key],
-            measure=measure,
-            method=method,
-            test=test,
-            rho=rho,
-        )
-        if an:
-            out[measure] = an
+    for timepoint, tsuffix in (("post", ""), ("follow_up", "_followup")):
+        for measure, msuffix in (("SMD", ""), ("OR", "_events")):
+            an = analyse(
+                dataset,
+                f"{key}{msuffix}{tsuffix}",
+                conditions=CONDITION_GROUPS[key],
+                measure=measure,
+                timepoint=timepoint,
+                method=method,
+                test=test,
+                rho=rho,
+            )
+            if an:
+                out[f"{measure} {timepoint.replace('_', '-')}"] = an
     return out
 
 
@@ -726,11 +733,22 @@ def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
 
 
 def show_small_study(analyses: dict, min_k: int = 10) -> None:
-    """Section: small-study tests where a class has at least ``min_k`` comparisons."""
+    """Section: small-study tests and trim-and-fill funnel plots (saved as
+    ``figures/<name>_<group>_funnel``) where a class has at least ``min_k`` comparisons."""
+    from .bias import trim_and_fill
+
     for an in analyses.values():
         ss = an.small_study(min_k)
         if len(ss):
             _show(ss.round(3))
+            for g, res in an.results.items():
+                if res.k >= min_k:
+                    tf = trim_and_fill(res, method=an.method)
+                    title = (
+                        f"{an._name(g).capitalize()}, {an.name.replace('_', ' ')}: "
+                        f"trim-and-fill ({an.method}) imputes {tf.k0} on the {tf.side}"
+                    )
+                    save_plot(tf.funnel_plot(title=title), f"{an.name}_{g}_funnel")
         else:
             _show(
                 f"**{an.name}**: no class has {min_k} or more comparisons; "

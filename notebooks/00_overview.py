@@ -95,6 +95,16 @@ headline["control"].forest(title="PDT vs control conditions by condition (g, pos
 Markdown(headline["control"].statements(comparator="control conditions"))
 
 # %% [markdown]
+# ## Small-study effects
+#
+# Egger's regression test, Begg's rank test and trim-and-fill (with its contour-enhanced funnel
+# plot) wherever a condition has at least 10 comparisons in one family. With fewer, these
+# tests cannot tell bias from chance and are not run.
+
+# %%
+report.show_small_study(headline)
+
+# %% [markdown]
 # ## What this evidence does and does not show
 #
 # Against CBT, the direct randomized comparisons available from open sources are few, and

@@ -141,3 +141,17 @@ def test_no_trial_counts_twice_within_a_group(data):
     # a trial with two PDT arms against one waitlist is one aggregated row, not two
     multi = [an for an in analyses if (an.effects.get("n_comparisons", pd.Series()) > 1).any()]
     assert multi
+
+
+def test_trim_and_fill_funnel_draws_imputed_studies_open():
+    import matplotlib.pyplot as plt
+
+    y = [0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.8, 0.9]
+    v = [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.09, 0.1]
+    tf = ev.trim_and_fill(y, v)
+    assert tf.k0 >= 1
+    ax = tf.funnel_plot()
+    gids = {c.get_gid(): c for c in ax.collections}
+    assert len(gids["funnel-studies"].get_offsets()) == len(y)
+    assert len(gids["funnel-filled"].get_offsets()) == tf.k0
+    plt.close(ax.figure)
