@@ -502,6 +502,11 @@ class Analysis:
             ok = mod.notna().to_numpy()
             levels = int(mod[ok].nunique())
             row = {"moderator": name, "k": int(ok.sum()), "levels": levels}
+            numeric = pd.to_numeric(mod[ok], errors="coerce").notna()
+            if name == "risk of bias" and 0 < numeric.sum() < ok.sum():
+                row["note"] = "not estimable: the sources rate risk of bias on different scales"
+                rows.append(row)
+                continue
             if ok.sum() < min_k or levels < 2:
                 row["note"] = "not estimable: too few comparisons or a single level"
                 rows.append(row)

@@ -155,3 +155,9 @@ def test_trim_and_fill_funnel_draws_imputed_studies_open():
     assert len(gids["funnel-studies"].get_offsets()) == len(y)
     assert len(gids["funnel-filled"].get_offsets()) == tf.k0
     plt.close(ax.figure)
+
+
+def test_risk_of_bias_on_mixed_scales_is_not_regressed(data):
+    control = report.headline(data)["control"]  # depression (0-4 score) with borderline (RoB 2)
+    note = control.moderators().loc["risk of bias", "note"]
+    assert note == "not estimable: the sources rate risk of bias on different scales"
