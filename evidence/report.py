@@ -123,7 +123,8 @@ def save_table(frame: pd.DataFrame, name: str, *, root: Path | None = None) -> P
 
 
 def save_plot(obj, name: str, *, root: Path | None = None) -> list[Path]:
-    """Write ``figures/<name>.svg`` and ``.png`` from an Axes or Figure (byte-stable)."""
+    """Write ``figures/<name>.svg`` and ``.png`` from an Axes or Figure (byte-stable); in a
+    notebook, also show the figure."""
     from .io import save_figure
 
     fig = obj.figure if hasattr(obj, "figure") and obj.figure is not None else obj
@@ -132,7 +133,28 @@ def save_plot(obj, name: str, *, root: Path | None = None) -> list[Path]:
     paths = [folder / f"{name}.{ext}" for ext in ("svg", "png")]
     for p in paths:
         save_figure(fig, p)
+    _display_in_notebook(fig)
     return paths
+
+
+def _display_in_notebook(fig) -> None:
+    """In a Jupyter kernel, show the figure once now and release it (outside one, do nothing).
+
+    The inline backend only shows figures it saw being drawn, which misses figures built and
+    saved inside a library call; displaying explicitly and closing avoids both gaps and repeats.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
 
 
 def comparison_effects(

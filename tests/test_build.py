@@ -74,3 +74,13 @@ def test_every_notebook_has_a_title_and_parameters_cell():
         assert build._title(nb) != "untitled", path.name
         tags = [t for c in nb.cells for t in c.get("metadata", {}).get("tags", [])]
         assert "parameters" in tags, path.name
+
+
+def test_overview_shows_every_saved_figure_inline(repo):
+    """Each figure a notebook saves is also shown in its page (once)."""
+    build.build(repo, only="00_overview", progress=lambda m: None)
+    html = (repo / "site" / "00_overview.html").read_text()
+    saved = sorted((repo / "figures").glob("*.png"))
+    assert len(saved) >= 4
+    template_images = 1  # the page template carries one embedded PNG of its own
+    assert html.count("data:image/png") == len(saved) + template_images
