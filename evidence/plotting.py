@@ -245,6 +245,25 @@ def _yin(ax, anchor_x: float):
     return fig.dpi_scale_trans + transforms.ScaledTranslation(anchor_x, 0, ax.transAxes)
 
 
+def _value_axis(ax, ylim, xlim, ticks, log: bool) -> None:
+    """The graphical column's axes: limits, fixed ticks with display-scale labels, x spine only."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    ax.set_ylim(*ylim)
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlim(*xlim)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([_tick_label(t) for t in ticks])
+    ax.yaxis.set_visible(False)
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.spines["bottom"].set_color(INK)
+    ax.tick_params(axis="x", colors=INK, labelsize=FONT_PT, length=3, width=0.8, pad=2)
+    ax.set_facecolor("none")
+
+
 def _is_subgroup(result: Any) -> bool:
     return all(hasattr(result, a) for a in ("results", "overall", "groups"))
 
@@ -939,22 +958,7 @@ def forest_plot(
         fig = ax.figure
         tl, trt = _xin(ax, 0.0), _xin(ax, 1.0)
 
-        # axes
-        ax.set_ylim(y_bottom, y_top)
-        if log:
-            ax.set_xscale("log")
-        ax.set_xlim(x0, x1)
-        from matplotlib.ticker import FixedLocator, NullLocator
-
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xticklabels([_tick_label(t) for t in ticks])
-        ax.yaxis.set_visible(False)
-        for s in ("left", "right", "top"):
-            ax.spines[s].set_visible(False)
-        ax.spines["bottom"].set_color(INK)
-        ax.tick_params(axis="x", colors=INK, labelsize=FONT_PT, length=3, width=0.8, pad=2)
-        ax.set_facecolor("none")
+        _value_axis(ax, (y_bottom, y_top), (x0, x1), ticks, log)
 
         # band and line of no effect
         content_bottom = max(r.y + 0.5 for r in rows if r.kind != "blank")
@@ -1346,7 +1350,6 @@ def forest_from_frame(
         import matplotlib.pyplot as plt
         from matplotlib import transforms
         from matplotlib.patches import Polygon
-        from matplotlib.ticker import FixedLocator, NullLocator
 
         meas = _Measure()
         n = len(frame)
@@ -1443,18 +1446,7 @@ def forest_from_frame(
             )
         fig = ax.figure
         tl, trt = _xin(ax, 0.0), _xin(ax, 1.0)
-        ax.set_ylim(y_bottom, y_top)
-        if log:
-            ax.set_xscale("log")
-        ax.set_xlim(x0, x1)
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xticklabels([_tick_label(t) for t in ticks])
-        ax.tick_params(axis="x", colors=INK, labelsize=FONT_PT, length=3, width=0.8, pad=2)
-        ax.yaxis.set_visible(False)
-        for s in ("left", "right", "top"):
-            ax.spines[s].set_visible(False)
-        ax.set_facecolor("none")
+        _value_axis(ax, (y_bottom, y_top), (x0, x1), ticks, log)
         if x0 <= null <= x1:
             ax.plot([null, null], [y_bottom, y_top], color=INK, lw=0.8, zorder=1, gid="null-line")
         from matplotlib.collections import LineCollection
