@@ -25,6 +25,7 @@ Layout decisions (documented so that readers of a figure can rely on them):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -243,6 +244,39 @@ def _yin(ax, anchor_x: float):
 
     fig = ax.figure
     return fig.dpi_scale_trans + transforms.ScaledTranslation(anchor_x, 0, ax.transAxes)
+
+
+def _put(
+    ax,
+    xx,
+    yy,
+    s,
+    trans,
+    *,
+    ha="left",
+    va="center",
+    size=FONT_PT,
+    weight="normal",
+    color=INK,
+    gid=None,
+    linespacing=None,
+):
+    """Unclipped plain text (no mathtext) on the table grid of a forest plot."""
+    return ax.text(
+        xx,
+        yy,
+        s,
+        transform=trans,
+        ha=ha,
+        va=va,
+        fontsize=size,
+        fontweight=weight,
+        color=color,
+        clip_on=False,
+        gid=gid,
+        parse_math=False,
+        linespacing=linespacing,
+    )
 
 
 def _value_axis(ax, ylim, xlim, ticks, log: bool) -> None:
@@ -1033,33 +1067,7 @@ def forest_plot(
                 )
 
         # ---- text ------------------------------------------------------------------------
-        def put(
-            xx,
-            yy,
-            s,
-            trans,
-            ha="left",
-            size=FONT_PT,
-            weight="normal",
-            color=INK,
-            gid=None,
-            va="center",
-        ):
-            return ax.text(
-                xx,
-                yy,
-                s,
-                transform=trans,
-                ha=ha,
-                va=va,
-                fontsize=size,
-                fontweight=weight,
-                color=color,
-                clip_on=False,
-                gid=gid,
-                parse_math=False,
-                linespacing=1.15,
-            )
+        put = functools.partial(_put, ax, linespacing=1.15)
 
         head_y = y_top - 0.2  # baseline region of the column headers (va="bottom")
         for col in left_cols:
@@ -1467,32 +1475,7 @@ def forest_from_frame(
         )
         _arrows(ax, list(zip(lo, hi, rows_y, strict=True)), x0, x1)
 
-        def put(
-            xx,
-            yy,
-            s,
-            trans,
-            ha="left",
-            weight="normal",
-            gid=None,
-            size=FONT_PT,
-            color=INK,
-            va="center",
-        ):
-            return ax.text(
-                xx,
-                yy,
-                s,
-                transform=trans,
-                ha=ha,
-                va=va,
-                fontsize=size,
-                color=color,
-                fontweight=weight,
-                clip_on=False,
-                parse_math=False,
-                gid=gid,
-            )
+        put = functools.partial(_put, ax)
 
         head_y = y_top - 0.55
         put(
