@@ -59,7 +59,7 @@ TABLES = {
     "exclusions": ("exclusions_metapsy.csv", "exclusions_reports.csv"),
 }
 
-_SOURCE_PREFIXES = ("metapsy:", "doi:", "pmid:")
+_SOURCE_PREFIXES = ("metapsy:", "doi:", "pmid:", "url:")
 _FORMS = {
     "msd": ("n1", "mean1", "sd1", "n2", "mean2", "sd2"),
     "change": ("n1", "mean1", "sd1", "n2", "mean2", "sd2"),
@@ -329,6 +329,59 @@ def _check_outcomes(out: pd.DataFrame) -> None:
     _fail(out, lo_hi, "reported_ci_high", "CI upper > lower", "upper limit not above lower")
 
 
+def _check_identifiers(trials: pd.DataFrame) -> None:
+    """A DOI or PMID is marked verified (true) or unverified (false); no mark without one."""
+    has_id = trials[["doi", "pmid"]].notna().any(axis=1)
+    _fail(
+        trials,
+        has_id & trials["id_verified"].isna(),
+        "id_verified",
+        "identifier marked",
+        "a DOI/PMID needs id_verified true (found in the sources) or false (unverified)",
+    )
+    _fail(
+        trials,
+        ~has_id & trials["id_verified"].notna(),
+        "id_verified",
+        "identifier marked",
+        "id_verified set but there is no DOI or PMID",
+    )
+
+
+def _check_alt_class(arms: pd.DataFrame) -> None:
+    """Comparator detail and alternative class only on comparator arms; alt differs from class."""
+    pdt = arms["arm_class"] == "psychodynamic"
+    for col in ("alt_class", "comparator_detail"):
+        _fail(arms, pdt & arms[col].notna(), col, "comparator arms only", "set on a PDT arm")
+    same = arms["alt_class"].notna() & (arms["alt_class"] == arms["arm_class"])
+    _fail(arms, same, "alt_class", "alternative differs", "alt_class equals arm_class")
+
+
+def _check_flags_and_times(out: pd.DataFrame) -> None:
+    """A flag needs its reason (and a reason its flag); time_weeks, when given, is positive."""
+    _fail(
+        out,
+        out["flag"].notna() & out["flag_reason"].isna(),
+        "flag_reason",
+        "flag has a reason",
+        "flag set without flag_reason",
+    )
+    _fail(
+        out,
+        out["flag"].isna() & out["flag_reason"].notna(),
+        "flag",
+        "flag has a reason",
+        "flag_reason without flag",
+    )
+    _fail(
+        out,
+        out["time_weeks"].notna() & ~(out["time_weeks"] > 0),
+        "time_weeks",
+        "time_weeks > 0",
+        "0 weeks is not a time (leave empty)",
+    )
+
+
 # ---------------------------------------------------------------- effect sizes
 
 
@@ -417,6 +470,8 @@ def load(path: str | Path | None = None) -> Dataset:
         t["outcomes"],
     )
     _check_trials(trials)
+    _check_identifiers(trials)
+    _check_alt_class(arms)
     _foreign(arms, "trial_id", trials, "trial_id", "trial")
     pdt_arms = arms["arm_class"] == "psychodynamic"
     _fail(
@@ -455,6 +510,7 @@ def load(path: str | Path | None = None) -> Dataset:
     _foreign(out, "comparison_id", comps, "comparison_id", "comparison")
     _foreign(out, "instrument", instr, "instrument", "instrument in instruments.csv")
     _check_outcomes(out)
+    _check_flags_and_times(out)
 
     tri = trials.set_index("trial_id")
     arm = arms.set_index("arm_id")
@@ -473,6 +529,10 @@ def load(path: str | Path | None = None) -> Dataset:
     o.insert(10, "rob", o["trial_id"].map(tri["rob"]))
     o.insert(11, "outcome", o["instrument"].map(ins["construct"]))
     o["higher_is_better"] = o["instrument"].map(ins["higher_is_better"]).astype(bool)
+    # design and the alternative classification (sensitivity analyses; see data/README.md)
+    o["add_on"] = o["comparison_id"].map(cmp_["add_on"]).astype(bool)
+    o["comparator_detail"] = a2.map(arm["comparator_detail"])
+    o["comparator_class_alt"] = a2.map(arm["alt_class"]).fillna(o["comparator_class"])
     eff = _effects(o)
     o = pd.concat([o, eff], axis=1)
     bad = ~np.isfinite(o["yi"]) | ~(o["vi"] > 0)
