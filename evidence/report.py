@@ -39,6 +39,11 @@ __all__ = [
     "COMPARATOR_ORDER",
     "COMPARATOR_NAMES",
     "CONDITION_GROUPS",
+    "SENSITIVITY_SCENARIOS",
+    "sensitivity_scenarios",
+    "pdt_vs_cbt_all_outcomes",
+    "load_published",
+    "steinert_equivalence",
 ]
 
 #: Display order of comparator classes in tables and subgroup plots.
@@ -792,3 +797,174 @@ def show_moderators(dataset, analyses: dict) -> None:
             "Pooled estimate by assumed correlation rho:",
             rho_sensitivity(dataset, an).round(3),
         )
+
+
+# ------------------------------------------------------------------------------------------
+# audit follow-ups (issue 10): sensitivity to judgement calls, PDT vs CBT on every outcome type,
+# and the Steinert et al. 2017 equivalence analysis. Separate functions, no shared state.
+
+#: Sensitivity scenarios: name -> (what changes, how the outcome rows are changed).
+SENSITIVITY_SCENARIOS = {
+    "alternative classification": "comparators classed by alt_class (data/arms.csv)",
+    "add-on designs excluded": "comparisons with add_on = true left out",
+    "suspect rows excluded": "outcome rows flagged 'suspect' left out",
+}
+
+
+def _scenario_outcomes(outcomes: pd.DataFrame, scenario: str) -> pd.DataFrame:
+    if scenario == "alternative classification":
+        return outcomes.assign(comparator_class=outcomes["comparator_class_alt"])
+    if scenario == "add-on designs excluded":
+        return outcomes[~outcomes["add_on"].astype(bool)]
+    if scenario == "suspect rows excluded":
+        return outcomes[outcomes["flag"].isna()]
+    raise ValueError(f"unknown scenario {scenario!r}; known: {list(SENSITIVITY_SCENARIOS)}")
+
+
+def sensitivity_scenarios(
+    dataset, key: str, *, method: str = "REML", test: str = "knha", rho: float = 0.5
+) -> pd.DataFrame:
+    """Pooled SMD at post by comparator class, as classified and under each scenario of
+    :data:`SENSITIVITY_SCENARIOS` that changes this condition group's rows.
+
+    One row per scenario x comparator class (k, estimate, 95% CI, the trials that moved or left);
+    a scenario that changes nothing for the group is listed once with a note.
+    """
+    import dataclasses
+
+    conditions = CONDITION_GROUPS[key]
+    base = dataset.outcomes[dataset.outcomes["condition"].isin(conditions)]
+    rows = []
+
+    def add(scenario: str, outcomes: pd.DataFrame, note: str) -> None:
+        ds = dataclasses.replace(dataset, outcomes=outcomes)
+        an = analyse(ds, f"{key}_sens", conditions=conditions, method=method, test=test, rho=rho)
+        for g, r in an.results.items():
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "comparator": COMPARATOR_NAMES.get(g, g),
+                    "k": r.k,
+                    "estimate": r.estimate,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "changed": note,
+                }
+            )
+
+    add("as classified", base, "")
+    for scenario, what in SENSITIVITY_SCENARIOS.items():
+        alt = _scenario_outcomes(base, scenario)
+        moved = base.loc[
+            ~base["effect_id"].isin(alt["effect_id"])
+            | (base["comparator_class"] != base["comparator_class_alt"])
+            & (scenario == "alternative classification"),
+            "study",
+        ]
+        studies = ", ".join(dict.fromkeys(moved))
+        if not studies:
+            rows.append({"scenario": scenario, "changed": f"no change ({what})"})
+            continue
+        add(scenario, alt, f"{what}: {studies}")
+    return pd.DataFrame(rows).set_index(["scenario", "comparator"])
+
+
+def _direction_words(measure: str) -> str:
+    if measure == "OR":
+        return "OR > 1 favours PDT (odds of the good outcome, or lower odds of the bad one)"
+    return "g > 0 favours PDT"
+
+
+def pdt_vs_cbt_all_outcomes(
+    dataset, *, method: str = "REML", test: str = "knha", rho: float = 0.5
+) -> pd.DataFrame:
+    """Every condition with a PDT vs CBT comparison, whatever the outcome type and timepoint.
+
+    Continuous outcomes are pooled as Hedges' g, event outcomes as odds ratios, each on its own
+    scale (never pooled together). The named outcome and its direction are given in words.
+    As a sensitivity only, ORs are also shown converted to g with the logistic conversion
+    g = ln(OR) * sqrt(3) / pi (Hasselblad and Hedges), so that the rows can be compared.
+    """
+    o = dataset.outcomes[dataset.outcomes["comparator_class"] == "cbt"]
+    rows = []
+    for cond in [c for c in CONDITION_NAMES if c in set(o["condition"])]:
+        oc = o[o["condition"] == cond]
+        for (measure, timepoint), part in oc.groupby(["measure", "timepoint"], sort=True):
+            if measure not in ("SMD", "OR"):
+                continue
+            an = analyse(
+                dataset,
+                f"cbt_{cond}",
+                conditions=(cond,),
+                comparators=("cbt",),
+                measure=measure,
+                timepoint=timepoint,
+                method=method,
+                test=test,
+                rho=rho,
+            )
+            if not an:
+                continue
+            r = an.results["cbt"]
+            tr = np.exp if measure == "OR" else (lambda x: x)
+            est, lo, hi = tr(r.estimate), tr(r.ci_low), tr(r.ci_high)
+            null = 1.0 if measure == "OR" else 0.0
+            if lo > null:
+                verdict = "favours PDT"
+            elif hi < null:
+                verdict = "favours CBT"
+            else:
+                verdict = "no difference shown"
+            rows.append(
+                {
+                    "condition": CONDITION_NAMES[cond],
+                    "timepoint": timepoint.replace("_", " "),
+                    "measure": "g" if measure == "SMD" else "OR",
+                    "k": r.k,
+                    "trials": ", ".join(dict.fromkeys(an.effects["label"])),
+                    "outcome": "; ".join(dict.fromkeys(part["instrument"])),
+                    "estimate": est,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "direction": _direction_words(measure),
+                    "result": verdict,
+                    "g_from_or": r.estimate * np.sqrt(3) / np.pi if measure == "OR" else np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def load_published(name: str, *, root: Path | None = None) -> pd.DataFrame:
+    """A published result typed once in ``data/published/<name>.csv`` (with its source)."""
+    path = (root or Path(__file__).resolve().parents[1]) / "data" / "published" / f"{name}.csv"
+    return pd.read_csv(path, dtype={"note": str, "source": str}, keep_default_na=False)
+
+
+def steinert_equivalence(
+    dataset, *, margin: float = 0.25, method: str = "REML", test: str = "knha", rho: float = 0.5
+) -> dict:
+    """Steinert et al. (2017) on this dataset: PDT vs established active treatments (CBT, other
+    psychotherapies, medication; add-on designs excluded), all symptom outcomes of a trial
+    aggregated, post-treatment and follow-up; TOST with ``margin`` and the 90% CI.
+
+    Returns ``{timepoint: (effects, pooled result or None, EquivalenceResult or None)}`` for
+    ``post`` and ``follow_up`` (one aggregated effect per trial; None when no trial qualifies).
+    """
+    import dataclasses
+
+    from .analyses import equivalence_test
+    from .pooling import pool
+
+    o = dataset.outcomes
+    active = ("cbt", "other_psychotherapy", "medication")
+    keep = o["comparator_class"].isin(active) & ~o["add_on"].astype(bool)
+    ds = dataclasses.replace(dataset, outcomes=o[keep])
+    out = {}
+    for timepoint in ("post", "follow_up"):
+        eff = comparison_effects(ds.outcomes, timepoint=timepoint, rho=rho, cluster=("trial_id",))
+        if len(eff) == 0:
+            out[timepoint] = (eff, None, None)
+            continue
+        res = pool(eff["yi"], eff["vi"], method=method, test=test, labels=eff["label"])
+        out[timepoint] = (eff, res, equivalence_test(res, margin=margin))
+    return out
