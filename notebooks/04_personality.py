@@ -90,6 +90,27 @@ report.show_small_study(analyses)
 report.show_moderators(data, analyses)
 
 # %% [markdown]
+# <!-- sensitivity: start (issue 10) -->
+# ## Sensitivity to the classification and to flagged values
+#
+# Pooled g at post by comparator class, as classified and with: the alternative classification
+# of judgement-call comparators (`alt_class` in `data/arms.csv`), add-on designs (PDT + X vs X)
+# left out, and rows flagged suspect left out. Only scenarios that change this page's trials
+# are pooled; the `changed` column names the trials that moved or left.
+#
+# Bateman 2009's MBT post-treatment IIP SD (0.13, against 0.55 in the control arm and 0.54
+# and 0.47 at baseline) is flagged suspect and kept as the source gives it; the pool is shown
+# with and without it. Structured generic treatments (structured clinical or case management,
+# supervised team management, community psychotherapists) are classed usual care; the
+# alternative classification counts them as other psychotherapy.
+
+# %%
+report.sensitivity_scenarios(data, "personality", method=METHOD, test=TEST, rho=RHO).round(3)
+
+# %% [markdown]
+# <!-- sensitivity: end -->
+
+# %% [markdown]
 # ## What this evidence does and does not show
 #
 # The statements above are written from the numbers: they give k, the pooled effect and its

@@ -90,6 +90,22 @@ report.show_small_study(analyses)
 report.show_moderators(data, analyses)
 
 # %% [markdown]
+# <!-- sensitivity: start (issue 10) -->
+# ## Sensitivity to the classification and to flagged values
+#
+# Pooled g at post by comparator class, as classified and with: the alternative classification
+# of judgement-call comparators (`alt_class` in `data/arms.csv`), add-on designs (PDT + X vs X)
+# left out, and rows flagged suspect left out. Only scenarios that change this page's trials
+# are pooled; the `changed` column names the trials that moved or left.
+
+
+# %%
+report.sensitivity_scenarios(data, "self_harm", method=METHOD, test=TEST, rho=RHO).round(3)
+
+# %% [markdown]
+# <!-- sensitivity: end -->
+
+# %% [markdown]
 # ## What this evidence does and does not show
 #
 # The statements above are written from the numbers: they give k, the pooled effect and its
