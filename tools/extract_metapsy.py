@@ -13,7 +13,10 @@ Every psychodynamic (PDT) row that :func:`evidence.sources.read_metapsy` finds (
 with a reason; otherwise the tool stops. Direct PDT vs other-treatment comparisons are built in
 ``DIRECT`` from two rows of the same multi-arm trial that share the control arm: arm 1 comes from
 the PDT row, arm 2 from the other active arm's row (its arm-1 columns). Values are copied exactly
-(no arithmetic); the source row numbers are the 1-based data rows of ``data.csv``.
+(no arithmetic); the source row numbers are the 1-based data rows of ``data.csv``. Rows with no
+usable arm statistics take the database's stored ``.g``/``.g_se`` where ``STORED_G`` says so
+(with the sign rule in ``derived``); ``CONSIDERED`` logs non-PDT rows that were looked at, and
+``SUSPECT`` flags kept values that look wrong.
 """
 
 from __future__ import annotations
