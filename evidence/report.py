@@ -866,7 +866,10 @@ def sensitivity_scenarios(
             rows.append({"scenario": scenario, "changed": f"no change ({what})"})
             continue
         add(scenario, alt, f"{what}: {studies}")
-    return pd.DataFrame(rows).set_index(["scenario", "comparator"])
+    if not any("k" in r for r in rows):
+        rows.insert(0, {"scenario": "as classified", "changed": "no comparisons pooled at post"})
+    cols = ["scenario", "comparator", "k", "estimate", "ci_low", "ci_high", "changed"]
+    return pd.DataFrame(rows, columns=cols).set_index(["scenario", "comparator"])
 
 
 def _direction_words(measure: str) -> str:

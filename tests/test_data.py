@@ -404,3 +404,61 @@ def test_zipfel_and_creed_reasons(ds):
     creed = ds.outcomes[ds.outcomes["trial_id"] == "creed2003"].set_index("comparison_id")
     assert creed.loc["creed2003-pdt-tau", "yi"] == 5.5
     assert creed.loc["creed2003-pdt-tau", "vi"] == pytest.approx(1.26**2 + 1.17**2, rel=1e-5)
+
+
+# ------------------------------------------------------------------ analyses that rest on them
+
+
+def test_anxiety_page_has_no_medication_comparison(ds):
+    from evidence import report
+
+    analyses = report.condition_analyses(ds, "anxiety")
+    assert all("medication" not in an.results for an in analyses.values())
+    statements = " ".join(an.statements() for an in analyses.values())
+    assert "better than medication" not in statements
+
+
+def test_sensitivity_scenarios_show_the_judgement_calls(ds):
+    from evidence import report
+
+    anx = report.sensitivity_scenarios(ds, "anxiety")
+    alt = anx.loc["alternative classification"]
+    assert "medication" in alt.index and "Wiborg 1996" in alt.loc["medication", "changed"]
+    assert "medication" not in anx.loc["as classified"].index
+    pers = report.sensitivity_scenarios(ds, "personality")
+    k_all = pers.loc[("as classified", "usual care"), "k"]
+    assert pers.loc[("suspect rows excluded", "usual care"), "k"] == k_all - 1  # Bateman 2009
+    dep = report.sensitivity_scenarios(ds, "depression")
+    assert "Heshmati 2023" in dep.loc[("suspect rows excluded", "waitlist"), "changed"]
+
+
+def test_pdt_vs_cbt_overview_covers_every_outcome_type(ds):
+    from evidence import report
+
+    table = report.pdt_vs_cbt_all_outcomes(ds)
+    cbt = ds.outcomes.loc[ds.outcomes["comparator_class"] == "cbt", "condition"]
+    cbt_conditions = {report.CONDITION_NAMES[c] for c in cbt}
+    assert set(table["condition"]) == cbt_conditions
+    bulimia = table[(table["condition"] == "bulimia nervosa") & (table["measure"] == "OR")]
+    early = bulimia[bulimia["timepoint"] == "during treatment"].iloc[0]
+    assert early["estimate"] == pytest.approx(1 / 13.40, rel=1e-12)  # OR 13.4 for CBT
+    assert early["result"] == "favours CBT" and "OR > 1 favours PDT" in early["direction"]
+
+
+def test_steinert_selection_excludes_add_on_and_controls(ds):
+    from evidence import report
+
+    published = report.load_published("steinert2017").set_index("timepoint")
+    assert published.loc["post", ["estimate", "ci_low", "ci_high", "k_trials"]].tolist() == [
+        -0.153, -0.227, -0.079, 23
+    ]  # fmt: skip
+    assert published.loc["follow_up", ["estimate", "ci_low", "ci_high"]].tolist() == [
+        -0.049, -0.137, -0.038
+    ]  # fmt: skip
+    assert "not symmetric" in published.loc["follow_up", "note"]
+    eff, res, eq = report.steinert_equivalence(ds)["post"]
+    chosen = ds.outcomes[ds.outcomes["trial_id"].isin(eff["trial_id"])]
+    assert res.k == len(eff) == eff["trial_id"].nunique()
+    assert not {"wiborg1996", "fonagy2015", "roten2017", "amianto2011"} & set(eff["trial_id"])
+    assert set(eff["comparator_class"]) <= {"cbt", "other_psychotherapy", "medication"}
+    assert len(chosen) and eq.alpha == 0.05 and (eq.low, eq.high) == (-0.25, 0.25)
