@@ -829,6 +829,13 @@ def sensitivity_scenarios(
 
     One row per scenario x comparator class (k, estimate, 95% CI, the trials that moved or left);
     a scenario that changes nothing for the group is listed once with a note.
+
+    Examples
+    --------
+    >>> from evidence.data import load
+    >>> t = sensitivity_scenarios(load(), "anxiety")
+    >>> "medication" in t.loc["alternative classification"].index  # Wiborg 1996 re-classed
+    True
     """
     import dataclasses
 
@@ -887,6 +894,14 @@ def pdt_vs_cbt_all_outcomes(
     scale (never pooled together). The named outcome and its direction are given in words.
     As a sensitivity only, ORs are also shown converted to g with the logistic conversion
     g = ln(OR) * sqrt(3) / pi (Hasselblad and Hedges), so that the rows can be compared.
+
+    Examples
+    --------
+    >>> from evidence.data import load
+    >>> t = pdt_vs_cbt_all_outcomes(load())
+    >>> row = t[t["condition"] == "bulimia nervosa"].iloc[0]
+    >>> row["timepoint"], row["measure"], row["result"]
+    ('during treatment', 'OR', 'favours CBT')
     """
     o = dataset.outcomes[dataset.outcomes["comparator_class"] == "cbt"]
     rows = []
@@ -938,7 +953,15 @@ def pdt_vs_cbt_all_outcomes(
 
 
 def load_published(name: str, *, root: Path | None = None) -> pd.DataFrame:
-    """A published result typed once in ``data/published/<name>.csv`` (with its source)."""
+    """A published result typed once in ``data/published/<name>.csv`` (with its source).
+
+    Examples
+    --------
+    >>> load_published("steinert2017")[["timepoint", "estimate", "ci_low", "ci_high"]]
+       timepoint  estimate  ci_low  ci_high
+    0       post    -0.153  -0.227   -0.079
+    1  follow_up    -0.049  -0.137   -0.038
+    """
     path = (root or Path(__file__).resolve().parents[1]) / "data" / "published" / f"{name}.csv"
     return pd.read_csv(path, dtype={"note": str, "source": str}, keep_default_na=False)
 
@@ -952,6 +975,13 @@ def steinert_equivalence(
 
     Returns ``{timepoint: (effects, pooled result or None, EquivalenceResult or None)}`` for
     ``post`` and ``follow_up`` (one aggregated effect per trial; None when no trial qualifies).
+
+    Examples
+    --------
+    >>> from evidence.data import load
+    >>> eff, res, eq = steinert_equivalence(load())["post"]
+    >>> bool(eff["trial_id"].is_unique), sorted(set(eff["comparator_class"]))
+    (True, ['cbt', 'other_psychotherapy'])
     """
     import dataclasses
 
