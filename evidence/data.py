@@ -19,7 +19,9 @@ tables described by ``datapackage.json`` (Frictionless Table Schema):
 :func:`load` validates every table against the schema (required fields, types, controlled
 vocabularies, minimums, unique keys, foreign keys) and the cross-field rules (exactly one
 statistics form per outcome row, events <= n, SD > 0, n >= 2, a source on every row and a DOI,
-PMID or full reference on every trial). The first violation raises
+PMID or full reference on every trial; every DOI/PMID marked verified or unverified, a reason on
+every flagged row, positive ``time_weeks``, alternative classes on comparator arms only).
+The first violation raises
 :class:`DataValidationError`, whose message names the file, the data row (1-based, header not
 counted) and CSV line, the column and the rule.
 
