@@ -24,7 +24,15 @@ import pandas as pd
 
 from .data import DataValidationError, default_path
 
-__all__ = ["load_network", "load_nodes", "arm_table", "COLUMNS", "EXCLUSION_COLUMNS", "NODES"]
+__all__ = [
+    "load_network",
+    "load_nodes",
+    "arm_table",
+    "edges",
+    "COLUMNS",
+    "EXCLUSION_COLUMNS",
+    "NODES",
+]
 
 #: Treatment nodes (psychotherapies, then controls).
 NODES = (
@@ -311,3 +319,33 @@ def arm_table(frame: pd.DataFrame) -> pd.DataFrame:
     n_rows = arms.groupby(["outcome_id", "arm_id"], sort=False)["arm_id"].transform("size")
     arms = arms.assign(n_rows=n_rows).drop_duplicates(["outcome_id", "arm_id"])
     return arms.reset_index(drop=True)
+
+
+def edges(frame: pd.DataFrame) -> pd.DataFrame:
+    """Studies and rows per database and node pair (the edges of each network).
+
+    A multi-arm study counts once for each pair of nodes its rows compare directly; the pair is
+    written in :data:`NODES` order.
+
+    Examples
+    --------
+    >>> e = edges(load_network())
+    >>> e = e[(e["database"] == "sad-psyctr") & (e["node_a"] == "pdt")]
+    >>> print(e.to_string(index=False))
+      database node_a   node_b  studies  rows
+    sad-psyctr    pdt waitlist        2     6
+    """
+    order = {n: i for i, n in enumerate(NODES)}
+    first = frame["node1"].map(order) <= frame["node2"].map(order)
+    pairs = pd.DataFrame(
+        {
+            "database": frame["database"],
+            "node_a": frame["node1"].where(first, frame["node2"]),
+            "node_b": frame["node2"].where(first, frame["node1"]),
+            "study_id": frame["study_id"],
+        }
+    )
+    out = pairs.groupby(["database", "node_a", "node_b"], sort=False).agg(
+        studies=("study_id", "nunique"), rows=("study_id", "size")
+    )
+    return out.reset_index()

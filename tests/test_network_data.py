@@ -19,6 +19,7 @@ from evidence.network_data import (
     COLUMNS,
     NODES,
     arm_table,
+    edges,
     load_network,
     load_nodes,
 )
@@ -278,3 +279,13 @@ def test_node_mapping_rejects_unknown_node(tmp_path):
     with pytest.raises(DataValidationError) as err:
         load_nodes(path)
     assert err.value.column == "node"
+
+
+def test_edges_count_each_study_once_per_node_pair(net):
+    e = edges(net)
+    assert not e.duplicated(["database", "node_a", "node_b"]).any()
+    assert e["rows"].sum() == len(net)
+    # PDT is in every network but the two whose Metapsy rows hold no PDT arm, where it enters
+    # through curated trials
+    pdt = e[(e["node_a"] == "pdt") | (e["node_b"] == "pdt")]
+    assert set(pdt["database"]) == set(net["database"])

@@ -240,8 +240,8 @@ def _rows(db: str, folder: Path, nodes: dict, directions: dict) -> tuple[list, l
             if raw:
                 rec["_gdir"] = "true" if np.sign(stored) == raw else "false"
         if key in directions:
-            rec["higher_is_better"], reason = directions[key]
-            rec["direction_rule"] = f"data/network/directions.csv: {reason}"
+            rec["higher_is_better"] = directions[key][0]
+            rec["direction_rule"] = "directions_table"
         out.append(rec)
     return out, excluded
 
@@ -263,10 +263,7 @@ def _consensus(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         best = counts.index[0]
         frame.loc[i, "higher_is_better"] = best
-        frame.loc[i, "direction_rule"] = (
-            f"sign of Metapsy .g (positive favours arm 1) against arm1 - arm2, in "
-            f"{counts.iloc[0]} of {counts.sum()} rows of this instrument in the database"
-        )
+        frame.loc[i, "direction_rule"] = f"metapsy_g_sign {counts.iloc[0]}/{counts.sum()}"
         if frame.loc[i, "_gdir"] not in ("", best):
             frame.loc[i, "note"] = (
                 "this row's Metapsy .g has the sign opposite to its arm statistics under the "
@@ -329,7 +326,7 @@ def _curated(frame: pd.DataFrame, excluded: list) -> tuple[pd.DataFrame, list]:
                 for col in cols:
                     frame.loc[i, col] = _num(vals[col])
                 frame.loc[i, "higher_is_better"] = "true" if r.higher_is_better else "false"
-                frame.loc[i, "direction_rule"] = "curated data/instruments.csv"
+                frame.loc[i, "direction_rule"] = "curated_instruments"
                 frame.loc[i, "trial_id"] = r.trial_id
             else:  # the curated row's arm 2 is this row's arm 1
                 for a, b in zip(_ARM1, _ARM2, strict=True):
@@ -411,7 +408,7 @@ def _curated(frame: pd.DataFrame, excluded: list) -> tuple[pd.DataFrame, list]:
             time_weeks=_num(r.time_weeks),
             stats_form=r.stats_form,
             higher_is_better="true" if r.higher_is_better else "false",
-            direction_rule="curated data/instruments.csv",
+            direction_rule="curated_instruments",
             source=f"{r.source} {r.source_location}".strip()
             if isinstance(r.source_location, str)
             else r.source,
