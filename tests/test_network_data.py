@@ -289,3 +289,19 @@ def test_edges_count_each_study_once_per_node_pair(net):
     # through curated trials
     pdt = e[(e["node_a"] == "pdt") | (e["node_b"] == "pdt")]
     assert set(pdt["database"]) == set(net["database"])
+
+
+def test_every_hand_direction_is_used_and_reasoned(net):
+    d = pd.read_csv(NETWORK / "directions.csv", dtype=str, keep_default_na=False)
+    assert set(d["higher_is_better"]) <= {"true", "false"}
+    assert (d["reason"].str.strip() != "").all()
+    assert not d.duplicated(["database", "instrument", "outcome_type"]).any()
+    rows = net[net["direction_rule"] == "directions_table"]
+    keys = ["database", "instrument", "outcome_type"]
+    present = set(net[keys].itertuples(index=False, name=None))  # incl. rows curated data set
+    listed = set(d[keys].itertuples(index=False, name=None))
+    assert listed <= present, sorted(listed - present)[:5]
+    # the table's values are the hand table's
+    hib = d.set_index(["database", "instrument", "outcome_type"])["higher_is_better"] == "true"
+    for r in rows.itertuples():
+        assert r.higher_is_better == hib[(r.database, r.instrument, r.outcome_type)], r.row_id
