@@ -68,6 +68,7 @@ COLUMNS = (
     "study",
     "trial_id",
     "year",
+    "year_source",
     "rob",
     "format",
     "arm1",

@@ -26,6 +26,7 @@ excluded here with the same reason. Curated trials that are in no Metapsy databa
 from __future__ import annotations
 
 import csv
+import re
 import sys
 from pathlib import Path
 
@@ -112,6 +113,13 @@ def _text(x: object) -> str:
     if x is None or (isinstance(x, float) and np.isnan(x)):
         return ""
     return _num(x) if isinstance(x, float) else str(x)
+
+
+def _label_year(study: str) -> str:
+    """The year in a study label such as "Brom, 1989" or "Walker 2016" (databases without a
+    ``year`` column: ptsd-psyctr, suicide-psyctr, bodily-distress-psyctr)."""
+    found = re.findall(r"\b(19\d\d|20\d\d)[a-z]?\b", study)
+    return found[0] if len(found) == 1 else ""
 
 
 def _key(row: pd.Series, side: str) -> str:
@@ -203,8 +211,9 @@ def _rows(db: str, folder: Path, nodes: dict, directions: dict) -> tuple[list, l
             condition_group=NETWORKS[db],
             study_id=f"{db}:{study}",
             study=study,
-            year=_num(row.get("year")),
-            rob=_text(row.get("rob")),
+            year=_num(row["year"]) if "year" in row else _label_year(study),
+            year_source="year" if "year" in row else "study label",
+            rob=_text(row["rob"] if "rob" in row else row.get("ROB")),
             format=_text(row.get("format")),
             arm1=_key(row, "1"),
             arm2=_key(row, "2"),
@@ -220,6 +229,8 @@ def _rows(db: str, folder: Path, nodes: dict, directions: dict) -> tuple[list, l
             metapsy_g_se=_num(row.get(".g_se")),
             source=loc,
         )
+        if not rec["year"]:
+            rec["year_source"] = ""
         if form.startswith("precalc"):
             if form != "precalc_g" or db not in ORIENTED_G:
                 drop(f"{form}: a precalculated effect whose orientation this database does not fix")
@@ -395,6 +406,7 @@ def _curated(frame: pd.DataFrame, excluded: list) -> tuple[pd.DataFrame, list]:
             study=r.study,
             trial_id=r.trial_id,
             year=_num(years[r.trial_id]),
+            year_source="curated data/trials.csv",
             rob=_text(r.rob),
             format=_text(r.format),
             arm1=str(a1["label"]),
