@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -155,8 +156,18 @@ _TIMEPOINTS = ("post", "follow_up", "during_treatment")
 _SOURCE = re.compile(r"^(metapsy:[a-z0-9-]+@[0-9a-f]{7} row [1-9]\d*|(doi|pmid):\S+.*)$")
 
 
-def _fail(file: str, i: int | None, col: str | None, rule: str, detail: str):
+def _fail(file: str, i: int | None, col: str | None, rule: str, detail: str) -> NoReturn:
     raise DataValidationError(file, None if i is None else i + 1, col, rule, detail)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """All cells as str (empty string where missing); a malformed line raises naming it."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as err:
+        line = re.search(r"line (\d+)", str(err))
+        row = int(line.group(1)) - 2 if line else None  # CSV line -> 0-based data row
+        _fail(path.name, row, None, "CSV", str(err))
 
 
 def load_nodes(path: str | Path | None = None) -> dict[tuple[str, str, str], str]:
@@ -174,7 +185,7 @@ def load_nodes(path: str | Path | None = None) -> dict[tuple[str, str, str], str
     'waitlist'
     """
     path = Path(path) if path else default_path() / "network_nodes.csv"
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = _read_csv(path)
     name = path.name
     for col in ("database", "column", "label", "node", "reason"):
         if col not in frame:
@@ -217,7 +228,7 @@ def load_network(path: str | Path | None = None) -> pd.DataFrame:
     """
     path = Path(path) if path else default_path() / "network" / "comparisons.csv"
     name = path.name
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = _read_csv(path)
     for col in COLUMNS:
         if col not in frame:
             _fail(name, None, col, "required column", "column missing")

@@ -305,3 +305,12 @@ def test_every_hand_direction_is_used_and_reasoned(net):
     hib = d.set_index(["database", "instrument", "outcome_type"])["higher_is_better"] == "true"
     for r in rows.itertuples():
         assert r.higher_is_better == hib[(r.database, r.instrument, r.outcome_type)], r.row_id
+
+
+def test_node_mapping_rejects_a_malformed_line(tmp_path):
+    text = (default_path() / "network_nodes.csv").read_text(encoding="utf-8")
+    path = tmp_path / "network_nodes.csv"
+    path.write_text(text + "ed-psyctr,condition_arm2,xyz,waitlist,a reason, with a comma\n")
+    with pytest.raises(DataValidationError) as err:
+        load_nodes(path)
+    assert (err.value.file, err.value.row, err.value.rule) == ("network_nodes.csv", 126, "CSV")
