@@ -314,3 +314,31 @@ def test_node_mapping_rejects_a_malformed_line(tmp_path):
     with pytest.raises(DataValidationError) as err:
         load_nodes(path)
     assert (err.value.file, err.value.row, err.value.rule) == ("network_nodes.csv", 126, "CSV")
+
+
+# Metapsy's .g uses d * (1 - 3/(4N - 9)); recomputed the same way from the arm statistics it
+# agrees to rounding error, so 0.01 separates rounding from a real disagreement.
+TOL_G = 0.01
+# Rows whose oriented .g does not follow from their arm statistics (data/network/README.md).
+G_MISMATCH = {
+    "depression-psyctr:457",  # Mueller-Weinitschke 2023: .g 0.705 vs 0.787 from the means
+    "depression-psyctr:605",  # Rohde 2014b K-SADS: .g sign opposite to the instrument direction
+    "depression-psyctr:830",  # Victor-Aigbodion 2023: .g 0.589 vs 3.95 from the means
+}
+
+
+def test_direction_reproduces_oriented_metapsy_g(net, tool):
+    """In databases whose .g favours arm 1 when positive, g from the arm statistics times the
+    direction equals .g: checks the direction of every such row (all but three rows)."""
+    m = net[
+        (net["stats_form"] == "msd")
+        & net["database"].isin(tool.ORIENTED_G)
+        & (net["curated_effect_ids"] == "")
+    ]
+    n = m["n1"] + m["n2"]
+    sp = np.sqrt(((m["n1"] - 1) * m["sd1"] ** 2 + (m["n2"] - 1) * m["sd2"] ** 2) / (n - 2))
+    g = (m["mean1"] - m["mean2"]) / sp * (1 - 3 / (4 * n - 9))
+    sign = np.where(m["higher_is_better"].astype(bool), 1.0, -1.0)
+    off = set(m.loc[(sign * g - m["metapsy_g"]).abs() > TOL_G, "row_id"])
+    assert len(m) > 1000
+    assert off == G_MISMATCH
