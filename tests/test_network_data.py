@@ -53,6 +53,11 @@ def net() -> pd.DataFrame:
     return load_network()
 
 
+@pytest.fixture(scope="module")
+def ds():
+    return load()
+
+
 @cache
 def _frame(folder: str, db: str) -> pd.DataFrame:
     return read_metapsy(Path(folder) / db)
@@ -107,8 +112,8 @@ def test_every_row_resolves_to_its_source_row(net, tool, metapsy_dir):
             assert mine == theirs, (r.row_id, col, mine, theirs)
 
 
-def test_curated_rows_carry_the_curated_values(net):
-    o = load().outcomes.set_index("effect_id")
+def test_curated_rows_carry_the_curated_values(net, ds):
+    o = ds.outcomes.set_index("effect_id")
     cur = net[net["curated_effect_ids"] != ""]
     assert len(cur) > 0
     for r in cur.itertuples():
@@ -131,8 +136,7 @@ def test_curated_rows_carry_the_curated_values(net):
 # ------------------------------------------------------------------ reconciliation
 
 
-def test_no_trial_enters_twice(net):
-    ds = load()
+def test_no_trial_enters_twice(net, ds):
     o = ds.outcomes
     # a curated trial is one study within each database network, never also a curated: row
     per_db = net[net["trial_id"] != ""].groupby(["database", "trial_id"])["study_id"].nunique()
