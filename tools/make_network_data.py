@@ -297,6 +297,46 @@ def _arm_ids(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _join_measurements(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of one study, instrument, outcome type, rater and timepoint whose ``time_weeks``
+    differ but which share an arm with identical statistics report one measurement (arms of
+    different treatment length against one control): they get one ``outcome_id``, the first
+    row's. Rows that already share an ``outcome_id`` stay together."""
+    frame = frame.reset_index(drop=True)
+    parent = np.arange(len(frame))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(rows) -> None:
+        first = root(rows[0])
+        for i in rows[1:]:
+            a, b = sorted((first, root(i)))
+            parent[b] = a
+            first = a
+
+    base = (
+        frame["study_id"]
+        + "|"
+        + frame[["instrument", "outcome_type", "rater", "timepoint"]].agg("|".join, axis=1)
+    )
+    arm_rows = ~frame["stats_form"].isin(("precalc_g", "reported"))
+    keys = [frame["outcome_id"]]
+    for side, cols in (("1", _ARM1), ("2", _ARM2)):
+        stats = frame[list(cols)].agg("|".join, axis=1)
+        keys.append((base + "#" + frame[f"arm{side}_id"] + "#" + stats).where(arm_rows))
+    for key in keys:
+        for rows in frame.groupby(key, sort=False).indices.values():
+            if len(rows) > 1:
+                join(list(rows))
+    roots = np.array([root(i) for i in range(len(frame))])
+    frame["outcome_id"] = frame["outcome_id"].to_numpy()[roots]
+    return frame
+
+
 def _curated(frame: pd.DataFrame, excluded: list) -> tuple[pd.DataFrame, list]:
     """Apply the curated PDT data: values, exclusions, and trials no database holds."""
     ds = load()
@@ -495,7 +535,7 @@ def build(metapsy_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "data/network/directions.csv, and .g of this database is not oriented)",
             }
         )
-    frame = _shared_arms(frame[~nodir].reset_index(drop=True))
+    frame = _shared_arms(_join_measurements(frame[~nodir]))
     frame = frame[list(COLUMNS)].reset_index(drop=True)
     exc = pd.DataFrame(excluded, columns=EXCLUSION_COLUMNS)
     return frame, exc
