@@ -6,6 +6,7 @@ import csv
 import importlib
 import io
 import os
+import re
 import sys
 from functools import cache
 from pathlib import Path
@@ -149,6 +150,18 @@ def test_no_trial_enters_twice(net, ds):
     )
     for r in o[in_net].itertuples():
         assert r.effect_id in set(used) or int(r.source_row1) in excluded, r.effect_id
+
+    # a curated-only trial is not also in its network under a Metapsy label (surname + year)
+    def key(study: str) -> str:
+        year = re.search(r"(19|20)\d\d", study)
+        return "".join(c for c in study.split()[0].lower() if c.isalpha()) + (
+            year.group(0) if year else ""
+        )
+
+    assert key("Johansson, 2012a") == key("Johansson 2012") == "johansson2012"
+    for r in net[net["row_id"].str.startswith("curated:")].itertuples():
+        labels = net.loc[(net["database"] == r.database) & (net["study_id"] != r.study_id)]
+        assert key(r.study) not in set(labels["study"].map(key)), r.row_id
     # direct comparisons are not added as rows of their own: their two arm-vs-control rows
     # share the control arm
     direct = o[o["source_arm2_columns"] == "arm1"]
