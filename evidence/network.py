@@ -59,6 +59,8 @@ layout (row treatment vs column treatment).
 from __future__ import annotations
 
 import html
+import sys
+import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -309,13 +311,12 @@ def network(
     >>> import evidence as ev
     >>> res = ev.network([0.5, 0.3, 0.2, -0.1], [0.04, 0.05, 0.06, 0.05],
     ...                  ["B", "C", "C", "C"], ["A", "A", "B", "B"], [1, 2, 3, 4], method="FE")
-    >>> res.effects[["estimate", "se"]].round(4)
-               estimate      se
-    treatment
-    B            0.4324  0.1553
-    C            0.3643  0.1707
+    >>> res.effects[["estimate", "se"]].round(4).reset_index()
+      treatment  estimate      se
+    0         B    0.4194  0.1623
+    1         C    0.4008  0.1694
     >>> round(res.q, 4), res.q_df
-    (1.4811, 2)
+    (1.2946, 2)
     """
     method = _name(method, NETWORK_METHODS, "method")
     test = _name(test, NETWORK_TESTS, "test")
@@ -563,7 +564,7 @@ def network_from_arms(
     ...                      "n": [50, 50, 50, 40, 40, 60, 60]})
     >>> res = ev.network_from_arms(arms, measure="OR", method="FE")
     >>> res.effects["estimate"].round(4).tolist()
-    [0.5026, 0.6886]
+    [0.5604, 0.7662]
     """
     measure = str(measure).upper()
     if measure not in ("MD", "SMD", "OR"):
@@ -742,10 +743,10 @@ class NetworkResult:
         >>> res = ev.network([0.5, 0.3, 0.2], [0.04, 0.05, 0.06], ["B", "C", "C"],
         ...                  ["A", "A", "B"], [1, 2, 3], method="FE")
         >>> res.league(table=True)
-                             A                    B                    C
-        A                    A  -0.45 [-0.79, -0.11]  -0.33 [-0.70, 0.04]
-        B    0.45 [0.11, 0.79]                    B   0.12 [-0.24, 0.49]
-        C   0.33 [-0.04, 0.70]  -0.12 [-0.49, 0.24]                    C
+                           A                     B                     C
+        A                  A  -0.39 [-0.73, -0.06]  -0.43 [-0.79, -0.08]
+        B  0.39 [0.06, 0.73]                     B   -0.04 [-0.41, 0.33]
+        C  0.43 [0.08, 0.79]    0.04 [-0.33, 0.41]                     C
         """
         d, C = self._full()
         T = len(self.treatments)
@@ -795,12 +796,11 @@ class NetworkResult:
         >>> import evidence as ev
         >>> res = ev.network([0.5, 0.3, 0.2], [0.04, 0.05, 0.06], ["B", "C", "C"],
         ...                  ["A", "A", "B"], [1, 2, 3], method="FE")
-        >>> res.pscores(small_values="undesirable").round(4)
-                   pscore
-        treatment
-        B          0.8294
-        C          0.6353
-        A          0.0353
+        >>> res.pscores(small_values="undesirable").round(4).reset_index()
+          treatment  pscore
+        0         C  0.7873
+        1         B  0.7028
+        2         A  0.0098
         """
         if small_values not in ("desirable", "undesirable"):
             raise ValueError("small_values must be 'desirable' or 'undesirable'")
@@ -839,9 +839,9 @@ class NetworkResult:
         ...                  ["A", "A", "B"], [1, 2, 3], method="FE")
         >>> res.split()[["comparison", "direct", "indirect", "network"]].round(3)
           comparison  direct  indirect  network
-        0     B vs A     0.5      0.10    0.451
-        1     C vs A     0.3      0.70    0.328
-        2     C vs B     0.2     -0.20   -0.123
+        0     B vs A     0.5       0.1    0.393
+        1     C vs A     0.3       0.7    0.433
+        2     C vs B     0.2      -0.2    0.040
         """
         y, X, blk = self.yi, self._X, self._blocks
         st = np.array(self.study, dtype=object)
@@ -935,12 +935,11 @@ class NetworkResult:
         >>> res = ev.network([0.5, 0.3, 0.2, 0.1], [0.04, 0.05, 0.06, 0.05],
         ...                  ["B", "C", "C", "C"], ["A", "A", "B", "B"], [1, 2, 3, 4],
         ...                  method="FE")
-        >>> res.inconsistency()[["q", "df"]].round(4)
-                            q  df
-        part
-        total          1.1802   2
-        within designs 0.0182   1
-        between designs 1.1620   1
+        >>> res.inconsistency()[["q", "df"]].round(4).reset_index()
+                      part       q  df
+        0            total  1.1085   2
+        1   within designs  0.0909   1
+        2  between designs  1.0176   1
         """
         st = np.array(self.study, dtype=object)
         t1, t2 = np.array(self.treat1, dtype=object), np.array(self.treat2, dtype=object)
@@ -980,26 +979,37 @@ class NetworkResult:
     def summary(self) -> str:
         """A readable summary: model, method choices, effects vs the reference, Q and tau^2."""
         lvl = f"{self.level:g}%"
-        ratio = self.measure in _RATIO
         eff = self.effects
-        width = max(len(t) for t in self.treatments) + 2
-        head = f"{'treatment':<{width}}{'estimate':>9}{'SE':>8}   {lvl} CI{'':<11}{lvl} PI"
+        tf = np.exp if self.measure in _RATIO else (lambda x: x)
+        name = self.measure if self.measure in _RATIO else "estimate"
+        table = pd.DataFrame(
+            {
+                name: [_fmt(tf(x)) for x in eff["estimate"]],
+                "SE": [_fmt(x) for x in eff["se"]],
+                f"{lvl} CI": [
+                    f"[{_fmt(tf(a))}, {_fmt(tf(b))}]"
+                    for a, b in zip(eff["ci_low"], eff["ci_high"], strict=True)
+                ],
+                f"{lvl} PI": [
+                    f"[{_fmt(tf(a))}, {_fmt(tf(b))}]"
+                    for a, b in zip(eff["pi_low"], eff["pi_high"], strict=True)
+                ],
+                "p": [_p(x) for x in eff["pvalue"]],
+            },
+            index=list(eff.index),
+        )
         lines = [
             f"Network meta-analysis (k = {self.k} studies, {self.n_contrasts} contrasts, "
             f"{len(self.treatments)} treatments; "
             f"{'measure ' + self.measure if self.measure else 'measure not named'})",
             f"  model     : {_METHOD_TEXT[self.method]}",
-            f"  test      : {'Wald z' if self.test == 'z' else 't'}; reference: {self.reference}",
+            f"  test      : {'Wald z' if self.test == 'z' else f't({self.q_df})'}",
+            f"  reference : {self.reference}",
             "",
-            "  " + head,
+            *("  " + line.rstrip() for line in table.to_string().splitlines()),
         ]
-        for t, r in eff.iterrows():
-            lines.append(
-                f"  {t:<{width}}{r.estimate:>9.4f}{r.se:>8.4f}   "
-                f"[{r.ci_low:.4f}, {r.ci_high:.4f}]  [{r.pi_low:.4f}, {r.pi_high:.4f}]"
-            )
-        if ratio:
-            lines.append(f"  (log scale; {self.measure} = exp(estimate))")
+        if self.measure in _RATIO:
+            lines.append(f"  ({self.measure}s; SE on the log scale)")
         lines += [
             "",
             f"  tau^2 = {_fmt(self.tau2)}  tau = {_fmt(self.tau)}  I^2 = {_fmt(self.i2, 1)}%",
@@ -1066,3 +1076,17 @@ class NetworkResult:
 
 
 _RATIO = ("OR", "RR", "HR", "IRR", "ROM")
+
+
+class _CallableModule(types.ModuleType):
+    """``evidence.network`` is this module and, called, the function :func:`network`.
+
+    The package attribute ``evidence.network`` is the submodule once it is imported (Python sets
+    it), so the module itself forwards calls: ``ev.network(...)`` always fits a network.
+    """
+
+    def __call__(self, *args, **kwargs) -> NetworkResult:
+        return network(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
