@@ -58,6 +58,7 @@ layout (row treatment vs column treatment).
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import sys
 import types
@@ -137,7 +138,7 @@ def _gls(blocks: _Blocks, X: np.ndarray, y: np.ndarray, tau2: float, score: bool
         A += np.einsum("sbp,sbq->pq", Xg, WX)
         c += np.einsum("sbp,sb->p", WX, yg)
         ywy += float((yg * Wy).sum())
-        parts.append((idx, R, W, WX, Wy))
+        parts.append((R, W, WX, Wy))
     Ainv = np.linalg.inv(A)
     beta = Ainv @ c
     rwr = ywy - float(c @ beta)
@@ -145,7 +146,7 @@ def _gls(blocks: _Blocks, X: np.ndarray, y: np.ndarray, tau2: float, score: bool
     out["logdet_a"] = float(np.linalg.slogdet(A)[1])
     if score:
         tr_wr = tr_a = quad = 0.0
-        for idx, R, W, WX, Wy in parts:
+        for R, W, WX, Wy in parts:
             Wr = Wy - WX @ beta  # W r = W y - W X beta
             if R.shape[0] == 1:
                 tr_wr += float(W.sum())
@@ -604,7 +605,7 @@ def network_from_arms(
         raise ValueError(f"reference {reference!r} is not a treatment of the network: {names}")
     treatments = [ref] + [t for t in names if t != ref]
     con, cov = _arm_contrasts(arms, measure, treatments)
-    return network(
+    res = network(
         con["yi"],
         con["vi"],
         con["treat1"],
@@ -617,6 +618,8 @@ def network_from_arms(
         level=level,
         measure=measure,
     )
+    total = arms.groupby("treatment")["n"].sum().reindex(list(res.treatments))
+    return dataclasses.replace(res, participants=total.rename("participants"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -662,6 +665,8 @@ class NetworkResult:
     q_pvalue: float
     _blocks: _Blocks = field(repr=False)
     _X: np.ndarray = field(repr=False)
+    #: participants per treatment (sum of arm sizes), known when fitted from arms
+    participants: pd.Series | None = field(default=None, repr=False)
 
     # ---- derived -----------------------------------------------------------------------------
     @property
@@ -811,9 +816,7 @@ class NetworkResult:
             P = stats.norm.cdf(sign * (d[:, None] - d[None, :]) / np.sqrt(var))
         np.fill_diagonal(P, 0.0)
         score = P.sum(axis=1) / (len(d) - 1)
-        out = pd.DataFrame(
-            {"pscore": score}, index=pd.Index(self.treatments, name="treatment")
-        )
+        out = pd.DataFrame({"pscore": score}, index=pd.Index(self.treatments, name="treatment"))
         return out.sort_values("pscore", ascending=False, kind="stable")
 
     # ---- node-splitting ------------------------------------------------------------------------
@@ -822,6 +825,34 @@ class NetworkResult:
         for s, a, b in zip(self.study, self.treat1, self.treat2, strict=True):
             arms.setdefault(s, set()).update((a, b))
         return arms
+
+    def comparisons(self) -> pd.DataFrame:
+        """Pairs of treatments with direct evidence and the number of studies comparing them.
+
+        A multi-arm study compares every pair of its arms. Pairs are ``treat1`` vs ``treat2``
+        with ``treat1`` later in :attr:`treatments`.
+
+        Examples
+        --------
+        >>> import evidence as ev
+        >>> res = ev.network([0.5, 0.3, 0.2], [0.04, 0.05, 0.06], ["B", "C", "C"],
+        ...                  ["A", "A", "B"], [1, 2, 3], method="FE")
+        >>> res.comparisons()
+          treat1 treat2  k
+        0      B      A  1
+        1      C      A  1
+        2      C      B  1
+        """
+        arms = self._study_arms()
+        rows = []
+        T = len(self.treatments)
+        for i in range(1, T):
+            for j in range(i):
+                a, b = self.treatments[i], self.treatments[j]
+                k = sum(a in s and b in s for s in arms.values())
+                if k:
+                    rows.append((a, b, k))
+        return pd.DataFrame(rows, columns=["treat1", "treat2", "k"])
 
     def split(self) -> pd.DataFrame:
         """Direct, indirect and network estimates for every comparison with direct evidence.
@@ -1036,8 +1067,7 @@ class NetworkResult:
         lvl = f"{self.level:g}%"
         eff = self.effects
         head = "".join(
-            f"<th>{h}</th>"
-            for h in ("treatment", "estimate", "SE", f"{lvl} CI", f"{lvl} PI", "p")
+            f"<th>{h}</th>" for h in ("treatment", "estimate", "SE", f"{lvl} CI", f"{lvl} PI", "p")
         )
         body = "".join(
             f"<tr><td>{html.escape(str(t))}</td><td>{_fmt(r.estimate)}</td><td>{_fmt(r.se)}</td>"
