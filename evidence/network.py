@@ -94,19 +94,27 @@ class _Blocks:
     mean_v: float
 
     @classmethod
-    def build(cls, study_codes: np.ndarray, cov_blocks: dict[int, np.ndarray]) -> _Blocks:
+    def build(cls, study_codes: np.ndarray, cov: np.ndarray | None, v: np.ndarray) -> _Blocks:
+        """Blocks from the full covariance ``cov`` (or the variances ``v`` when it is None)."""
         order = np.argsort(study_codes, kind="stable")
         codes = study_codes[order]
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
         sizes = np.diff(np.r_[starts, codes.size])
         groups = []
         for b in np.unique(sizes):
-            sel = starts[sizes == b]
-            idx = order[sel[:, None] + np.arange(b)]
-            V = np.stack([cov_blocks[int(codes[s])] for s in sel])
+            idx = order[starts[sizes == b][:, None] + np.arange(b)]
+            if cov is None:
+                V = v[idx][:, :, None]
+            else:
+                V = cov[idx[:, :, None], idx[:, None, :]]
             groups.append((idx, V))
-        diag = np.concatenate([np.diagonal(V, axis1=1, axis2=2).ravel() for _, V in groups])
-        return cls(tuple(groups), float(diag.mean()))
+        return cls(tuple(groups), float(v.mean()))
+
+    def multi_contrast_studies(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(rows, covariance block) of every study with more than one contrast."""
+        return [
+            (rows, V[j]) for idx, V in self.groups if idx.shape[1] > 1 for j, rows in enumerate(idx)
+        ]
 
 
 def _gls(blocks: _Blocks, X: np.ndarray, y: np.ndarray, tau2: float, score: bool = False):
@@ -167,6 +175,37 @@ def _reml_ll(blocks, X, y, tau2) -> float:
     return -0.5 * (g["logdet_m"] + g["logdet_a"] + g["rwr"])
 
 
+def _reml_ll_grid(blocks: _Blocks, X: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """The restricted log-likelihood at every tau^2 of ``grid`` at once (vectorised GLS)."""
+    G, p = grid.size, X.shape[1]
+    A = np.zeros((G, p, p))
+    c = np.zeros((G, p))
+    ywy = np.zeros(G)
+    logdet = np.zeros(G)
+    for idx, V in blocks.groups:
+        b = idx.shape[1]
+        Xg, yg = X[idx], y[idx]
+        if b == 1:
+            w = 1.0 / (V[None, :, 0, 0] + grid[:, None])  # (G, S)
+            x, yy = Xg[:, 0, :], yg[:, 0]
+            A += (x.T[None] * w[:, None, :]) @ x
+            c += (w * yy) @ x
+            ywy += w @ yy**2
+            logdet -= np.log(w).sum(axis=1)
+            continue
+        R = 0.5 * (np.ones((b, b)) + np.eye(b))
+        M = V[None] + grid[:, None, None, None] * R  # (G, S, b, b)
+        W = np.linalg.inv(M)
+        logdet += np.linalg.slogdet(M)[1].sum(axis=1)
+        WX = W @ Xg[None]
+        A += np.einsum("sbp,gsbq->gpq", Xg, WX)
+        c += np.einsum("gsbp,sb->gp", WX, yg)
+        ywy += np.einsum("sb,gsbc,sc->g", yg, W, yg)
+    beta = np.linalg.solve(A, c[..., None])[..., 0]
+    rwr = ywy - (c * beta).sum(axis=1)
+    return -0.5 * (logdet + np.linalg.slogdet(A)[1] + rwr)
+
+
 def _tau2(blocks: _Blocks, X: np.ndarray, y: np.ndarray, method: str) -> float:
     if method == "FE":
         return 0.0
@@ -178,7 +217,7 @@ def _tau2(blocks: _Blocks, X: np.ndarray, y: np.ndarray, method: str) -> float:
         return max(0.0, (g["rwr"] - df) / g["trace_pr"])
     # REML: global maximum on a grid, then the score root inside the best bracket
     grid = np.r_[0.0, blocks.mean_v * _GRID]
-    ll = np.array([_reml_ll(blocks, X, y, t) for t in grid])
+    ll = _reml_ll_grid(blocks, X, y, grid)
     while np.argmax(ll) == grid.size - 1:  # still rising at the top: extend
         grid = np.r_[grid, grid[-1] * 10.0]
         ll = np.r_[ll, _reml_ll(blocks, X, y, grid[-1])]
@@ -214,13 +253,13 @@ def _fit(blocks: _Blocks, X: np.ndarray, y: np.ndarray, method: str) -> dict:
 
 
 def _strings(name: str, x) -> np.ndarray:
-    arr = np.asarray(list(x), dtype=object)
+    arr = np.asarray(x if hasattr(x, "__len__") else list(x), dtype=object)
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a one-dimensional sequence")
-    for i, v in enumerate(arr):
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            raise ValueError(f"{name}: missing value at position {i}")
-    return np.array([str(v) for v in arr], dtype=object)
+    missing = np.flatnonzero(pd.isna(arr))
+    if missing.size:
+        raise ValueError(f"{name}: missing value at position {missing[0]}")
+    return arr.astype(str).astype(object)
 
 
 def _components(treatments: list[str], t1: np.ndarray, t2: np.ndarray) -> list[list[str]]:
@@ -384,36 +423,27 @@ def network(
                 f"cov: non-zero covariance between rows {i} and {j} of different studies "
                 f"({st[i]!r} and {st[j]!r}); cov must be block diagonal by study"
             )
-    blocks: dict[int, np.ndarray] = {}
-    rows_of: dict[int, np.ndarray] = {}
-    order = np.argsort(scode, kind="stable")
-    cuts = np.flatnonzero(np.diff(scode[order])) + 1
-    for rows in np.split(order, cuts):
+    blk = _Blocks.build(scode, full, v)
+    for rows, block in blk.multi_contrast_studies():
         s = int(scode[rows[0]])
-        rows_of[s] = rows
-        blk = full[np.ix_(rows, rows)] if full is not None else np.diag(v[rows])
-        blocks[s] = blk
-        if rows.size > 1:
-            try:
-                np.linalg.cholesky(blk)
-            except np.linalg.LinAlgError:
-                raise ValueError(
-                    f"study {studies[s]!r}: its covariance block is singular or not positive "
-                    "definite"
-                ) from None
-            D = np.zeros((rows.size, len(treatments)))
-            D[np.arange(rows.size), i1[rows]] += 1
-            D[np.arange(rows.size), i2[rows]] -= 1
-            if np.linalg.matrix_rank(D) < rows.size:
-                raise ValueError(
-                    f"study {studies[s]!r}: its contrasts are linearly dependent (give a-1 "
-                    "contrasts against one baseline arm for an a-arm study)"
-                )
+        try:
+            np.linalg.cholesky(block)
+        except np.linalg.LinAlgError:
+            raise ValueError(
+                f"study {studies[s]!r}: its covariance block is singular or not positive definite"
+            ) from None
+        D = np.zeros((rows.size, len(treatments)))
+        D[np.arange(rows.size), i1[rows]] += 1
+        D[np.arange(rows.size), i2[rows]] -= 1
+        if np.linalg.matrix_rank(D) < rows.size:
+            raise ValueError(
+                f"study {studies[s]!r}: its contrasts are linearly dependent (give a-1 "
+                "contrasts against one baseline arm for an a-arm study)"
+            )
     X = np.zeros((n, len(treatments)))
     X[np.arange(n), i1] += 1
     X[np.arange(n), i2] -= 1
     X = X[:, 1:]
-    blk = _Blocks.build(scode, blocks)
     fit = _fit(blk, X, y, method)
     fe = fit if method == "FE" else _gls(blk, X, y, 0.0)
     df = n - X.shape[1]
