@@ -66,6 +66,7 @@ def test_reference_grid_complete():
             fit = REF["networks"][name][m]
             assert {"estimate", "se", "tau2", "q", "split", "dbt"} <= set(fit)
             assert len(fit["split"]) > 0
+        assert "REML_t" in REF["networks"][name]
     assert REF["versions"]["metafor"].startswith("3.8")
 
 
@@ -87,13 +88,28 @@ def test_fit_matches_metafor(name, method, fits):
     ref, res = REF["networks"][name][method], fits[(name, method)]
     eff = res.effects
     assert list(eff.index) == ref["treatment"]
-    for col in ("estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high"):
+    for col in ("estimate", "se", "pvalue", "ci_low", "ci_high", "pi_low", "pi_high"):
         _close(eff[col], ref[col], f"{name} {method} {col}")
     _close(res.vcov, np.array(ref["vcov"]), f"{name} {method} vcov")
     _close(res.tau2, ref["tau2"], f"{name} {method} tau2")
     _close(res.q, ref["q"], f"{name} {method} Q")
     assert res.q_df == ref["q_df"]
     _close(res.q_pvalue, ref["q_pvalue"], f"{name} {method} Q p")
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_t_test_matches_metafor(name):
+    """rma.mv(test = "t"): t with k - p df for p-values, CIs and PIs."""
+    net = REF["networks"][name]
+    ref = net["REML_t"]
+    res = network_from_arms(
+        pd.DataFrame(net["arms"]),
+        measure=net["measure"],
+        reference=net["reference"],
+        test="t",
+    )
+    for col in ("estimate", "se", "pvalue", "ci_low", "ci_high", "pi_low", "pi_high"):
+        _close(res.effects[col], ref[col], f"{name} REML t {col}")
 
 
 @pytest.mark.parametrize("method", METHODS)

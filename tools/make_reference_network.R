@@ -88,14 +88,14 @@ design_matrix <- function(d, lev) {
 # metafor's own restricted log-likelihood (logLik of rma.mv with tau2 fixed) with optimize()
 # (tol 1e-12) on [0, 2 tau^2_nlminb + 0.01], and the model is refitted with that tau^2 fixed. A
 # flat likelihood still limits tau^2 to about 1e-8.
-fit_nma <- function(d, V, X, method, btt = NULL) {
+fit_nma <- function(d, V, X, method, btt = NULL, test = "z") {
   d$comp <- paste(d$treat1, d$treat2, sep = "-")
   if (method == "FE") {
-    return(rma.mv(d$yi, V, mods = X, intercept = FALSE, method = "FE", btt = btt))
+    return(rma.mv(d$yi, V, mods = X, intercept = FALSE, method = "FE", btt = btt, test = test))
   }
   fit <- function(t2 = NA, ...) {
     rma.mv(d$yi, V, mods = X, intercept = FALSE, random = ~ comp | study, rho = 1 / 2,
-           data = d, method = method, control = ctrl, btt = btt, tau2 = t2, ...)
+           data = d, method = method, control = ctrl, btt = btt, tau2 = t2, test = test, ...)
   }
   t0 <- fit()$tau2
   ll <- function(t2) c(logLik(fit(t2)))
@@ -110,9 +110,10 @@ summ <- function(res, lev) {
   pr <- predict(res, newmods = diag(p))
   # a common-effect model has no prediction interval: predict() gives the CI there
   list(treatment = lev[-1], estimate = c(res$beta)[1:p], se = res$se[1:p],
-       ci_low = res$ci.lb[1:p], ci_high = res$ci.ub[1:p],
+       pvalue = res$pval[1:p], ci_low = res$ci.lb[1:p], ci_high = res$ci.ub[1:p],
        pi_low = if (is.null(pr$pi.lb)) pr$ci.lb else pr$pi.lb,
-       pi_high = if (is.null(pr$pi.ub)) pr$ci.ub else pr$pi.ub, vcov = unname(split(vcov(res)[1:p, 1:p], seq_len(p))),
+       pi_high = if (is.null(pr$pi.ub)) pr$ci.ub else pr$pi.ub,
+       vcov = unname(split(vcov(res)[1:p, 1:p], seq_len(p))),
        tau2 = if (is.null(res$tau2)) 0 else res$tau2, q = res$QE, q_df = res$k - res$p,
        q_pvalue = res$QEp)
 }
@@ -200,6 +201,8 @@ network_ref <- function(arms, measure, reference, kind) {
     res[[m]]$split <- node_split(d, cn$V, X, cn$lev, m)
     res[[m]]$dbt <- dbt(d, cn$V, X, cn$lev, m)
   }
+  # test = "t": t with k - p df for tests, confidence and prediction intervals
+  res$REML_t <- summ(fit_nma(d, cn$V, X, "REML", test = "t"), cn$lev)
   res
 }
 
