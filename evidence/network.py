@@ -671,7 +671,30 @@ class NetworkResult:
     """A fitted network meta-analysis (see :func:`network`).
 
     ``beta`` holds the effects of ``treatments[1:]`` against ``treatments[0]`` (the reference)
-    with covariance ``vcov``; ``q`` is metafor's ``QE`` with ``q_df`` df.
+    with covariance ``vcov``; ``q`` is metafor's ``QE`` with ``q_df`` df. A terminal shows
+    :meth:`summary`, JupyterLab the HTML table; :meth:`to_frame` gives one row per treatment.
+
+    Examples
+    --------
+    >>> import evidence as ev
+    >>> res = ev.network([0.5, 0.3, 0.2, -0.1], [0.04, 0.05, 0.06, 0.05],
+    ...                  ["B", "C", "C", "C"], ["A", "A", "B", "B"], [1, 2, 3, 4])
+    >>> print(res)
+    Network meta-analysis (k = 4 studies, 4 contrasts, 3 treatments; measure not named)
+      model     : random effects, REML
+      test      : Wald z
+      reference : A
+    <BLANKLINE>
+        estimate      SE            95% CI            95% PI       p
+      B   0.4194  0.1623  [0.1012, 0.7376]  [0.1012, 0.7376]  0.0098
+      C   0.4008  0.1694  [0.0688, 0.7327]  [0.0688, 0.7327]  0.0180
+    <BLANKLINE>
+      tau^2 = 0.0000  tau = 0.0000  I^2 = 0.0%
+      Q(2) = 1.295  p = 0.5235  (heterogeneity and inconsistency)
+    >>> res.to_frame()[["treatment", "reference", "estimate", "method"]].round(4)
+      treatment reference  estimate method
+    0         B         A    0.4194   REML
+    1         C         A    0.4008   REML
     """
 
     yi: np.ndarray = field(repr=False)

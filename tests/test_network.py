@@ -387,3 +387,44 @@ def test_network_graph_sizes(fits):
     with pytest.raises(ValueError, match="needs arm sizes"):
         network_graph(contrast_only, size="participants")
     plt.close("all")
+
+
+def test_dl_equals_netmeta_formula_with_multi_arm_studies():
+    """netmeta's nma.ruecker DL, written out: all pairwise contrasts of each study with
+    Rucker's reduced weights (three-arm: w_ab = s_c / (s_a s_b + s_a s_c + s_b s_c)), then
+    tau^2 = (Q - df) / tr((I - H) (B B' o E / 2) W). dat.hasselblad1998 has two three-arm
+    trials, where the two ways of writing the estimator could differ."""
+    arms = pd.DataFrame(REF["networks"]["hasselblad1998"]["arms"])
+    res = network_from_arms(arms, measure="OR", reference="no_contact", method="DL")
+    pos = {t: i for i, t in enumerate(res.treatments)}
+    te, w, rows, studies = [], [], [], []
+    for s, a in arms.groupby("study", sort=False):
+        ev_, ne = a["events"].to_numpy(float), (a["n"] - a["events"]).to_numpy(float)
+        if np.any(ev_ == 0) or np.any(ne == 0):
+            ev_, ne = ev_ + 0.5, ne + 0.5
+        logit, var = np.log(ev_ / ne), 1 / ev_ + 1 / ne
+        t = a["treatment"].to_list()
+        for i in range(len(t)):
+            for j in range(i + 1, len(t)):
+                if len(t) == 2:
+                    wij = 1 / (var[i] + var[j])
+                else:  # three arms
+                    c = 3 - i - j
+                    wij = var[c] / (var[i] * var[j] + var[i] * var[c] + var[j] * var[c])
+                b = np.zeros(len(res.treatments))
+                b[pos[t[i]]], b[pos[t[j]]] = 1, -1
+                te.append(logit[i] - logit[j])
+                w.append(wij)
+                rows.append(b)
+                studies.append(s)
+    B, W, te = np.array(rows), np.diag(w), np.array(te)
+    L = B.T @ W @ B
+    H = B @ np.linalg.pinv(L) @ B.T @ W
+    resid = te - H @ te
+    q = resid @ W @ resid
+    df = sum(len(a) - 1 for _, a in arms.groupby("study")) - (len(res.treatments) - 1)
+    E = np.equal.outer(studies, studies)
+    tau2 = max(0.0, (q - df) / np.trace((np.eye(len(te)) - H) @ (B @ B.T * E / 2) @ W))
+    assert q == pytest.approx(res.q, rel=1e-10)
+    assert df == res.q_df
+    assert res.tau2 == pytest.approx(tau2, rel=1e-10)
