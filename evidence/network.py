@@ -34,16 +34,17 @@ number of contrasts minus (T - 1). Standard errors are the GLS ones at the estim
 ``z`` tests; ``test="t"`` uses t with ``n - (T - 1)`` df as ``rma.mv(test = "t")``); prediction
 intervals add tau^2 to the variance of each estimate (metafor ``predict``).
 
-Node-splitting (:meth:`NetworkResult.split`) follows the "split" model of the metafor NMA
-examples: for a comparison A vs B with direct evidence, an indicator moderator is added that is
-+1 (-1) on every contrast with A as treat1 (treat2) in a study that contains both A and B, so the
-direct A-vs-B evidence gets its own parameter alpha (A's arm shifted by alpha in those studies;
-B and any other arm stay consistent, as Dias et al. 2010 with B as the baseline of the split
-studies). The model is refitted (tau^2 re-estimated with the same method): indirect =
-``d_A - d_B``, direct = ``d_A - d_B + alpha``, and the test of their difference is the Wald test
-of alpha. Where the indicator lies in the span of ``X`` there is no independent indirect evidence:
-direct = network and indirect is NaN. Back-calculation (netmeta ``netsplit`` default) is not
-implemented.
+Node-splitting (:meth:`NetworkResult.split`) is the indicator-moderator ("split") model fitted
+with ``rma.mv`` in the style of the metafor NMA examples; the exact definition implemented (and
+given to metafor in tools/make_reference_network.R) is this: for a comparison A vs B with
+direct evidence, an indicator moderator is added that is +1 (-1) on every contrast with A as
+treat1 (treat2) in a study that contains both A and B, so the direct A-vs-B evidence gets its
+own parameter alpha (A's arm shifted by alpha in those studies; B and any other arm stay
+consistent, as Dias et al. 2010 with B as the baseline of the split studies). The model is
+refitted (tau^2 re-estimated with the same method): indirect = ``d_A - d_B``, direct =
+``d_A - d_B + alpha``, and the test of their difference is the Wald test of alpha. Where the
+indicator lies in the span of ``X`` there is no independent indirect evidence: direct = network
+and indirect is NaN. Back-calculation (netmeta ``netsplit`` default) is not implemented.
 
 Design-by-treatment interaction (:meth:`NetworkResult.inconsistency`, Higgins et al. 2012): each
 design (the set of treatments of a study) gets its own treatment effects. Its residual Q is the
@@ -910,8 +911,8 @@ class NetworkResult:
     def split(self) -> pd.DataFrame:
         """Direct, indirect and network estimates for every comparison with direct evidence.
 
-        Node-splitting as the metafor NMA examples fit it (an indicator moderator per split
-        comparison; see the module docstring): for comparison ``treat1`` vs ``treat2`` the model
+        Node-splitting with an indicator moderator per split comparison (definition in the
+        module docstring): for comparison ``treat1`` vs ``treat2`` the model
         is refitted with tau^2 re-estimated by the same method. ``difference`` is direct minus
         indirect with its Wald test; ``tau2`` is the split model's. Comparisons without
         independent indirect evidence have direct = network and NaN indirect.
