@@ -34,8 +34,9 @@ _LAZY = {
     "equivalence_test": "analyses",
     "bucher": "analyses",
     "forest_from_frame": "plotting",
-    "network_from_arms": "network",
-    "NetworkResult": "network",
+    "network": "nma",
+    "network_from_arms": "nma",
+    "NetworkResult": "nma",
 }
 
 __all__ = [
@@ -45,7 +46,6 @@ __all__ = [
     "pool_binary",
     "PoolResult",
     "BinaryPoolResult",
-    "network",
     *_LAZY,
 ]
 
@@ -53,7 +53,6 @@ __all__ = [
 def __getattr__(name: str):
     if name in _LAZY:
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    # evidence.network is the module evidence/network.py, callable as the function network()
-    if name in ("data", "sources", "io", "plotting", "analyses", "network"):
+    if name in ("data", "sources", "io", "plotting", "analyses", "nma"):
         return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'evidence' has no attribute {name!r}")

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 import evidence as ev
-from evidence.network import NetworkResult, network_from_arms
+from evidence.nma import NetworkResult, network_from_arms
 
 REF = json.loads((Path(__file__).parent / "reference" / "network.json").read_text())
 NETWORKS = ("hasselblad1998", "senn2013", "project_depression")
@@ -226,7 +226,7 @@ def test_dl_is_the_moment_estimator(fits):
         reference="no_contact",
         method="DL",
     )
-    from evidence.network import _gls
+    from evidence.nma import _gls
 
     g = _gls(res._blocks, res._X, res.yi, 0.0, score=True)
     assert res.tau2 == pytest.approx((res.q - res.q_df) / g["trace_pr"], rel=1e-12)
@@ -234,7 +234,7 @@ def test_dl_is_the_moment_estimator(fits):
 
 
 def test_reml_is_the_global_maximum(fits):
-    from evidence.network import _reml_ll
+    from evidence.nma import _reml_ll
 
     res = fits[("hasselblad1998", "REML")]
     best = _reml_ll(res._blocks, res._X, res.yi, res.tau2)
@@ -272,10 +272,10 @@ def test_output_methods(fits):
     assert res.participants is not None and res.participants.sum() > 0
 
 
-def test_evidence_network_is_callable_module():
-    import evidence.network as module
+def test_evidence_network_is_the_fitting_function():
+    from evidence.nma import network
 
-    assert ev.network is module
+    assert ev.network is network
     res = ev.network([0.5, 0.3], [0.04, 0.05], ["B", "C"], ["A", "A"], ["s1", "s2"])
     assert isinstance(res, NetworkResult)
 

@@ -61,8 +61,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import sys
-import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -1160,17 +1158,3 @@ class NetworkResult:
 
 
 _RATIO = ("OR", "RR", "HR", "IRR", "ROM")
-
-
-class _CallableModule(types.ModuleType):
-    """``evidence.network`` is this module and, called, the function :func:`network`.
-
-    The package attribute ``evidence.network`` is the submodule once it is imported (Python sets
-    it), so the module itself forwards calls: ``ev.network(...)`` always fits a network.
-    """
-
-    def __call__(self, *args, **kwargs) -> NetworkResult:
-        return network(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
