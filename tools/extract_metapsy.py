@@ -157,17 +157,19 @@ EXCLUDE = {
 # (database, source row) -> reason. Logged in exclusions_metapsy.csv.
 CONSIDERED = {
     ("borderline-psyctr", 3): (
-        "Andreoli 2016: both abandonment-psychotherapy arms merged ('mixed', 140 vs 30) with "
-        "completed suicides (0 vs 1); the trial enters per arm from suicide-psyctr rows 3-4 "
-        "(attempts), and this row would count the same participants twice"
+        "Andreoli 2016: both abandonment-psychotherapy arms merged ('mixed', 140 vs 30), "
+        "outcome labelled 'suicide' (dich; outcomes 'only suicide'; 0 vs 1 events); the trial "
+        "enters per arm from suicide-psyctr rows 3-4 (attempts), and this row would count the "
+        "same participants twice"
     ),
     ("depression-psyctr", 269): (
         "Heckman 2013: coping group teletherapy arm ('other psy (tele-cet)'), not PDT"
     ),
     ("depression-psyctr", 270): (
         "Heckman 2013: 'supportive-expressive group teletherapy' (tele-SEGT) for HIV-infected "
-        "older adults, labelled 'other psy'; the shared sources do not describe it as "
-        "psychodynamic (a group support model), so it is not classed PDT"
+        "older adults, labelled 'other psy' (not 'dyn'); the shared sources do not describe it "
+        "as psychodynamic, so it is not classed PDT (a judgement call: Barber 2012's individual "
+        "supportive-expressive therapy is classed PDT)"
     ),
     ("gad-psyctr", 53): (
         "Levy Berg 2009: affect-focused body psychotherapy, 'an integrative method' per the "
