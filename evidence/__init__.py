@@ -34,6 +34,10 @@ _LAZY = {
     "equivalence_test": "analyses",
     "bucher": "analyses",
     "forest_from_frame": "plotting",
+    "bayes_pool": "bayes",
+    "bayes_batch": "bayes",
+    "BayesResult": "bayes",
+    "prior_sensitivity": "bayes",
 }
 
 __all__ = [
@@ -50,6 +54,6 @@ __all__ = [
 def __getattr__(name: str):
     if name in _LAZY:
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    if name in ("data", "sources", "io", "plotting", "analyses"):
+    if name in ("data", "sources", "io", "plotting", "analyses", "bayes"):
         return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'evidence' has no attribute {name!r}")

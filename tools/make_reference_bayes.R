@@ -52,7 +52,9 @@ datasets <- list(
 
 priors <- list(
   halfnormal = function(scale) function(t) ifelse(t < 0, 0, 2 * dnorm(t, 0, scale)),
-  halfcauchy = function(scale) function(t) ifelse(t < 0, 0, 2 * dcauchy(t, 0, scale))
+  halfcauchy = function(scale) {
+    structure(function(t) ifelse(t < 0, 0, 2 * dcauchy(t, 0, scale)), tail = 2)
+  }
 )
 
 posterior <- function(y, v, dprior, mu_prior = NULL) {
@@ -101,7 +103,12 @@ summaries <- function(y, v, dprior, level = 0.95) {
   pred_cdf <- function(x) mix(function(t) pnorm(x, cm(t)["m"], sqrt(cm(t)["s"]^2 + t^2)))
   tau_cdf <- function(x) p$integ(p$dens, 0, x)
   mu_mean <- mix(function(t) cm(t)["m"])
-  mu_sd <- sqrt(mix(function(t) cm(t)["s"]^2 + cm(t)["m"]^2) - mu_mean^2)
+  # Var(mu | y) is finite iff E(tau^2 | y) is: the posterior of tau decays like
+  # tau^-(a + k - 1) for a prior with tail tau^-a (half-Cauchy: a = 2; half-normal: no power),
+  # so with k = 2 and a half-Cauchy prior it is infinite (integrate() would return a number)
+  heavy <- identical(attr(dprior, "tail"), 2)
+  mu_sd <- if (heavy && length(y) + 2 - 1 <= 3) Inf else
+    sqrt(mix(function(t) cm(t)["s"]^2 + cm(t)["m"]^2) - mu_mean^2)
   lo <- min(y) - 10
   hi <- max(y) + 10
   theta_mean <- sapply(seq_along(y), function(i) mix(function(t) {
