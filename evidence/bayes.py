@@ -655,9 +655,8 @@ class BayesResult:
 
     # ---- shrunken study intervals (computed on first use: k quantile problems) ----------
     @cached_property
-    def _theta_interval(self) -> np.ndarray:
-        if self.interval == "shortest":
-            return np.array([self.interval_of(i) for i in range(self.k)]).reshape(self.k, 2)
+    def _theta_quantiles(self) -> np.ndarray:
+        """(k, 3): central lower limit, median and upper limit of each shrunken effect."""
         lv = self.level / 100
         post = self._post
         t2 = post.tau**2
@@ -665,7 +664,19 @@ class BayesResult:
         mean = sh * self.yi[:, None] + (1 - sh) * post.mean
         sd = np.sqrt(sh * self.vi[:, None] + (1 - sh) ** 2 * post.sd**2)
         w = np.broadcast_to(post.w, mean.shape)
-        return _mix_ppf(np.tile([(1 - lv) / 2, (1 + lv) / 2], (self.k, 1)), w, mean, sd)
+        probs = np.tile([(1 - lv) / 2, 0.5, (1 + lv) / 2], (self.k, 1))
+        return _mix_ppf(probs, w, mean, sd)
+
+    @cached_property
+    def _theta_interval(self) -> np.ndarray:
+        if self.interval == "shortest":
+            return np.array([self.interval_of(i) for i in range(self.k)]).reshape(self.k, 2)
+        return self._theta_quantiles[:, [0, 2]]
+
+    @property
+    def theta_median(self) -> np.ndarray:
+        """Posterior medians of the shrunken study effects (input order)."""
+        return self._theta_quantiles[:, 1]
 
     @property
     def theta_ci_low(self) -> np.ndarray:

@@ -379,3 +379,40 @@ def test_compare_cells_puts_bayes_beside_reml_knha():
     # the point of the issue: with k = 2 Knapp-Hartung is far wider than the Bayesian interval
     assert (t.bayes_ci_high - t.bayes_ci_low < t.reml_ci_high - t.reml_ci_low).all()
     assert isinstance(t, pd.DataFrame) and t.loc["k3", "tau_prior"].startswith("half-normal")
+
+
+# ---- shrinkage forest ---------------------------------------------------------------------
+
+
+def test_shrinkage_forest_draws_observed_and_shrunken_rows():
+    import matplotlib.pyplot as plt
+
+    y, v = _data("bcg")
+    labels = [f"Trial {i + 1}" for i in range(13)]
+    r = bayes_pool(y, v, measure="RR", labels=labels)
+    ax = r.shrinkage_plot(title="BCG")
+    try:
+        gids = {a.get_gid() for a in ax.get_children()}
+        for gid in (
+            "observed-estimates",
+            "shrunken-estimates",
+            "diamond-overall",
+            "prediction-interval",
+            "null-line",
+        ):
+            assert gid in gids, gid
+        assert ax.get_xscale() == "log"  # ratio measure
+        shr = next(c for c in ax.collections if c.get_gid() == "shrunken-estimates")
+        np.testing.assert_allclose(shr.get_offsets()[:, 0], np.exp(r.theta_median))
+        texts = {t.get_gid(): t.get_text() for t in ax.texts if t.get_gid()}
+        assert texts["row-12-label"] == "Trial 13"
+        assert "half-normal(scale = 0.5)" in texts["footnote"].replace("\n", " ")
+    finally:
+        plt.close("all")
+
+
+def test_shrinkage_forest_rejects_other_results():
+    from evidence.plots.bayes import shrinkage_forest
+
+    with pytest.raises(TypeError, match="needs a BayesResult"):
+        shrinkage_forest(pool([0.1, 0.2], [0.01, 0.02]))
