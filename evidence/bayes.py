@@ -333,8 +333,11 @@ def _cond(y, v, m, tau, mu_prior):
 
 def _logprior(priors: list[TauPrior], tau: np.ndarray) -> np.ndarray:
     out = np.empty_like(tau)
+    groups: dict[TauPrior, list[int]] = {}
     for i, p in enumerate(priors):
-        out[i] = p.logpdf(tau[i])
+        groups.setdefault(p, []).append(i)
+    for p, rows in groups.items():
+        out[rows] = p.logpdf(tau[rows])
     return out
 
 
@@ -421,6 +424,7 @@ def _posterior(y, v, m, priors: list[TauPrior], mu_prior) -> _Post:
     alll = np.concatenate([log_atom[:, None], logw], axis=1)
     log_z = _logsumexp(alll, axis=1)
     w = np.exp(alll - log_z[:, None])
+    w[w < _W_MIN] = 0.0  # negligible, and kept out of subnormal range
     taus = np.concatenate([zero, tau], axis=1)
     mean, sd, _ = _cond(y, v, m, taus, mu_prior)
     return _Post(taus, w, mean, sd, edges, log_atom - log_z, log_z, floor)
@@ -429,14 +433,20 @@ def _posterior(y, v, m, priors: list[TauPrior], mu_prior) -> _Post:
 # ---- mixtures of normals: CDF, density, quantiles -------------------------------------------
 
 
+#: Standardised distances are clipped here: Phi(-30) = 5e-198 and weights below _W_MIN are
+#: zero, so no product is subnormal (subnormal arithmetic is ~100 times slower on x86).
+_Z_CLIP = 30.0
+_W_MIN = 1e-30
+
+
 def _mix_cdf(x, w, mean, sd):
     """x (B, Q) -> (B, Q) CDF of the mixtures sum_j w_j N(mean_j, sd_j^2)."""
-    z = (x[:, :, None] - mean[:, None, :]) / sd[:, None, :]
+    z = np.clip((x[:, :, None] - mean[:, None, :]) / sd[:, None, :], -_Z_CLIP, _Z_CLIP)
     return (w[:, None, :] * special.ndtr(z)).sum(axis=2)
 
 
 def _mix_pdf(x, w, mean, sd):
-    z = (x[:, :, None] - mean[:, None, :]) / sd[:, None, :]
+    z = np.clip((x[:, :, None] - mean[:, None, :]) / sd[:, None, :], -_Z_CLIP, _Z_CLIP)
     return (w[:, None, :] * np.exp(-0.5 * z**2) / (sd[:, None, :] * np.sqrt(2 * np.pi))).sum(axis=2)
 
 
@@ -486,7 +496,7 @@ def _tau_panels(post: _Post):
     wf = post.w[:, 1:].reshape(B, P, _NODES)  # = density * (width/2) * GL weight
     vals = wf / _GL_W  # density (in u) at the nodes
     # Legendre coefficients by Gauss quadrature (exact for the degree G-1 interpolant)
-    V = np.polynomial.legendre.legvander(_GL_X, _NODES - 1)  # (G, G)
+    V = _legvander(_GL_X, _NODES - 1)  # (G, G)
     norm = (2 * np.arange(_NODES) + 1) / 2
     coef = np.einsum("bpg,g,gn->bpn", vals, _GL_W, V) * norm
     cum = np.concatenate(
@@ -495,38 +505,60 @@ def _tau_panels(post: _Post):
     return coef, cum
 
 
+#: Legendre antiderivative (from -1) as a matrix: coefficients (G) -> coefficients (G + 1)
+_LEGINT = np.array([np.polynomial.legendre.legint(e, lbnd=-1) for e in np.eye(_NODES)])
+
+
+def _legvander(x: np.ndarray, deg: int) -> np.ndarray:
+    """Legendre polynomials P_0..P_deg at x, stacked on a new last axis (Bonnet recursion)."""
+    out = np.empty((*x.shape, deg + 1))
+    out[..., 0] = 1.0
+    out[..., 1] = x
+    for n in range(1, deg):
+        out[..., n + 1] = ((2 * n + 1) * x * out[..., n] - n * out[..., n - 1]) / (n + 1)
+    return out
+
+
 def _tau_ppf(post: _Post, priors: list[TauPrior], p: np.ndarray) -> np.ndarray:
-    """Posterior quantiles of tau, p (B, Q)."""
+    """Posterior quantiles of tau, p (B, Q), all at once.
+
+    The panel holding each quantile is found from the cumulative panel masses; inside it the
+    antiderivative of the density's Legendre interpolant is inverted by Newton steps kept in
+    [-1, 1] (bisection when a step leaves it). Quantiles inside the atom [0, floor) invert the
+    prior's CDF there (the posterior is the prior times the constant L(0)).
+    """
     B, Q = p.shape
-    coef, cum = _tau_panels(post)
-    out = np.empty((B, Q))
-    for b in range(B):
-        for q in range(Q):
-            target = p[b, q]
-            atom = post.w[b, 0]
-            if target <= atom:  # inside [0, floor): posterior there is the prior times L(0)
-                if atom <= 0:
-                    out[b, q] = post.floor[b]
-                    continue
-                pm = float(priors[b].cdf(post.floor[b]))
-                out[b, q] = float(priors[b].ppf(target / atom * pm))
-                continue
-            j = int(np.clip(np.searchsorted(cum[b, 1:], target), 0, cum.shape[1] - 2))
-            anti = np.polynomial.legendre.legint(coef[b, j], lbnd=-1)
-            rest = target - cum[b, j]
-
-            def g(u, anti=anti, rest=rest):
-                return np.polynomial.legendre.legval(u, anti) - rest
-
-            ga, gb = g(-1.0), g(1.0)
-            if ga >= 0:
-                u = -1.0
-            elif gb <= 0:
-                u = 1.0
-            else:
-                u = optimize.brentq(g, -1.0, 1.0, xtol=1e-15, rtol=1e-15)
-            e0, e1 = post.edges[b, j], post.edges[b, j + 1]
-            out[b, q] = np.exp(e0 + (e1 - e0) * (u + 1) / 2)
+    coef, cum = _tau_panels(post)  # (B, P, G), (B, P + 1)
+    anti = coef @ _LEGINT  # (B, P, G + 1)
+    rows = np.arange(B)[:, None]
+    j = np.clip((cum[:, None, 1:] < p[:, :, None]).sum(axis=2), 0, cum.shape[1] - 2)  # (B, Q)
+    rest = p - cum[rows, j]
+    A, C = anti[rows, j], coef[rows, j]  # (B, Q, G + 1), (B, Q, G)
+    lo, hi = -np.ones((B, Q)), np.ones((B, Q))
+    mass = cum[rows, j + 1] - cum[rows, j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = np.clip(np.nan_to_num(2 * rest / mass - 1), -1, 1)  # as if uniform in the panel
+    for _ in range(100):
+        V = _legvander(u, _NODES)
+        g = (V * A).sum(axis=2) - rest
+        d = (V[..., :_NODES] * C).sum(axis=2)
+        lo, hi = np.where(g < 0, u, lo), np.where(g > 0, u, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            un = u - g / d
+        un = np.where(np.isfinite(un) & (un > lo) & (un < hi), un, (lo + hi) / 2)
+        done = (np.abs(un - u) <= 1e-13) | (g == 0)
+        u = np.where(g == 0, u, un)
+        if done.all():
+            break
+    e0, e1 = post.edges[rows, j], post.edges[rows, j + 1]
+    out = np.exp(e0 + (e1 - e0) * (u + 1) / 2)
+    atom = post.w[:, :1]
+    for b, q in np.argwhere(p <= atom):
+        if atom[b, 0] <= 0:
+            out[b, q] = post.floor[b]
+            continue
+        pm = float(priors[b].cdf(post.floor[b]))
+        out[b, q] = float(priors[b].ppf(p[b, q] / atom[b, 0] * pm))
     return out
 
 
@@ -1161,6 +1193,28 @@ def bayes_pool(
     return res
 
 
+_CHUNK_ELEMENTS = 4_000_000
+
+
+def _batch_summaries(Y, V, M, priors, mu_prior, lv):
+    B = Y.shape[0]
+    post = _posterior(Y, V, M, priors, mu_prior)
+    w = post.w
+    probs = np.tile([(1 - lv) / 2, 0.5, (1 + lv) / 2], (B, 1))
+    mu_mean = (w * post.mean).sum(axis=1)
+    mu_sd = np.sqrt((w * (post.sd**2 + (post.mean - mu_mean[:, None]) ** 2)).sum(axis=1))
+    ks = M.sum(axis=1)
+    finite = np.array(
+        [_finite_moment(p, kk, mu_prior, 2) for p, kk in zip(priors, ks, strict=True)]
+    )
+    mu_sd = np.where(finite, mu_sd, np.inf)
+    mu_q = _mix_ppf(probs, w, post.mean, post.sd)
+    pi_q = _mix_ppf(probs[:, [0, 2]], w, post.mean, np.sqrt(post.sd**2 + post.tau**2))
+    tau_q = _tau_ppf(post, priors, probs)
+    p_pos = 1 - _mix_cdf(np.zeros((B, 1)), w, post.mean, post.sd)[:, 0]
+    return mu_mean, mu_sd, mu_q, pi_q, tau_q, p_pos
+
+
 def bayes_batch(
     Y,
     V,
@@ -1209,15 +1263,17 @@ def bayes_batch(
             raise ValueError(f"tau_prior: {len(priors)} priors for {B} rows")
     mu_prior = _check_mu_prior(mu_prior)
     lv = _check_level(level) / 100
-    post = _posterior(Y, V, M, priors, mu_prior)
-    w = post.w
-    probs = np.tile([(1 - lv) / 2, 0.5, (1 + lv) / 2], (B, 1))
-    mu_mean = (w * post.mean).sum(axis=1)
-    mu_sd = np.sqrt((w * (post.sd**2 + (post.mean - mu_mean[:, None]) ** 2)).sum(axis=1))
-    mu_q = _mix_ppf(probs, w, post.mean, post.sd)
-    pi_q = _mix_ppf(probs[:, [0, 2]], w, post.mean, np.sqrt(post.sd**2 + post.tau**2))
-    tau_q = _tau_ppf(post, priors, probs)
-    p_pos = 1 - _mix_cdf(np.zeros((B, 1)), w, post.mean, post.sd)[:, 0]
+    # chunks of rows keep the (rows, nodes, k) temporaries near _CHUNK_ELEMENTS floats
+    step = max(1, _CHUNK_ELEMENTS // ((_N_COARSE + _NODES * (_PANELS + _TAIL_PANELS)) * Y.shape[1]))
+    parts = [
+        _batch_summaries(
+            Y[i : i + step], V[i : i + step], M[i : i + step], priors[i : i + step], mu_prior, lv
+        )
+        for i in range(0, B, step)
+    ]
+    mu_mean, mu_sd, mu_q, pi_q, tau_q, p_pos = (
+        np.concatenate([part[i] for part in parts]) for i in range(6)
+    )
     return pd.DataFrame(
         {
             "k": M.sum(axis=1),
