@@ -453,17 +453,18 @@ def _mix_pdf(x, w, mean, sd):
 def _mix_ppf(p, w, mean, sd):
     """Quantiles p (B, Q) of the mixtures: Newton steps, falling back on false position.
 
-    The bracket starts from the components that carry weight (> 1e-14; lighter ones cannot
-    move a quantile by more than their weight) and widens to all components if needed.
+    The bracket spans the components that carry weight (> 1e-14) +/- 40 SDs: the CDF there is
+    within N * 1e-14 of 0 and 1, so it brackets every p in [1e-11, 1 - 1e-11]; more extreme p
+    get the span of all components.
     """
     p = np.asarray(p, dtype=float)
     heavy = w > 1e-14
+    extreme = (p < 1e-11) | (p > 1 - 1e-11)
     lo = np.where(heavy, mean - 40 * sd, np.inf).min(axis=1)[:, None] + 0 * p
     hi = np.where(heavy, mean + 40 * sd, -np.inf).max(axis=1)[:, None] + 0 * p
-    flo, fhi = _mix_cdf(lo, w, mean, sd) - p, _mix_cdf(hi, w, mean, sd) - p
-    wide_lo, wide_hi = (mean - 40 * sd).min(axis=1)[:, None], (mean + 40 * sd).max(axis=1)[:, None]
-    lo, hi = np.where(flo > 0, wide_lo, lo), np.where(fhi < 0, wide_hi, hi)
-    flo, fhi = _mix_cdf(lo, w, mean, sd) - p, _mix_cdf(hi, w, mean, sd) - p
+    lo = np.where(extreme, (mean - 40 * sd).min(axis=1)[:, None], lo)
+    hi = np.where(extreme, (mean + 40 * sd).max(axis=1)[:, None], hi)
+    flo, fhi = -p, 1 - p  # CDF minus p at the bracket (to 1e-11), for false position
     mu = (w * mean).sum(axis=1)[:, None]
     sdev = np.sqrt((w * (sd**2 + (mean - mu) ** 2)).sum(axis=1))[:, None]
     x = np.clip(mu + sdev * special.ndtri(np.clip(p, 1e-300, 1 - 1e-16)), lo, hi)
