@@ -17,19 +17,26 @@ one-dimensional marginal posterior ``p(tau | y)``, proportional to ``p(tau) L(ta
 ``N(m, s^2 + tau^2)``, and study i's shrunken effect of ``N(b y_i + (1 - b) m, b v_i +
 (1 - b)^2 s^2)`` with ``b = tau^2 / (v_i + tau^2)``.
 
-**Quadrature.** bayesmeta approximates the mixture by the DIRECT algorithm (Roever & Friede 2017,
-J Comput Graph Stat 26:217-222: support points in tau spaced so that neighbouring conditionals
-differ by a symmetrised Kullback-Leibler divergence of at most ``delta = 0.01``). Here the tau
-integral is computed instead by Gauss-Legendre quadrature in ``log tau``, on a grid placed per
-fit: a coarse scan (``_N_COARSE`` points from ``TAU_FLOOR_REL * min sqrt(v)`` up to where the prior
-and likelihood tails are negligible) finds where the log posterior lies within ``_LOG_RANGE`` of
-its maximum, and ``_PANELS`` panels of ``_NODES`` Gauss-Legendre nodes cover that range. The prior
-mass below the grid is an atom at tau = 0 (there ``L(tau)`` equals ``L(0)`` to relative order
-``TAU_FLOOR_REL^2``). Quantiles of tau are solved on each panel's Legendre interpolant, quantiles
-of mixtures by safeguarded Newton steps. Against ``integrate()``/``uniroot()`` in R (rel. tol.
-1e-12) summaries agree to better than 1e-7 (tests/test_bayes.py asks for 1e-5). All of this is
-array arithmetic over a batch axis, so 1,000 fits (a prior grid, leave-one-out) are one
-computation: :func:`bayes_batch`.
+**Quadrature.** bayesmeta (3.4, ``R/bayesmeta.R``) integrates the tau posterior with
+``integrate()`` and approximates the mixtures for mu by the DIRECT algorithm (Roever & Friede
+2017, J Comput Graph Stat 26:217-222: support points in tau spaced so that neighbouring
+conditionals differ by a symmetrised Kullback-Leibler divergence of at most ``delta = 0.01``).
+Here every tau integral is instead a Gauss-Legendre quadrature in ``log tau`` on a grid placed per
+fit: a coarse scan (``_N_COARSE`` points from ``TAU_FLOOR_REL * min sqrt(v)`` to the prior's
+1 - 1e-14 quantile, at most ``TAU_CEIL_REL`` data scales) finds where the log posterior lies
+within ``_LOG_RANGE`` of its maximum; ``_PANELS`` panels of ``_NODES`` nodes cover that range and
+``_TAIL_PANELS`` more cover the heavier tail of tau^2 times the posterior (second moments). The
+prior mass below the grid is an atom at tau = 0 (there ``L(tau)`` equals ``L(0)`` to relative
+order ``TAU_FLOOR_REL^2``). Quantiles of tau are solved on each panel's Legendre interpolant,
+quantiles of mixtures by safeguarded Newton steps. Against ``integrate()``/``uniroot()`` in R
+(rel. tol. 1e-12) all summaries agree to 5e-9 on the reference cases (tests/test_bayes.py asks
+for 1e-5). Moments that do not exist are reported as inf: with a flat prior on mu the posterior
+of tau decays like ``tau^-(a + k - 1)`` for a prior tail ``tau^-a``, so e.g. k = 2 with a
+half-Cauchy prior leaves mu without a variance. Everything is array arithmetic over a batch
+axis, so 1,000 fits (a prior grid, leave-one-out) are one computation: :func:`bayes_batch`.
+
+Intervals are central by default; ``interval="shortest"`` gives bayesmeta's default (shortest
+intervals, starting at 0 for tau when the density is highest there).
 
 **Priors on tau** (``tau_prior``): ``"halfnormal"``, ``"halfcauchy"`` (scale ``tau_scale``),
 ``"halfstudent"`` (scale and ``tau_df``), ``"uniform"`` on ``tau_range``, and ``"lognormal"`` /
