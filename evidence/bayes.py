@@ -1349,8 +1349,9 @@ def compare_cells(
     Parameters
     ----------
     cells : mapping or sequence
-        ``{name: (yi, vi)}`` or ``{name: (yi, vi, measure)}``, or a sequence of
-        ``(name, yi, vi[, measure])``.
+        ``{name: (yi, vi)}``, ``{name: (yi, vi, measure)}`` or ``{name: pooled_result}`` (any
+        object with ``yi``, ``vi`` and ``measure``, e.g. ``Analysis.results`` of
+        :mod:`evidence.report`), or a sequence of ``(name, yi, vi[, measure])``.
 
     Returns
     -------
@@ -1370,8 +1371,11 @@ def compare_cells(
     items = cells.items() if hasattr(cells, "items") else ((c[0], c[1:]) for c in cells)
     rows = []
     for name, spec in items:
-        yi, vi, *rest = spec
-        measure = rest[0] if rest else None
+        if hasattr(spec, "yi") and hasattr(spec, "vi"):  # a pooled result
+            yi, vi, measure = spec.yi, spec.vi, getattr(spec, "measure", None)
+        else:
+            yi, vi, *rest = spec
+            measure = rest[0] if rest else None
         f = pool(yi, vi, method="REML", test="knha", level=level, measure=measure)
         b = bayes_pool(
             yi, vi, tau_prior=tau_prior, tau_scale=tau_scale, level=level, measure=measure

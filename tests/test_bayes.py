@@ -416,3 +416,13 @@ def test_shrinkage_forest_rejects_other_results():
 
     with pytest.raises(TypeError, match="needs a BayesResult"):
         shrinkage_forest(pool([0.1, 0.2], [0.01, 0.02]))
+
+
+def test_compare_cells_accepts_pooled_results():
+    y, v = _data("bcg_k3_het")
+    res = pool(y, v, method="REML", test="knha", measure="RR")
+    t = compare_cells({"k3": res}, tau_prior="halfcauchy", tau_scale=1.0)
+    b = bayes_pool(y, v, tau_prior="halfcauchy", tau_scale=1.0)
+    assert t.loc["k3", "measure"] == "RR"
+    assert t.loc["k3", "bayes_median"] == pytest.approx(b.mu_median)
+    assert t.loc["k3", "tau_prior"] == "half-Cauchy(scale = 1)"
