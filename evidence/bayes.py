@@ -866,16 +866,19 @@ class BayesResult:
         hi = np.minimum(hi, TAU_CEIL_REL * (np.sqrt(self.vi.max()) + np.ptp(self.yi)))
 
         def log_p_mu(mu):  # log p(y | mu) = log int prod N(y; mu, v + t^2) p(t) dt
-            def logf(t):
+            def loglik(t):
                 s2 = v[:, None, :] + t[:, :, None] ** 2
-                ll = -0.5 * (_LOG2PI + np.log(s2) + (y[:, None, :] - mu) ** 2 / s2).sum(axis=2)
-                return _logprior(prior, t) + ll
+                return -0.5 * (_LOG2PI + np.log(s2) + (y[:, None, :] - mu) ** 2 / s2).sum(axis=2)
 
-            tau, logw, _ = _grid(logf, lo, hi)
-            return float(_logsumexp(logw, axis=1)[0])
+            tau, logw, _ = _grid(lambda t: _logprior(prior, t) + loglik(t), lo, hi)
+            parts = list(logw[0])
+            if self.prior.support_low == 0:  # prior mass below the grid, likelihood as at 0
+                with np.errstate(divide="ignore"):
+                    parts.append(np.log(self.prior.cdf(lo[0])) + loglik(np.zeros((1, 1)))[0, 0])
+            return float(_logsumexp(np.array(parts)))
 
         lmu0 = log_p_mu(0.0)
-        s = self.mu_sd
+        s = (self.mu_ci_high - self.mu_ci_low) / 4  # exists even where Var(mu) does not
         opt = optimize.minimize_scalar(
             lambda mu: -log_p_mu(mu), bracket=(self.mu_median - s, self.mu_median + s)
         )

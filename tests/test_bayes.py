@@ -113,6 +113,14 @@ def test_bayes_factors_match_r_integrals():
     assert t.loc["minimum", "tau=0"] <= t.loc["actual", "tau=0"]
 
 
+def test_bayes_factor_for_tau_zero_is_one_when_the_prior_sits_at_zero():
+    y, v = _data("bcg")
+    r = bayes_pool(y, v, tau_scale=1e-8, mu_prior=(0.0, 4.0))
+    # tau <= 1e-8 changes L(tau) by a relative 1e-16 / v: only rounding remains
+    assert r.bf_tau0 == pytest.approx(1.0, abs=1e-9)
+    assert r.bayes_factors().loc["minimum", "mu=0"] <= r.bf_mu0
+
+
 def test_bayes_factors_need_a_proper_mu_prior():
     y, v = _data("bcg")
     r = bayes_pool(y, v)
