@@ -1334,7 +1334,7 @@ SENSITIVITY_PRIORS: tuple[str | TauPrior, ...] = (
 
 def prior_sensitivity(
     yi,
-    vi,
+    vi=None,
     priors: Sequence[str | TauPrior] | None = None,
     *,
     measure: str | None = None,
@@ -1342,7 +1342,8 @@ def prior_sensitivity(
 ) -> pd.DataFrame:
     """The same data under several tau priors, one row per prior (one batched computation).
 
-    Default priors: :data:`SENSITIVITY_PRIORS`, then the empirical priors that match
+    ``yi`` may be a pooled result (anything with ``yi``, ``vi`` and ``measure``), with ``vi``
+    left out. Default priors: :data:`SENSITIVITY_PRIORS`, then the empirical priors that match
     ``measure`` (Rhodes et al. for SMD, Turner et al. for OR) from :func:`empirical_priors`.
 
     Examples
@@ -1351,6 +1352,10 @@ def prior_sensitivity(
     >>> len(t), t.index[0]
     (8, 'half-normal(scale = 0.5)')
     """
+    if vi is None and hasattr(yi, "yi") and hasattr(yi, "vi"):
+        yi, vi, measure = yi.yi, yi.vi, measure or getattr(yi, "measure", None)
+    if vi is None:
+        raise ValueError("prior_sensitivity needs vi (or a pooled result as its first argument)")
     y, v = check_inputs(yi, vi)
     if priors is None:
         fam = {"SMD": "SMD", "MD": None, "OR": "logOR"}.get(measure or "", None)

@@ -427,6 +427,16 @@ def test_shrinkage_forest_rejects_other_results():
         shrinkage_forest(pool([0.1, 0.2], [0.01, 0.02]))
 
 
+def test_prior_sensitivity_accepts_a_pooled_result():
+    y, v = _data("normand1999")
+    res = pool(y, v, measure="SMD")
+    t = prior_sensitivity(res)
+    assert len(t) == 8 and t.index[-1].startswith("rhodes_mental_nonpharm")
+    np.testing.assert_allclose(t["mu_median"], prior_sensitivity(y, v, measure="SMD")["mu_median"])
+    with pytest.raises(ValueError, match="needs vi"):
+        prior_sensitivity([0.1, 0.2])
+
+
 def test_compare_cells_accepts_pooled_results():
     y, v = _data("bcg_k3_het")
     res = pool(y, v, method="REML", test="knha", measure="RR")
