@@ -37,6 +37,10 @@ _LAZY = {
     "network": "nma",
     "network_from_arms": "nma",
     "NetworkResult": "nma",
+    "bayes_pool": "bayes",
+    "bayes_batch": "bayes",
+    "BayesResult": "bayes",
+    "prior_sensitivity": "bayes",
 }
 
 __all__ = [
@@ -53,6 +57,6 @@ __all__ = [
 def __getattr__(name: str):
     if name in _LAZY:
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    if name in ("data", "sources", "io", "plotting", "analyses", "nma"):
+    if name in ("data", "sources", "io", "plotting", "analyses", "nma", "bayes"):
         return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'evidence' has no attribute {name!r}")
