@@ -34,6 +34,8 @@ _LAZY = {
     "equivalence_test": "analyses",
     "bucher": "analyses",
     "forest_from_frame": "plotting",
+    "network_from_arms": "network",
+    "NetworkResult": "network",
 }
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "pool_binary",
     "PoolResult",
     "BinaryPoolResult",
+    "network",
     *_LAZY,
 ]
 
@@ -50,6 +53,7 @@ __all__ = [
 def __getattr__(name: str):
     if name in _LAZY:
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    if name in ("data", "sources", "io", "plotting", "analyses"):
+    # evidence.network is the module evidence/network.py, callable as the function network()
+    if name in ("data", "sources", "io", "plotting", "analyses", "network"):
         return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'evidence' has no attribute {name!r}")

@@ -1297,8 +1297,13 @@ def forest_from_frame(
     label_width: float = 2.0,
     plot_width: float = 2.6,
     row_height: float = 0.2,
+    level: float | None = None,
+    note: str | None = None,
 ):
     """Forest of a cumulative or leave-one-out frame (``cumulative()`` / ``leave_one_out()``).
+
+    With ``kind="rows"`` any frame of estimates is drawn with its index as the row labels (the
+    index name heads the label column), e.g. a network meta-analysis's treatments.
 
     Parameters
     ----------
@@ -1308,10 +1313,15 @@ def forest_from_frame(
     result : PoolResult, optional
         The full analysis: its estimate is drawn as a dashed line and a diamond row "All studies";
         its measure and level name the axis.
-    kind : {"cumulative", "leave-one-out"}, optional
+    kind : {"cumulative", "leave-one-out", "rows"}, optional
         Default: inferred from ``k`` (1, 2, ..., K is cumulative; constant is leave-one-out).
+        ``"rows"``: labels as given, no added text.
     measure : str, optional
         Overrides ``result.measure`` (ratio measures get a log axis).
+    level : float, optional
+        Confidence level of the frame's intervals (default ``result.level``, else 95).
+    note : str, optional
+        Text appended to the footnote.
 
     Returns
     -------
@@ -1338,20 +1348,23 @@ def forest_from_frame(
             kind = "leave-one-out"
         else:
             raise ValueError("forest_from_frame: cannot infer kind from k; pass kind=")
-    if kind not in ("cumulative", "leave-one-out"):
-        raise ValueError("forest_from_frame: kind must be 'cumulative' or 'leave-one-out'")
+    if kind not in ("cumulative", "leave-one-out", "rows"):
+        raise ValueError("forest_from_frame: kind must be 'cumulative', 'leave-one-out' or 'rows'")
     measure = measure or (result.measure if result is not None else None)
     log = measure in RATIO_MEASURES
     tf = np.exp if log else (lambda x: np.asarray(x, dtype=float))
     null = 1.0 if log else 0.0
-    level = result.level if result is not None else 95.0
+    if level is None:
+        level = result.level if result is not None else 95.0
     lvl = f"{level:g}%"
     est, lo, hi = (tf(frame[c].to_numpy(float)) for c in ("estimate", "ci_low", "ci_high"))
     names = [str(s) for s in frame.index]
     if kind == "cumulative":
         labels = [names[0]] + [f"+ {s}" for s in names[1:]]
-    else:
+    elif kind == "leave-one-out":
         labels = [f"Omitting {s}" for s in names]
+    else:
+        labels = names
     extra = [c for c in ("tau2", "i2", "pvalue") if c in frame.columns]
 
     with _style():
@@ -1421,11 +1434,13 @@ def forest_from_frame(
         title_txt = meas.wrap(title, table_w, 9.0, "bold") if title else None
         head_h = 1.5 * row_height
         title_h = (title_txt.count("\n") + 1) * 0.19 + 0.08 if title_txt else 0.0
-        what = (
-            "Cumulative meta-analysis in the order shown; row i pools the studies up to row i."
-            if kind == "cumulative"
-            else "Leave-one-out analysis: each row omits the named study."
-        )
+        what = {
+            "cumulative": "Cumulative meta-analysis in the order shown; row i pools the studies "
+            "up to row i.",
+            "leave-one-out": "Leave-one-out analysis: each row omits the named study.",
+        }.get(kind, "")
+        if note:
+            what = f"{what} {note}".strip()
         if result is not None:
             what += f" Model: {result.methods_text()}."
         note_txt = meas.wrap(what, table_w, NOTE_PT)
@@ -1481,7 +1496,9 @@ def forest_from_frame(
         put(
             -left_w,
             head_y,
-            "Cumulative" if kind == "cumulative" else "Omitted study",
+            {"cumulative": "Cumulative", "leave-one-out": "Omitted study"}.get(
+                kind, str(frame.index.name or "")
+            ),
             tl,
             weight="bold",
         )
