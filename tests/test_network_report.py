@@ -1,0 +1,137 @@
+"""Network sections (evidence.network_report): data preparation, honesty rules, overview."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evidence.dependence import aggregate_effects
+from evidence.effects import effect_sizes
+from evidence.network_data import load_network
+from evidence.network_report import (
+    _contrasts,
+    fit_network,
+    network_effects,
+    network_report,
+    pdt_vs_cbt_overview,
+)
+
+# closed-form aggregation and effect sizes reproduce to rounding error
+TOL = 1e-10
+
+
+@pytest.fixture(scope="module")
+def net() -> pd.DataFrame:
+    return load_network()
+
+
+@pytest.fixture(scope="module")
+def sad(net):
+    return network_report(net, "sad-psyctr")
+
+
+def test_effects_are_the_aggregated_oriented_row_effects(net):
+    """One effect per study and node pair = aggregate_effects of the oriented row g's."""
+    rows = net[(net["study"] == "Leichsenring, 2013") & (net["database"] == "sad-psyctr")]
+    rows = rows[(rows["timepoint"] == "post") & (rows["node1"] == "pdt")]
+    es = effect_sizes(
+        "SMD",
+        m1=rows["mean1"], sd1=rows["sd1"], n1=rows["n1"],
+        m2=rows["mean2"], sd2=rows["sd2"], n2=rows["n2"],
+    )  # fmt: skip
+    sign = np.where(rows["higher_is_better"].astype(bool), 1.0, -1.0)
+    want = aggregate_effects(sign * es["yi"], es["vi"], ["x"] * len(rows), rho=0.5)
+    eff = network_effects(rows)
+    assert len(eff) == 1 and eff["node_a"].iloc[0] == "pdt"
+    assert eff["yi"].iloc[0] == pytest.approx(want["yi"].iloc[0], abs=TOL)
+    assert eff["vi"].iloc[0] == pytest.approx(want["vi"].iloc[0], abs=TOL)
+
+
+def test_node_pairs_are_ordered_and_turned(net):
+    eff = network_effects(net[net["database"] == "panic-psyctr"])
+    from evidence.network_data import NODES
+
+    order = {n: i for i, n in enumerate(NODES)}
+    assert (eff["node_a"].map(order) < eff["node_b"].map(order)).all()
+    assert not eff.duplicated(["study_id", "node_a", "node_b"]).any()
+
+
+def test_multi_arm_covariance_is_positive_definite_and_a_tree(net):
+    eff = network_effects(net[net["database"] == "depression-psyctr"])
+    kept, cov, dropped = _contrasts(eff, "SMD")
+    assert np.allclose(cov, cov.T)
+    assert np.linalg.eigvalsh(cov).min() > 0
+    # a spanning tree: a study with a arms has a - 1 contrasts
+    for _sid, g in kept.groupby("study_id"):
+        assert len(g) == len(set(g["node_a"]) | set(g["node_b"])) - 1
+    # a shared arm gives a positive correlation near 1/2 for equal arms
+    multi = kept[kept.duplicated("study_id", keep=False)]
+    assert len(multi) > 20
+
+
+def test_reference_is_waitlist_or_usual_care(net, sad):
+    assert sad.reference == "waitlist"
+    bpd = network_report(net, "borderline-psyctr")
+    assert bpd.reference == "usual_care"  # no waitlist arm in the borderline network
+    assert "reference usual_care" in bpd.summary()
+
+
+def test_every_network_estimate_carries_direct_trials_and_inconsistency(sad):
+    """Honesty rule: the PDT table has k_direct for every node, the summary the
+    design-by-treatment Q and the direct-vs-indirect test."""
+    t = sad.to_frame()
+    assert t["k_direct"].notna().all() and set(t["node"]) == set(sad.result.treatments) - {"pdt"}
+    s = sad.summary()
+    assert "design-by-treatment Q(" in s and "direct vs indirect p =" in s
+    assert "direct trials" in s
+    assert "ranks are uncertain" in s
+    c = sad.pdt_cbt.iloc[0]
+    assert c.k_direct == 1 and np.isfinite(c.indirect) and np.isfinite(c.design_by_treatment_p)
+    # network estimate = league cell PDT vs CBT
+    lg = sad.result.league()
+    cell = lg[(lg["treat1"] == "pdt") & (lg["treat2"] == "cbt")]["estimate"].iloc[0]
+    assert c.network == pytest.approx(cell, abs=TOL)
+
+
+def test_no_direct_evidence_is_said(net):
+    rep = network_report(net, "panic-psyctr")
+    assert int(rep.pdt_cbt["k_direct"].iloc[0]) == 0
+    assert "no direct evidence" in rep.summary()
+
+
+def test_fragile_link_gets_leave_one_out(net):
+    """gad-psyctr: PDT (Andersson 2012) reaches the network only through waitlist."""
+    rep = network_report(net, "gad-psyctr")
+    assert rep.fragile
+    assert list(rep.leave_one_out["left_out"]) == ["Andersson, 2012"]
+    assert rep.leave_one_out["note"].iloc[0] == "PDT not in this network"
+    assert "Fragile" in rep.summary()
+    assert not network_report(net, "sad-psyctr").fragile  # three PDT trials
+
+
+def test_sensitivity_scenarios_drop_what_they_say(net, sad):
+    s = sad.sensitivity.set_index("scenario")
+    assert s.loc["all trials", "studies"] == sad.result.k
+    eff = network_effects(net[net["database"] == "sad-psyctr"])
+    wl = eff.loc[(eff["node_a"] == "waitlist") | (eff["node_b"] == "waitlist"), "study_id"]
+    assert s.loc["without waitlist-controlled trials", "studies"] == (
+        eff["study_id"].nunique() - wl.nunique()
+    )
+
+
+def test_overview_direct_is_pairwise_of_direct_trials(net):
+    tab = pdt_vs_cbt_overview()
+    assert set(tab["database"]) == set(net["database"])
+    ed = tab[tab["database"] == "ed-psyctr"].iloc[0]
+    assert ed.measure == "OR" and ed.k_direct == 2
+    assert np.isfinite(ed.direct) and np.isfinite(ed.network)
+    none = tab[tab["k_direct"] == 0]
+    assert (none["agreement"].str.startswith("no direct evidence")).all()
+    assert tab["direct"].isna().sum() >= len(none)
+
+
+def test_fit_without_pdt_returns_none(net):
+    eff = network_effects(net[net["database"] == "bodily-distress-psyctr"])
+    res, kept, dropped = fit_network(eff)
+    assert res is None and kept.empty
