@@ -42,23 +42,17 @@ __all__ = [
     "network_report",
     "condition_networks",
     "pdt_vs_cbt_overview",
+    "overview_statements",
     "show_network_section",
     "show_network_overview",
 ]
 
 #: Reference node of a network fit, first present wins.
 NETWORK_REFERENCES = ("waitlist", "usual_care")
-#: Control nodes (a PDT node linked only to one of these, through 1-2 trials, is fragile).
-CONTROL_NODES = (
-    "usual_care",
-    "waitlist",
-    "pill_placebo",
-    "psychological_placebo",
-    "other_control",
-    "expert_community_treatment",
-    "bpd_general_management",
-)
-#: Number of PDT trials up to which a PDT node linked through one control type is fragile.
+#: Number of PDT trials up to which a PDT node linked to the network through one node is fragile
+#: (issue 13 asks this of one control type; the rule here also covers one active node, e.g.
+#: ed-psyctr, where PDT meets only CBT). The link is read from each study's spanning tree, so a
+#: three-arm PDT / CBT / waitlist trial links PDT through its waitlist arm.
 FRAGILE_MAX_TRIALS = 2
 _ORDER = {n: i for i, n in enumerate(NODES)}
 _EFFECT_ONLY = ("precalc_g", "reported")
@@ -162,70 +156,82 @@ def network_effects(
     return out.sort_values(["study_id", "node_a", "node_b"], kind="stable").reset_index(drop=True)
 
 
-def _arm_var(n: float, e: float, measure: str) -> float:
-    if not np.isfinite(n) or n <= 0:
-        return 1.0  # arm size unknown (effect-only rows): equal arms assumed
-    if measure == "OR" and np.isfinite(e):
-        e, n = (e + 0.5, n + 1.0) if e in (0, n) else (e, n)
-        return 1 / e + 1 / (n - e)
-    return 1 / n
+def _arm_var(n: np.ndarray, e: np.ndarray, measure: str) -> np.ndarray:
+    """Variance of one arm's summary: ``1/n`` (SMD) or ``1/e + 1/(n - e)`` (log odds, 1/2 added
+    to a zero cell); 1 where the arm size is unknown (effect-only rows: equal arms assumed)."""
+    n, e = np.asarray(n, dtype=float), np.asarray(e, dtype=float)
+    known = np.isfinite(n) & (n > 0)
+    out = np.where(known, 1 / np.where(known, n, 1.0), 1.0)
+    if measure == "OR":
+        ok = known & np.isfinite(e)
+        zero = ok & ((e == 0) | (e == n))
+        ee, nn = np.where(zero, e + 0.5, e), np.where(zero, n + 1.0, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = 1 / ee + 1 / (nn - ee)
+        out = np.where(ok, v, out)
+    return out
+
+
+def _tree(a: list[str], b: list[str]) -> list[int]:
+    """Positions of a spanning forest of one study's contrasts (breadth first from its most
+    connected node, ties in node order)."""
+    deg: dict[str, int] = {}
+    for x in (*a, *b):
+        deg[x] = deg.get(x, 0) + 1
+    todo = sorted(deg, key=lambda x: (-deg[x], _ORDER[x]))
+    seen: set[str] = set()
+    used: list[int] = []
+    for root in todo:
+        if root in seen:
+            continue
+        seen.add(root)
+        frontier = [root]
+        while frontier:
+            nxt = []
+            for node in frontier:
+                for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                    other = y if x == node else x if y == node else None
+                    if other is not None and other not in seen:
+                        seen.add(other)
+                        used.append(i)
+                        nxt.append(other)
+            frontier = nxt
+    return sorted(used)
 
 
 def _contrasts(eff: pd.DataFrame, measure: str) -> tuple[pd.DataFrame, np.ndarray, int]:
     """A spanning tree of each study's contrasts and their covariance matrix."""
-    keep, dropped = [], 0
-    for _sid, g in eff.groupby("study_id", sort=True):
-        if len(g) == 1:
-            keep.append(g.index[0])
-            continue
-        deg = pd.concat([g["node_a"], g["node_b"]]).value_counts()
-        root = sorted(deg.index, key=lambda n: (-deg[n], _ORDER[n]))[0]
-        seen, frontier = {root}, [root]
-        used = set()
-        while frontier:
-            nxt = []
-            for node in frontier:
-                for i, r in g.iterrows():
-                    if i in used:
-                        continue
-                    other = r.node_b if r.node_a == node else r.node_a if r.node_b == node else None
-                    if other is not None and other not in seen:
-                        seen.add(other)
-                        used.add(i)
-                        nxt.append(other)
-            frontier = nxt
-        rest = [i for i in g.index if i not in used]
-        for i in rest:  # contrasts outside the root's component: kept (their own tree)
-            r = g.loc[i]
-            if r.node_a not in seen and r.node_b not in seen:
-                seen.update((r.node_a, r.node_b))
-                used.add(i)
-        dropped += len(g) - len(used)
-        keep.extend(sorted(used))
-    kept = eff.loc[keep].reset_index(drop=True)
-    n = len(kept)
-    cov = np.diag(kept["vi"].to_numpy())
-    for _sid, idx in kept.groupby("study_id", sort=False).indices.items():
-        if len(idx) < 2:
-            continue
-        for a in idx:
-            for b in idx:
-                if a >= b:
-                    continue
-                ra, rb = kept.loc[a], kept.loc[b]
-                arms_a = {ra.node_a: (1, ra.n_a, ra.e_a), ra.node_b: (-1, ra.n_b, ra.e_b)}
-                arms_b = {rb.node_a: (1, rb.n_a, rb.e_a), rb.node_b: (-1, rb.n_b, rb.e_b)}
-                shared = set(arms_a) & set(arms_b)
-                if not shared:
-                    continue
-                va = sum(_arm_var(x[1], x[2], measure) for x in arms_a.values())
-                vb = sum(_arm_var(x[1], x[2], measure) for x in arms_b.values())
-                c = sum(
-                    arms_a[s][0] * arms_b[s][0] * _arm_var(arms_a[s][1], arms_a[s][2], measure)
-                    for s in shared
-                )
-                cov[a, b] = cov[b, a] = c / np.sqrt(va * vb) * np.sqrt(kept.vi[a] * kept.vi[b])
-    assert cov.shape == (n, n)
+    eff = eff.sort_values(["study_id", "node_a", "node_b"], kind="stable").reset_index(drop=True)
+    sid = eff["study_id"].to_numpy()
+    multi = pd.Series(sid).duplicated(keep=False).to_numpy()
+    keep = np.ones(len(eff), dtype=bool)
+    for _s, idx in eff[multi].groupby("study_id", sort=False).indices.items():
+        rows = np.flatnonzero(multi)[idx]
+        used = _tree(list(eff["node_a"].iloc[rows]), list(eff["node_b"].iloc[rows]))
+        keep[rows] = False
+        keep[rows[used]] = True
+    kept = eff[keep].reset_index(drop=True)
+    dropped = int((~keep).sum())
+    vi = kept["vi"].to_numpy()
+    cov = np.diag(vi)
+    va_a = _arm_var(kept["n_a"], kept["e_a"], measure)
+    va_b = _arm_var(kept["n_b"], kept["e_b"], measure)
+    a, b = kept["node_a"].to_numpy(), kept["node_b"].to_numpy()
+    ks = kept["study_id"].to_numpy()
+    # pairs of contrasts of one study: their shared arm gives the covariance
+    order = pd.Series(ks).duplicated(keep=False).to_numpy()
+    for _s, idx in kept[order].groupby("study_id", sort=False).indices.items():
+        rows = np.flatnonzero(order)[idx]
+        for p, i in enumerate(rows):
+            for j in rows[p + 1 :]:
+                c = 0.0
+                for ni, si, vi_arm in ((a[i], 1, va_a[i]), (b[i], -1, va_b[i])):
+                    for nj, sj in ((a[j], 1), (b[j], -1)):
+                        if ni == nj:
+                            c += si * sj * vi_arm
+                if c:
+                    r = c / np.sqrt((va_a[i] + va_b[i]) * (va_a[j] + va_b[j]))
+                    cov[i, j] = cov[j, i] = r * np.sqrt(vi[i] * vi[j])
     return kept, cov, dropped
 
 
@@ -301,6 +307,11 @@ def _low_rob(rob: pd.Series) -> pd.Series:
     num = pd.to_numeric(rob, errors="coerce")
     text = rob.astype(str).str.strip().str.lower()
     return (num == 4) | text.isin(("low", "low risk"))
+
+
+def _pfmt(p: float) -> str:
+    """``= 0.123`` or ``< 0.001``."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
 def _direct_pairs(kept: pd.DataFrame, cov: np.ndarray, a: str, b: str) -> pd.DataFrame:
@@ -411,7 +422,7 @@ class NetworkReport:
         res = self.result
         dbt = self.inconsistency.loc["between designs"]
         dbt_txt = (
-            f"design-by-treatment Q({int(dbt.df)}) = {dbt.q:.2f}, p = {dbt.pvalue:.3f}"
+            f"design-by-treatment Q({int(dbt.df)}) = {dbt.q:.2f}, p {_pfmt(dbt.pvalue)}"
             if dbt.df > 0
             else "design-by-treatment Q not estimable (no loops of different designs)"
         )
@@ -442,12 +453,14 @@ class NetworkReport:
             else:
                 lines.append(
                     f"PDT vs CBT: direct {r.direct:.2f}, indirect {r.indirect:.2f}, {net}; "
-                    f"direct vs indirect p = {r.pvalue_split:.3f}."
+                    f"direct vs indirect p {_pfmt(r.pvalue_split)}."
                 )
         if self.fragile:
+            node = self.leave_one_out.attrs.get("node", "one node")
             lines.append(
-                "Fragile: PDT connects to this network only through one control type with "
-                f"{self.leave_one_out.shape[0]} trial(s); see the leave-one-PDT-trial-out table."
+                f"Fragile: PDT connects to this network only through {node}, in "
+                f"{self.leave_one_out.shape[0]} trial(s); the leave-one-PDT-trial-out table "
+                "shows how the estimates move without each."
             )
         lines.append(
             "P-scores rank treatments by their estimated effects only; ranks are uncertain "
@@ -632,11 +645,7 @@ def network_report(
     neighbours = set(pdt_rows["node_a"]) | set(pdt_rows["node_b"]) - {"pdt"}
     neighbours.discard("pdt")
     trials = sorted(pdt_rows["study_id"].unique())
-    fragile = (
-        len(neighbours) == 1
-        and next(iter(neighbours)) in CONTROL_NODES
-        and len(trials) <= FRAGILE_MAX_TRIALS
-    )
+    fragile = len(neighbours) == 1 and len(trials) <= FRAGILE_MAX_TRIALS
     loo = None
     if fragile:
         loo = pd.DataFrame(
@@ -646,6 +655,7 @@ def network_report(
                 for t in trials
             ]
         )
+        loo.attrs["node"] = next(iter(neighbours))
     return NetworkReport(
         **base,
         message="",
@@ -726,6 +736,55 @@ def pdt_vs_cbt_overview(
             row["agreement"] = f"direct and indirect {word} (p = {c.pvalue_split:.2f})"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def overview_statements(tab: pd.DataFrame) -> str:
+    """Markdown: one plain-language statement per network of :func:`pdt_vs_cbt_overview`,
+    saying what the network adds to the direct trials and how far its inconsistency tests
+    support it.
+
+    Examples
+    --------
+    >>> tab = pdt_vs_cbt_overview()
+    >>> line = overview_statements(tab).splitlines()[3]
+    >>> print(line[:70])
+    - **sad-psyctr** (SMD): 1 direct trial gives -0.36 [-0.53, -0.19]; the
+    """
+    lines = []
+    for r in tab.itertuples():
+        head = f"- **{r.database}** ({'log OR' if r.measure == 'OR' else r.measure}): "
+        if not np.isfinite(getattr(r, "network", np.nan)):
+            lines.append(head + f"{r.agreement}.")
+            continue
+        k = int(r.k_direct)
+        net = f"{r.network:.2f} [{r.network_low:.2f}, {r.network_high:.2f}]"
+        dbt = r.design_by_treatment_p
+        dbt_txt = (
+            f"design-by-treatment p {_pfmt(dbt)}"
+            if np.isfinite(dbt)
+            else "design-by-treatment inconsistency not estimable"
+        )
+        if k == 0:
+            lines.append(
+                head + f"no direct trial; the network ({int(r.k_network)} studies) gives {net} "
+                f"from indirect comparisons only, which rests on transitivity; {dbt_txt}."
+            )
+            continue
+        direct = f"{r.direct:.2f} [{r.direct_low:.2f}, {r.direct_high:.2f}]"
+        trials = "trial gives" if k == 1 else "trials give"
+        if np.isfinite(r.pvalue_split):
+            adds = f"adding indirect evidence through shared comparators; {r.agreement}"
+        else:
+            adds = (
+                "but there is no independent indirect evidence on this comparison (PDT's "
+                "only link to the network is through these trials): the network re-estimates "
+                "it with the network's common heterogeneity and adds nothing else"
+            )
+        lines.append(
+            head + f"{k} direct {trials} {direct}; the network ({int(r.k_network)} studies) "
+            f"gives {net}, {adds}; {dbt_txt}."
+        )
+    return "\n".join(lines)
 
 
 def _pdt_forest(rep: NetworkReport):
@@ -850,6 +909,7 @@ def show_network_overview(*, method: str = "REML", rho: float = 0.5) -> pd.DataF
     tab = pdt_vs_cbt_overview(method=method, rho=rho)
     save_table(tab, "network_pdt_vs_cbt")
     save_plot(_overview_forest(tab), "network_pdt_vs_cbt")
+    display(Markdown(overview_statements(tab)))
     display(
         Markdown(
             "The network adds indirect evidence: PDT vs CBT is also estimated through the "

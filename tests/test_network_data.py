@@ -391,3 +391,13 @@ def test_effect_only_curated_rows_replace_their_source_rows(net, ds):
         assert r.effect == pytest.approx(c["yi"], abs=1e-12)
         assert r.effect_se == pytest.approx(np.sqrt(c["vi"]), abs=1e-12)
         assert r.node1 == "pdt"
+
+
+def test_risk_of_bias_comes_from_the_documented_column(net, tool, metapsy_dir):
+    """borderline-psyctr's overall_RoB (RoB 2 labels), not its undocumented ``rob``."""
+    bpd = net[(net["database"] == "borderline-psyctr") & net["row_id"].str.startswith("border")]
+    src = _frame(str(metapsy_dir), "borderline-psyctr")
+    for r in bpd.itertuples():
+        n = int(r.row_id.split(":")[1])
+        assert r.rob == str(src.iloc[n - 1]["overall_RoB"]), r.row_id
+    assert set(bpd["rob"]) <= {"low", "some concerns", "high"}

@@ -14,6 +14,7 @@ from evidence.network_report import (
     fit_network,
     network_effects,
     network_report,
+    overview_statements,
     pdt_vs_cbt_overview,
 )
 
@@ -135,3 +136,37 @@ def test_fit_without_pdt_returns_none(net):
     eff = network_effects(net[net["database"] == "bodily-distress-psyctr"])
     res, kept, dropped = fit_network(eff)
     assert res is None and kept.empty
+
+
+def test_statements_name_direct_trials_and_inconsistency():
+    tab = pdt_vs_cbt_overview()
+    text = overview_statements(tab)
+    lines = text.splitlines()
+    assert len(lines) == len(tab)
+    for r, line in zip(tab.itertuples(), lines, strict=True):
+        if np.isfinite(getattr(r, "network", np.nan)):
+            assert "design-by-treatment" in line, line
+            assert ("no direct trial" in line) == (r.k_direct == 0), line
+
+
+def test_pdt_forest_is_byte_stable(sad, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from evidence.io import save_figure
+    from evidence.network_report import _pdt_forest
+
+    out = []
+    for i in range(2):
+        ax = _pdt_forest(sad)
+        path = tmp_path / f"f{i}.svg"
+        save_figure(ax.figure, path)
+        plt.close(ax.figure)
+        out.append(path.read_bytes())
+    assert out[0] == out[1]
+
+
+def test_low_risk_of_bias_rule():
+    from evidence.network_report import _low_rob
+
+    rob = pd.Series(["4", "3", "low", "Low", "low risk", "some concerns", "", "High"])
+    assert _low_rob(rob).tolist() == [True, False, True, True, True, False, False, False]

@@ -127,6 +127,17 @@ def _label_year(study: str) -> str:
     return found[0] if len(found) == 1 else ""
 
 
+#: Risk-of-bias column, first present wins: borderline-psyctr's ``overall_RoB`` (RoB 2 labels;
+#: its ``rob`` column is undocumented and 0 on almost every row), else ``rob``, else gad-psyctr's
+#: ``ROB``.
+ROB_COLUMNS = ("overall_RoB", "rob", "ROB")
+
+
+def _rob(row: pd.Series) -> object:
+    col = next((c for c in ROB_COLUMNS if c in row), None)
+    return None if col is None else row[col]
+
+
 def _key(row: pd.Series, side: str) -> str:
     multi = row.get(f"multi_arm{side}")
     label = row.get(f"condition_arm{side}")
@@ -224,7 +235,7 @@ def _rows(
             study=study,
             year=_num(row["year"]) if "year" in row else _label_year(study),
             year_source="year" if "year" in row else "study label",
-            rob=_text(row["rob"] if "rob" in row else row.get("ROB")),
+            rob=_text(_rob(row)),
             format=_text(row.get("format")),
             arm1=_key(row, "1"),
             arm2=_key(row, "2"),
