@@ -602,9 +602,15 @@ def network_report(
         )
     pdt_table = pd.DataFrame(tab)
     lt = res.league(table=True)
+    k_direct = pdt_table.set_index("node")["k_direct"]
     league_pdt = pd.DataFrame(
-        {"pdt vs column (row)": lt.loc["pdt"], "row vs pdt (column)": lt["pdt"]}
-    )
+        {
+            "PDT vs node (PDT's row)": lt.loc["pdt"],
+            "node vs PDT (PDT's column)": lt["pdt"],
+            "k_direct": k_direct.reindex(lt.index),
+        }
+    ).drop(index="pdt")
+    league_pdt.index.name = "node"
     inc = res.inconsistency()
     pdt_cbt = None
     if "cbt" in others:

@@ -170,3 +170,13 @@ def test_low_risk_of_bias_rule():
 
     rob = pd.Series(["4", "3", "low", "Low", "low risk", "some concerns", "", "High"])
     assert _low_rob(rob).tolist() == [True, False, True, True, True, False, False, False]
+
+
+def test_league_row_and_column_of_pdt(sad):
+    lg = sad.league_pdt
+    assert "pdt" not in lg.index and set(lg.index) == set(sad.result.treatments) - {"pdt"}
+    assert (lg["k_direct"] == sad.pdt_table.set_index("node")["k_direct"].reindex(lg.index)).all()
+    # the row is PDT vs node, the column its mirror image
+    row = lg.loc["cbt", "PDT vs node (PDT's row)"]
+    est = float(row.split()[0])
+    assert est == pytest.approx(sad.pdt_cbt["network"].iloc[0], abs=0.005)
