@@ -866,7 +866,8 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
         )
         display(rep.to_frame().round(3))
         save_table(rep.to_frame(), f"{name}_pdt")
-        display(Markdown("PDT's row and column of the league table:"))
+        scale = " (odds ratios: the league table exponentiates log ORs)" * (rep.measure == "OR")
+        display(Markdown(f"PDT's row and column of the league table{scale}:"))
         display(rep.league_pdt)
         display(
             Markdown(
