@@ -152,7 +152,7 @@ _NEEDS = {
 }
 #: statistics forms that carry only an effect (oriented: positive favours arm 1)
 _EFFECT_ONLY = ("precalc_g", "reported")
-_TIMEPOINTS = ("post", "follow_up", "during_treatment")
+_TIMEPOINTS = ("post", "follow_up", "during_treatment", "not_stated")
 _SOURCE = re.compile(r"^(metapsy:[a-z0-9-]+@[0-9a-f]{7} row [1-9]\d*|(doi|pmid):\S+.*)$")
 
 
@@ -345,7 +345,7 @@ def edges(frame: pd.DataFrame) -> pd.DataFrame:
     >>> e = e[(e["database"] == "sad-psyctr") & (e["node_a"] == "pdt")]
     >>> print(e.to_string(index=False))
       database node_a   node_b  studies  rows
-    sad-psyctr    pdt waitlist        2     6
+    sad-psyctr    pdt waitlist        3     7
     """
     order = {n: i for i, n in enumerate(NODES)}
     first = frame["node1"].map(order) <= frame["node2"].map(order)

@@ -177,3 +177,20 @@ report.show_small_study(headline)
 # and is shown as given. The condition notebooks show each analysis in detail, with
 # leave-one-out, influence, small-study and moderator analyses where the number of trials
 # allows.
+
+# %% [markdown]
+# <!-- network: start (issue 13) -->
+# ## PDT vs CBT: direct trials and the evidence network
+#
+# For each condition network: PDT vs CBT from the direct trials only (pairwise REML), from the
+# network meta-analysis (direct and indirect evidence), whether direct and indirect agree
+# (node-splitting test), the design-by-treatment inconsistency p, and the number of direct
+# trials behind each. Positive favours PDT (SMD, or log OR where the network is of events).
+
+# %%
+from evidence import network_report
+
+network_report.show_network_overview(method=METHOD)
+
+# %% [markdown]
+# <!-- network: end -->

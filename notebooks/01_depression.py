@@ -120,3 +120,23 @@ report.sensitivity_scenarios(data, "depression", method=METHOD, test=TEST, rho=R
 # the few available trials found, not what PDT does in general. Risk of bias is shown as the
 # sources rate it; the moderator analyses are observational comparisons across trials, not
 # randomized evidence.
+
+# %% [markdown]
+# <!-- network: start (issue 13) -->
+# ## PDT in the evidence network
+#
+# Every usable psychotherapy comparison of this condition's Metapsy database(s)
+# (`data/network/`), with the curated PDT trials reconciled, in a network meta-analysis
+# (REML): PDT is compared with every treatment and control, directly where trials compared
+# them and indirectly through shared comparators. Indirect comparisons assume
+# **transitivity** (the trials of each comparison are alike in what modifies the effect);
+# the tables below show the inconsistency tests and effect modifiers that check it. Every
+# network estimate is shown with the number of direct trials behind it.
+
+# %%
+from evidence import network_report
+
+_ = network_report.show_network_section("depression", method=METHOD, rho=RHO)
+
+# %% [markdown]
+# <!-- network: end -->

@@ -89,7 +89,9 @@ def test_every_row_resolves_to_its_source_row(net, tool, metapsy_dir):
         | {"n2": "totaln_arm2", "events2": "event_arm2"},
         "precalc_g": {"effect": ".g", "effect_se": ".g_se"},
     }
-    rows = net[net["source"].str.startswith("metapsy:")]
+    # curated rows from a database that is no network (depression-anxiety-transdiagnostic) keep
+    # their curated row id and are checked against the curated data
+    rows = net[net["source"].str.startswith("metapsy:") & ~net["row_id"].str.startswith("curated:")]
     assert len(rows) > 2000
     for r in rows.itertuples():
         db, rest = r.source.removeprefix("metapsy:").split("@")
@@ -102,6 +104,9 @@ def test_every_row_resolves_to_its_source_row(net, tool, metapsy_dir):
         assert r.arm1.startswith(str(src["condition_arm1"])), r.row_id
         assert r.arm2.startswith(str(src["condition_arm2"])), r.row_id
         assert (src.get("instrument") or "") == r.instrument, r.row_id
+        if r.stats_form == "reported":  # the curated row's effect replaced the source row's
+            assert r.curated_effect_ids, r.row_id
+            continue
         assert src["stats_form"] == r.stats_form, r.row_id
         curated_cols = set()
         if r.curated_effect_ids:  # curated values win: checked against the curated rows below
@@ -217,7 +222,7 @@ def test_pdt_node_is_exactly_the_psychodynamic_arms(net, tool, metapsy_dir):
     for db in tool.NETWORKS:
         frame = _frame(str(metapsy_dir), db)
         pdt = {f"{db}:{i}" for i in frame.loc[frame["arm1_class"] == "psychodynamic", "source_row"]}
-        rows = net[(net["database"] == db) & net["source"].str.startswith("metapsy:")]
+        rows = net[(net["database"] == db) & net["row_id"].str.startswith(f"{db}:")]
         assert set(rows.loc[rows["node1"] == "pdt", "row_id"]) == pdt & set(rows["row_id"]), db
         assert not (rows["node2"] == "pdt").any(), db
 
@@ -330,7 +335,7 @@ def test_node_mapping_rejects_a_malformed_line(tmp_path):
     path.write_text(text + "ed-psyctr,condition_arm2,xyz,waitlist,a reason, with a comma\n")
     with pytest.raises(DataValidationError) as err:
         load_nodes(path)
-    assert (err.value.file, err.value.row, err.value.rule) == ("network_nodes.csv", 126, "CSV")
+    assert (err.value.file, err.value.row, err.value.rule) == ("network_nodes.csv", 131, "CSV")
 
 
 # Metapsy's .g uses d * (1 - 3/(4N - 9)); recomputed the same way from the arm statistics it
@@ -359,3 +364,40 @@ def test_direction_reproduces_oriented_metapsy_g(net, tool):
     off = set(m.loc[(sign * g - m["metapsy_g"]).abs() > TOL_G, "row_id"])
     assert len(m) > 1000
     assert off == G_MISMATCH
+
+
+def test_every_curated_arm_class_is_mapped(ds):
+    """Curated trials that no network database holds take their nodes from the curated class:
+    every class of the vocabulary has a row (medication included), unmapped ones with a reason."""
+    import json
+
+    schema = json.loads((default_path() / "datapackage.json").read_text(encoding="utf-8"))
+    arms = next(r for r in schema["resources"] if r["name"] == "arms")
+    vocab = next(f for f in arms["schema"]["fields"] if f["name"] == "arm_class")
+    nodes = load_nodes()
+    for cls in vocab["constraints"]["enum"]:
+        assert ("curated", "arm_class", cls) in nodes, cls
+    assert set(ds.arms["arm_class"]) <= set(vocab["constraints"]["enum"])
+
+
+def test_effect_only_curated_rows_replace_their_source_rows(net, ds):
+    """A curated reported effect (e.g. suicide-psyctr ideation, stored only as .g) replaces the
+    Metapsy row it was taken from: same row id, the curated yi, flagged as replaced."""
+    o = ds.outcomes.set_index("effect_id")
+    rows = net[(net["stats_form"] == "reported") & ~net["row_id"].str.startswith("curated:")]
+    assert {"suicide-psyctr:77", "suicide-psyctr:177"} <= set(rows["row_id"])
+    for r in rows.itertuples():
+        c = o.loc[r.curated_effect_ids]
+        assert r.effect == pytest.approx(c["yi"], abs=1e-12)
+        assert r.effect_se == pytest.approx(np.sqrt(c["vi"]), abs=1e-12)
+        assert r.node1 == "pdt"
+
+
+def test_risk_of_bias_comes_from_the_documented_column(net, tool, metapsy_dir):
+    """borderline-psyctr's overall_RoB (RoB 2 labels), not its undocumented ``rob``."""
+    bpd = net[(net["database"] == "borderline-psyctr") & net["row_id"].str.startswith("border")]
+    src = _frame(str(metapsy_dir), "borderline-psyctr")
+    for r in bpd.itertuples():
+        n = int(r.row_id.split(":")[1])
+        assert r.rob == str(src.iloc[n - 1]["overall_RoB"]), r.row_id
+    assert set(bpd["rob"]) <= {"low", "some concerns", "high"}

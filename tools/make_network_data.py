@@ -69,8 +69,13 @@ ORIENTED_G = ("depression-psyctr", "sad-psyctr", "ptsd-psyctr", "ed-psyctr")
 #: ed-psyctr has no ``time`` column; its variable_description.json says of ``mean_arm1``:
 #: "Post-treatment mean in first arm".
 TIMEPOINT_FROM_METADATA = {"ed-psyctr": "post"}
-#: curated condition -> database whose network takes a curated trial that no database holds
-CURATED_NETWORK = {"bulimia_nervosa": "ed-psyctr", "somatic_symptom": "bodily-distress-psyctr"}
+#: curated condition -> database whose network takes a curated trial that no network database
+#: holds (from a trial report, or from depression-anxiety-transdiagnostic, which is no network)
+CURATED_NETWORK = {
+    "bulimia_nervosa": "ed-psyctr",
+    "somatic_symptom": "bodily-distress-psyctr",
+    "depression": "depression-psyctr",
+}
 
 _STATS = {
     "msd": {
@@ -122,6 +127,17 @@ def _label_year(study: str) -> str:
     return found[0] if len(found) == 1 else ""
 
 
+#: Risk-of-bias column, first present wins: borderline-psyctr's ``overall_RoB`` (RoB 2 labels;
+#: its ``rob`` column is undocumented and 0 on almost every row), else ``rob``, else gad-psyctr's
+#: ``ROB``.
+ROB_COLUMNS = ("overall_RoB", "rob", "ROB")
+
+
+def _rob(row: pd.Series) -> object:
+    col = next((c for c in ROB_COLUMNS if c in row), None)
+    return None if col is None else row[col]
+
+
 def _key(row: pd.Series, side: str) -> str:
     multi = row.get(f"multi_arm{side}")
     label = row.get(f"condition_arm{side}")
@@ -163,7 +179,11 @@ def _directions() -> dict[tuple[str, str, str], tuple[str, str]]:
     }
 
 
-def _rows(db: str, folder: Path, nodes: dict, directions: dict) -> tuple[list, list]:
+def _rows(
+    db: str, folder: Path, nodes: dict, directions: dict, reported: set[str]
+) -> tuple[list, list]:
+    """Rows of one database; ``reported`` holds the row ids (``<db>:<row>``) whose curated row
+    is a reported effect (kept as ``reported`` rows whatever their own statistics)."""
     commit = COMMITS[db]
     got = metapsy_source(folder).get("commit")
     if got != commit:
@@ -196,6 +216,8 @@ def _rows(db: str, folder: Path, nodes: dict, directions: dict) -> tuple[list, l
             drop(f"both arms map to node {node1!r}: no contrast between nodes")
             continue
         form = row["stats_form"]
+        if f"{db}:{row['source_row']}" in reported:
+            form = "reported"  # the curated effect wins; filled in by _curated
         if form is None:
             drop("no complete statistics group (means/SDs/n, change scores, events or precalc)")
             continue
@@ -213,7 +235,7 @@ def _rows(db: str, folder: Path, nodes: dict, directions: dict) -> tuple[list, l
             study=study,
             year=_num(row["year"]) if "year" in row else _label_year(study),
             year_source="year" if "year" in row else "study label",
-            rob=_text(row["rob"] if "rob" in row else row.get("ROB")),
+            rob=_text(_rob(row)),
             format=_text(row.get("format")),
             arm1=_key(row, "1"),
             arm2=_key(row, "2"),
@@ -231,7 +253,9 @@ def _rows(db: str, folder: Path, nodes: dict, directions: dict) -> tuple[list, l
         )
         if not rec["year"]:
             rec["year_source"] = ""
-        if form.startswith("precalc"):
+        if form == "reported":
+            pass
+        elif form.startswith("precalc"):
             if form != "precalc_g" or db not in ORIENTED_G:
                 drop(f"{form}: a precalculated effect whose orientation this database does not fix")
                 continue
@@ -247,7 +271,7 @@ def _rows(db: str, folder: Path, nodes: dict, directions: dict) -> tuple[list, l
         stored = row.get(".g")
         rec["_gdir"] = ""
         if db in ORIENTED_G and isinstance(stored, float) and np.isfinite(stored) and stored:
-            raw = _raw_sign(rec) if not form.startswith("precalc") else 0.0
+            raw = _raw_sign(rec) if form in ("msd", "change", "events") else 0.0
             if raw:
                 rec["_gdir"] = "true" if np.sign(stored) == raw else "false"
         if key in directions:
@@ -337,16 +361,33 @@ def _join_measurements(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _curated(frame: pd.DataFrame, excluded: list) -> tuple[pd.DataFrame, list]:
-    """Apply the curated PDT data: values, exclusions, and trials no database holds."""
-    ds = load()
+def _network_db(source: str) -> str | None:
+    """The network database a curated row's ``source`` names (None: a report or another db)."""
+    if not source.startswith("metapsy:"):
+        return None
+    db = source.split(":", 1)[1].split("@", 1)[0]
+    return db if db in NETWORKS else None
+
+
+def _reported_rows(ds) -> set[str]:
+    """Row ids ``<db>:<row>`` of Metapsy rows whose curated row is a reported effect."""
+    o = ds.outcomes
+    rep = o[(o["stats_form"] == "reported") & (o["source_arm2_columns"] == "arm2")]
+    return {
+        f"{db}:{int(r.source_row1)}"
+        for r in rep.itertuples()
+        if (db := _network_db(str(r.source))) is not None
+    }
+
+
+def _curated(frame: pd.DataFrame, excluded: list, ds) -> tuple[pd.DataFrame, list]:
+    """Apply the curated PDT data: values, exclusions, and trials no network database holds."""
     o = ds.outcomes
     src = o["source"].astype(str)
+    in_net = src.map(_network_db).notna()
     by_loc = {}
-    for r in o[src.str.startswith("metapsy:")].itertuples():
-        db = r.source.split(":", 1)[1].split("@", 1)[0]
-        if db not in NETWORKS:
-            continue
+    for r in o[in_net].itertuples():
+        db = _network_db(r.source)
         if r.source_arm2_columns == "arm2":  # PDT vs the row's own arm 2
             rows = {int(r.source_row1): "both"}
         else:  # direct: arm 1 from the PDT row, arm 2 from the other active row's arm 1
@@ -372,6 +413,15 @@ def _curated(frame: pd.DataFrame, excluded: list) -> tuple[pd.DataFrame, list]:
                 "sd2": r.sd2,
                 "events2": r.events2,
             }
+            if role == "both" and r.stats_form == "reported":  # an effect, oriented: + = PDT
+                frame.loc[i, "stats_form"] = "reported"
+                frame.loc[i, "effect_measure"] = r.measure
+                frame.loc[i, "effect"] = _num(r.yi)
+                frame.loc[i, "effect_se"] = _num(np.sqrt(r.vi))
+                frame.loc[i, "note"] = (
+                    "effect-only row: effect and effect_se are the curated yi and sqrt(vi) "
+                    "(oriented so that a positive value favours arm 1)"
+                )
             if role in ("both", "arm1"):
                 cols = (*_ARM1, *_ARM2) if role == "both" else _ARM1
                 for col in cols:
@@ -409,14 +459,14 @@ def _curated(frame: pd.DataFrame, excluded: list) -> tuple[pd.DataFrame, list]:
                 }
             )
             frame = frame[~hit]
-    # curated trials that no Metapsy database holds
-    in_metapsy = set(o.loc[src.str.startswith("metapsy:"), "trial_id"])
+    # curated trials that no network database holds
+    in_metapsy = set(o.loc[in_net, "trial_id"])
     nodes = load_nodes()
     arms = ds.arms.set_index("arm_id")
     comps = ds.comparisons.set_index("comparison_id")
     years = ds.trials.set_index("trial_id")["year"]
     add = []
-    for r in o[~src.str.startswith("metapsy:")].itertuples():
+    for r in o[~in_net].itertuples():
         if r.trial_id in in_metapsy:
             raise SystemExit(f"{r.effect_id}: trial also has Metapsy rows; reconcile by hand")
         db = CURATED_NETWORK.get(r.condition)
@@ -435,6 +485,25 @@ def _curated(frame: pd.DataFrame, excluded: list) -> tuple[pd.DataFrame, list]:
             continue
         c = comps.loc[r.comparison_id]
         a1, a2 = arms.loc[c["arm1_id"]], arms.loc[c["arm2_id"]]
+        node1 = nodes[("curated", "arm_class", a1["arm_class"])]
+        node2 = nodes[("curated", "arm_class", a2["arm_class"])]
+        where = r.source
+        if r.source.startswith("metapsy:"):  # a database that is no network
+            where = f"{r.source} row {int(r.source_row1)}"
+        elif isinstance(r.source_location, str):
+            where = f"{r.source} {r.source_location}".strip()
+        if "unmapped" in (node1, node2):
+            excluded.append(
+                {
+                    "database": db,
+                    "source": where,
+                    "study": r.study,
+                    "arms": r.comparison_id,
+                    "what": str(r.instrument),
+                    "reason": "curated arm class not mapped to a node (data/network_nodes.csv)",
+                }
+            )
+            continue
         rec = dict.fromkeys(COLUMNS, "")
         stats = {k: _num(getattr(r, k)) for k in (*_ARM1, *_ARM2)}
         rec.update(stats)
@@ -447,12 +516,12 @@ def _curated(frame: pd.DataFrame, excluded: list) -> tuple[pd.DataFrame, list]:
             trial_id=r.trial_id,
             year=_num(years[r.trial_id]),
             year_source="curated data/trials.csv",
-            rob=_text(r.rob),
+            rob=_num(float(r.rob)) if re.fullmatch(r"[0-9.]+", str(r.rob)) else _text(r.rob),
             format=_text(r.format),
             arm1=str(a1["label"]),
             arm2=str(a2["label"]),
-            node1=nodes[("curated", "arm_class", a1["arm_class"])],
-            node2=nodes[("curated", "arm_class", a2["arm_class"])],
+            node1=node1,
+            node2=node2,
             instrument=str(r.instrument),
             outcome_type=r.stats_form,
             rater=r.rater,
@@ -461,9 +530,7 @@ def _curated(frame: pd.DataFrame, excluded: list) -> tuple[pd.DataFrame, list]:
             stats_form=r.stats_form,
             higher_is_better="true" if r.higher_is_better else "false",
             direction_rule="curated_instruments",
-            source=f"{r.source} {r.source_location}".strip()
-            if isinstance(r.source_location, str)
-            else r.source,
+            source=where,
             curated_effect_ids=r.effect_id,
         )
         if r.stats_form == "reported":
@@ -512,15 +579,17 @@ def build(metapsy_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The network table and its exclusions, from the Metapsy copies in ``metapsy_dir``."""
     nodes = load_nodes()
     directions = _directions()
+    ds = load()
+    reported = _reported_rows(ds)
     rows, excluded = [], []
     for db in NETWORKS:
-        got, dropped = _rows(db, Path(metapsy_dir) / db, nodes, directions)
+        got, dropped = _rows(db, Path(metapsy_dir) / db, nodes, directions, reported)
         rows += got
         excluded += dropped
     frame = pd.DataFrame(rows, columns=[*COLUMNS, "_gdir"])
     frame = _consensus(frame)
     frame = _arm_ids(frame)
-    frame, excluded = _curated(frame, excluded)
+    frame, excluded = _curated(frame, excluded, ds)
     effect_only = frame["stats_form"].isin(("precalc_g", "reported"))
     nodir = (frame["higher_is_better"] == "") & ~effect_only
     for r in frame[nodir].itertuples():
