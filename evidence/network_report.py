@@ -265,7 +265,7 @@ def fit_network(
     >>> res.reference, res.k
     ('waitlist', 65)
     """
-    from .network import network
+    from .nma import network
 
     if eff.empty or not ((eff["node_a"] == "pdt") | (eff["node_b"] == "pdt")).any():
         return None, eff.iloc[:0], 0
