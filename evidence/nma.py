@@ -229,14 +229,20 @@ def _tau2(blocks: _Blocks, X: np.ndarray, y: np.ndarray, method: str) -> float:
 
     if i == 0 and score(0.0) <= 0:
         return 0.0
-    lo = grid[max(i - 1, 0)]
-    hi = grid[i + 1]
-    if score(grid[i]) > 0:
-        lo = grid[i]
+    lo, hi = grid[max(i - 1, 0)], grid[i + 1]
+    for _ in range(60):  # narrow [lo, hi] around the highest point until the score changes sign
+        sub = np.linspace(lo, hi, 33)
+        j = int(np.argmax(_reml_ll_grid(blocks, X, y, sub)))
+        if j == 0 and lo == 0.0 and score(0.0) <= 0:
+            return 0.0
+        a, b = sub[max(j - 1, 0)], sub[min(j + 1, sub.size - 1)]
+        sa, sb = score(a), score(b)
+        if sa > 0 >= sb:
+            lo, hi = a, b
+            break
+        lo, hi = a, b
     else:
-        hi = grid[i]
-    if score(lo) <= 0:  # the maximum sits at the lower end (only possible at tau^2 = 0)
-        return float(lo)
+        return float(0.5 * (lo + hi))  # flat to machine precision: any point of the bracket
     return float(optimize.brentq(score, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps))
 
 

@@ -428,3 +428,20 @@ def test_dl_equals_netmeta_formula_with_multi_arm_studies():
     assert q == pytest.approx(res.q, rel=1e-10)
     assert df == res.q_df
     assert res.tau2 == pytest.approx(tau2, rel=1e-10)
+
+
+def test_reml_bracket_found_when_the_score_wiggles_between_grid_points():
+    """suicide-psyctr on the SMD scale once made the bracketing step fail (f(a), f(b) same sign)."""
+    from evidence import network_report as nr
+    from evidence.network_data import load_network
+    from evidence.nma import _reml_ll_grid
+
+    net = load_network()
+    eff = nr.network_effects(net[net["database"] == "suicide-psyctr"], measure="SMD")
+    res, kept, _ = nr.fit_network(eff, measure="SMD")
+    assert res is not None and res.tau2 >= 0
+    # the returned tau^2 is the highest point of a dense profile of the restricted likelihood
+    blocks, X, y = res._blocks, res._X, res.yi
+    dense = np.linspace(0.0, max(4 * res.tau2, 1.0), 4001)
+    best = _reml_ll_grid(blocks, X, y, dense).max()
+    assert _reml_ll_grid(blocks, X, y, np.array([res.tau2]))[0] >= best - 1e-8
