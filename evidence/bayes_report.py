@@ -1,0 +1,329 @@
+"""The pre-specified Bayesian rule for small cells, as the notebooks show it (issue 14, part 3).
+
+**Rule** (stated once on the methods page, :data:`RULE_TEXT`): where a pooled cell has fewer
+than :data:`SMALL_K` trial comparisons, its forest plot and table show the Bayesian estimate
+(normal-normal hierarchical model, flat prior on the mean, the prior on tau named in the
+footnote) beside the frequentist REML + Knapp-Hartung one, and its plain-language statement
+uses the Bayesian credible interval and ``P(PDT better)``; where k >= 5 both are shown in the
+table and the statement stays frequentist.
+
+**Priors** (:data:`RULE_PRIORS`): half-normal with scale 0.5 on tau for Hedges' g, a weakly
+informative choice (Friede et al. 2017; Roever et al. 2021, Res Synth Methods 12:448-474) that
+gives tau < 0.98 a probability of 95%, so it allows heterogeneity as large as the largest seen
+in psychotherapy meta-analyses while ruling out the values of several SD units that k = 2 lets
+REML + Knapp-Hartung entertain. For log odds ratios the same prior is carried over with the
+logistic conversion this project already uses (``g = ln(OR) sqrt(3) / pi``, Hasselblad and
+Hedges): half-normal with scale ``0.5 pi / sqrt(3) = 0.907`` on tau of log OR. The empirical
+priors of Rhodes et al. (2015) and Turner et al. (2015) (``evidence/priors.csv``) are more
+concentrated; they enter the prior-sensitivity table, not the rule.
+
+**Orientation.** Effects are oriented so that positive values favour PDT on both scales
+(``data/README.md``: ``yi`` is turned round for lower-is-better instruments and undesirable
+events; an OR > 1 favours PDT), so ``P(PDT better)`` is the posterior probability that the
+mean effect is above 0 (g) or the mean log OR above 0 (OR above 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .bayes import TauPrior, bayes_pool, compare_cells, prior_sensitivity
+
+__all__ = [
+    "SMALL_K",
+    "RULE_PRIORS",
+    "RULE_TEXT",
+    "rule_prior",
+    "footnote",
+    "cell_table",
+    "statements",
+    "pdt_vs_cbt_cells",
+    "sensitivity_table",
+    "show_small_cells",
+]
+
+#: Cells with fewer trial comparisons than this use the Bayesian estimate in their statement.
+SMALL_K = 5
+#: The pre-specified prior on tau per effect measure (see the module docstring for why).
+RULE_PRIORS: dict[str, TauPrior] = {
+    "SMD": TauPrior("halfnormal", scale=0.5),
+    "OR": TauPrior("halfnormal", scale=0.5 * np.pi / np.sqrt(3)),
+}
+#: The rule in words, for the methods page.
+RULE_TEXT = (
+    f"**Pre-specified rule for small cells.** Where a pooled cell has fewer than {SMALL_K} "
+    "trial comparisons, tau^2 cannot be estimated with any precision and the REML + "
+    "Knapp-Hartung interval, which uses a t distribution with k - 1 degrees of freedom, "
+    "becomes very wide (with k = 2 it uses t with 1 df). Such cells are therefore also "
+    "analysed with a Bayesian normal-normal random-effects model (flat prior on the mean "
+    "effect, computed exactly by quadrature, `evidence.bayes`): their forest plot and table "
+    "show the Bayesian posterior median with its 95% credible interval beside the frequentist "
+    "estimate, and their plain-language statement uses the credible interval and the posterior "
+    "probability that PDT is better on average, P(PDT better). Where k >= 5, both are shown in "
+    "the table and the statement stays frequentist.\n\n"
+    "**Prior on the heterogeneity tau.** Hedges' g: "
+    f"{RULE_PRIORS['SMD'].label}, weakly informative (Friede et al. 2017; Roever et al. 2021): "
+    "95% prior probability that tau < 0.98, which still allows heterogeneity larger than any "
+    "psychotherapy meta-analysis reports but not the several SD units that two trials "
+    "leave open to REML. Log odds ratios: the same prior carried over with the logistic "
+    "conversion used elsewhere on this site (g = ln(OR) x sqrt(3)/pi), i.e. "
+    f"{RULE_PRIORS['OR'].label} on the log OR scale. The empirical priors of Rhodes et al. "
+    "(2015, SMD) and Turner et al. (2015, log OR) for mental-health outcomes "
+    "(`evidence/priors.csv`) are more concentrated at small tau; together with half-normal and "
+    "half-Cauchy priors of scale 0.5 and 1 they form the prior-sensitivity table on the "
+    "overview page.\n\n"
+    "**Orientation.** Positive g and OR > 1 favour PDT, so P(PDT better) is the posterior "
+    "probability that the mean g is above 0 or the mean OR above 1."
+)
+_REML = "REML + Knapp-Hartung"
+
+
+def rule_prior(measure: str) -> TauPrior:
+    """The pre-specified prior on tau for ``measure`` (``"SMD"`` or ``"OR"``).
+
+    Examples
+    --------
+    >>> rule_prior("SMD").label
+    'half-normal(scale = 0.5)'
+    >>> rule_prior("OR").label
+    'half-normal(scale = 0.9069)'
+    """
+    try:
+        return RULE_PRIORS[measure]
+    except KeyError:
+        raise ValueError(
+            f"measure {measure!r}: the Bayesian rule has priors for {list(RULE_PRIORS)} only"
+        ) from None
+
+
+def footnote(measure: str) -> str:
+    """Footnote naming the model and the prior, for tables and forest plots.
+
+    Examples
+    --------
+    >>> footnote("SMD")[:40]
+    'Bayesian: normal-normal random effects, '
+    """
+    return (
+        f"Bayesian: normal-normal random effects, flat prior on mu, "
+        f"{rule_prior(measure).label} on tau; posterior median, 95% central credible "
+        f"interval. Frequentist: {_REML}. Headline for k < {SMALL_K}: Bayesian."
+    )
+
+
+def _effect_name(measure: str) -> str:
+    return "g" if measure == "SMD" else measure
+
+
+def _cells(analysis) -> dict:
+    names = {g: analysis._name(g) for g in analysis.results}
+    return {names[g]: r for g, r in analysis.results.items()}
+
+
+def cell_table(analysis, *, level: float = 95.0) -> pd.DataFrame:
+    """Both estimates per pooled cell of an :class:`~evidence.report.Analysis`, display scale.
+
+    Odds ratios are shown as ratios (exponentiated), g as is. Columns: ``k``, the
+    frequentist ``reml_*`` estimate, CI and PI, the Bayesian ``bayes_median``, credible
+    interval and predictive interval, ``tau_median`` (analysis scale), ``p_pdt_better``,
+    ``headline`` (which estimate the statement uses) and ``tau_prior``.
+
+    Examples
+    --------
+    >>> from evidence.data import load
+    >>> from evidence.report import condition_analyses
+    >>> t = cell_table(condition_analyses(load(), "eating")["OR post"])
+    >>> int(t.loc["CBT", "k"]), t.loc["CBT", "headline"]
+    (2, 'Bayesian')
+    >>> bool(t.loc["CBT", "bayes_ci_low"] > 0)  # a ratio
+    True
+    """
+    prior = rule_prior(analysis.measure)
+    t = compare_cells(_cells(analysis), tau_prior=prior, level=level)
+    t = t.rename(columns={"p_mu_positive": "p_pdt_better"})
+    if analysis.measure in ("OR", "RR"):
+        ratio_cols = [c for c in t.columns if c.startswith(("reml_", "bayes_"))]
+        t[ratio_cols] = np.exp(t[ratio_cols].astype(float))
+    t["headline"] = np.where(t["k"] < SMALL_K, "Bayesian", _REML)
+    t.index.name = "group"
+    return t.drop(columns="measure")
+
+
+def _pct(p: float) -> str:
+    return "above 99%" if p > 0.99 else "below 1%" if p < 0.01 else f"{100 * p:.0f}%"
+
+
+def _bayes_statement(row: pd.Series, effect: str, comparator: str) -> str:
+    k, p = int(row["k"]), float(row["p_pdt_better"])
+    parts = [
+        f"{k} trial comparison{'s' if k != 1 else ''}; Bayesian pooled {effect} = "
+        f"{row['bayes_median']:.2f} (95% credible interval {row['bayes_ci_low']:.2f} to "
+        f"{row['bayes_ci_high']:.2f}; prior {row['tau_prior']} on tau), beside "
+        f"{_REML} {row['reml_estimate']:.2f} (95% CI {row['reml_ci_low']:.2f} to "
+        f"{row['reml_ci_high']:.2f}).",
+        f"The probability that PDT did better than {comparator} on average is {_pct(p)}.",
+    ]
+    if p >= 0.975:
+        parts.append(f"These trials very probably favour PDT over {comparator}.")
+    elif p <= 0.025:
+        parts.append(f"These trials very probably favour {comparator} over PDT.")
+    else:
+        parts.append(
+            "The direction of the average effect is uncertain: these trials do not show a "
+            "difference, which is not the same as showing that there is none."
+        )
+    parts.append(
+        f"A new trial's effect would lie between {row['bayes_pi_low']:.2f} and "
+        f"{row['bayes_pi_high']:.2f} (95% predictive interval). With fewer than {SMALL_K} "
+        "trials the heterogeneity is set largely by the prior; treat this as preliminary."
+    )
+    return " ".join(parts)
+
+
+def statements(analysis, comparator: str | None = None, *, table=None) -> str:
+    """Markdown: the Bayesian plain-language statement of every cell with k < :data:`SMALL_K`.
+
+    Cells with k >= 5 keep their frequentist statement (``Analysis.statements``); they are
+    listed in one closing sentence. ``table`` is :func:`cell_table`'s result, if at hand.
+
+    Examples
+    --------
+    >>> from evidence.data import load
+    >>> from evidence.report import condition_analyses
+    >>> print(statements(condition_analyses(load(), "eating")["OR post"])[:60])
+    **PDT vs CBT.** 2 trial comparisons; Bayesian pooled OR = 0.
+    """
+    t = cell_table(analysis) if table is None else table
+    effect = _effect_name(analysis.measure)
+    out = []
+    for name, row in t.iterrows():
+        if row["headline"] != "Bayesian":
+            continue
+        if analysis.by == "comparator_class":
+            head, comp = f"PDT vs {name}", name
+        else:
+            head, comp = name[:1].upper() + name[1:], comparator or "the comparator"
+        out.append(f"**{head}.** " + _bayes_statement(row, effect, comp))
+    large = [str(n) for n, h in t["headline"].items() if h != "Bayesian"]
+    if large:
+        out.append(
+            f"k >= {SMALL_K} ({', '.join(large)}): the {_REML} statement above stands; "
+            "both estimates are in the table."
+        )
+    return "\n\n".join(out)
+
+
+def pdt_vs_cbt_cells(dataset, *, method: str = "REML", test: str = "knha") -> dict:
+    """Every PDT vs CBT cell, by condition, measure and timepoint (as the overview lists them).
+
+    Returns ``{"<condition>, <measure>, <timepoint>": pooled result}``.
+
+    Examples
+    --------
+    >>> from evidence.data import load
+    >>> cells = pdt_vs_cbt_cells(load())
+    >>> "bulimia nervosa, OR, post" in cells
+    True
+    """
+    from .report import CONDITION_NAMES, analyse
+
+    o = dataset.outcomes[dataset.outcomes["comparator_class"] == "cbt"]
+    out = {}
+    for cond in [c for c in CONDITION_NAMES if c in set(o["condition"])]:
+        oc = o[o["condition"] == cond]
+        for (measure, timepoint), _ in oc.groupby(["measure", "timepoint"], sort=True):
+            if measure not in RULE_PRIORS:
+                continue
+            an = analyse(
+                dataset,
+                f"cbt_{cond}",
+                conditions=(cond,),
+                comparators=("cbt",),
+                measure=measure,
+                timepoint=timepoint,
+                method=method,
+                test=test,
+            )
+            if an:
+                key = f"{CONDITION_NAMES[cond]}, {measure}, {timepoint.replace('_', '-')}"
+                out[key] = an.results["cbt"]
+    return out
+
+
+def sensitivity_table(cells: Mapping, *, level: float = 95.0) -> pd.DataFrame:
+    """Prior sensitivity of pooled cells: one row per cell and prior, plus the REML + KH row.
+
+    The priors are :func:`evidence.bayes.prior_sensitivity`'s defaults (half-normal and
+    half-Cauchy with scales 0.5 and 1, and the empirical priors for the cell's measure); the
+    rule's prior is marked in ``rule``. Estimates are on the display scale (OR as ratios).
+
+    Examples
+    --------
+    >>> from evidence.pooling import pool
+    >>> r = pool([0.3, 0.6], [0.05, 0.04], method="REML", test="knha", measure="SMD")
+    >>> t = sensitivity_table({"A": r})
+    >>> bool(t.loc[("A", "half-normal(scale = 0.5)"), "rule"]), len(t)
+    (True, 9)
+    """
+    frames = []
+    for name, r in cells.items():
+        rule = rule_prior(r.measure).label
+        s = prior_sensitivity(r, level=level)
+        if rule not in s.index:  # the OR rule's scale is not in the default grid
+            b = bayes_pool(r.yi, r.vi, tau_prior=rule_prior(r.measure), level=level)
+            s.loc[rule] = {
+                "k": b.k,
+                "mu_median": b.mu_median,
+                "mu_ci_low": b.mu_ci_low,
+                "mu_ci_high": b.mu_ci_high,
+                "tau_median": b.tau_median,
+                "p_mu_positive": b.p_mu_positive,
+            }
+        f = pd.DataFrame(
+            {
+                "k": s["k"].astype(int),
+                "estimate": s["mu_median"],
+                "ci_low": s["mu_ci_low"],
+                "ci_high": s["mu_ci_high"],
+                "tau": s["tau_median"],
+                "p_pdt_better": s["p_mu_positive"],
+                "rule": s.index == rule,
+            },
+            index=s.index,
+        )
+        f.loc[_REML] = {
+            "k": r.k,
+            "estimate": r.estimate,
+            "ci_low": r.ci_low,
+            "ci_high": r.ci_high,
+            "tau": np.sqrt(r.tau2),
+            "p_pdt_better": np.nan,
+            "rule": False,
+        }
+        if r.measure in ("OR", "RR"):
+            with np.errstate(over="ignore"):  # a half-Cauchy with k = 1 reaches e^1000
+                f[["estimate", "ci_low", "ci_high"]] = np.exp(f[["estimate", "ci_low", "ci_high"]])
+        f.index.name = "prior"
+        frames.append(pd.concat({name: f}, names=["cell"]))
+    return pd.concat(frames)
+
+
+def show_small_cells(analyses: dict) -> None:
+    """Notebook section: per analysis, both estimates per cell and the Bayesian statements.
+
+    The forest plot with the Bayesian rows is drawn for analyses with a cell of k < 5.
+    """
+    from .report import _show, save_table
+
+    for key, an in analyses.items():
+        t = cell_table(an)
+        save_table(t, f"{an.name}_bayes")
+        effect = "OR" if an.measure == "OR" else "g"
+        _show(
+            f"**{key}** ({effect}; tau on the analysis scale). {footnote(an.measure)}",
+            t.round(3),
+            statements(an, table=t),
+        )

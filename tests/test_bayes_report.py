@@ -1,0 +1,151 @@
+"""The small-cell Bayesian rule as the notebooks show it (evidence.bayes_report)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import integrate, optimize, stats
+
+from evidence import bayes_report as br
+from evidence.bayes import bayes_pool, make_prior
+from evidence.data import load
+from evidence.pooling import pool
+from evidence.report import analyse, condition_analyses, headline
+
+#: Quadrature (bayes.py, 1e-10 against R) against scipy's adaptive quad of the same integral.
+QUAD_TOL = 1e-4
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load()
+
+
+def test_rule_priors_and_rule_text():
+    assert br.rule_prior("SMD").label == "half-normal(scale = 0.5)"
+    # the OR prior is the SMD prior carried over with g = ln(OR) sqrt(3) / pi
+    assert br.rule_prior("OR").scale * np.sqrt(3) / np.pi == pytest.approx(0.5, abs=1e-15)
+    for m in ("SMD", "OR"):
+        assert br.rule_prior(m).label in br.RULE_TEXT
+        assert br.rule_prior(m).label in br.footnote(m)
+    assert f"fewer than {br.SMALL_K}" in br.RULE_TEXT
+    with pytest.raises(ValueError, match="'MD'"):
+        br.rule_prior("MD")
+
+
+def test_headline_switches_at_five(data):
+    t = br.cell_table(condition_analyses(data, "depression")["SMD post"])
+    assert (t["headline"] == "Bayesian").tolist() == (t["k"] < 5).tolist()
+    assert set(t["headline"]) == {"Bayesian", "REML + Knapp-Hartung"}  # both kinds present
+    text = br.statements(condition_analyses(data, "depression")["SMD post"])
+    assert "**PDT vs CBT.**" in text and "**PDT vs usual care.**" not in text  # k = 7
+    assert "usual care" in text.split("\n\n")[-1]  # listed as keeping its REML statement
+
+
+def test_orientation_smd(data):
+    """Positive g favours PDT: P(PDT better) = P(mu > 0), and it follows the estimate."""
+    an = condition_analyses(data, "anxiety")["SMD post"]
+    t = br.cell_table(an)
+    r = an.results["waitlist"]
+    b = bayes_pool(r.yi, r.vi, tau_prior=br.rule_prior("SMD"))
+    assert t.loc["waitlist", "p_pdt_better"] == pytest.approx(b.prob(lower=0.0), abs=1e-12)
+    assert t.loc["waitlist", "bayes_median"] > 0 and t.loc["waitlist", "p_pdt_better"] > 0.5
+    assert t.loc["CBT", "bayes_median"] < 0 and t.loc["CBT", "p_pdt_better"] < 0.5
+
+
+def test_orientation_or_bulimia_favours_cbt(data):
+    """Poulsen 2014 favours CBT on abstinence (data/README): OR < 1, P(PDT better) < 1/2.
+
+    The ORs are shown as ratios; P(PDT better) is P(log OR > 0) = P(OR > 1).
+    """
+    an = condition_analyses(data, "eating")["OR post"]
+    t = br.cell_table(an)
+    row = t.loc["CBT"]
+    assert row["bayes_median"] < 1 and row["p_pdt_better"] < 0.5
+    r = an.results["cbt"]
+    b = bayes_pool(r.yi, r.vi, tau_prior=br.rule_prior("OR"))
+    assert row["bayes_ci_low"] == pytest.approx(np.exp(b.mu_ci_low), rel=1e-12)
+    assert row["reml_estimate"] == pytest.approx(np.exp(r.estimate), rel=1e-12)
+    assert row["p_pdt_better"] == pytest.approx(1 - float(b.cdf(0.0)[0]), abs=1e-12)
+    text = br.statements(an)
+    assert "PDT did better than CBT on average is 13%" in text
+
+
+@pytest.mark.parametrize(
+    ("key", "measure", "group"),
+    [
+        ("eating", "OR post", "cbt"),  # bulimia nervosa, k = 2
+        ("anxiety", "SMD post", "usual_care"),  # panic: Wiborg 1996, k = 1
+        ("anxiety", "SMD post", "other_psychotherapy"),  # panic: Martini 2011, k = 1
+    ],
+)
+def test_eating_and_panic_cells_finite(data, key, measure, group):
+    an = condition_analyses(data, key)[measure]
+    t = br.cell_table(an)
+    row = t.loc[an._name(group)]
+    lo, hi = row["bayes_ci_low"], row["bayes_ci_high"]
+    assert np.isfinite([lo, hi, row["bayes_pi_low"], row["bayes_pi_high"]]).all()
+    assert lo < row["bayes_median"] < hi
+    if measure.startswith("OR"):  # interpretable: within two orders of magnitude of 1
+        assert 1e-2 < lo and hi < 1e2
+        # with two discordant trials REML + KH is uninformative, the Bayesian interval is not
+        assert row["reml_ci_high"] / row["reml_ci_low"] > 100 * hi / lo
+    else:
+        assert hi - lo < 3
+
+
+def test_headline_panic_cells(data):
+    for family in ("other_active", "control"):
+        t = br.cell_table(headline(data)[family])
+        row = t.loc["panic disorder"]
+        assert row["headline"] == "Bayesian"
+        assert np.isfinite([row["bayes_ci_low"], row["bayes_ci_high"]]).all()
+
+
+def test_sensitivity_table(data):
+    cells = br.pdt_vs_cbt_cells(data)
+    assert "bulimia nervosa, OR, post" in cells and "depression, SMD, post" in cells
+    t = br.sensitivity_table(cells)
+    assert (t.groupby(level="cell")["rule"].sum() == 1).all()  # the rule's prior, once per cell
+    est = t[["estimate", "ci_low", "ci_high"]].to_numpy()
+    # the rule's prior always gives finite limits (a half-Cauchy with k = 1 on the OR scale may not)
+    assert np.isfinite(t.loc[t["rule"], ["estimate", "ci_low", "ci_high"]].to_numpy()).all()
+    ok = np.isfinite(est).all(axis=1)
+    assert (est[ok, 1] <= est[ok, 0]).all() and (est[ok, 0] <= est[ok, 2]).all()
+    assert t.xs("REML + Knapp-Hartung", level="prior")["p_pdt_better"].isna().all()
+    bul = t.loc["bulimia nervosa, OR, post"]
+    assert bul.loc["REML + Knapp-Hartung", "estimate"] == pytest.approx(
+        np.exp(cells["bulimia nervosa, OR, post"].estimate), rel=1e-12
+    )
+    assert any(i.startswith("turner_") for i in bul.index)
+    assert any(i.startswith("rhodes_") for i in t.loc["depression, SMD, post"].index)
+
+
+@pytest.mark.parametrize("prior", ["rhodes_any", "rhodes_mental_nonpharm", "halfcauchy"])
+def test_single_trial_quantiles_heavy_tailed_priors(prior):
+    """k = 1: mu | y is the prior mixture of N(y, v + tau^2); its quantiles once failed to
+    converge (false position stalled on a bracket of 1e12 data scales)."""
+    y, v = -0.346264, 0.007322
+    p = make_prior(prior, 0.5)
+
+    def dens(lt):
+        return np.exp(p.logpdf(np.array([np.exp(lt)]))[0] + lt)
+
+    def cdf(q):
+        f = lambda lt: stats.norm.cdf((q - y) / np.sqrt(v + np.exp(2 * lt))) * dens(lt)  # noqa: E731
+        return integrate.quad(f, -40, 40, limit=500)[0] / integrate.quad(dens, -40, 40)[0]
+
+    lo = optimize.brentq(lambda q: cdf(q) - 0.025, y - 1e6, y)
+    hi = optimize.brentq(lambda q: cdf(q) - 0.975, y, y + 1e6)
+    b = bayes_pool([y], [v], tau_prior=p)
+    assert b.mu_ci_low == pytest.approx(lo, rel=QUAD_TOL)
+    assert b.mu_ci_high == pytest.approx(hi, rel=QUAD_TOL)
+    r = pool([y], [v], method="REML", test="knha", measure="SMD")
+    s = br.sensitivity_table({"x": r}).loc["x"]
+    assert (s["ci_low"] < s["estimate"]).all() and (s["estimate"] < s["ci_high"]).all()
+
+
+def test_analyse_cell_names_match_statement_heads(data):
+    an = analyse(data, "x", conditions=("panic",), by="condition")
+    text = br.statements(an, comparator="any comparator")
+    assert text.startswith("**Panic disorder.**")
