@@ -25,7 +25,7 @@ mean effect is above 0 (g) or the mean log OR above 0 (OR above 1).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -311,19 +311,24 @@ def sensitivity_table(cells: Mapping, *, level: float = 95.0) -> pd.DataFrame:
     return pd.concat(frames)
 
 
-def show_small_cells(analyses: dict) -> None:
+def show_small_cells(analyses: Mapping, comparators: Sequence[str] | None = None) -> None:
     """Notebook section: per analysis, both estimates per cell and the Bayesian statements.
 
-    The forest plot with the Bayesian rows is drawn for analyses with a cell of k < 5.
+    ``analyses`` maps a heading to an :class:`~evidence.report.Analysis`; ``comparators``
+    (one per analysis) names the comparator in statements of analyses grouped by condition.
+    Each table is saved as ``results/<name>_bayes``.
     """
     from .report import _show, save_table
 
-    for key, an in analyses.items():
+    comps = [None] * len(analyses) if comparators is None else list(comparators)
+    if len(comps) != len(analyses):
+        raise ValueError(f"comparators: {len(comps)} names for {len(analyses)} analyses")
+    for (key, an), comp in zip(analyses.items(), comps, strict=True):
         t = cell_table(an)
         save_table(t, f"{an.name}_bayes")
-        effect = "OR" if an.measure == "OR" else "g"
         _show(
-            f"**{key}** ({effect}; tau on the analysis scale). {footnote(an.measure)}",
+            f"**{key}** ({_effect_name(an.measure)}; tau on the analysis scale). "
+            f"{footnote(an.measure)}",
             t.round(3),
-            statements(an, table=t),
+            statements(an, comp, table=t),
         )

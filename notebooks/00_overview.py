@@ -116,6 +116,51 @@ headline["control"].forest(title="PDT vs control conditions by condition (g, pos
 Markdown(headline["control"].statements(comparator="control conditions"))
 
 # %% [markdown]
+# <!-- bayes: start (issue 14) -->
+# ## Bayesian estimates for small cells
+#
+# Pre-specified rule (methods page): where a condition has fewer than 5 comparisons in a
+# family, the Bayesian random-effects estimate (posterior median, 95% credible interval, prior
+# on tau named in the footnote) is shown beside the REML + Knapp-Hartung one and its statement
+# below replaces the frequentist one above; with 5 or more, both estimates are in the table
+# and the statement above stands. `p_pdt_better` is the posterior probability that PDT is
+# better on average (g > 0, OR > 1).
+
+# %%
+from evidence import bayes_report
+
+bayes_report.show_small_cells(
+    {
+        "PDT vs CBT": headline["cbt"],
+        "PDT vs other active treatments": headline["other_active"],
+        "PDT vs control conditions": headline["control"],
+    },
+    comparators=("CBT", "other active treatments", "control conditions"),
+)
+
+# %% [markdown]
+# ### How much do the PDT vs CBT estimates depend on the prior?
+#
+# Every PDT vs CBT cell (every condition, outcome type and timepoint, as in the table of all
+# outcome types above) under half-normal and half-Cauchy priors on tau with scales 0.5 and 1
+# and the empirical priors for mental-health outcomes (Rhodes et al. 2015 for g, Turner et al.
+# 2015 for log OR; `evidence/priors.csv` names the source of each), beside REML +
+# Knapp-Hartung (`tau` there is the REML estimate). `rule` marks the pre-specified prior. ORs
+# are shown as ratios. With one trial, the interval is the prior's spread of tau around that
+# trial's estimate, and a heavy-tailed prior (half-Cauchy, log-t) makes it very wide: a single
+# trial says nothing about heterogeneity.
+
+# %%
+cbt_prior = bayes_report.sensitivity_table(
+    bayes_report.pdt_vs_cbt_cells(data, method=METHOD, test=TEST)
+)
+report.save_table(cbt_prior, "overview_cbt_prior_sensitivity")
+cbt_prior.round(3)
+
+# %% [markdown]
+# <!-- bayes: end -->
+
+# %% [markdown]
 # <!-- sensitivity: start (issue 10) -->
 # ## Judgement calls: classification, add-on designs and flagged values
 #

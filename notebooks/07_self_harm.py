@@ -62,6 +62,25 @@ report.show_forests(analyses)
 report.show_pooled(analyses)
 
 # %% [markdown]
+# <!-- bayes: start (issue 14) -->
+# ## Bayesian estimates for small cells
+#
+# Pre-specified rule (methods page): where a comparator class has fewer than 5 comparisons,
+# the Bayesian random-effects estimate (posterior median, 95% credible interval, prior on tau
+# named in the footnote) is shown beside the REML + Knapp-Hartung one and its statement below
+# replaces the frequentist one above; with 5 or more, both estimates are in the table and the
+# statement above stands. `p_pdt_better` is the posterior probability that PDT is better on
+# average (g > 0, OR > 1).
+
+# %%
+from evidence import bayes_report
+
+bayes_report.show_small_cells(analyses)
+
+# %% [markdown]
+# <!-- bayes: end -->
+
+# %% [markdown]
 # ## Does one trial drive the result?
 #
 # Leave-one-out estimates and influence diagnostics (metafor's `influence()`) for the

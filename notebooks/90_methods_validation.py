@@ -96,6 +96,25 @@ row = next(
 print("\nmetafor:", {k: round(row[k], 6) for k in ("estimate", "se", "tau2", "pi_low", "pi_high")})
 
 # %% [markdown]
+# <!-- bayes: start (issue 14) -->
+# ## Pre-specified rule: Bayesian estimates for cells with fewer than 5 trials
+#
+# The rule and its priors, as every condition page applies them (the text comes from
+# `evidence.bayes_report.RULE_TEXT`, so the pages' footnotes and this statement cannot drift
+# apart). The Bayesian engine (`evidence.bayes`) reproduces R's bayesmeta to 1e-5
+# (`tests/test_bayes.py`, reference values from `tools/make_reference_bayes.R`).
+
+# %%
+from IPython.display import Markdown
+
+from evidence import bayes_report
+
+Markdown(bayes_report.RULE_TEXT)
+
+# %% [markdown]
+# <!-- bayes: end -->
+
+# %% [markdown]
 # ## What this does and does not show
 #
 # It shows that, on these datasets, our estimators, tests, intervals, leave-one-out and
