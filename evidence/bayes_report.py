@@ -129,7 +129,7 @@ def cell_table(analysis, *, level: float = 95.0) -> pd.DataFrame:
     Odds ratios are shown as ratios (exponentiated), g as is. Columns: ``k``, the
     frequentist ``reml_*`` estimate, CI and PI, the Bayesian ``bayes_median``, credible
     interval and predictive interval, ``tau_median`` (analysis scale), ``p_pdt_better``,
-    ``headline`` (which estimate the statement uses) and ``tau_prior``.
+    ``headline`` (which estimate the statement uses), ``tau_prior`` and ``measure``.
 
     Examples
     --------
@@ -149,7 +149,7 @@ def cell_table(analysis, *, level: float = 95.0) -> pd.DataFrame:
         t[ratio_cols] = np.exp(t[ratio_cols].astype(float))
     t["headline"] = np.where(t["k"] < SMALL_K, "Bayesian", _REML)
     t.index.name = "group"
-    return t.drop(columns="measure")
+    return t
 
 
 def _pct(p: float) -> str:
@@ -316,9 +316,11 @@ def show_small_cells(analyses: Mapping, comparators: Sequence[str] | None = None
 
     ``analyses`` maps a heading to an :class:`~evidence.report.Analysis`; ``comparators``
     (one per analysis) names the comparator in statements of analyses grouped by condition.
-    Each table is saved as ``results/<name>_bayes``.
+    Each table is saved as ``results/<name>_bayes``; the cells with k < 5 are drawn by
+    :func:`evidence.plots.bayes.cell_forest` (``figures/<name>_bayes_forest``).
     """
-    from .report import _show, save_table
+    from .plots.bayes import cell_forest
+    from .report import _show, save_plot, save_table
 
     comps = [None] * len(analyses) if comparators is None else list(comparators)
     if len(comps) != len(analyses):
@@ -329,6 +331,16 @@ def show_small_cells(analyses: Mapping, comparators: Sequence[str] | None = None
         _show(
             f"**{key}** ({_effect_name(an.measure)}; tau on the analysis scale). "
             f"{footnote(an.measure)}",
-            t.round(3),
-            statements(an, comp, table=t),
+            t.drop(columns="measure").round(3),
         )
+        small = t[t["k"] < SMALL_K]
+        if len(small):
+            ax = cell_forest(
+                small,
+                measure=an.measure,
+                title=f"{key}: cells with fewer than {SMALL_K} trials",
+                footnote=f"Prior on \u03c4 pre-specified for {_effect_name(an.measure)} "
+                "(methods page).",
+            )
+            save_plot(ax, f"{an.name}_bayes_forest")
+        _show(statements(an, comp, table=t))

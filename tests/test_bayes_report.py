@@ -149,3 +149,38 @@ def test_analyse_cell_names_match_statement_heads(data):
     an = analyse(data, "x", conditions=("panic",), by="condition")
     text = br.statements(an, comparator="any comparator")
     assert text.startswith("**Panic disorder.**")
+
+
+def test_cell_forest_draws_both_diamonds(data):
+    import matplotlib.pyplot as plt
+
+    from evidence.plots.bayes import cell_forest
+
+    t = br.cell_table(condition_analyses(data, "eating")["OR post"])
+    ax = cell_forest(t, footnote=br.footnote("OR"))
+    gids = {p.get_gid(): p for p in ax.patches}
+    assert {"cell-0-reml", "cell-0-bayes", "cell-0-pi"} <= set(gids)
+    xy = gids["cell-0-bayes"].get_xy()
+    assert xy[:, 0].min() == pytest.approx(t.loc["CBT", "bayes_ci_low"], rel=1e-12)
+    assert xy[:, 0].max() == pytest.approx(t.loc["CBT", "bayes_ci_high"], rel=1e-12)
+    assert ax.get_xscale() == "log"  # odds ratios on a log axis
+    texts = {x.get_gid(): x.get_text() for x in ax.texts if x.get_gid()}
+    assert texts["cell-0-bayes-label"] == f"Bayesian, {br.rule_prior('OR').label} on \u03c4"
+    assert texts["cell-0-bayes-prob"] == "13%"
+    assert br.rule_prior("OR").label in texts["footnote"].replace("\n", " ")
+    plt.close("all")
+    with pytest.raises(ValueError, match="bayes_median"):
+        cell_forest(t.drop(columns="bayes_median"))
+
+
+def test_show_small_cells_writes_table_and_forest(data, tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setenv("EVIDENCE_ROOT", str(tmp_path))
+    an = condition_analyses(data, "depression")["SMD post"]
+    br.show_small_cells({"Depression": an})
+    assert (tmp_path / "results" / "depression_bayes.csv").exists()
+    assert (tmp_path / "figures" / "depression_bayes_forest.svg").exists()
+    with pytest.raises(ValueError, match="2 names for 1 analyses"):
+        br.show_small_cells({"Depression": an}, comparators=["a", "b"])
+    plt.close("all")

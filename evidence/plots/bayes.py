@@ -18,7 +18,7 @@ from scipy import stats
 
 from ..plotting import RATIO_MEASURES
 
-__all__ = ["shrinkage_forest"]
+__all__ = ["shrinkage_forest", "cell_forest"]
 
 
 def shrinkage_forest(
@@ -277,4 +277,216 @@ def shrinkage_forest(
                 va="bottom",
                 gid="title",
             )
+    return ax
+
+
+def cell_forest(
+    table: Any,
+    *,
+    measure: str | None = None,
+    ax: Any = None,
+    xlim: tuple[float, float] | None = None,
+    digits: int = 2,
+    title: str | None = None,
+    footnote: str | None = None,
+    favours: tuple[str, str] | None = ("comparator", "PDT"),
+    label_width: float = 2.6,
+    plot_width: float = 2.6,
+    row_height: float = 0.2,
+):
+    """Summary forest of pooled cells: REML + Knapp-Hartung diamond beside the Bayesian one.
+
+    Per cell (``table`` row; :func:`evidence.bayes_report.cell_table`'s columns, display
+    scale): a header with k, the frequentist diamond (black), the Bayesian diamond (grey,
+    labelled with the prior on tau: posterior median and credible interval), the Bayesian
+    predictive interval (bar) and the posterior probability that PDT is better on average.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"k": [2], "reml_estimate": [0.2], "reml_ci_low": [-1.2],
+    ...     "reml_ci_high": [1.6], "bayes_median": [0.2], "bayes_ci_low": [-0.4],
+    ...     "bayes_ci_high": [0.8], "bayes_pi_low": [-0.9], "bayes_pi_high": [1.3],
+    ...     "p_pdt_better": [0.77], "tau_prior": ["half-normal(scale = 0.5)"]}, index=["CBT"])
+    >>> ax = cell_forest(t, measure="SMD")
+    >>> [t.get_text() for t in ax.texts if t.get_gid() == "cell-0-bayes-label"]
+    ['Bayesian, half-normal(scale = 0.5) on τ']
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    from .. import plotting as P
+
+    need = {"k", "reml_estimate", "reml_ci_low", "reml_ci_high", "bayes_median"}
+    need |= {"bayes_ci_low", "bayes_ci_high", "bayes_pi_low", "bayes_pi_high", "tau_prior"}
+    missing = sorted(need - set(table.columns))
+    if missing:
+        raise ValueError(f"cell_forest: table lacks columns {missing} (see bayes_report)")
+    if len(table) == 0:
+        raise ValueError("cell_forest: no cells to draw")
+    measure = measure or (table["measure"].iloc[0] if "measure" in table else None)
+    log = measure in RATIO_MEASURES
+    null = 1.0 if log else 0.0
+    n = len(table)
+
+    with P._style():
+        import matplotlib.pyplot as plt
+        from matplotlib import transforms
+        from matplotlib.patches import Polygon
+
+        meas = P._Measure()
+        rows = []  # (kind, label, est, lo, hi, gid)
+        for i, (name, r) in enumerate(table.iterrows()):
+            rows.append(("head", f"{name} (k = {int(r['k'])})", None, None, None, f"cell-{i}"))
+            rows.append(
+                (
+                    "reml",
+                    "REML + Knapp-Hartung",
+                    *(float(r[c]) for c in ("reml_estimate", "reml_ci_low", "reml_ci_high")),
+                    f"cell-{i}-reml",
+                )
+            )
+            rows.append(
+                (
+                    "bayes",
+                    f"Bayesian, {r['tau_prior']} on \u03c4",
+                    *(float(r[c]) for c in ("bayes_median", "bayes_ci_low", "bayes_ci_high")),
+                    f"cell-{i}-bayes",
+                )
+            )
+            rows.append(
+                (
+                    "pi",
+                    "Bayesian prediction (new trial)",
+                    np.nan,
+                    float(r["bayes_pi_low"]),
+                    float(r["bayes_pi_high"]),
+                    f"cell-{i}-pi",
+                )
+            )
+        labels = [meas.wrap(row[1], label_width, P.FONT_PT, max_lines=1) for row in rows]
+        lab_w = min(max(meas(s) for s in labels), label_width)
+        text = [
+            ""
+            if kind == "head"
+            else f"[{P._num(lo, digits)}, {P._num(hi, digits)}]"
+            if kind == "pi"
+            else f"{P._num(e, digits)} [{P._num(lo, digits)}, {P._num(hi, digits)}]"
+            for kind, _, e, lo, hi, _ in rows
+        ]
+        prob = [""] * len(rows)
+        if "p_pdt_better" in table:
+            for i, p in enumerate(table["p_pdt_better"]):
+                prob[4 * i + 2] = f"{100 * float(p):.0f}%"
+        head_est, head_p = "Estimate [95% interval]", "P(PDT better)"
+        w_est = max([meas(s) for s in text] + [meas(head_est, P.FONT_PT, "bold")])
+        w_p = max([meas(s) for s in prob] + [meas(head_p, P.FONT_PT, "bold")])
+        pad, gap = 0.15, 0.15
+        x_est, x_p = pad + w_est, pad + w_est + gap + w_p
+        right_w, left_w = x_p, pad + lab_w
+        ys = np.arange(len(rows), dtype=float) + np.repeat(np.arange(n) * 0.4, 4)
+        y_top, y_bottom = -0.6, ys[-1] + 0.6
+        table_w = left_w + plot_width + right_w
+        title_txt = meas.wrap(title, table_w, 9.0, "bold") if title else None
+        head_h = 1.5 * row_height
+        title_h = (title_txt.count("\n") + 1) * 0.19 + 0.08 if title_txt else 0.0
+        note = (
+            "Black diamond: REML + Knapp-Hartung estimate and 95% CI. Grey diamond: Bayesian "
+            "posterior median and 95% credible interval (flat prior on the mean, the prior on "
+            "\u03c4 as labelled); bar: 95% Bayesian predictive interval for a new trial."
+        )
+        if footnote:
+            note += " " + footnote
+        note_txt = meas.wrap(note, table_w, P.NOTE_PT)
+        fav_h = 0.2 if favours else 0.0
+        bottom_h = 0.35 + fav_h + 0.08 + (note_txt.count("\n") + 1) * 0.125
+        axes_h = (y_bottom - y_top) * row_height
+
+        draw = [r for r in rows if r[0] != "head"]
+        est = np.array([r[2] for r in draw if r[0] != "pi"] + [null])
+        los = np.array([r[3] for r in draw])
+        his = np.array([r[4] for r in draw])
+        if xlim is None:
+            core = np.r_[est, [r[3] for r in draw if r[0] == "bayes"]]
+            core = np.r_[core, [r[4] for r in draw if r[0] == "bayes"]]
+            a, b = P._auto_range(core[np.isfinite(core)], los, his, log)
+            x0, x1, ticks = P._fit_ticks(a, b, log, plot_width, meas)
+        else:
+            x0, x1 = xlim
+            _, _, ticks = P._nice_limits(x0, x1, log)
+            ticks = ticks[(ticks >= x0 - 1e-12) & (ticks <= x1 + 1e-12)]
+        if ax is None:
+            margin = 0.15
+            fw = 2 * margin + table_w
+            fh = 2 * margin + title_h + head_h + axes_h + bottom_h
+            fig = plt.figure(figsize=(fw, fh))
+            ax = fig.add_axes(
+                ((margin + left_w) / fw, (margin + bottom_h) / fh, plot_width / fw, axes_h / fh)
+            )
+        fig = ax.figure
+        tl, trt = P._xin(ax, 0.0), P._xin(ax, 1.0)
+        P._value_axis(ax, (y_bottom, y_top), (x0, x1), ticks, log)
+        if x0 <= null <= x1:
+            ax.plot([null, null], [y_bottom, y_top], color=P.INK, lw=0.8, zorder=1, gid="null-line")
+        spans = []
+        for (kind, _, e, lo, hi, gid), y in zip(rows, ys, strict=True):
+            if kind == "head" or not (np.isfinite(lo) and np.isfinite(hi)):
+                continue
+            a, b = max(lo, x0), min(hi, x1)
+            spans.append((lo, hi, y))
+            if kind == "pi":
+                ax.add_patch(
+                    plt.Rectangle(
+                        (a, y - 0.15), b - a, 0.3, facecolor=P.PI_FILL, edgecolor=P.INK, lw=0.6,
+                        zorder=3, gid=gid,
+                    )
+                )  # fmt: skip
+            else:
+                fill = P.DIAMOND if kind == "reml" else P.SUB_DIAMOND
+                ax.add_patch(
+                    Polygon(
+                        [(a, y), (e, y - 0.34), (b, y), (e, y + 0.34)], closed=True,
+                        facecolor=fill, edgecolor=P.INK, lw=0.6, zorder=4, gid=gid,
+                    )
+                )  # fmt: skip
+        P._arrows(ax, spans, x0, x1)
+
+        put = functools.partial(P._put, ax)
+        head_y = y_top - 0.55
+        put(-left_w, head_y, "Cell", tl, weight="bold")
+        put(x_est, head_y, head_est, trt, ha="right", weight="bold")
+        put(x_p, head_y, head_p, trt, ha="right", weight="bold")
+        bt = transforms.blended_transform_factory(ax.transAxes, ax.transData)
+        put(0.5, head_y, P._MEASURE_NAMES.get(measure, measure or "Estimate"), bt,
+            ha="center", weight="bold")  # fmt: skip
+        rule_y = y_top - 0.05
+        ax.plot([-left_w, 0], [rule_y] * 2, transform=tl, color=P.INK, lw=0.6, clip_on=False)
+        ax.plot([0, 1], [rule_y] * 2, transform=bt, color=P.INK, lw=0.6, clip_on=False)
+        ax.plot([0, right_w], [rule_y] * 2, transform=trt, color=P.INK, lw=0.6, clip_on=False)
+        for (kind, _, _, _, _, gid), lab, txt, pr, y in zip(
+            rows, labels, text, prob, ys, strict=True
+        ):
+            bold = kind == "head"
+            put(-left_w + (0 if bold else 0.1), y, lab, tl, weight="bold" if bold else "normal",
+                gid=f"{gid}-label")  # fmt: skip
+            if txt:
+                put(x_est, y, txt, trt, ha="right", color=P.GREY if kind == "pi" else P.INK)
+            if pr:
+                put(x_p, y, pr, trt, ha="right", gid=f"{gid}-prob")
+        yin = P._yin(ax, 0.0)
+        if favours:
+            fy = -0.35
+            xn = (
+                (np.log(null) - np.log(x0)) / (np.log(x1) - np.log(x0))
+                if log
+                else ((null - x0) / (x1 - x0))
+            )
+            xt = transforms.blended_transform_factory(ax.transAxes, yin)
+            if 0 < xn < 1:
+                put(xn - 0.02, fy, f"Favours {favours[0]}", xt, ha="right", size=P.SMALL_PT)
+                put(xn + 0.02, fy, f"Favours {favours[1]}", xt, size=P.SMALL_PT)
+        put(-left_w, -(0.35 + fav_h + 0.08), note_txt, yin, size=P.NOTE_PT, color=P.GREY,
+            va="top", gid="footnote")  # fmt: skip
+        if title_txt:
+            tt = fig.dpi_scale_trans + transforms.ScaledTranslation(0, 1, ax.transAxes)
+            put(-left_w, head_h + 0.08, title_txt, tt, size=9.0, weight="bold", va="bottom",
+                gid="title")  # fmt: skip
     return ax
