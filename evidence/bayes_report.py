@@ -9,9 +9,9 @@ table and the statement stays frequentist.
 
 **Priors** (:data:`RULE_PRIORS`): half-normal with scale 0.5 on tau for Hedges' g, a weakly
 informative choice (Friede et al. 2017; Roever et al. 2021, Res Synth Methods 12:448-474) that
-gives tau < 0.98 a probability of 95%, so it allows heterogeneity as large as the largest seen
-in psychotherapy meta-analyses while ruling out the values of several SD units that k = 2 lets
-REML + Knapp-Hartung entertain. For log odds ratios the same prior is carried over with the
+gives tau > 0.5 (large heterogeneity on the SMD scale) a probability of 32% and tau > 0.98 one of
+5%, so it allows large heterogeneity while ruling out the values of several SD units that k = 2
+lets REML + Knapp-Hartung entertain. For log odds ratios the same prior is carried over with the
 logistic conversion this project already uses (``g = ln(OR) sqrt(3) / pi``, Hasselblad and
 Hedges): half-normal with scale ``0.5 pi / sqrt(3) = 0.907`` on tau of log OR. The empirical
 priors of Rhodes et al. (2015) and Turner et al. (2015) (``evidence/priors.csv``) are more
@@ -66,9 +66,9 @@ RULE_TEXT = (
     "the table and the statement stays frequentist.\n\n"
     "**Prior on the heterogeneity tau.** Hedges' g: "
     f"{RULE_PRIORS['SMD'].label}, weakly informative (Friede et al. 2017; Roever et al. 2021): "
-    "95% prior probability that tau < 0.98, which still allows heterogeneity larger than any "
-    "psychotherapy meta-analysis reports but not the several SD units that two trials "
-    "leave open to REML. Log odds ratios: the same prior carried over with the logistic "
+    "prior probability 32% that tau > 0.5 (large heterogeneity in g) and 5% that tau > 0.98: "
+    "it allows large heterogeneity but not the several SD units that two trials leave open "
+    "to REML + Knapp-Hartung. Log odds ratios: the same prior carried over with the logistic "
     "conversion used elsewhere on this site (g = ln(OR) x sqrt(3)/pi), i.e. "
     f"{RULE_PRIORS['OR'].label} on the log OR scale. The empirical priors of Rhodes et al. "
     "(2015, SMD) and Turner et al. (2015, log OR) for mental-health outcomes "
