@@ -13,30 +13,49 @@ tau^2 estimators, as metafor's ``rma.uni`` defines them (all floored at 0):
 ``SJ``   Sidik-Jonkman (one step from the unit-weight start, as metafor)
 ``PM``   Paule-Mandel (generalised Q equals k - 1)
 ``EB``   empirical Bayes (Morris); its estimating equation is the same as PM's
-``ML``   maximum likelihood (root of the score equation, metafor's Fisher-scoring fixed point)
+``ML``   maximum likelihood (the global maximiser over tau^2 >= 0, see below)
 ``REML`` restricted maximum likelihood (likewise)
 ``FE``   common (fixed) effect: tau^2 = 0 (``CE`` and ``EE`` are accepted as aliases)
+
+ML and REML: global maximum, not metafor's stopping point
+    The (restricted) likelihood of tau^2 can have several local maxima, typically with one very
+    precise study beside several imprecise heterogeneous ones. metafor's Fisher scoring starts at
+    the Hedges estimate and stops at the first stationary point its ascent reaches (it then asks
+    to "check the profile likelihood"). We first find that same point (so ordinary data give
+    metafor's answer to the last digit), then scan the profile (restricted) log-likelihood on a
+    grid of :data:`PROFILE_GRID` points over ``[0, 2 range(y)^2 + max(v)]`` (every stationary
+    point lies below that bound), polish the best grid point by an ascent on the score, and
+    return whichever of the two has the higher likelihood, boundary 0 included. Where that
+    differs from metafor's stopping point a :class:`LocalMaximumWarning` is emitted; the
+    returned tau^2 is then the global maximiser and metafor's value is a local one. The same
+    safeguard runs in every batch (leave-one-out, cumulative, influence, GOSH) and for
+    meta-regression.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
-from .results import BinaryPoolResult, PoolResult
+from .results import BinaryPoolResult, PoolResult, _fmt, _html_table
 
 __all__ = [
     "METHODS",
     "TESTS",
     "PI_RULES",
     "ConvergenceWarning",
+    "LocalMaximumWarning",
     "pool",
     "pool_binary",
     "fit_batch",
     "q_profile",
+    "ProfileResult",
+    "profile_likelihood",
 ]
 
 METHODS = ("FE", "DL", "HE", "HS", "SJ", "PM", "EB", "ML", "REML")
@@ -50,8 +69,19 @@ TAU2_TOL = 1e-13
 MAX_ITER = 1000
 
 
+#: Points of the profile-likelihood scan that safeguards ML and REML against local maxima.
+PROFILE_GRID = 96
+#: A grid point must beat metafor's stopping point by this relative margin in log-likelihood
+#: before the scan overrides it (rounding alone never does).
+LL_MARGIN = 1e-12
+
+
 class ConvergenceWarning(RuntimeWarning):
     """An iterative estimator stopped before meeting its tolerance."""
+
+
+class LocalMaximumWarning(RuntimeWarning):
+    """metafor's iteration would stop at a local maximum; the global maximum is returned."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,6 +245,115 @@ def _step_halving(tau2, adj):
     return np.maximum(tau2 + adj, 0.0)
 
 
+def _loglik(reml: bool):
+    """Profile (restricted) log-likelihood of tau^2, intercept-only model, as metafor's logLik.
+
+    ML: ``-k/2 log(2 pi) - 1/2 sum log(v + tau^2) - 1/2 sum w (y - mu_w)^2``; REML adds
+    ``log(2 pi)/2 + log(k)/2 - log(sum w)/2`` (metafor's constants, ``X'X = k``).
+    """
+
+    def loglik(y, v, m, t):
+        vt = v + t[:, None]
+        w = m / vt
+        sw = w.sum(axis=1)
+        k = m.sum(axis=1)
+        mu = _wsum(w, y) / sw
+        out = -0.5 * (
+            k * np.log(2 * np.pi) + _wsum(m, np.log(vt)) + _wsum(w, (y - mu[:, None]) ** 2)
+        )
+        if reml:
+            out = out + 0.5 * (np.log(2 * np.pi) + np.log(k) - np.log(sw))
+        return out
+
+    return loglik
+
+
+def _global_max(loglik, ascend, vmin, t_local, upper, what, metafor=None):
+    """Replace local maxima of a likelihood in tau^2 by the global maximiser (batched).
+
+    ``t_local`` is where metafor's iteration stops; ``loglik(rows, t)`` is the profile
+    log-likelihood of the batch rows ``rows`` at ``t`` and ``ascend(rows, start)`` climbs from
+    ``start`` to a stationary point. The profile is scanned on 0 and a geometric grid from
+    ``1e-6 vmin`` up to ``upper`` (one grid point at a time, vectorised over the batch); rows
+    where a grid point beats ``t_local`` are polished from their best grid point and keep the
+    higher of the polished and the grid point. ``metafor(rows)`` returns where metafor's own
+    Fisher scoring stops for those rows (default: ``t_local``); a :class:`LocalMaximumWarning`
+    names the rows where that is not the returned global maximum. Rows with a non-finite
+    ``upper`` (too few studies) are left alone.
+    """
+    rows = np.flatnonzero(np.isfinite(upper) & (upper > 0))
+    if rows.size == 0:
+        return t_local
+    tl, up = t_local[rows], upper[rows]
+    lower = np.minimum(1e-6 * vmin[rows], 1e-3 * up)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        l_loc = loglik(rows, tl)
+        best_t, best_l = np.zeros(rows.size), loglik(rows, np.zeros(rows.size))
+        ratio = np.log(up / lower)
+        for u in np.linspace(0.0, 1.0, PROFILE_GRID):  # grid points, each over the batch
+            g = lower * np.exp(u * ratio)
+            lg = loglik(rows, g)
+            better = lg > best_l
+            best_t, best_l = np.where(better, g, best_t), np.where(better, lg, best_l)
+        margin = LL_MARGIN * np.maximum(1.0, np.abs(l_loc))
+        move = np.flatnonzero(best_l > l_loc + margin)
+        if move.size == 0:
+            return t_local
+        t_pol = ascend(rows[move], best_t[move])
+        l_pol = loglik(rows[move], t_pol)
+        t_new = np.where(l_pol >= best_l[move], t_pol, best_t[move])
+    out = t_local.copy()
+    out[rows[move]] = t_new
+    t_mf = t_local[rows[move]] if metafor is None else metafor(rows[move])
+    differ = ~(np.abs(t_mf - t_new) <= 1e-6 * np.maximum(1.0, t_new))
+    if differ.any():
+        n, B, i = int(differ.sum()), t_local.size, np.flatnonzero(differ)[0]
+        where = "" if B == 1 else f" in {n} of {B} fits of the batch"
+        stop = "does not converge" if np.isnan(t_mf[i]) else f"stops at tau^2 = {t_mf[i]:.6g}"
+        warnings.warn(
+            f"{what}: the likelihood of tau^2 has more than one local maximum{where}; metafor's "
+            f"Fisher scoring {stop}, the global maximum is at tau^2 = {t_new[i]:.6g} "
+            "(returned; see PoolResult.profile())",
+            LocalMaximumWarning,
+            stacklevel=4,
+        )
+    return out
+
+
+def _fisher_scoring(reml, y, v, m, start):
+    """metafor's Fisher scoring for ML or REML (intercept only) from ``start``, with its step
+    halving; returns where it stops (NaN where it does not converge in ``MAX_ITER`` steps).
+    Used only to say, in the warning, where metafor would have stopped (metafor then sets
+    tau^2 = 0 when the likelihood is higher there, and so does the caller)."""
+    t = np.array(start, dtype=float)
+    act = np.arange(t.size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(MAX_ITER):
+            w = m[act] / (v[act] + t[act, None])
+            sw, sw2, sw3 = w.sum(axis=1), (w**2).sum(axis=1), (w**3).sum(axis=1)
+            r = y[act] - (_wsum(w, y[act]) / sw)[:, None]
+            ppy = _wsum(w**2, r**2)
+            if reml:
+                adj = (ppy - (sw - sw2 / sw)) / (sw2 - 2 * sw3 / sw + sw2**2 / sw**2)
+            else:
+                adj = (ppy - sw) / sw2
+            new = _step_halving(t[act], np.nan_to_num(adj))
+            done = np.abs(new - t[act]) <= TAU2_TOL * np.maximum(1.0, t[act])
+            t[act] = new
+            act = act[~done]
+            if act.size == 0:
+                return t
+    t[act] = np.nan
+    return t
+
+
+def _vrange(y, v, m):
+    """Per batch row: range of the included y, and the smallest and largest included v."""
+    inc = m > 0
+    spread = np.where(inc, y, -np.inf).max(axis=1) - np.where(inc, y, np.inf).min(axis=1)
+    return spread, np.where(inc, v, np.inf).min(axis=1), np.where(inc, v, 0.0).max(axis=1)
+
+
 def _tau2(method, y, v, m, k):
     """tau^2 for each batch row; returns (tau2, iterations) where iterations < 0 = not converged."""
     B = y.shape[0]
@@ -242,7 +381,26 @@ def _tau2(method, y, v, m, k):
         if method in ("PM", "EB"):
             return _solve(_q_equation, y, v, m, k - 1.0)
         start = np.maximum(np.nan_to_num((ss - _wsum(m, v) * (k - 1) / k) / (k - 1)), 0.0)
-        return _solve(_score_equation(method == "REML"), y, v, m, 0.0, start=start)
+        reml = method == "REML"
+        tau2, iters = _solve(_score_equation(reml), y, v, m, 0.0, start=start)
+        spread, vmin, vmax = _vrange(y, v, m)
+        # every stationary point lies below 2 range(y)^2 + max(v) (from the score equations)
+        upper = np.maximum(np.where(k > 1, 2 * spread**2 + vmax, np.nan), 4 * tau2)
+    ll = _loglik(reml)
+
+    def loglik(rows, t):
+        return ll(y[rows], v[rows], m[rows], t)
+
+    def ascend(rows, t0):
+        return _solve(_score_equation(reml), y[rows], v[rows], m[rows], 0.0, start=t0)[0]
+
+    def metafor(rows):  # its Fisher scoring, then its check of the boundary (ll0check)
+        t = _fisher_scoring(reml, y[rows], v[rows], m[rows], start[rows])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zero = loglik(rows, np.zeros(rows.size)) > loglik(rows, t)
+        return np.where(zero, 0.0, t)
+
+    return _global_max(loglik, ascend, vmin, tau2, upper, method, metafor), iters
 
 
 def fit_batch(y, v, m, *, method="REML", test="z", level=95.0, pi="metafor"):
@@ -347,6 +505,116 @@ def q_profile(y, v, *, level=95.0) -> tuple[float, float]:
     if iters < 0:
         warnings.warn("Q-profile interval did not converge", ConvergenceWarning, stacklevel=2)
     return float(t[0]), float(t[1])
+
+
+@dataclass(frozen=True, eq=False)
+class ProfileResult:
+    """Profile (restricted) log-likelihood of tau^2 (metafor ``profile(rma(...))``).
+
+    ``likelihood`` is ``"ML"`` for ML fits and ``"REML"`` for every other estimator (as metafor,
+    whose ``logLik`` of a non-ML fit is the restricted one). ``tau2`` is the fit's estimate.
+    """
+
+    method: str
+    likelihood: str
+    k: int
+    tau2: float
+    grid: np.ndarray = field(repr=False)
+    loglik: np.ndarray = field(repr=False)
+    estimate: np.ndarray = field(repr=False)
+
+    @property
+    def local_maxima(self) -> np.ndarray:
+        """tau^2 of every local maximum of the profile on the grid (boundary 0 included)."""
+        ll = self.loglik
+        left = np.r_[True, ll[1:] > ll[:-1]]
+        right = np.r_[ll[:-1] >= ll[1:], True]
+        return self.grid[left & right]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per grid point: ``tau2``, ``loglik`` and the pooled ``estimate`` there."""
+        return pd.DataFrame({"tau2": self.grid, "loglik": self.loglik, "estimate": self.estimate})
+
+    def summary(self) -> str:
+        peaks = ", ".join(f"{x:.4g}" for x in self.local_maxima)
+        return (
+            f"Profile {self.likelihood} log-likelihood of tau^2 ({self.method}; k = {self.k}), "
+            f"{self.grid.size} points on [{self.grid[0]:.4g}, {self.grid[-1]:.4g}]\n"
+            f"  tau^2 = {_fmt(self.tau2)}; local maxima on the grid at tau^2 = {peaks}"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        rows = [
+            ("tau^2 (fit)", _fmt(self.tau2)),
+            ("local maxima", ", ".join(f"{x:.4g}" for x in self.local_maxima)),
+            ("grid", f"{self.grid.size} points on [{self.grid[0]:.4g}, {self.grid[-1]:.4g}]"),
+        ]
+        return _html_table("Profile likelihood of tau^2", rows, f"{self.likelihood} likelihood")
+
+    def plot(self, **kwargs):
+        """Plot the profile; see :func:`evidence.plots.profile.profile_plot`."""
+        from .plots.profile import profile_plot
+
+        return profile_plot(self, **kwargs)
+
+
+def profile_likelihood(result: PoolResult, tau2=None, steps: int = 200) -> ProfileResult:
+    """Profile (restricted) log-likelihood of tau^2 for a fitted random-effects model.
+
+    Parameters
+    ----------
+    result : PoolResult
+        A random-effects fit (not ``FE``) with k >= 2.
+    tau2 : (float, float) or array-like, optional
+        Range ``(low, high)`` scanned with ``steps`` evenly spaced points, or the grid itself.
+        Default: 0 to twice the larger of the estimate and the Q-profile upper limit (at least
+        the largest sampling variance).
+    steps : int, default 200
+        Number of grid points when a range is given.
+
+    Returns
+    -------
+    ProfileResult
+
+    Examples
+    --------
+    >>> res = pool([0.1, 0.3, 0.35, 0.65, 0.45, 0.15], [0.03, 0.03, 0.05, 0.01, 0.05, 0.02])
+    >>> prof = res.profile()
+    >>> frame = prof.to_frame()
+    >>> print(round(frame.tau2[frame.loglik.idxmax()], 2), prof.likelihood, len(frame))
+    0.03 REML 200
+    """
+    if result.method == "FE" or result.k < 2:
+        raise ValueError("profile() needs a random-effects fit (method other than FE) with k >= 2")
+    if tau2 is None:
+        hi = 2 * max(result.tau2, np.nan_to_num(result.tau2_ci_high), float(np.max(result.vi)))
+        tau2 = (0.0, hi)
+    t = np.asarray(tau2, dtype=float)
+    if t.ndim == 1 and t.size == 2:
+        if not (0 <= t[0] < t[1]) or not np.all(np.isfinite(t)):
+            raise ValueError(f"tau2 range must satisfy 0 <= low < high (finite); got {tuple(t)}")
+        t = np.linspace(t[0], t[1], int(steps))
+    if t.ndim != 1 or t.size < 2 or np.any(t < 0) or not np.all(np.isfinite(t)):
+        raise ValueError("tau2 must be a (low, high) range or a grid of finite values >= 0")
+    likelihood = "ML" if result.method == "ML" else "REML"
+    B, k = t.size, result.k
+    y, v = np.broadcast_to(result.yi, (B, k)), np.broadcast_to(result.vi, (B, k))
+    m = np.ones((B, k))
+    ll = _loglik(likelihood == "REML")(y, v, m, t)
+    w = 1 / (v + t[:, None])
+    est = (w * y).sum(axis=1) / w.sum(axis=1)
+    return ProfileResult(
+        method=result.method,
+        likelihood=likelihood,
+        k=k,
+        tau2=result.tau2,
+        grid=t,
+        loglik=ll,
+        estimate=est,
+    )
 
 
 def pool(
@@ -548,8 +816,6 @@ def pool_binary(
 
 def _peto_effects(events1, n1, events2, n2):
     """Per-study Peto log odds ratios (O - E) / V; double-zero tables are NaN (as ``rma.peto``)."""
-    import pandas as pd
-
     a = np.asarray(events1, float)
     c = np.asarray(events2, float)
     cells = np.stack([a, np.asarray(n1, float) - a, c, np.asarray(n2, float) - c])

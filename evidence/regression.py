@@ -28,9 +28,11 @@ from .pooling import (
     METHODS,
     TAU2_TOL,
     ConvergenceWarning,
+    _global_max,
     _name,
     _step_halving,
     _tau2,
+    _vrange,
     check_inputs,
 )
 from .results import METHOD_NAMES, TEST_NAMES, _fmt, _html_table, _p
@@ -195,8 +197,43 @@ def _tau2_mods(method, y, v, m, X, k, intercept_only):
             return t0 * rss / (k - p), 0
         if method == "PM":
             return _solve_rss(y, v, m, X, k - p)
-        tau2 = np.maximum(np.nan_to_num(he), 0.0)
-        act = np.arange(B)  # rows still iterating: converged rows leave the batch
+        start = np.maximum(np.nan_to_num(he), 0.0)
+    tau2, iters = _scoring(method, y, v, m, X, k, start)
+    if method == "EB":
+        return tau2, iters
+
+    def loglik(rows, t):
+        mm, Xr = m[rows], X[rows]
+        vt = v[rows] + t[:, None]
+        w = mm / vt
+        _, e, _ = _wls(y[rows], Xr, w)
+        out = -0.5 * (k[rows] * np.log(2 * np.pi) + (mm * np.log(vt)).sum(1) + (w * e**2).sum(1))
+        if method == "REML":
+            ld_w = np.linalg.slogdet(_gram(Xr, w))[1]
+            ld_1 = np.linalg.slogdet(_gram(Xr, mm))[1]
+            out = out + 0.5 * (p * np.log(2 * np.pi) + ld_1 - ld_w)
+        return out
+
+    def ascend(rows, t0):
+        return _scoring(method, y[rows], v[rows], m[rows], X[rows], k[rows], t0)[0]
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ybar = (m * y).sum(1) / k
+        ss = (m * (y - ybar[:, None]) ** 2).sum(1)
+        _, vmin, vmax = _vrange(y, v, m)
+        # max e_i^2 <= sum w e^2 / min w <= (max v / min v) sum (y - ybar)^2 bounds the roots
+        upper = np.where(k > p, 2 * ss * vmax / vmin + vmax, np.nan)
+    upper = np.maximum(upper, 4 * tau2)
+    tau2 = _global_max(loglik, ascend, vmin, tau2, upper, method)
+    return tau2, iters
+
+
+def _scoring(method, y, v, m, X, k, start):
+    """metafor's Fisher scoring for ML, REML and EB with moderators, from ``start``."""
+    B, p = y.shape[0], X.shape[-1]
+    tau2 = np.array(start, dtype=float)
+    act = np.arange(B)  # rows still iterating: converged rows leave the batch
+    with np.errstate(divide="ignore", invalid="ignore"):
         for it in range(MAX_ITER):
             ya, va, ma, Xa, ka = y[act], v[act], m[act], X[act], k[act]
             ta = tau2[act]
@@ -221,7 +258,7 @@ def _tau2_mods(method, y, v, m, X, k, intercept_only):
             act = act[~done]
             if act.size == 0:
                 return tau2, it + 1
-        return tau2, -MAX_ITER
+    return tau2, -MAX_ITER
 
 
 def fit_regression_batch(

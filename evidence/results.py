@@ -236,6 +236,12 @@ class PoolResult:
         """Cumulative meta-analysis in input order (metafor ``cumul``); row i pools studies 0..i."""
         return self._batch(np.tri(self.k, dtype=bool), self.study_labels)
 
+    def profile(self, tau2=None, steps: int = 200):
+        """Profile likelihood of tau^2; see :func:`evidence.pooling.profile_likelihood`."""
+        from .pooling import profile_likelihood
+
+        return profile_likelihood(self, tau2=tau2, steps=steps)
+
     # ---- analyses (one call each; implementations in evidence.analyses) ------------------
     def influence(self):
         """metafor ``influence()`` diagnostics; see :func:`evidence.analyses.influence`."""
