@@ -36,7 +36,16 @@ from .bias import (
     trim_and_fill,
 )
 from .dependence import ThreeLevelResult, aggregate_effects, rho_sensitivity, three_level
-from .pooling import METHODS, TESTS, _name, check_inputs, pool
+from .pooling import (
+    METHODS,
+    TESTS,
+    _name,
+    check_aligned,
+    check_groups,
+    check_inputs,
+    check_level,
+    pool,
+)
 from .regression import (
     MetaRegressionResult,
     PermutationTestResult,
@@ -283,17 +292,14 @@ def subgroups(
     method = _name(method, METHODS, "method")
     test = _name(test, TESTS, "test")
     rule = _name(tau2, TAU2_RULES, "tau2 rule")
+    level = check_level(level)
+    check_aligned(yi=yi, vi=vi, groups=groups)
     g = list(groups)
-    if len(g) != y.size:
-        raise ValueError(f"groups has {len(g)} entries for {y.size} studies")
-    bad = [i for i, x in enumerate(g) if x is None or (isinstance(x, float) and np.isnan(x))]
-    if bad:
-        raise ValueError(f"groups: missing subgroup label at position {bad[0]}")
+    codes, uniq = check_groups(g, y.size, "groups")
     if labels is not None:
         labels = tuple(str(x) for x in labels)
         if len(labels) != y.size:
             raise ValueError(f"labels has {len(labels)} entries for {y.size} studies")
-    codes, uniq = pd.factorize(pd.Series(g, dtype=object), sort=False)
     G = len(uniq)
     if G < 2:
         raise ValueError("subgroup analysis needs at least 2 groups")
@@ -496,6 +502,25 @@ def equivalence_test(
             raise ValueError(f"margin (low, high) must have low < high, got {margin}")
     if not 0 < alpha < 0.5:
         raise ValueError(f"alpha must lie in (0, 0.5), got {alpha}")
+    if not (np.isfinite(est) and np.isfinite(se) and se >= 0):
+        raise ValueError(f"equivalence test needs a finite estimate and SE >= 0 (got {est}, {se})")
+    if se == 0:  # no sampling error: each one-sided test is decided by the estimate alone
+        p_lower, p_upper = float(est <= low), float(est >= high)
+        return EquivalenceResult(
+            estimate=est,
+            se=se,
+            df=df,
+            low=low,
+            high=high,
+            alpha=alpha,
+            ci_low=est,
+            ci_high=est,
+            p_lower=p_lower,
+            p_upper=p_upper,
+            pvalue=max(p_lower, p_upper),
+            equivalent=bool(max(p_lower, p_upper) < alpha),
+            noninferior=bool(p_lower < alpha),
+        )
     dist = stats.norm if np.isinf(df) else stats.t(df)
     p_lower = float(dist.sf((est - low) / se))
     p_upper = float(dist.cdf((est - high) / se))
@@ -595,6 +620,7 @@ def bucher(result_ac, result_bc, direct=None, *, level: float = 95.0) -> Indirec
     >>> print(round(b.estimate, 4), round(b.se, 4), round(b.inconsistency, 4))
     0.2 0.2236 -0.1
     """
+    level = check_level(level)
     ac, bc = (
         (float(result_ac.estimate), float(result_ac.se)),
         (float(result_bc.estimate), float(result_bc.se)),

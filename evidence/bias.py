@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .pooling import METHODS, _name, check_inputs, pool
+from .pooling import METHODS, _name, check_inputs, check_level, pool
 from .regression import REG_TESTS, fit_regression_batch
 from .results import PoolResult, _fmt, _html_table, _p
 
@@ -151,6 +151,7 @@ def egger_test(
         method, test, level = yi.method, yi.test, yi.level
         yi, vi = yi.yi, yi.vi
     y, v = check_inputs(yi, vi)
+    level = check_level(level)
     model = _name(model, ("lm", "rma"), "model")
     predictor = _name(predictor, ("sei", "vi"), "predictor")
     method = _name(method, METHODS, "method")

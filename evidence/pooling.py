@@ -53,8 +53,14 @@ __all__ = [
     "pool",
     "pool_binary",
     "fit_batch",
+    "fit_masks",
+    "chunks",
     "q_profile",
     "ProfileResult",
+    "check_inputs",
+    "check_level",
+    "check_groups",
+    "check_aligned",
     "profile_likelihood",
 ]
 
@@ -63,10 +69,17 @@ TESTS = ("z", "knha", "adhoc")
 PI_RULES = ("metafor", "higgins", "t_k1")
 _ALIASES = {"CE": "FE", "EE": "FE", "HKSJ": "knha"}
 
-#: Convergence threshold on tau^2 for iterative estimators and root finders (metafor uses 1e-5
-#: by default; the reference script tightens it to 1e-12, and so do we).
+#: Convergence threshold on tau^2 for iterative estimators and root finders, relative to the
+#: larger of tau^2 and the mean sampling variance, so that it does not depend on the scale of
+#: the effects (metafor uses an absolute 1e-5 by default; the reference script tightens it to
+#: 1e-12, which our relative criterion meets on every reference data set).
 TAU2_TOL = 1e-13
 MAX_ITER = 1000
+#: Batches are fitted in chunks of at most this many (fit x study) cells, so that leave-one-out,
+#: cumulative, influence and GOSH need memory linear in k instead of k x k.
+BATCH_CELLS = 1 << 20
+#: Effects this large overflow when squared (Q, weighted residual sums): refused with a message.
+MAX_ABS = 1e150
 
 
 #: Points of the profile-likelihood scan that safeguards ML and REML against local maxima.
@@ -101,8 +114,83 @@ def _vector(name: str, x: Sequence[float] | np.ndarray) -> np.ndarray:
     return arr
 
 
+def check_aligned(**named) -> None:
+    """Refuse pandas inputs whose indexes disagree (they would be paired by position).
+
+    Every pair of ``pandas.Series`` among the arguments must carry the same index in the same
+    order; otherwise a ``ValueError`` names the first position where they differ.
+    """
+    series = [(n, x) for n, x in named.items() if isinstance(x, pd.Series)]
+    for (n0, a), (n1, b) in zip(series, series[1:], strict=False):
+        if not a.index.equals(b.index):
+            diff = next(
+                (i for i, (p, q) in enumerate(zip(a.index, b.index, strict=False)) if p != q),
+                min(len(a), len(b)),
+            )
+            raise ValueError(
+                f"{n0} and {n1} are pandas Series with different indexes (first difference at "
+                f"position {diff}); they would be paired by position: align them first "
+                f"(e.g. {n1}.reindex({n0}.index)) or pass arrays"
+            )
+
+
+def check_level(level) -> float:
+    """Confidence level in percent; accepts 95 and 0.95 as metafor does.
+
+    A number in (1, 100) is a percentage; a number in (0.5, 1) is a proportion and is
+    multiplied by 100 (metafor reads ``level = 0.95`` as 95%). Anything else (strings, NaN,
+    0 to 0.5, which metafor would read as alpha, 1, >= 100, negative) raises ``ValueError``.
+
+    Examples
+    --------
+    >>> check_level(95), check_level(0.9)
+    (95.0, 90.0)
+    """
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.integer, np.floating)):
+        raise ValueError(f"level must be a number (e.g. 95 or 0.95), got {level!r}")
+    lv = float(level)
+    if 1 < lv < 100:
+        return lv
+    if 0.5 < lv < 1:
+        return 100 * lv
+    raise ValueError(
+        f"level must be a percentage in (1, 100) or a proportion in (0.5, 1); got {level!r}"
+    )
+
+
+def check_groups(groups, k: int, what: str = "groups") -> tuple[np.ndarray, list]:
+    """Integer codes (order of first appearance) and unique values of a grouping variable.
+
+    Missing labels (None, NaN of any float type, ``pd.NA``, ``pd.NaT``) raise ``ValueError``
+    naming every position; so do distinct values that print identically (``1`` and ``"1"``),
+    which would show as one group in every table while being counted as two.
+    """
+    labels = list(groups)
+    if len(labels) != k:
+        raise ValueError(f"{what} has {len(labels)} entries for {k} studies")
+    miss = [i for i, x in enumerate(labels) if np.ndim(x) == 0 and bool(pd.isna(x))]
+    if miss:
+        raise ValueError(f"{what}: missing label at position {miss[0]} (all positions: {miss})")
+    codes, uniq = pd.factorize(pd.Series(labels, dtype=object), sort=False)
+    shown = pd.Series([str(u) for u in uniq])
+    dup = shown[shown.duplicated(keep=False)]
+    if dup.size:
+        text = dup.iloc[0]
+        pos = [i for i, x in enumerate(labels) if str(x) == text]
+        kinds = sorted({type(labels[i]).__name__ for i in pos})
+        raise ValueError(
+            f"{what}: values of different types print as the same label {text!r} "
+            f"({', '.join(kinds)}; positions {pos}); convert them to one type"
+        )
+    return np.asarray(codes), list(uniq)
+
+
 def check_inputs(yi, vi) -> tuple[np.ndarray, np.ndarray]:
-    """Validate ``yi`` and ``vi``: numeric, finite, equal length, k >= 1, vi > 0."""
+    """Validate ``yi`` and ``vi``: numeric, finite, equal length, k >= 1, vi > 0, |yi| < 1e150.
+
+    pandas Series must share their index (see :func:`check_aligned`).
+    """
+    check_aligned(yi=yi, vi=vi)
     y, v = _vector("yi", yi), _vector("vi", vi)
     if y.size != v.size:
         raise ValueError(f"yi and vi have unequal lengths ({y.size} and {v.size})")
@@ -111,6 +199,12 @@ def check_inputs(yi, vi) -> tuple[np.ndarray, np.ndarray]:
     bad = np.flatnonzero(v <= 0)
     if bad.size:
         raise ValueError(f"vi: sampling variances must be positive; vi <= 0 at position {bad[0]}")
+    big = np.flatnonzero((np.abs(y) >= MAX_ABS) | (v >= MAX_ABS**2))
+    if big.size:
+        raise ValueError(
+            f"yi or vi too large to square in double precision at position {big[0]} "
+            f"(|yi| must be < {MAX_ABS:g}); rescale the effect sizes"
+        )
     return y, v
 
 
@@ -124,6 +218,11 @@ def _name(value: str, allowed: tuple[str, ...], what: str) -> str:
 
 # --------------------------------------------------------------------------------------------
 # batched building blocks (all arrays are (B, k); masked-out entries carry weight 0)
+
+
+def _vscale(v, m):
+    """Mean included sampling variance per batch row: the scale of the tau^2 tolerance."""
+    return _wsum(m, v) / m.sum(axis=1)
 
 
 def _wsum(w, x=None):
@@ -186,7 +285,8 @@ def _solve(equation, y, v, m, target, start=None):
         fs, _ = equation(y, v, m, start)
     up = fs > target  # NaN (single-study rows) is neither up nor down: stays at 0
     down = (fs <= target) & (start > 0)
-    lo, hi = np.where(up, start, 0.0), np.where(up, np.maximum(4 * start, 1.0), start)
+    lo = np.where(up, start, 0.0)
+    hi = np.where(up, np.maximum(4 * start, _vscale(v, m)), start)
     grow = np.flatnonzero(up)
     for _ in range(200):  # upward bracket: f(hi) < target
         if grow.size == 0:
@@ -215,6 +315,7 @@ def _solve(equation, y, v, m, target, start=None):
         return t, 0
     sol = np.where(up, start, np.where(start > 0, hi, lo))[rows]  # Newton starts at start
     y, v, m, target, lo, hi = y[rows], v[rows], m[rows], target[rows], lo[rows], hi[rows]
+    scale = _vscale(v, m)
     act = np.arange(rows.size)  # positions (in the solved subset) still iterating
     for it in range(MAX_ITER):
         ta, la, ha = sol[act], lo[act], hi[act]
@@ -225,7 +326,7 @@ def _solve(equation, y, v, m, target, start=None):
             new = ta - f / df
         out = ~((new > la) & (new < ha)) | ~np.isfinite(new)
         new = np.where(out, (la + ha) / 2, new)
-        done = np.abs(new - ta) <= TAU2_TOL * np.maximum(1.0, ta)
+        done = np.abs(new - ta) <= TAU2_TOL * np.maximum(scale[act], ta)
         sol[act], lo[act], hi[act] = new, la, ha
         act = act[~done]
         if act.size == 0:
@@ -327,6 +428,7 @@ def _fisher_scoring(reml, y, v, m, start):
     tau^2 = 0 when the likelihood is higher there, and so does the caller)."""
     t = np.array(start, dtype=float)
     act = np.arange(t.size)
+    scale = _vscale(v, m)
     with np.errstate(divide="ignore", invalid="ignore"):
         for _ in range(MAX_ITER):
             w = m[act] / (v[act] + t[act, None])
@@ -338,7 +440,7 @@ def _fisher_scoring(reml, y, v, m, start):
             else:
                 adj = (ppy - sw) / sw2
             new = _step_halving(t[act], np.nan_to_num(adj))
-            done = np.abs(new - t[act]) <= TAU2_TOL * np.maximum(1.0, t[act])
+            done = np.abs(new - t[act]) <= TAU2_TOL * np.maximum(scale[act], t[act])
             t[act] = new
             act = act[~done]
             if act.size == 0:
@@ -421,6 +523,43 @@ def fit_batch(y, v, m, *, method="REML", test="z", level=95.0, pi="metafor"):
         est["statistic"] = est["estimate"] / est["se"]
     est["pvalue"] = 2 * stats.t.sf(np.abs(est["statistic"]), est["df"])
     return est
+
+
+def chunks(n: int, k: int):
+    """(start, stop) pairs covering ``range(n)`` with at most :data:`BATCH_CELLS` // k rows."""
+    step = max(1, BATCH_CELLS // max(k, 1))
+    return [(a, min(n, a + step)) for a in range(0, n, step)]
+
+
+def merge_chunks(parts: list[dict]) -> dict:
+    """Concatenate per-chunk result dicts; ``iterations`` is the worst chunk (< 0 = failed)."""
+    its = [int(p["iterations"]) for p in parts]
+    out = {
+        key: np.concatenate([p[key] for p in parts])
+        for key in parts[0]
+        if key != "iterations" and np.ndim(parts[0][key])
+    }
+    out["iterations"] = min(its) if min(its) < 0 else max(its)
+    return out
+
+
+def fit_masks(y, v, masks, n: int, **settings) -> dict:
+    """:func:`fit_batch` over ``n`` masks made chunk by chunk by ``masks(start, stop)``.
+
+    Memory stays linear in k: each chunk holds at most :data:`BATCH_CELLS` cells and the
+    per-study weights are dropped. Leave-one-out is ``masks = lambda a, b:
+    np.arange(k) != np.arange(a, b)[:, None]``.
+    """
+    k = y.size
+    parts = []
+    for a, b in chunks(n, k):
+        B = b - a
+        f = fit_batch(
+            np.broadcast_to(y, (B, k)), np.broadcast_to(v, (B, k)), masks(a, b), **settings
+        )
+        f.pop("weights")
+        parts.append(f)
+    return merge_chunks(parts)
 
 
 def _fit_centred(y, v, m, method, test, level, pi):
@@ -641,7 +780,7 @@ def pool(
         Normal (Wald) test, Knapp-Hartung (t with k - 1 df), or Knapp-Hartung whose SE never
         falls below the Wald SE (ad hoc variant).
     level : float, default 95
-        Confidence level in percent.
+        Confidence level in percent; a proportion such as 0.95 is read as 95% (as metafor).
     pi : {"metafor", "higgins", "t_k1"}
         Prediction interval rule: metafor's ``predict()`` (normal under ``z``, t with k - 1 df
         under Knapp-Hartung), t with k - 2 df (Higgins et al. 2009; Riley et al. 2011), or t with
@@ -664,6 +803,7 @@ def pool(
     0.3463 0.0331 REML
     """
     y, v = check_inputs(yi, vi)
+    level = check_level(level)
     method = _name(method, METHODS, "method")
     test = _name(test, TESTS, "test")
     pi = _name(pi, PI_RULES, "prediction-interval rule")
@@ -768,7 +908,12 @@ def pool_binary(
     >>> print(round(r.estimate, 4), round(r.se, 4))
     -0.8463 0.3597
     """
+    level = check_level(level)
     method = _name(method, ("MH", "Peto"), "binary method")
+    if labels is not None:
+        labels = tuple(str(x) for x in labels)
+        if len(labels) != np.size(events1):
+            raise ValueError(f"labels has {len(labels)} entries for {np.size(events1)} studies")
     measure = _name(measure, ("OR", "RR", "RD"), "measure")
     if method == "Peto" and measure != "OR":
         raise ValueError("Peto's method pools odds ratios only (measure='OR')")
@@ -795,7 +940,7 @@ def pool_binary(
     return BinaryPoolResult(
         yi=yi,
         vi=vi,
-        labels=None if labels is None else tuple(str(x) for x in labels),
+        labels=labels,
         measure=measure,
         method=method,
         level=level,
@@ -809,7 +954,7 @@ def pool_binary(
         q=q,
         q_df=kq - 1,
         q_pvalue=float(stats.chi2.sf(q, kq - 1)) if kq > 1 else float("nan"),
-        i2=float(max(0.0, 100 * (q - (kq - 1)) / q)) if kq > 1 else float("nan"),
+        i2=float(max(0.0, 100 * (q - (kq - 1)) / q)) if kq > 1 and np.isfinite(q) else np.nan,
         excluded=tuple(np.flatnonzero(~ok).tolist()),
     )
 

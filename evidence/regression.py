@@ -33,7 +33,10 @@ from .pooling import (
     _step_halving,
     _tau2,
     _vrange,
+    _vscale,
+    check_aligned,
     check_inputs,
+    check_level,
 )
 from .results import METHOD_NAMES, TEST_NAMES, _fmt, _html_table, _p
 
@@ -46,6 +49,9 @@ __all__ = [
 ]
 
 REG_TESTS = ("z", "knha", "adhoc")
+#: Largest number of permutations an exact permutation test enumerates; beyond it the test
+#: refuses and names the random-permutation alternative.
+EXACT_MAX = 100_000
 #: metafor's permutest compares statistics with this tolerance (``.Machine$double.eps^0.5``).
 COMPTOL = float(np.finfo(float).eps ** 0.5)
 
@@ -142,7 +148,7 @@ def _solve_rss(y, v, m, X, target):
     zero = np.zeros(y.shape[0])
     q0, _ = _rss(y, v, m, X, zero)
     active = q0 > target
-    lo, hi = zero.copy(), np.where(active, 1.0, 0.0)
+    lo, hi = zero.copy(), np.where(active, _vscale(v, m), 0.0)
     for _ in range(200):
         qh, _ = _rss(y, v, m, X, hi)
         grow = active & (qh > target)
@@ -150,6 +156,7 @@ def _solve_rss(y, v, m, X, target):
             break
         lo, hi = np.where(grow, hi, lo), np.where(grow, hi * 4, hi)
     t = np.where(active, lo, 0.0)
+    scale = _vscale(v, m)
     for it in range(MAX_ITER):
         q, dq = _rss(y, v, m, X, t)
         f = q - target
@@ -159,7 +166,7 @@ def _solve_rss(y, v, m, X, target):
             new = t - f / dq
         new = np.where(~((new > lo) & (new < hi)) | ~np.isfinite(new), (lo + hi) / 2, new)
         new = np.where(active, new, 0.0)
-        done = np.abs(new - t) <= TAU2_TOL * np.maximum(1.0, t)
+        done = np.abs(new - t) <= TAU2_TOL * np.maximum(scale, t)
         t = new
         if done.all():
             return t, it + 1
@@ -232,6 +239,7 @@ def _scoring(method, y, v, m, X, k, start):
     """metafor's Fisher scoring for ML, REML and EB with moderators, from ``start``."""
     B, p = y.shape[0], X.shape[-1]
     tau2 = np.array(start, dtype=float)
+    scale = _vscale(v, m)
     act = np.arange(B)  # rows still iterating: converged rows leave the batch
     with np.errstate(divide="ignore", invalid="ignore"):
         for it in range(MAX_ITER):
@@ -253,7 +261,7 @@ def _scoring(method, y, v, m, X, k, start):
                 )
                 adj = ((we**2).sum(1) - tr_p) / tr_pp
             new = _step_halving(ta, np.nan_to_num(adj))
-            done = np.abs(new - ta) <= TAU2_TOL * np.maximum(1.0, ta)
+            done = np.abs(new - ta) <= TAU2_TOL * np.maximum(scale[act], ta)
             tau2[act] = new
             act = act[~done]
             if act.size == 0:
@@ -473,13 +481,17 @@ class MetaRegressionResult:
         """
         k, p = self.k, self.p
         rng = np.random.default_rng(seed)
+        n_all = 2**k if p == 1 else _row_codes(self.X)[1]
+        if (bool(exact) or n_all <= n) and n_all > EXACT_MAX:
+            raise ValueError(
+                f"an exact permutation test needs {n_all} permutations (more than {EXACT_MAX}); "
+                f"use exact=False with n random permutations (e.g. n=10000, seed=1)"
+            )
         y = self.yi
         if p == 1:
             n_exact = 2.0**k
             is_exact = bool(exact) or n_exact <= n
             if is_exact:
-                if k > 24:
-                    raise ValueError(f"exact sign-flip test with k = {k} is too large")
                 bits = (np.arange(2**k)[:, None] >> np.arange(k)) & 1
                 signs = 1.0 - 2.0 * bits
             else:
@@ -641,8 +653,10 @@ def meta_regression(
     0.0051 0.1357
     """
     y, v = check_inputs(yi, vi)
+    level = check_level(level)
     method = _name(method, METHODS, "method")
     test = _name(test, REG_TESTS, "test")
+    check_aligned(yi=yi, vi=vi, moderators=moderators)
     X, names = design_matrix(moderators, y.size)
     k, p = X.shape
     one = np.ones((1, k), bool)

@@ -195,14 +195,14 @@ class PoolResult:
         return _html_table(f"{self.model.capitalize()} model", rows, self.methods_text())
 
     # ---- sensitivity ----------------------------------------------------------------------
-    def _batch(self, mask: np.ndarray, index) -> pd.DataFrame:
-        from .pooling import fit_batch
+    def _batch(self, masks, index) -> pd.DataFrame:
+        from .pooling import fit_masks  # in chunks: memory linear in k
 
-        B = mask.shape[0]
-        fit = fit_batch(
-            np.broadcast_to(self.yi, (B, self.k)),
-            np.broadcast_to(self.vi, (B, self.k)),
-            mask,
+        fit = fit_masks(
+            self.yi,
+            self.vi,
+            masks,
+            self.k,
             method=self.method,
             test=self.test,
             level=self.level,
@@ -230,11 +230,13 @@ class PoolResult:
         """Refit omitting each study in turn (metafor ``leave1out``); one row per omitted study."""
         if self.k < 2:
             raise ValueError("leave-one-out needs at least 2 studies")
-        return self._batch(~np.eye(self.k, dtype=bool), self.study_labels)
+        studies = np.arange(self.k)
+        return self._batch(lambda a, b: studies != np.arange(a, b)[:, None], self.study_labels)
 
     def cumulative(self) -> pd.DataFrame:
         """Cumulative meta-analysis in input order (metafor ``cumul``); row i pools studies 0..i."""
-        return self._batch(np.tri(self.k, dtype=bool), self.study_labels)
+        studies = np.arange(self.k)
+        return self._batch(lambda a, b: studies <= np.arange(a, b)[:, None], self.study_labels)
 
     def profile(self, tau2=None, steps: int = 200):
         """Profile likelihood of tau^2; see :func:`evidence.pooling.profile_likelihood`."""
