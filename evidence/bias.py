@@ -251,6 +251,7 @@ class TrimFillResult(_Scalar):
     filled_vi: np.ndarray = field(repr=False)
     pooled: PoolResult = field(repr=False)
     iterations: int = field(repr=False)
+    test: str = "z"
     _title = "Trim-and-fill"
 
     def _rows(self):
@@ -262,6 +263,7 @@ class TrimFillResult(_Scalar):
                 f"{_fmt(self.estimate)} (SE {_fmt(self.se)}) "
                 f"[{_fmt(self.ci_low)}, {_fmt(self.ci_high)}], p = {_p(self.pvalue)}",
             ),
+            ("test of the filled model", self.test),
         ]
 
     def to_frame(self) -> pd.DataFrame:
@@ -277,6 +279,7 @@ class TrimFillResult(_Scalar):
             "ci_high",
             "pvalue",
             "tau2",
+            "test",
         )
         return pd.DataFrame([{k: getattr(self, k) for k in keys}])
 
@@ -296,7 +299,10 @@ def trim_and_fill(
     the meta-regression of yi on the standard error (negative slope: missing on the right).
     Each iteration refits the model (``method``) to the k - k0 least extreme studies; the
     filled studies mirror the k0 most extreme ones about the trimmed estimate, and the final
-    model is fitted to observed plus filled studies (Wald test, as metafor).
+    model is fitted to observed plus filled studies (Wald test, as metafor). When no study is
+    imputed (k0 = 0) and ``yi`` is a fitted :class:`PoolResult`, that fit is returned unchanged,
+    with its own test (metafor returns the original model, e.g. its Knapp-Hartung test);
+    ``test`` records which test the reported model uses.
 
     Examples
     --------
@@ -305,7 +311,8 @@ def trim_and_fill(
     >>> tf.k0, tf.side
     (3, 'right')
     """
-    if isinstance(yi, PoolResult):
+    original = yi if isinstance(yi, PoolResult) else None
+    if original is not None:
         method = yi.method
         yi, vi = yi.yi, yi.vi
     y0, v0 = check_inputs(yi, vi)
@@ -345,7 +352,10 @@ def trim_and_fill(
         k0 = int(max(0, np.round(k0_raw)))
     fy = sgn * (2 * beta - y[k - k0 :])
     fv = v[k - k0 :]
-    res = pool(np.concatenate([y0, fy]), np.concatenate([v0, fv]), method=method)
+    if k0 == 0 and original is not None:
+        res = original  # metafor's trimfill returns the model itself when nothing is imputed
+    else:
+        res = pool(np.concatenate([y0, fy]), np.concatenate([v0, fv]), method=method)
     return TrimFillResult(
         method=method,
         estimator="L0",
@@ -362,6 +372,7 @@ def trim_and_fill(
         filled_vi=fv,
         pooled=res,
         iterations=it,
+        test=res.test,
     )
 
 

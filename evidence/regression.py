@@ -450,6 +450,8 @@ class MetaRegressionResult:
     qm_pvalue: float
     df: float
     iterations: int = field(repr=False)
+    btt: tuple[int, ...] = ()
+    terms: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     @property
     def p(self) -> int:
@@ -534,6 +536,54 @@ class MetaRegressionResult:
         from .sensitivity import influence
 
         return influence(self)
+
+    def wald_test(self, btt) -> tuple[float, int, float, str]:
+        """Test that the coefficients ``btt`` (indices or names) are all 0 (metafor ``btt``).
+
+        Returns ``(statistic, df, pvalue, distribution)``: Wald chi^2 with len(btt) df under
+        the z test; under Knapp-Hartung the statistic divided by len(btt), referred to
+        F(len(btt), k - p) (as ``rma(..., btt=)``).
+        """
+        idx = _coef_index(btt, self.names)
+        b = self.coef[idx]
+        vb = self.vcov[np.ix_(idx, idx)]
+        stat = float(b @ np.linalg.solve(vb, b))
+        m = len(idx)
+        if self.test == "z":
+            return stat, m, float(stats.chi2.sf(stat, m)), "chi2"
+        stat /= m
+        return stat, m, float(stats.f.sf(stat, m, self.k - self.p)), "F"
+
+    def moderator_tests(self) -> pd.DataFrame:
+        """One row per moderator: its own test, its coefficients and what it is adjusted for.
+
+        Each moderator's test covers only its own coefficients (all levels of a categorical
+        moderator together), adjusted for every other moderator in the model; ``r2`` is the
+        R^2 of the whole model (percent). This is the table to report next to each moderator,
+        not the omnibus test of the whole model (``qm``).
+        """
+        rows = []
+        for name, idx in self.terms:
+            stat, m, pval, dist = self.wald_test(list(idx))
+            rows.append(
+                {
+                    "moderator": name,
+                    "coefficients": ", ".join(self.names[i] for i in idx),
+                    "estimate": ", ".join(_fmt(self.coef[i]) for i in idx),
+                    "ci": ", ".join(
+                        f"[{_fmt(self.ci_low[i])}, {_fmt(self.ci_high[i])}]" for i in idx
+                    ),
+                    "statistic": stat,
+                    "df1": m,
+                    "df2": float(self.k - self.p) if dist == "F" else float("inf"),
+                    "distribution": dist,
+                    "pvalue": pval,
+                    "adjusted_for": ", ".join(n for n, _ in self.terms if n != name) or "none",
+                    "r2_model": self.r2,
+                    "k": self.k,
+                }
+            )
+        return pd.DataFrame(rows).set_index("moderator") if rows else pd.DataFrame()
 
     def methods_text(self) -> str:
         head = "Common-effect" if self.method == "FE" else f"Mixed-effects, {self.method}"
@@ -621,8 +671,54 @@ def _multiset_permutations(codes):
         out.append(a.copy())
 
 
+def _coef_index(btt, names) -> list[int]:
+    """Coefficient positions from indices or names; refuses unknown or repeated ones."""
+    items = [btt] if isinstance(btt, (int, str, np.integer)) else list(btt)
+    out = []
+    for b in items:
+        if isinstance(b, str):
+            if b not in names:
+                raise ValueError(f"btt: unknown coefficient {b!r}; choose from {names}")
+            out.append(names.index(b))
+        elif isinstance(b, (int, np.integer)) and 0 <= int(b) < len(names):
+            out.append(int(b))
+        else:
+            raise ValueError(f"btt: {b!r} is not a coefficient index in 0..{len(names) - 1}")
+    if not out or len(set(out)) != len(out):
+        raise ValueError(f"btt must name distinct coefficients, got {btt!r}")
+    return out
+
+
+def _terms(moderators, k: int) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """Which design columns belong to which moderator (all dummies of a factor together)."""
+    if moderators is None:
+        return ()
+    frame = moderators
+    if isinstance(frame, pd.Series):
+        frame = frame.to_frame(frame.name or "x")
+    elif isinstance(frame, Mapping):
+        frame = pd.DataFrame({str(c): list(v) for c, v in frame.items()})
+    elif not isinstance(frame, pd.DataFrame):
+        arr = np.asarray(frame)
+        arr = arr[:, None] if arr.ndim == 1 else arr
+        frame = pd.DataFrame(arr, columns=[f"x{i + 1}" for i in range(arr.shape[1])])
+    out, start = [], 1
+    for name in frame.columns:
+        width = design_matrix(frame[[name]], k)[0].shape[1] - 1
+        out.append((str(name), tuple(range(start, start + width))))
+        start += width
+    return tuple(out)
+
+
 def meta_regression(
-    yi, vi, moderators, *, method: str = "REML", test: str = "z", level: float = 95.0
+    yi,
+    vi,
+    moderators,
+    *,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95.0,
+    btt=None,
 ) -> MetaRegressionResult:
     """Mixed-effects meta-regression (metafor ``rma(yi, vi, mods = ~ ...)``).
 
@@ -640,7 +736,11 @@ def meta_regression(
     test : {"z", "knha", "adhoc"}
         Wald z / chi^2 tests, or Knapp-Hartung t / F tests with k - p df.
     level : float
-        Confidence level in percent.
+        Confidence level in percent (0.95 is read as 95%).
+    btt : int, str or sequence, optional
+        Coefficients (indices or names) of the omnibus test ``qm`` (metafor ``btt``): Wald
+        chi^2, or F under Knapp-Hartung. Default: every coefficient but the intercept. Each
+        moderator's own test is in :meth:`MetaRegressionResult.moderator_tests`.
 
     Examples
     --------
@@ -660,8 +760,17 @@ def meta_regression(
     X, names = design_matrix(moderators, y.size)
     k, p = X.shape
     one = np.ones((1, k), bool)
+    idx = None if btt is None else _coef_index(btt, names)
     fit = fit_regression_batch(
-        y[None], v[None], one, X, method=method, test=test, level=level, intercept_only=p == 1
+        y[None],
+        v[None],
+        one,
+        X,
+        method=method,
+        test=test,
+        level=level,
+        intercept_only=p == 1,
+        btt=idx,
     )
     r2 = _r2(y, v, X, method, fit["tau2"][0])
     g = {key: val[0] for key, val in fit.items() if np.ndim(val)}
@@ -689,10 +798,12 @@ def meta_regression(
         qe_df=k - p,
         qe_pvalue=float(g["qe_pvalue"]),
         qm=float(g["qm"]),
-        qm_df=max(p - 1, 1),
+        qm_df=len(idx) if idx is not None else max(p - 1, 1),
         qm_pvalue=float(g["qm_pvalue"]),
         df=float(k - p) if test != "z" else float("inf"),
         iterations=int(fit["iterations"]),
+        btt=tuple(idx) if idx is not None else (tuple(range(1, p)) if p > 1 else (0,)),
+        terms=_terms(moderators, k),
     )
 
 

@@ -138,6 +138,8 @@ class PoolResult:
     def summary(self) -> str:
         """A readable multi-line summary naming estimator, test and prediction-interval rule."""
         lvl = f"{self.level:g}%"
+        if self.k == 1:
+            return self._summary_single(lvl)
         stat = "z" if self.test == "z" else f"t({self.k - 1})"
         lines = [
             f"{self.model.capitalize()} model (k = {self.k}; "
@@ -163,6 +165,25 @@ class PoolResult:
             lines.append("  k = 1: heterogeneity is undefined (NaN).")
         if not self.converged:
             lines.append(f"  WARNING: tau^2 did not converge ({-self.iterations} iterations).")
+        return "\n".join(lines)
+
+    def _summary_single(self, lvl: str) -> str:
+        """k = 1: the study's own estimate with a z test (metafor falls back to z); nothing is
+        pooled, and there is no heterogeneity and no prediction interval."""
+        named = "measure " + self.measure if self.measure else "measure not named"
+        lines = [
+            f"Single study (k = 1; {named})",
+            "  nothing is pooled: the study's own estimate with a Wald z test",
+            f"  estimate = {_fmt(self.estimate)}  SE = {_fmt(self.se)}  "
+            f"z = {_fmt(self.statistic, 3)}  p = {_p(self.pvalue)}",
+            f"  {lvl} CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]",
+        ]
+        if self.measure in ("OR", "RR"):
+            lines.append(
+                f"  {self.measure} = {np.exp(self.estimate):.3f} "
+                f"[{np.exp(self.ci_low):.3f}, {np.exp(self.ci_high):.3f}]"
+            )
+        lines.append("  k = 1: heterogeneity is undefined (NaN).")
         return "\n".join(lines)
 
     def __str__(self) -> str:
