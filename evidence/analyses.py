@@ -64,6 +64,7 @@ __all__ = [
     "aggregate_effects",
     "rho_sensitivity",
     "three_level",
+    "adjust_pvalues",
     "ThreeLevelResult",
     "influence",
     "InfluenceResult",
@@ -652,4 +653,65 @@ def bucher(result_ac, result_bc, direct=None, *, level: float = 95.0) -> Indirec
         inconsistency_pvalue=inc_p,
         combined=comb,
         combined_se=comb_se,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# multiplicity
+
+#: Multiplicity adjustments offered by :func:`adjust_pvalues` (names of
+#: ``statsmodels.stats.multitest.multipletests``).
+ADJUST_METHODS = {"holm": "holm", "fdr_bh": "fdr_bh", "bonferroni": "bonferroni"}
+ADJUST_NAMES = {
+    "holm": "Holm (family-wise error rate)",
+    "fdr_bh": "Benjamini-Hochberg (false discovery rate)",
+    "bonferroni": "Bonferroni (family-wise error rate)",
+}
+
+
+def adjust_pvalues(pvalues, method: str = "holm", alpha: float = 0.05) -> pd.DataFrame:
+    """Adjust a family of p-values for multiplicity (``statsmodels`` ``multipletests``).
+
+    Parameters
+    ----------
+    pvalues : sequence or pandas.Series
+        One p-value per claim of the family (e.g. the primary comparisons of one page); a
+        Series keeps its index as labels. Missing p-values raise ``ValueError``.
+    method : {"holm", "fdr_bh", "bonferroni"}
+        Holm's step-down (controls the family-wise error rate) or Benjamini-Hochberg (controls
+        the false discovery rate), or Bonferroni.
+    alpha : float
+        Level at which ``reject`` is decided.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``pvalue`` (as given), ``p_adjusted``, ``reject`` and ``method`` (the named
+        rule, so a table says which adjustment it shows).
+
+    Examples
+    --------
+    >>> adjust_pvalues([0.01, 0.04, 0.03], method="holm")[["pvalue", "p_adjusted"]]
+       pvalue  p_adjusted
+    0    0.01        0.03
+    1    0.04        0.06
+    2    0.03        0.06
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    if method not in ADJUST_METHODS:
+        raise ValueError(f"unknown adjustment {method!r}; choose one of {tuple(ADJUST_METHODS)}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+    index = pvalues.index if isinstance(pvalues, pd.Series) else None
+    p = np.asarray(pvalues, dtype=float).ravel()
+    bad = np.flatnonzero(~((p >= 0) & (p <= 1)))
+    if bad.size:
+        raise ValueError(f"p-values must lie in [0, 1]; bad value at position {bad[0]}")
+    if p.size == 0:
+        raise ValueError("no p-values to adjust")
+    reject, adj, _, _ = multipletests(p, alpha=alpha, method=ADJUST_METHODS[method])
+    return pd.DataFrame(
+        {"pvalue": p, "p_adjusted": adj, "reject": reject, "method": ADJUST_NAMES[method]},
+        index=index,
     )
