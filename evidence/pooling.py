@@ -164,6 +164,12 @@ def check_groups(groups, k: int, what: str = "groups") -> tuple[np.ndarray, list
     Missing labels (None, NaN of any float type, ``pd.NA``, ``pd.NaT``) raise ``ValueError``
     naming every position; so do distinct values that print identically (``1`` and ``"1"``),
     which would show as one group in every table while being counted as two.
+
+    Examples
+    --------
+    >>> codes, values = check_groups(["CBT", "WL", "CBT"], 3)
+    >>> codes.tolist(), values
+    ([0, 1, 0], ['CBT', 'WL'])
     """
     labels = list(groups)
     if len(labels) != k:
@@ -795,6 +801,15 @@ def pool(
     PoolResult
         Frozen result. With k = 1 the single study is returned with tau^2 = 0 and every
         heterogeneity statistic (Q, I^2, H^2, tau^2 CI) NaN.
+
+    Notes
+    -----
+    ML and REML return the global maximiser of the (restricted) likelihood over tau^2 >= 0.
+    Where metafor's Fisher scoring (with its check of tau^2 = 0) would stop at a lower local
+    maximum, or would not converge, the result differs from metafor's and a
+    :class:`LocalMaximumWarning` names both values; ``result.profile().plot()`` shows the
+    likelihood. The tau^2 tolerance is relative to the mean sampling variance, so results do
+    not depend on the scale of the effects.
 
     Examples
     --------

@@ -543,6 +543,15 @@ class MetaRegressionResult:
         Returns ``(statistic, df, pvalue, distribution)``: Wald chi^2 with len(btt) df under
         the z test; under Knapp-Hartung the statistic divided by len(btt), referred to
         F(len(btt), k - p) (as ``rma(..., btt=)``).
+
+        Examples
+        --------
+        >>> res = meta_regression([0.1, 0.3, 0.35, 0.65, 0.45, 0.15],
+        ...                       [0.03, 0.03, 0.05, 0.01, 0.05, 0.02],
+        ...                       {"year": [1990, 1995, 2000, 2005, 2010, 2015]}, method="DL")
+        >>> stat, df, p, dist = res.wald_test("year")
+        >>> print(round(stat, 4), df, dist)
+        0.1357 1 chi2
         """
         idx = _coef_index(btt, self.names)
         b = self.coef[idx]
@@ -561,6 +570,17 @@ class MetaRegressionResult:
         moderator together), adjusted for every other moderator in the model; ``r2`` is the
         R^2 of the whole model (percent). This is the table to report next to each moderator,
         not the omnibus test of the whole model (``qm``).
+
+        Examples
+        --------
+        >>> mods = {"year": [1990, 1995, 2000, 2005, 2010, 2015, 2018, 2020],
+        ...         "control": ["WL", "WL", "CBT", "CBT", "TAU", "TAU", "WL", "CBT"]}
+        >>> res = meta_regression([0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.2, 0.5],
+        ...                       [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.04, 0.02],
+        ...                       mods, method="DL")
+        >>> t = res.moderator_tests()
+        >>> t["df1"].to_dict(), t["adjusted_for"].to_dict()
+        ({'year': 1, 'control': 2}, {'year': 'control', 'control': 'year'})
         """
         rows = []
         for name, idx in self.terms:
