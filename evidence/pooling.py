@@ -83,7 +83,7 @@ MAX_ABS = 1e150
 
 
 #: Points of the profile-likelihood scan that safeguards ML and REML against local maxima.
-PROFILE_GRID = 96
+PROFILE_GRID = 48
 #: A grid point must beat metafor's stopping point by this relative margin in log-likelihood
 #: before the scan overrides it (rounding alone never does).
 LL_MARGIN = 1e-12
@@ -381,7 +381,7 @@ def _global_max(loglik, ascend, vmin, t_local, upper, what, metafor=None):
     ``t_local`` is where metafor's iteration stops; ``loglik(rows, t)`` is the profile
     log-likelihood of the batch rows ``rows`` at ``t`` and ``ascend(rows, start)`` climbs from
     ``start`` to a stationary point. The profile is scanned on 0 and a geometric grid from
-    ``1e-6 vmin`` up to ``upper`` (one grid point at a time, vectorised over the batch); rows
+    ``1e-3 vmin`` up to ``upper`` (one grid point at a time, vectorised over the batch); rows
     where a grid point beats ``t_local`` are polished from their best grid point and keep the
     higher of the polished and the grid point. ``metafor(rows)`` returns where metafor's own
     Fisher scoring stops for those rows (default: ``t_local``); a :class:`LocalMaximumWarning`
@@ -392,7 +392,7 @@ def _global_max(loglik, ascend, vmin, t_local, upper, what, metafor=None):
     if rows.size == 0:
         return t_local
     tl, up = t_local[rows], upper[rows]
-    lower = np.minimum(1e-6 * vmin[rows], 1e-3 * up)
+    lower = np.minimum(1e-3 * vmin[rows], 1e-3 * up)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         l_loc = loglik(rows, tl)
         best_t, best_l = np.zeros(rows.size), loglik(rows, np.zeros(rows.size))
