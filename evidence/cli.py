@@ -33,14 +33,19 @@ def _validate(args: argparse.Namespace) -> int:
     try:
         dataset = load(args.path)
     except DataValidationError as exc:
-        print(f"INVALID: {exc}", file=sys.stderr)
-        return 1
-    except FileNotFoundError as exc:
-        print(f"INVALID: {exc}", file=sys.stderr)
+        print(f"INVALID: {_problem_list(exc)}", file=sys.stderr)
         return 1
     print(dataset.summary())
     print("\nOK: data are valid")
     return 0
+
+
+def _problem_list(exc) -> str:
+    """A validation error as text: the problem itself, or a count and one line per problem."""
+    if len(exc.problems) == 1:
+        return str(exc)
+    lines = "\n".join(f"  {p}" for p in exc.problems)
+    return f"{len(exc.problems)} problems in the data:\n{lines}"
 
 
 def _build_args(parser: argparse.ArgumentParser) -> None:
