@@ -17,6 +17,7 @@ import pandas as pd
 
 __all__ = [
     "output_root",
+    "output_dir",
     "save_table",
     "save_plot",
     "comparison_effects",
@@ -114,11 +115,22 @@ def output_root() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1]
 
 
+def output_dir() -> Path:
+    """The folder that ``figures/`` and ``results/`` are written under: ``EVIDENCE_OUTPUT`` (set
+    by ``evidence build`` to its staging folder) or else :func:`output_root`."""
+    env = os.environ.get("EVIDENCE_OUTPUT")
+    return Path(env) if env else output_root()
+
+
 def save_table(frame: pd.DataFrame, name: str, *, root: Path | None = None) -> Path:
-    """Write ``results/<name>.csv`` byte-stably (fixed float format and line endings)."""
-    path = (root or output_root()) / "results" / f"{name}.csv"
+    """Write ``results/<name>.csv`` byte-stably (fixed float format and line endings) and
+    atomically (a temporary file renamed into place)."""
+    from .io import atomic_path
+
+    path = (root or output_dir()) / "results" / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, float_format="%.6g", lineterminator="\n")
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, float_format="%.6g", lineterminator="\n")
     return path
 
 
@@ -128,7 +140,7 @@ def save_plot(obj, name: str, *, root: Path | None = None) -> list[Path]:
     from .io import save_figure
 
     fig = obj.figure if hasattr(obj, "figure") and obj.figure is not None else obj
-    folder = (root or output_root()) / "figures"
+    folder = (root or output_dir()) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{name}.{ext}" for ext in ("svg", "png")]
     for p in paths:
