@@ -280,10 +280,13 @@ def render_site(executed: Sequence[tuple[Path, object]], site: Path, *, index: b
 @contextmanager
 def _staging(target: Path) -> Iterator[Path]:
     """A staging folder next to the outputs holding a copy of them; removed on exit."""
-    target.mkdir(parents=True, exist_ok=True)
     stage = target / _STAGING
-    shutil.rmtree(stage, ignore_errors=True)  # left over by a killed build
-    stage.mkdir()
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(stage, ignore_errors=True)  # left over by a killed build
+        stage.mkdir()
+    except OSError as exc:
+        raise BuildError(f"cannot write outputs in {target}: {exc.strerror or exc}") from None
     try:
         for name in OUTPUTS:
             if (target / name).is_dir():

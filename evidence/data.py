@@ -184,7 +184,7 @@ class Dataset:
         """Counts, trials by condition x comparator class, and the exclusions with reasons."""
         o = self.outcomes
         lines = [
-            f"data: {self.path}",
+            f"data: {_display(self.path)}",
             f"{len(self.trials)} trials, {self.trials['condition'].nunique()} conditions, "
             f"{o['comparison_id'].nunique()} comparisons, {len(o)} outcome rows "
             f"({o['source'].str.startswith('metapsy:').sum()} from Metapsy, "
@@ -288,6 +288,9 @@ def _schema(folder: Path, shown: str, problems: _Problems) -> dict[str, dict] | 
         return None
     try:
         package = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        problems.add(file, None, None, "file readable", exc.strerror or str(exc), location="file")
+        return None
     except UnicodeDecodeError as exc:
         problems.add(file, None, None, "encoding utf-8", str(exc), location=f"byte {exc.start}")
         return None
@@ -350,7 +353,11 @@ def _schema(folder: Path, shown: str, problems: _Problems) -> dict[str, dict] | 
 
 def _parse_csv(path: Path, file: str, problems: _Problems) -> pd.DataFrame | None:
     """The CSV's cells as text (``_line`` = CSV line each row starts on), or None on problems."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.add(file, None, None, "file readable", exc.strerror or str(exc), location="file")
+        return None
     if not data.strip():
         problems.add(
             file, None, None, "header present", "expected a header line; the file is empty"
@@ -373,15 +380,12 @@ def _parse_csv(path: Path, file: str, problems: _Problems) -> pd.DataFrame | Non
                 lines.append(start)
             start = reader.line_num + 1
     except csv.Error as exc:
-        problems.add(
-            file,
-            len(records),
-            None,
-            "CSV syntax",
-            f"expected a closed quote or a well-formed field; {exc} (a quoted value "
-            f"opened on line {start} is never closed?)",
-            line=start,
+        detail = (
+            f"expected a closing quote: a quoted value opened on line {start} is never closed"
+            if "unexpected end of data" in str(exc)
+            else f"expected well-formed CSV; {exc}"
         )
+        problems.add(file, len(records), None, "CSV syntax", detail, line=start)
         return None
     header, body = records[0], records[1:]
     dup = sorted({c for c in header if header.count(c) > 1})

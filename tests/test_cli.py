@@ -103,7 +103,9 @@ def test_build_with_invalid_data_prints_one_block(tmp_path):
     assert not (tmp_path / "figures").exists() and not (tmp_path / "site").exists()
 
 
-def test_failing_notebook_prints_one_block(tmp_path, monkeypatch, capsys):
+def test_failing_notebook_prints_one_block(tmp_path, monkeypatch, capfd):
+    """Exactly three lines on stderr (file descriptor level, so kernel messages such as the
+    unencrypted-TCP warning would show)."""
     shutil.copytree(default_path(), tmp_path / "data")
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "notebooks" / "zz_fail.py").write_text(
@@ -111,7 +113,7 @@ def test_failing_notebook_prints_one_block(tmp_path, monkeypatch, capsys):
     )
     monkeypatch.setenv("EVIDENCE_ROOT", str(tmp_path))
     assert main(["build"]) == 1
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert err.splitlines() == [
         "BUILD FAILED",
         "  zz_fail.py: cell 2 failed ('1 / 0'): ZeroDivisionError: division by zero",

@@ -162,3 +162,24 @@ def test_cli_validate_lists_every_problem(tmp_path, capsys):
     assert err.startswith("INVALID: 4 problems in the data")
     assert err.count("outcomes_reports.csv: data row") == 4
     assert "got -5" in err and "Traceback" not in err
+
+
+def test_unreadable_file_is_a_validation_problem(tmp_path, monkeypatch):
+    folder = tmp_path / "data"
+    shutil.copytree(default_path(), folder)
+    real = Path.read_bytes
+
+    def read_bytes(self):
+        if self.name == "arms.csv":
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with pytest.raises(DataValidationError) as info:
+        load(folder)
+    p = info.value.problems[0]
+    assert (Path(p.file).name, p.rule, p.detail) == (
+        "arms.csv",
+        "file readable",
+        "Permission denied",
+    )
