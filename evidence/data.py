@@ -16,12 +16,17 @@ tables described by ``datapackage.json`` (Frictionless Table Schema):
 ``exclusions_metapsy.csv``, ``exclusions_reports.csv``
     source rows or trials that were looked at and not used, with the reason.
 
-:func:`load` validates every table against the schema (required fields, types, controlled
-vocabularies, minimums, unique keys, foreign keys) and the cross-field rules (exactly one
-statistics form per outcome row, events <= n, SD > 0, n >= 2, a source on every row and a DOI,
-PMID or full reference on every trial). The first violation raises
-:class:`DataValidationError`, whose message names the file, the data row (1-based, header not
-counted) and CSV line, the column and the rule.
+:func:`load` parses each file defensively (empty files, bytes that are not UTF-8, rows with the
+wrong number of fields, unclosed quotes and a malformed ``datapackage.json`` are reported, never
+raised as parser errors) and validates every table against the schema (required fields, types,
+finite numbers, integer counts, controlled vocabularies, minimums and maximums, unique keys) and
+then against the cross-field rules in :data:`RULES` (foreign keys, exactly one statistics form
+per outcome row, n >= 2, events <= n, SD > 0, n1 + n2 within the trial's randomised total,
+publication year not in the future, a reported estimate inside its CI, reported OR > 0, SE > 0,
+a source on every row and a DOI, PMID or full reference on every trial). All problems are
+collected and raised together as one :class:`DataValidationError`; each names the file, the data
+row (1-based, header not counted) and CSV line, the column, the rule, what was expected and the
+value as written.
 
 Effect sizes (``yi``, ``vi``) are computed with :func:`evidence.effects.effect_sizes` and
 :func:`evidence.effects.from_reported`:
