@@ -93,9 +93,8 @@ class Problem:
 
     Examples
     --------
-    >>> print(Problem("data/trials.csv", 4, "year", "year <= this year", "expected ...; got 9999"))
-    data/trials.csv: data row 4 (CSV line 5), column 'year': rule 'year <= this year' violated: \
-expected ...; got 9999
+    >>> print(Problem("data/arms.csv", 4, "sessions", "minimum 0", "..."))  # doctest: +ELLIPSIS
+    data/arms.csv: data row 4 (CSV line 5), column 'sessions': rule 'minimum 0' violated: ...
     """
 
     file: str
