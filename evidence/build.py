@@ -25,11 +25,13 @@ Everything the build reads is in the repository: it never needs ``../shared``.
 from __future__ import annotations
 
 import html
+import logging
 import os
 import re
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -52,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KERNEL_TIMEOUT = 600  # seconds per cell; the whole build takes well under a minute
 #: The output folders a build writes (relative to the output folder).
 OUTPUTS = ("figures", "results", "site")
-_STAGING = ".evidence-staging"
+_STAGING = ".evidence-staging-"  # prefix of the staging folders (git-ignored)
 
 
 class BuildError(RuntimeError):
@@ -185,24 +187,22 @@ def execute_notebook(
                 timeout=KERNEL_TIMEOUT,
                 kernel_name="python3",
                 config=config,
+                log=_QUIET,
                 resources={"metadata": {"path": str(path.parent)}},
             )
             log = Path(private) / "kernel.log"
             with log.open("wb") as stderr:  # the kernel's own messages, shown only if it dies
-                try:
-                    client.execute(stderr=stderr)
-                except CellExecutionError:
-                    raise
-                except Exception as exc:
-                    # nbclient handles SIGINT/SIGTERM itself: it shuts the kernel down (which
-                    # then surfaces as a dead kernel) and records that it did
-                    if getattr(client, "_async_cleanup_kernel_future", None) is not None:
-                        raise KeyboardInterrupt from None
-                    tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-                    detail = "".join(f"\n{line}" for line in tail)
-                    raise BuildError(
-                        f"{path.name}: the kernel failed: {type(exc).__name__}: {exc}{detail}"
-                    ) from None
+                error = _run_interruptibly(client, stderr)
+            if isinstance(error, CellExecutionError):
+                raise error
+            if error is not None:
+                # the kernel's last message says why it died (its traceback, with file names
+                # of the installation, stays out of the report)
+                tail = log.read_text(errors="replace").strip().splitlines()[-1:]
+                detail = "".join(f"\n{line}" for line in tail)
+                raise BuildError(
+                    f"{path.name}: the kernel failed: {type(error).__name__}: {error}{detail}"
+                )
     except CellExecutionError:
         index, cell = next(((i, c) for i, c in enumerate(nb.cells) if _has_error(c)), (None, None))
         where = f"cell {index}" if index is not None else "an unknown cell"
@@ -216,6 +216,52 @@ def execute_notebook(
             else:
                 os.environ[key] = value
     return nb
+
+
+_QUIET = logging.getLogger("evidence.build.kernel")  # nbclient's own log: failures are reported
+_QUIET.addHandler(logging.NullHandler())  # by the build, so nothing is printed twice
+_QUIET.propagate = False
+
+
+def _run_interruptibly(client, stderr) -> BaseException | None:
+    """Run ``client.execute`` in a worker thread; returns its exception, if any.
+
+    In the main thread Ctrl-C raises KeyboardInterrupt as usual (nbclient installs no signal
+    handlers outside the main thread): the kernel is then killed, the worker finishes, and the
+    interrupt is raised again.
+    """
+    outcome: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            client.execute(stderr=stderr)
+        except BaseException as exc:  # handed to the main thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=work, name="evidence-notebook", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        for _ in range(600):  # the kernel may still be starting: wait for it, then kill it
+            _kill_kernel(client)
+            worker.join(0.1)
+            if not worker.is_alive():
+                break
+        raise
+    return outcome[0] if outcome else None
+
+
+def _kill_kernel(client) -> None:
+    """Kill the kernel's process group (it runs in a session of its own), if it has started."""
+    provisioner = getattr(getattr(client, "km", None), "provisioner", None)
+    pid = getattr(provisioner, "pid", None)
+    if pid:
+        try:
+            os.killpg(getattr(provisioner, "pgid", None) or pid, signal.SIGKILL)
+        except OSError:  # already gone
+            pass
 
 
 def _has_error(cell) -> bool:
@@ -280,11 +326,11 @@ def render_site(executed: Sequence[tuple[Path, object]], site: Path, *, index: b
 @contextmanager
 def _staging(target: Path) -> Iterator[Path]:
     """A staging folder next to the outputs holding a copy of them; removed on exit."""
-    stage = target / _STAGING
     try:
         target.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(stage, ignore_errors=True)  # left over by a killed build
-        stage.mkdir()
+        # one folder per build, so builds running at the same time do not share it (a build
+        # killed with SIGKILL leaves its folder behind; it is git-ignored)
+        stage = Path(tempfile.mkdtemp(prefix=_STAGING, dir=target))
     except OSError as exc:
         raise BuildError(f"cannot write outputs in {target}: {exc.strerror or exc}") from None
     try:

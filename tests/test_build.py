@@ -60,7 +60,7 @@ def test_one_notebook_builds_figures_tables_and_page(repo):
     assert any(m.startswith("data: ") for m in messages)
     assert any("[1/1] 90_methods_validation.py" in m for m in messages)
     assert any("builds/method-DL/ (committed outputs untouched)" in m for m in messages)
-    assert not (out / build._STAGING).exists()
+    assert not list(out.glob(build._STAGING + "*"))
 
 
 def test_failure_names_notebook_and_cell(repo):
@@ -164,7 +164,7 @@ def test_failed_notebook_leaves_every_output_unchanged(small_repo):
     with pytest.raises(build.BuildError, match="c_fail.py: cell 3 failed"):
         build.build(small_repo, progress=lambda m: None)
     assert _outputs(small_repo) == old
-    assert not (small_repo / build._STAGING).exists()
+    assert not list(small_repo.glob(build._STAGING + "*"))
     (small_repo / "notebooks" / "c_fail.py").unlink()
     build.build(small_repo, progress=lambda m: None)
     new = _outputs(small_repo)
@@ -197,17 +197,18 @@ def test_interrupted_build_leaves_each_file_old_or_new(small_repo, when):
         while not marker.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert marker.exists()
-    staged = small_repo / build._STAGING / "results" / "first.csv"
+    (stage,) = small_repo.glob(build._STAGING + "*")
+    staged = stage / "results" / "first.csv"
     assert staged.is_file() and staged.read_bytes() != old["results/first.csv"]
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, (seen, out, err)
-    assert err.strip().splitlines()[-1] == "interrupted; committed outputs unchanged"
+    assert err.strip().splitlines() == ["interrupted; committed outputs unchanged"], err
     assert "Traceback" not in err and "Traceback" not in out
     # nothing was swapped in: every committed file is the old version byte for byte (the
     # staged new version of results/first.csv, checked above, differs)
     assert _outputs(small_repo) == old
-    assert not (small_repo / build._STAGING).exists()
+    assert not list(small_repo.glob(build._STAGING + "*"))
 
 
 def test_choices_never_overwrite_the_committed_outputs(small_repo):
@@ -217,3 +218,13 @@ def test_choices_never_overwrite_the_committed_outputs(small_repo):
     build.build(small_repo, params={"METHOD": "DL", "TEST": "z"}, out=out, progress=print)
     assert (out / "results" / "first.csv").is_file() and not (small_repo / "results").exists()
     assert build.output_folder(small_repo, {"METHOD": "PM"}) == small_repo / "builds/method-PM"
+
+
+def test_dead_kernel_is_a_build_error(small_repo):
+    (small_repo / "notebooks" / "c_dies.py").write_text(
+        '# %% [markdown]\n# # Dies\n\n# %% tags=["parameters"]\nX = 1\n\n'
+        "# %%\nimport os\nos._exit(3)\n"
+    )
+    with pytest.raises(build.BuildError, match=r"c_dies\.py: the kernel failed: DeadKernelError"):
+        build.build(small_repo, only="c_dies", progress=lambda m: None)
+    assert not (small_repo / "results").exists()
