@@ -17,6 +17,7 @@ import pandas as pd
 
 __all__ = [
     "output_root",
+    "output_dir",
     "save_table",
     "save_plot",
     "comparison_effects",
@@ -28,6 +29,10 @@ __all__ = [
     "Analysis",
     "headline",
     "condition_analyses",
+    "ConditionAnalyses",
+    "build_analyses",
+    "row_accounting",
+    "accounting_text",
     "show_comparisons",
     "show_forests",
     "show_pooled",
@@ -119,11 +124,22 @@ def output_root() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1]
 
 
+def output_dir() -> Path:
+    """The folder that ``figures/`` and ``results/`` are written under: ``EVIDENCE_OUTPUT`` (set
+    by ``evidence build`` to its staging folder) or else :func:`output_root`."""
+    env = os.environ.get("EVIDENCE_OUTPUT")
+    return Path(env) if env else output_root()
+
+
 def save_table(frame: pd.DataFrame, name: str, *, root: Path | None = None) -> Path:
-    """Write ``results/<name>.csv`` byte-stably (fixed float format and line endings)."""
-    path = (root or output_root()) / "results" / f"{name}.csv"
+    """Write ``results/<name>.csv`` byte-stably (fixed float format and line endings) and
+    atomically (a temporary file renamed into place)."""
+    from .io import atomic_path
+
+    path = (root or output_dir()) / "results" / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, float_format="%.6g", lineterminator="\n")
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, float_format="%.6g", lineterminator="\n")
     return path
 
 
@@ -133,7 +149,7 @@ def save_plot(obj, name: str, *, root: Path | None = None) -> list[Path]:
     from .io import save_figure
 
     fig = obj.figure if hasattr(obj, "figure") and obj.figure is not None else obj
-    folder = (root or output_root()) / "figures"
+    folder = (root or output_dir()) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{name}.{ext}" for ext in ("svg", "png")]
     for p in paths:
@@ -184,12 +200,19 @@ def comparison_effects(
     -------
     pandas.DataFrame
         One row per cluster (input order) with ``cluster_id``, the comparison columns, ``yi``,
-        ``vi``, ``n_effects``, ``n_comparisons``, ``instruments``, ``n1``, ``n2`` and ``label``.
+        ``vi``, ``n_effects``, ``n_comparisons``, ``effect_ids`` (the outcome rows combined),
+        ``instruments``, ``n1``, ``n2`` and ``label``.
+
+    Raises
+    ------
+    ValueError
+        When a selected row has no finite effect or positive variance (it is never dropped
+        silently; :func:`evidence.data.load` refuses such rows, so this signals a bug).
     """
     from .dependence import aggregate_effects
 
     rows = outcomes[(outcomes["measure"] == measure) & (outcomes["timepoint"] == timepoint)]
-    rows = rows[np.isfinite(rows["yi"]) & np.isfinite(rows["vi"])]
+    _check_usable(rows)
     if rows.empty:
         return pd.DataFrame(columns=["cluster_id", *_COMPARISON_COLUMNS, "yi", "vi", "n_effects"])
     rows = rows.assign(cluster_id=rows[list(cluster)].astype(str).agg("|".join, axis=1))
@@ -201,6 +224,8 @@ def comparison_effects(
     out["vi"] = agg["vi"].reindex(out.index)
     out["n_effects"] = agg["n"].reindex(out.index).astype(int)
     out["n_comparisons"] = grouped["comparison_id"].nunique()
+    if "effect_id" in rows:  # which outcome rows each pooled effect stands for
+        out["effect_ids"] = grouped["effect_id"].agg(tuple)
     joined = {"instruments": "instrument", "comparator": "comparator"}
     for name, col in joined.items():
         if col in rows:
@@ -210,6 +235,17 @@ def comparison_effects(
         out[col] = grouped[col].first().where(same)
     out["label"] = out["study"].astype(str)
     return out.reset_index()
+
+
+def _check_usable(rows: pd.DataFrame) -> None:
+    """Refuse selected rows without a finite effect and a positive finite variance."""
+    ok = np.isfinite(rows["yi"]) & np.isfinite(rows["vi"]) & (rows["vi"] > 0)
+    if not ok.all():
+        ids = rows.loc[~ok, "effect_id"] if "effect_id" in rows else rows.index[~ok]
+        raise ValueError(
+            "selected outcome rows have no finite effect or variance (not dropped silently): "
+            + ", ".join(map(str, ids))
+        )
 
 
 #: Columns shown for the comparisons of an analysis.
@@ -233,11 +269,12 @@ EFFECT_COLUMNS = [
 def overview_text(analyses: dict) -> str:
     """Markdown: how many comparisons and trials an analysis dict (measure -> Analysis) holds."""
     if not analyses:
+        rows = getattr(analyses, "rows", None)
         return (
             "**No usable comparisons for this condition in the curated data yet.** Nothing is "
             "pooled below; see `data/README.md` for the trials that were looked at and why "
             "they are not (yet) included."
-        )
+        ) + ("" if rows is None or not len(rows) else "\n\n" + accounting_text(rows))
     parts = []
     for an in analyses.values():
         e = an.effects
@@ -250,7 +287,9 @@ def overview_text(analyses: dict) -> str:
             f"{int(e['n_effects'].sum())} effects before aggregation; comparators: "
             + ", ".join(f"{COMPARATOR_NAMES.get(g, g)} (k = {r.k})" for g, r in an.results.items())
         )
-    return "This notebook pools:\n\n" + "\n".join(parts)
+    text = "This notebook pools:\n\n" + "\n".join(parts)
+    rows = getattr(analyses, "rows", None)
+    return text if rows is None else text + "\n\n" + accounting_text(rows)
 
 
 def dataset_profile(dataset) -> pd.DataFrame:
@@ -703,8 +742,9 @@ def condition_analyses(
 ) -> dict:
     """Continuous (SMD) and event (OR) analyses of one condition group, at post-treatment and
     at follow-up (kept separate, never pooled together); empty ones are left out. Keys are
-    ``"<measure> <timepoint>"``, e.g. ``"SMD post"``."""
-    out = {}
+    ``"<measure> <timepoint>"``, e.g. ``"SMD post"``. The result's ``rows`` accounts for
+    every outcome row of the group's conditions (:func:`row_accounting`)."""
+    out = ConditionAnalyses()
     for timepoint, tsuffix in (("post", ""), ("follow_up", "_followup")):
         for measure, msuffix in (("SMD", ""), ("OR", "_events")):
             an = analyse(
@@ -719,6 +759,8 @@ def condition_analyses(
             )
             if an:
                 out[f"{measure} {timepoint.replace('_', '-')}"] = an
+    conditions = dataset.outcomes["condition"].isin(CONDITION_GROUPS[key])
+    out.rows = row_accounting(dataset, out.values())[conditions.to_numpy()]
     return out
 
 
@@ -1001,3 +1043,84 @@ def steinert_equivalence(
         res = pool(eff["yi"], eff["vi"], method=method, test=test, labels=eff["label"])
         out[timepoint] = (eff, res, equivalence_test(res, margin=margin))
     return out
+
+
+# row accounting: every outcome row is pooled somewhere or listed with the reason it is not
+
+
+class ConditionAnalyses(dict):
+    """The analyses of one condition group (``"<measure> <timepoint>"`` -> :class:`Analysis`),
+    with ``rows``: the group's outcome rows and where each is pooled (:func:`row_accounting`)."""
+
+    rows: pd.DataFrame | None = None
+
+
+def build_analyses(
+    dataset, *, method: str = "REML", test: str = "knha", rho: float = 0.5
+) -> dict[str, Analysis]:
+    """Every pooled analysis the notebooks run (headline families and condition pages), by name."""
+    out = {an.name: an for an in headline(dataset, method=method, test=test).values()}
+    for key in CONDITION_GROUPS:
+        for an in condition_analyses(dataset, key, method=method, test=test, rho=rho).values():
+            out[an.name] = an
+    return out
+
+
+def _not_pooled_reason(row) -> str:
+    if row.timepoint not in ("post", "follow_up"):
+        return (
+            f"timepoint {row.timepoint.replace('_', ' ')}: only post-treatment and follow-up "
+            "are pooled"
+        )
+    if row.measure not in ("SMD", "OR"):
+        return f"measure {row.measure}: only Hedges' g and odds ratios are pooled"
+    if not any(row.condition in group for group in CONDITION_GROUPS.values()):
+        return (
+            f"{CONDITION_NAMES.get(row.condition, row.condition)} has no condition page; the "
+            "headline pools only Hedges' g at post-treatment"
+        )
+    return "selected by no analysis"
+
+
+def row_accounting(dataset, analyses=None) -> pd.DataFrame:
+    """One row per outcome row: the analyses that pool it (``pooled_in``) or, when none does,
+    the ``reason``. ``analyses`` defaults to :func:`build_analyses` (everything the build pools).
+
+    Examples
+    --------
+    >>> import evidence.data
+    >>> acc = row_accounting(evidence.data.load())
+    >>> bool((acc["pooled_in"].astype(bool) | acc["reason"].astype(bool)).all())
+    True
+    """
+    if analyses is None:
+        analyses = build_analyses(dataset).values()
+    pooled: dict[str, list[str]] = {}
+    for an in analyses:
+        for ids in an.effects.get("effect_ids", []):
+            for effect_id in ids:
+                pooled.setdefault(effect_id, []).append(an.name)
+    o = dataset.outcomes
+    out = o[["effect_id", "study", "condition", "instrument", "measure", "timepoint"]].copy()
+    out["pooled_in"] = o["effect_id"].map(lambda e: "; ".join(pooled.get(e, [])))
+    out["reason"] = [
+        "" if pooled.get(r.effect_id) else _not_pooled_reason(r) for r in o.itertuples()
+    ]
+    return out
+
+
+def accounting_text(rows: pd.DataFrame, scope: str = "of this page's conditions") -> str:
+    """Markdown: how many outcome rows are pooled and each one that is not, with its reason."""
+    missing = rows[rows["pooled_in"] == ""]
+    n, k, m = len(rows), len(rows) - len(missing), len(missing)
+    text = (
+        f"**Outcome rows {scope}:** {n}; {k} enter at least one pooled analysis, "
+        f"{m} {'does' if m == 1 else 'do'} not"
+    )
+    if missing.empty:
+        return text + "."
+    items = "\n".join(
+        f"- {r.study}, {r.instrument} ({r.timepoint.replace('_', ' ')}): {r.reason}"
+        for r in missing.itertuples()
+    )
+    return text + ":\n\n" + items

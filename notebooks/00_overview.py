@@ -54,6 +54,13 @@ table
 report.dataset_profile(data)
 
 # %% [markdown]
+# Every outcome row of the dataset enters at least one pooled analysis of these pages, or is
+# listed here with the reason it does not.
+
+# %%
+Markdown(report.accounting_text(report.row_accounting(data), scope="in the dataset"))
+
+# %% [markdown]
 # ## Headline results
 #
 # Three families of comparisons, each pooled by condition with a separate tau^2 per condition:
