@@ -295,9 +295,9 @@ def format_table(
                       Group k     g         95% CI I² (%)      p
                  depression 2  0.17  [-1.13, 1.47]      0  0.341
     social anxiety disorder 1 -0.35 [-0.51, -0.18]      — <0.001
-    >>> print(format_table(pd.DataFrame({"estimate": [0.0]}), scale="OR"))
-     OR
-    1.00
+    >>> odds = format_table(pd.DataFrame({"estimate": [0.0, 0.693147]}), scale="OR")
+    >>> odds.to_frame()["OR"].tolist()
+    ['1.00', '2.00']
     """
     if scale not in (None, "g", "OR", "log OR"):
         raise ValueError(f"scale must be None, 'g', 'OR' or 'log OR'; got {scale!r}")
