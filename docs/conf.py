@@ -38,3 +38,5 @@ html_theme_options = {
     "use_repository_button": False,
     "navigation_with_keys": False,
 }
+# the theme's light/dark switch reads this; unset, it logs a console error on first visit
+html_context = {"default_mode": "light"}

@@ -3,8 +3,8 @@
 The notebooks in ``notebooks/`` are jupytext ``py:percent`` sources. Each is executed in a fresh
 kernel (working directory ``notebooks/``); the notebooks themselves write their figures (SVG and
 PNG, via :func:`evidence.io.save_figure`) to ``figures/`` and their tables (CSV, via
-:func:`evidence.report.save_table`) to ``results/``. The executed notebooks are rendered to HTML
-in ``site/`` with an ``index.html`` that links every notebook.
+:func:`evidence.report.save_table`) to ``results/``. The executed notebooks are rendered by
+:func:`evidence.site.render_site` into the static site ``site/`` (landing page ``index.html``).
 
 Build parameters (for example the tau^2 estimator) reach the notebooks through a cell inserted
 after the cell tagged ``parameters``, as papermill does. Everything the build reads is in the
@@ -13,11 +13,10 @@ repository: it never needs ``../shared``.
 
 from __future__ import annotations
 
-import html
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,35 +111,6 @@ def _has_error(cell) -> bool:
     return any(o.get("output_type") == "error" for o in cell.get("outputs", []))
 
 
-def _render(nb, target: Path) -> None:
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(template_name="lab")
-    body, _ = exporter.from_notebook_node(nb)
-    target.write_text(body, encoding="utf-8")
-
-
-def _index(steps: Sequence[BuildStep], site: Path) -> None:
-    items = "\n".join(
-        f'<li><a href="{html.escape(s.html.name)}">{html.escape(s.title)}</a> '
-        f"<small>({html.escape(s.notebook)})</small></li>"
-        for s in steps
-    )
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>evidence: psychodynamic therapy trials</title>
-<style>body{{font-family:sans-serif;max-width:48em;margin:2em auto;line-height:1.5}}</style>
-</head><body>
-<h1>Psychodynamic therapy: what the randomized trials show</h1>
-<p>Rendered notebooks of the <code>evidence</code> project. Every figure and number is
-regenerated from the curated data in <code>data/</code> by <code>evidence build</code>.</p>
-<ul>
-{items}
-</ul>
-</body></html>
-"""
-    (site / "index.html").write_text(page, encoding="utf-8")
-
-
 def build(
     root: Path = ROOT,
     *,
@@ -169,17 +139,18 @@ def build(
     for folder in ("figures", "results", "site"):
         (root / folder).mkdir(exist_ok=True)
     paths = notebook_paths(root, only)
-    steps = []
+    steps, executed = [], {}
     for i, path in enumerate(paths, 1):
         progress(f"[{i}/{len(paths)}] {path.name} ...")
         start = time.perf_counter()
         nb = _execute(path, params or {}, root)
         target = root / "site" / f"{path.stem}.html"
-        _render(nb, target)
+        executed[path.stem] = nb
         steps.append(BuildStep(path.name, _title(nb), time.perf_counter() - start, target))
         progress(f"      done in {steps[-1].seconds:.1f} s -> {target.relative_to(root)}")
-    if only is None:
-        _index(steps, root / "site")
+    from .site import render_site
+
+    progress(render_site(executed, root, root / "site").summary())
     progress(
         f"built {len(steps)} notebooks in {time.perf_counter() - t0:.1f} s; open site/index.html"
     )
