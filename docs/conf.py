@@ -40,3 +40,4 @@ html_theme_options = {
 }
 # the theme's light/dark switch reads this; unset, it logs a console error on first visit
 html_context = {"default_mode": "light"}
+html_show_search_summary = False  # summaries are fetched, which file:// pages may not do

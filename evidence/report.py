@@ -84,6 +84,14 @@ CONDITION_NAMES = {
     "substance_use": "substance use",
     "mixed_common_mental": "mixed common mental disorders",
 }
+#: Headings of analyses whose name is not a plain word (see :attr:`Analysis.title`).
+_TITLES = {
+    "ptsd": "PTSD",
+    "self_harm": "Self-harm and suicidality",
+    "headline_cbt": "PDT vs CBT",
+    "headline_other_active": "PDT vs other active treatments",
+    "headline_control": "PDT vs control conditions",
+}
 CONDITION_GROUPS = {
     "depression": ("depression",),
     "anxiety": ("panic", "social_anxiety", "generalized_anxiety"),
@@ -241,11 +249,17 @@ def overview_text(analyses: dict) -> str:
         )
         kind += f" at {an.timepoint.replace('_', '-')}"
         parts.append(
-            f"- {kind}: {len(e)} comparisons from {e['trial_id'].nunique()} trials, "
-            f"{int(e['n_effects'].sum())} effects before aggregation; comparators: "
+            f"- {kind}: {_plural(len(e), 'comparison')} from "
+            f"{_plural(e['trial_id'].nunique(), 'trial')}, "
+            f"{_plural(int(e['n_effects'].sum()), 'effect')} before aggregation; comparators: "
             + ", ".join(f"{COMPARATOR_NAMES.get(g, g)} (k = {r.k})" for g, r in an.results.items())
         )
     return "This notebook pools:\n\n" + "\n".join(parts)
+
+
+def _plural(n: int, word: str) -> str:
+    """``"1 trial"``, ``"2 trials"``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def dataset_profile(dataset) -> pd.DataFrame:
@@ -304,7 +318,7 @@ def describe(result, *, effect: str = "g", comparator: str = "the comparator") -
         )
     if k >= 2:
         parts.append(
-            f"Heterogeneity: I^2 = {_pct(result.i2)}, tau^2 = {result.tau2:.3f}; the 95% "
+            f"Heterogeneity: I² = {_pct(result.i2)}, τ² = {result.tau2:.3f}; the 95% "
             f"prediction interval for a new trial runs from {tr(result.pi_low):.2f} to "
             f"{tr(result.pi_high):.2f}."
         )
@@ -312,7 +326,7 @@ def describe(result, *, effect: str = "g", comparator: str = "the comparator") -
             parts.append("A new trial could plausibly find an effect in either direction.")
     if k < 5:
         parts.append(
-            "With fewer than five trials, tau^2 and the prediction interval are very uncertain; "
+            "With fewer than five trials, τ² and the prediction interval are very uncertain; "
             "treat this estimate as preliminary."
         )
     return " ".join(parts)
@@ -386,6 +400,14 @@ class Analysis:
         """The group with the most comparisons (first in display order on ties)."""
         return max(self.results, key=lambda g: self.results[g].k)
 
+    @property
+    def title(self) -> str:
+        """Readable name for headings and figure titles, e.g. "PTSD (Hedges' g, follow-up)"."""
+        key = self.name.removesuffix("_followup").removesuffix("_events")
+        label = _TITLES.get(key, key.replace("_", " ").capitalize())
+        what = "Hedges' g" if self.measure == "SMD" else "odds ratio"
+        return f"{label} ({what}, {self.timepoint.replace('_', '-')})"
+
     def _name(self, key: str) -> str:
         names = COMPARATOR_NAMES if self.by == "comparator_class" else CONDITION_NAMES
         return names.get(key, key)
@@ -444,7 +466,7 @@ class Analysis:
             )
         kwargs.setdefault(
             "title",
-            f"{self.name.replace('_', ' ').capitalize()} ({self.measure}, {self.timepoint})",
+            self.title,
         )
         ax = forest_plot(self.by_group or next(iter(self.results.values())), data=data, **kwargs)
         if save:
@@ -720,13 +742,39 @@ def condition_analyses(
 def _show(*objs) -> None:
     from IPython.display import Markdown, display
 
-    display(*(Markdown(o) if isinstance(o, str) else o for o in objs))
+    from .tables import format_table
+
+    display(
+        *(
+            Markdown(o)
+            if isinstance(o, str)
+            else format_table(o)
+            if isinstance(o, pd.DataFrame)
+            else o
+            for o in objs
+        )
+    )
+
+
+def _table(frame: pd.DataFrame, an: Analysis, **kwargs):
+    """``frame`` formatted for reading, on the analysis' effect scale (g, or OR for events)."""
+    from .tables import format_table
+
+    return format_table(frame, scale="g" if an.measure == "SMD" else "OR", **kwargs)
 
 
 def show_comparisons(analyses: dict) -> None:
     """Section: the aggregated comparisons, one table per measure."""
-    for measure, an in analyses.items():
-        _show(f"**{measure}**", an.effects[EFFECT_COLUMNS])
+    for an in analyses.values():
+        e = an.effects[EFFECT_COLUMNS].assign(
+            condition=an.effects["condition"].map(lambda c: CONDITION_NAMES.get(c, c)),
+            comparator_class=an.effects["comparator_class"].map(
+                lambda c: COMPARATOR_NAMES.get(c, c)
+            ),
+            pdt_variant=an.effects["pdt_variant"].str.replace("_", " "),
+        )
+        vi = "variance (log OR)" if an.measure == "OR" else "variance"
+        _show(f"**{an.title}**", _table(e, an, labels={"vi": vi}))
 
 
 def show_forests(analyses: dict) -> None:
@@ -739,7 +787,7 @@ def show_pooled(analyses: dict) -> None:
     """Section: pooled estimates, heterogeneity, PIs (saved to results/) and the statements."""
     for an in analyses.values():
         save_table(an.table(), f"{an.name}_by_comparator")
-        _show(an.table().round(3), an.statements())
+        _show(_table(an.table(), an, labels={"group": "Comparator"}), an.statements())
 
 
 def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
@@ -748,14 +796,14 @@ def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
         group = an.largest_group
         if an.results[group].k < min_k:
             _show(
-                f"**{an.name}**: fewer than {min_k} comparisons in every class; "
+                f"**{an.title}**: fewer than {min_k} comparisons in every class; "
                 "leave-one-out is not informative."
             )
             continue
         _show(
-            f"**{an.name}: PDT vs {COMPARATOR_NAMES.get(group, group)}**",
-            an.leave_one_out(group).round(3),
-            an.influence(group).round(3),
+            f"**{an.title}: PDT vs {COMPARATOR_NAMES.get(group, group)}**",
+            _table(an.leave_one_out(group), an, labels={"study": "Trial left out"}),
+            _table(an.influence(group), an, labels={"study": "Trial"}),
         )
 
 
@@ -767,28 +815,33 @@ def show_small_study(analyses: dict, min_k: int = 10) -> None:
     for an in analyses.values():
         ss = an.small_study(min_k)
         if len(ss):
-            _show(ss.round(3))
+            _show(_table(ss, an))
             for g, res in an.results.items():
                 if res.k >= min_k:
                     tf = trim_and_fill(res, method=an.method)
                     title = (
-                        f"{an._name(g).capitalize()}, {an.name.replace('_', ' ')}: "
+                        f"{an._name(g)[:1].upper()}{an._name(g)[1:]}, {an.title}: "
                         f"trim-and-fill ({an.method}) imputes {tf.k0} on the {tf.side}"
                     )
                     save_plot(tf.funnel_plot(title=title), f"{an.name}_{g}_funnel")
         else:
             _show(
-                f"**{an.name}**: no class has {min_k} or more comparisons; "
+                f"**{an.title}**: no class has {min_k} or more comparisons; "
                 "small-study tests not run."
             )
 
 
 def show_moderators(dataset, analyses: dict) -> None:
     """Section: meta-regressions and the sensitivity of the pooled estimates to rho."""
+    from .tables import format_table
+
     for an in analyses.values():
+        # coefficients and estimates stay on the model's scale, which the header names
+        scale = "g" if an.measure == "SMD" else "log OR"
+        rho = rho_sensitivity(dataset, an)
         _show(
-            f"**{an.name}**",
-            an.moderators().round(3),
-            "Pooled estimate by assumed correlation rho:",
-            rho_sensitivity(dataset, an).round(3),
+            f"**{an.title}**",
+            format_table(an.moderators(), scale=scale),
+            f"Pooled estimate ({scale}) by assumed correlation rho:",
+            format_table(rho.rename(columns=lambda r: f"rho = {r:g}"), scale=scale),
         )

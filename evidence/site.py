@@ -42,6 +42,14 @@ FAMILIES = (
     ("overview_control_by_condition", "PDT vs control conditions"),
 )
 HEADLINE_FIGURE = "headline_cbt_forest.png"
+FIGURE_BLOCK = f"""\
+:::{{figure}} figures/{HEADLINE_FIGURE}
+:alt: Forest plot of PDT vs CBT by condition: pooled Hedges' g with 95% confidence intervals
+:class: landing-figure
+
+PDT vs CBT by condition (Hedges' g at post-treatment). The shaded band is the equivalence
+margin of g = ±0.25; squares are trials, diamonds pooled estimates.
+:::"""
 
 
 class SiteError(RuntimeError):
@@ -122,10 +130,15 @@ def landing_table(results: Path, stems: list[str]) -> str:
     overview notebook's ``results/overview_*_by_condition.csv``; each condition links to its
     page.
 
+    Raises
+    ------
+    FileNotFoundError
+        When a results table is missing (the overview notebook has not run).
+
     Examples
     --------
     >>> html = landing_table(ROOT / "results", ["01_depression"])
-    >>> '<a href="01_depression.html">depression</a>' in html
+    >>> '<a href="01_depression.html">Depression</a>' in html
     True
     """
     import html as _html
@@ -138,7 +151,7 @@ def landing_table(results: Path, stems: list[str]) -> str:
     for stem, _ in FAMILIES:
         path = results / f"{stem}.csv"
         if not path.exists():
-            raise SiteError(f"results/{stem}.csv is missing: run the overview notebook first")
+            raise FileNotFoundError(f"results/{stem}.csv is missing")
         for row in _read(path):
             k = int(row["k"])
             text = (
@@ -261,7 +274,12 @@ def render_site(
             (src / "figures").mkdir()
             shutil.copy2(figure, src / "figures" / HEADLINE_FIGURE)
         page = (src / "index.md").read_text(encoding="utf-8")
-        page = page.replace("{{headline_table}}", landing_table(root / "results", stems))
+        page = page.replace("{{headline_figure}}", FIGURE_BLOCK if figure.exists() else "")
+        try:
+            table = landing_table(root / "results", stems)
+        except FileNotFoundError as exc:
+            table = f"*The summary table appears once the overview notebook has run ({exc}).*"
+        page = page.replace("{{headline_table}}", table)
         page = page.replace("{{condition_links}}", _condition_links(titles))
         page = page.replace("{{toctree}}", _toctree(stems))
         (src / "index.md").write_text(page, encoding="utf-8")

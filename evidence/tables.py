@@ -226,7 +226,7 @@ class Table:
 
     def _repr_html_(self) -> str:
         numeric = [
-            bool(len(col)) and col.str.fullmatch(r"[-<\[\d.\u221e\u2014 ,%]+").all()
+            bool(len(col)) and col.str.fullmatch(r"[-<\[\]\d.\u221e\u2014 ,%]+").all()
             for _, col in self.frame.items()
         ]
         head = "".join(f"<th>{self._header(t, a)}</th>" for t, a in self.headers)

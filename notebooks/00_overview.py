@@ -34,9 +34,10 @@ from IPython.display import Markdown
 
 import evidence.data
 from evidence import report
+from evidence.tables import format_table
 
 data = evidence.data.load()
-print(data.summary().split("\n\n")[0])
+print(data.summary().splitlines()[1])  # the counts (line 0 is the data folder)
 
 # %% [markdown]
 # ## The dataset
@@ -47,10 +48,10 @@ print(data.summary().split("\n\n")[0])
 # %%
 table = data.crosstab()
 report.save_table(table, "overview_trials_by_condition_and_comparator")
-table
+format_table(table.rename(index=report.CONDITION_NAMES, columns=report.COMPARATOR_NAMES))
 
 # %%
-report.dataset_profile(data)
+format_table(report.dataset_profile(data))
 
 # %% [markdown]
 # ## Headline results
@@ -78,7 +79,7 @@ Markdown(headline["cbt"].statements(comparator="CBT"))
 # %%
 eq = headline["cbt"].equivalence(margin=MARGIN)
 report.save_table(eq, "overview_cbt_equivalence")
-eq.round(3)
+format_table(eq, scale="g", ci="90% CI", drop=("alpha", "df"))
 
 # %% [markdown]
 # ### PDT vs other active treatments
