@@ -24,6 +24,7 @@ import csv
 import io
 import shutil
 import tempfile
+import warnings as warnings_module
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +217,20 @@ def _stale(kept: Path, root: Path, stem: str) -> bool:
     return any(p.exists() and p.stat().st_mtime > built for p in inputs)
 
 
+def _sphinx(src: Path, out: Path, doctrees: Path, warnings: io.StringIO):
+    from sphinx.application import Sphinx
+
+    try:
+        app = Sphinx(
+            str(src), str(src), str(out), str(doctrees), "html",
+            status=None, warning=warnings, freshenv=True,
+        )  # fmt: skip
+        app.build(force_all=True)
+    except Exception as exc:  # Sphinx raises many kinds; name the stage and keep the cause
+        raise SiteError(f"rendering the site failed: {exc}") from exc
+    return app
+
+
 def render_site(
     executed: Mapping[str, object],
     root: Path = ROOT,
@@ -243,7 +258,6 @@ def render_site(
         When the site sources or the overview results are missing, or Sphinx fails.
     """
     import nbformat
-    from sphinx.application import Sphinx
 
     from .build import _title
 
@@ -286,20 +300,11 @@ def render_site(
 
         warnings = io.StringIO()
         staging = Path(tmp) / "html"
-        try:
-            app = Sphinx(
-                str(src),
-                str(src),
-                str(staging),
-                str(Path(tmp) / "doctrees"),
-                "html",
-                status=None,
-                warning=warnings,
-                freshenv=True,
-            )
-            app.build(force_all=True)
-        except Exception as exc:  # Sphinx raises many kinds; name the stage and keep the cause
-            raise SiteError(f"rendering the site failed: {exc}") from exc
+        # Sphinx's deprecation notices to extension authors (myst-parser) are not for readers
+        with warnings_module.catch_warnings():
+            warnings_module.simplefilter("ignore", DeprecationWarning)
+            warnings_module.simplefilter("ignore", PendingDeprecationWarning)
+            app = _sphinx(src, staging, Path(tmp) / "doctrees", warnings)
         if app.statuscode:
             raise SiteError(f"rendering the site failed:\n{warnings.getvalue()}")
         for child in out.iterdir():
