@@ -21,6 +21,7 @@ __all__ = [
     "save_plot",
     "comparison_effects",
     "describe",
+    "conclusion",
     "overview_text",
     "dataset_profile",
     "EFFECT_COLUMNS",
@@ -88,6 +89,10 @@ CONDITION_NAMES = {
 _TITLES = {
     "ptsd": "PTSD",
     "self_harm": "Self-harm and suicidality",
+    "anxiety": "Anxiety disorders",
+    "personality": "Personality disorders",
+    "eating": "Eating disorders",
+    "somatic": "Somatic symptoms",
     "headline_cbt": "PDT vs CBT",
     "headline_other_active": "PDT vs other active treatments",
     "headline_control": "PDT vs control conditions",
@@ -260,6 +265,68 @@ def overview_text(analyses: dict) -> str:
 def _plural(n: int, word: str) -> str:
     """``"1 trial"``, ``"2 trials"``."""
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def conclusion(analyses: dict, key: str) -> str:
+    """Markdown: the closing paragraph of a condition notebook, written from its own numbers.
+
+    Per analysis (measure x timepoint) it names the comparators PDT did better than, those that
+    did better than PDT and those where no difference was shown, each with k and the pooled
+    effect; then how much evidence the conclusion rests on (the largest k, and whether any
+    comparison reaches five trials) and whether CBT was compared directly.
+    """
+    name = _TITLES.get(key, key.replace("_", " ").capitalize())
+    if not analyses:
+        return (
+            f"**{name}:** the curated data hold no usable randomized comparison yet, so this "
+            "page can conclude nothing about PDT for this condition."
+        )
+    parts, ks, cbt = [], [], 0
+    for an in analyses.values():
+        ratio = an.measure != "SMD"
+        tr, null = (np.exp, 1.0) if ratio else ((lambda x: x), 0.0)
+        effect = "OR" if ratio else "g"
+        better, worse, unclear = [], [], []
+        for g, r in an.results.items():
+            ks.append(r.k)
+            cbt = max(cbt, r.k if g == "cbt" else 0)
+            est, lo, hi = tr(r.estimate), tr(r.ci_low), tr(r.ci_high)
+            text = f"{an._name(g)} ({_plural(r.k, 'trial')}, {effect} = {est:.2f}, 95% CI "
+            text += f"{lo:.2f} to {hi:.2f})"
+            (better if lo > null else worse if hi < null else unclear).append(text)
+        what = "Hedges' g" if not ratio else "odds ratios"
+        clauses = []
+        if better:
+            clauses.append("PDT did better than " + "; ".join(better))
+        if worse:
+            clauses.append("; ".join(worse) + " did better than PDT")
+        if unclear:
+            clauses.append("no difference was shown against " + "; ".join(unclear))
+        when = "post-treatment" if an.timepoint == "post" else an.timepoint.replace("_", "-")
+        parts.append(f"On {what} at {when}, " + ", and ".join(clauses) + ".")
+    most = max(ks)
+    if most >= 5:
+        base = (
+            f"The firmest comparison rests on {most} trials; the others on fewer, so their "
+            "intervals, and any difference between comparators, are uncertain."
+        )
+    else:
+        base = (
+            f"No comparison here reaches five trials (at most {most}), so every estimate is "
+            "preliminary and heterogeneity cannot be judged."
+        )
+    if cbt:
+        head = (
+            f'CBT was compared directly in {_plural(cbt, "trial")}: "no difference was shown" '
+            'is not "as good as" unless the overview\'s equivalence test says so.'
+        )
+    else:
+        head = (
+            "No trial here compares PDT with CBT, so this page cannot say how PDT compares "
+            "with the best-studied alternative; comparisons with control conditions show only "
+            "whether PDT helps at all."
+        )
+    return f"**{name}.** " + " ".join([*parts, base, head])
 
 
 def dataset_profile(dataset) -> pd.DataFrame:

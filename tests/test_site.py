@@ -199,3 +199,25 @@ def test_render_site_renders_pages_and_reuses_and_flags_kept_ones(tmp_path):
     assert "out of date" in second.summary() and "00_overview" in second.summary()
     assert "44" in (out / "01_depression.html").read_text()
     assert (out / "00_overview.html").exists()
+
+
+def test_each_condition_page_ends_with_its_own_conclusion():
+    data = evidence.data.load()
+    texts = {}
+    for key in report.CONDITION_GROUPS:
+        analyses = report.condition_analyses(data, key)
+        texts[key] = report.conclusion(analyses, key)
+        for an in analyses.values():
+            for r in an.results.values():
+                assert _plural_trials(r.k) in texts[key]
+    assert len(set(texts.values())) == len(texts)  # no two pages close alike
+    assert texts["ptsd"].startswith("**PTSD.**")
+    assert "No trial here compares PDT with CBT" in texts["personality"]
+    assert "CBT was compared directly in 2 trials" in texts["depression"]
+    for key in report.CONDITION_GROUPS:  # every condition notebook ends with it
+        source = next((ROOT / "notebooks").glob(f"0?_{key}.py")).read_text()
+        assert source.rstrip().endswith(f'Markdown(report.conclusion(analyses, "{key}"))')
+
+
+def _plural_trials(k: int) -> str:
+    return f"{k} trial" + ("s" if k != 1 else "")
