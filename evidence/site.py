@@ -125,7 +125,7 @@ def _read(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def landing_table(results: Path, stems: list[str]) -> str:
+def landing_table(results: Path, stems: list[str], titles: Mapping[str, str] | None = None) -> str:
     """The landing page's table (HTML): per condition, PDT vs CBT, vs other active treatments
     and vs control conditions as pooled g [95% CI] with the number of trials, read from the
     overview notebook's ``results/overview_*_by_condition.csv``; each condition links to its
@@ -175,13 +175,26 @@ def landing_table(results: Path, stems: list[str]) -> str:
         )
         rows.append(f"<tr><td>{link}</td>{tds}</tr>")
     head = "".join(f"<th>{_html.escape(h)}</th>" for _, h in FAMILIES)
+    shown = {pages.get(c) for c in cells}
+    others = [s for s in stems if _section(s) == "Conditions" and s not in shown]
+    note = ""
+    if others:
+        names = ", ".join(
+            f'<a href="{s}.html">{_html.escape((titles or {}).get(s, s))}</a>' for s in others
+        )
+        note = (
+            f" Not in this table (no continuous post-treatment comparison; their pages show "
+            f"event and follow-up outcomes): {names}."
+        )
     return (
         '<table class="evidence-table landing-table"><thead><tr><th>Condition</th>'
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
-        "<caption>Pooled Hedges' g at post-treatment with its 95% confidence interval and "
+        '<caption>Pooled <a href="glossary.html#hedges-g">Hedges\' g</a> at post-treatment '
+        'with its <a href="glossary.html#confidence-interval">95% confidence interval</a> and '
         "the number of trials; positive values favour PDT; "
         f"{MISSING} = no randomized comparison in the data. Direct comparisons only (no "
-        'network meta-analysis). Terms: <a href="glossary.html">glossary</a>.</caption></table>'
+        "network meta-analysis)."
+        f"{note}</caption></table>"
     )
 
 
@@ -213,7 +226,7 @@ def _stale(kept: Path, root: Path, stem: str) -> bool:
     built = kept.stat().st_mtime
     inputs = [root / "notebooks" / f"{stem}.py"]
     inputs += [p for p in (root / "data").rglob("*") if p.is_file()]
-    inputs += list((ROOT / "evidence").glob("*.py"))
+    inputs += [p for p in (ROOT / "evidence").glob("*.py") if p.name != "site.py"]
     return any(p.exists() and p.stat().st_mtime > built for p in inputs)
 
 
@@ -290,7 +303,7 @@ def render_site(
         page = (src / "index.md").read_text(encoding="utf-8")
         page = page.replace("{{headline_figure}}", FIGURE_BLOCK if figure.exists() else "")
         try:
-            table = landing_table(root / "results", stems)
+            table = landing_table(root / "results", stems, titles)
         except FileNotFoundError as exc:
             table = f"*The summary table appears once the overview notebook has run ({exc}).*"
         page = page.replace("{{headline_table}}", table)

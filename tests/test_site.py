@@ -221,3 +221,9 @@ def test_each_condition_page_ends_with_its_own_conclusion():
 
 def _plural_trials(k: int) -> str:
     return f"{k} trial" + ("s" if k != 1 else "")
+
+
+def test_landing_table_points_to_conditions_it_cannot_show():
+    stems = ["01_depression", "05_eating"]
+    html = site.landing_table(ROOT / "results", stems, {"05_eating": "Eating disorders"})
+    assert "Not in this table" in html and '<a href="05_eating.html">Eating disorders</a>' in html
