@@ -635,7 +635,7 @@ class Analysis:
                 continue
             first = next(i for i, n in enumerate(fit.names) if n.startswith(name))
             row.update(
-                coefficient=fit.names[first],
+                coefficient=fit.names[first].removeprefix(name).strip(),  # the level
                 estimate=float(fit.coef[first]),
                 se=float(fit.se[first]),
                 qm=fit.qm,

@@ -100,7 +100,7 @@ COLUMN_LABELS: dict[str, tuple[str, str | None]] = {
     "begg_p": ("Begg p", None),
     "trimfill_k0": ("Trim-and-fill: k added", None),
     "trimfill_side": ("Trim-and-fill: side", None),
-    "coefficient": ("Coefficient", None),
+    "coefficient": ("Level (vs reference)", None),
     "qm": ("QM", None),
     "qm_pvalue": ("p (QM)", None),
     "r2": ("R\u00b2 (%)", None),

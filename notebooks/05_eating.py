@@ -94,5 +94,5 @@ report.show_moderators(data, analyses)
 # Written from this page's numbers (the statements above give the details). Moderator analyses
 # compare trials with each other, not randomized groups.
 
-# %
+# %%
 Markdown(report.conclusion(analyses, "eating"))
