@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import math
+import numbers
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -183,7 +184,7 @@ def _cell(name: str, value: object) -> str:
             return str(value)
     if name in _PVALUES:
         return format_p(float(value))
-    if name in _COUNTS or name == "sessions":
+    if name in _COUNTS or name == "sessions" or isinstance(value, numbers.Integral):
         return _number(value, 0)
     if name in _WHOLE_PERCENT:
         return _number(value, 0)
@@ -335,13 +336,17 @@ def format_table(
             done |= {lo, hi}
             headers.append(names[key])
             continue
-        text, anchor = names.get(col, (str(col).replace("_", " "), None))
+        text, anchor = names.get(col, (_capital(str(col).replace("_", " ")), None))
         out[str(col)] = [_cell(col, v) for v in df[col].to_numpy(dtype=object)]
         headers.append((text, anchor))
         done.add(col)
     cells = pd.DataFrame(out, index=pd.RangeIndex(len(df)), dtype=object)
     cells.columns = [h[0] for h in headers]
     return Table(cells, tuple(headers), caption, glossary)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _effect_anchor(scale: str | None) -> str | None:

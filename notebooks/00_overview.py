@@ -79,7 +79,7 @@ Markdown(headline["cbt"].statements(comparator="CBT"))
 # %%
 eq = headline["cbt"].equivalence(margin=MARGIN)
 report.save_table(eq, "overview_cbt_equivalence")
-format_table(eq, scale="g", ci="90% CI", drop=("alpha", "df"))
+format_table(eq, scale="g", ci="90% CI", drop=("alpha", "df", "low", "high"))
 
 # %% [markdown]
 # ### PDT vs other active treatments

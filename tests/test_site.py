@@ -227,3 +227,10 @@ def test_landing_table_points_to_conditions_it_cannot_show():
     stems = ["01_depression", "05_eating"]
     html = site.landing_table(ROOT / "results", stems, {"05_eating": "Eating disorders"})
     assert "Not in this table" in html and '<a href="05_eating.html">Eating disorders</a>' in html
+
+
+def test_counts_have_no_decimals_and_headers_are_capitalised():
+    frame = pd.DataFrame({"cbt": [2, 0], "trials": [11, 2], "years": ["1999-2020", "2014-2017"]})
+    t = format_table(frame).to_frame()
+    assert list(t.columns) == ["Cbt", "Trials", "Years"]
+    assert t.to_numpy().tolist() == [["2", "11", "1999-2020"], ["0", "2", "2014-2017"]]
