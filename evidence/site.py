@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import re
 import shutil
 import tempfile
 import warnings as warnings_module
@@ -309,6 +311,12 @@ def render_site(
         page = page.replace("{{headline_table}}", table)
         page = page.replace("{{condition_links}}", _condition_links(titles))
         page = page.replace("{{toctree}}", _toctree(stems))
+        # links to pages this build does not have (one notebook built afresh) become plain text
+        page = re.sub(
+            r"\[([^\]]+)\]\(([\w-]+)\.ipynb\)",
+            lambda m: m.group(0) if m.group(2) in stems else m.group(1),
+            page,
+        )
         (src / "index.md").write_text(page, encoding="utf-8")
 
         warnings = io.StringIO()
@@ -326,5 +334,7 @@ def render_site(
         for child in staging.iterdir():
             if child.name != ".buildinfo" and child.name != ".doctrees":
                 shutil.move(str(child), out / child.name)
-    lines = tuple(w.strip() for w in warnings.getvalue().splitlines() if w.strip())
+    # the build folder is temporary: name the page only; no terminal colours in the log
+    text = re.sub(r"\x1b\[[0-9;]*m", "", warnings.getvalue()).replace(f"{src}{os.sep}", "")
+    lines = tuple(w.strip() for w in text.splitlines() if w.strip())
     return SiteReport(tuple(stems), reused, stale, lines)
