@@ -235,3 +235,22 @@ def test_counts_have_no_decimals_and_headers_are_capitalised():
     t = format_table(frame).to_frame()
     assert list(t.columns) == ["Cbt", "Trials", "Years"]
     assert t.to_numpy().tolist() == [["2", "11", "1999-2020"], ["0", "2", "2014-2017"]]
+
+
+def test_browser_tests_fail_not_skip_in_ci_without_a_browser(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CI": "1", "EVIDENCE_CHROMIUM": str(tmp_path / "no-chromium")}
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "Knapp"]
+    run = subprocess.run(
+        [*args, str(ROOT / "tests" / "browser" / "test_site_browser.py")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 1, run.stdout[-2000:]
+    assert "the browser tests must run in CI" in run.stdout
+    assert "skipped" not in run.stdout.splitlines()[-1]
