@@ -234,13 +234,17 @@ def _stale(kept: Path, root: Path, stem: str) -> bool:
 
 def _sphinx(src: Path, out: Path, doctrees: Path, warnings: io.StringIO):
     from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace, patch_docutils
 
     try:
-        app = Sphinx(
-            str(src), str(src), str(out), str(doctrees), "html",
-            status=None, warning=warnings, freshenv=True,
-        )  # fmt: skip
-        app.build(force_all=True)
+        # as sphinx-build does: docutils registrations do not outlive this build, so a second
+        # build in one process (tests, a long-lived kernel) starts clean
+        with patch_docutils(src), docutils_namespace():
+            app = Sphinx(
+                str(src), str(src), str(out), str(doctrees), "html",
+                status=None, warning=warnings, freshenv=True,
+            )  # fmt: skip
+            app.build(force_all=True)
     except Exception as exc:  # Sphinx raises many kinds; name the stage and keep the cause
         raise SiteError(f"rendering the site failed: {exc}") from exc
     return app
