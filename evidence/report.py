@@ -22,6 +22,7 @@ __all__ = [
     "save_plot",
     "comparison_effects",
     "describe",
+    "conclusion",
     "overview_text",
     "dataset_profile",
     "EFFECT_COLUMNS",
@@ -93,6 +94,18 @@ CONDITION_NAMES = {
     "self_harm": "self-harm and suicidality",
     "substance_use": "substance use",
     "mixed_common_mental": "mixed common mental disorders",
+}
+#: Headings of analyses whose name is not a plain word (see :attr:`Analysis.title`).
+_TITLES = {
+    "ptsd": "PTSD",
+    "self_harm": "Self-harm and suicidality",
+    "anxiety": "Anxiety disorders",
+    "personality": "Personality disorders",
+    "eating": "Eating disorders",
+    "somatic": "Somatic symptoms",
+    "headline_cbt": "PDT vs CBT",
+    "headline_other_active": "PDT vs other active treatments",
+    "headline_control": "PDT vs control conditions",
 }
 CONDITION_GROUPS = {
     "depression": ("depression",),
@@ -283,13 +296,81 @@ def overview_text(analyses: dict) -> str:
         )
         kind += f" at {an.timepoint.replace('_', '-')}"
         parts.append(
-            f"- {kind}: {len(e)} comparisons from {e['trial_id'].nunique()} trials, "
-            f"{int(e['n_effects'].sum())} effects before aggregation; comparators: "
+            f"- {kind}: {_plural(len(e), 'comparison')} from "
+            f"{_plural(e['trial_id'].nunique(), 'trial')}, "
+            f"{_plural(int(e['n_effects'].sum()), 'effect')} before aggregation; comparators: "
             + ", ".join(f"{COMPARATOR_NAMES.get(g, g)} (k = {r.k})" for g, r in an.results.items())
         )
     text = "This notebook pools:\n\n" + "\n".join(parts)
     rows = getattr(analyses, "rows", None)
     return text if rows is None else text + "\n\n" + accounting_text(rows)
+
+
+def _plural(n: int, word: str) -> str:
+    """``"1 trial"``, ``"2 trials"``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def conclusion(analyses: dict, key: str) -> str:
+    """Markdown: the closing paragraph of a condition notebook, written from its own numbers.
+
+    Per analysis (measure x timepoint) it names the comparators PDT did better than, those that
+    did better than PDT and those where no difference was shown, each with k and the pooled
+    effect; then how much evidence the conclusion rests on (the largest k, and whether any
+    comparison reaches five trials) and whether CBT was compared directly.
+    """
+    name = _TITLES.get(key, key.replace("_", " ").capitalize())
+    if not analyses:
+        return (
+            f"**{name}:** the curated data hold no usable randomized comparison yet, so this "
+            "page can conclude nothing about PDT for this condition."
+        )
+    parts, ks, cbt = [], [], 0
+    for an in analyses.values():
+        ratio = an.measure != "SMD"
+        tr, null = (np.exp, 1.0) if ratio else ((lambda x: x), 0.0)
+        effect = "OR" if ratio else "g"
+        better, worse, unclear = [], [], []
+        for g, r in an.results.items():
+            ks.append(r.k)
+            cbt = max(cbt, r.k if g == "cbt" else 0)
+            est, lo, hi = tr(r.estimate), tr(r.ci_low), tr(r.ci_high)
+            text = f"{an._name(g)} ({_plural(r.k, 'trial')}, {effect} = {est:.2f}, 95% CI "
+            text += f"{lo:.2f} to {hi:.2f})"
+            (better if lo > null else worse if hi < null else unclear).append(text)
+        what = "Hedges' g" if not ratio else "odds ratios"
+        clauses = []
+        if better:
+            clauses.append("PDT did better than " + "; ".join(better))
+        if worse:
+            clauses.append("; ".join(worse) + " did better than PDT")
+        if unclear:
+            clauses.append("no difference was shown against " + "; ".join(unclear))
+        when = "post-treatment" if an.timepoint == "post" else an.timepoint.replace("_", "-")
+        parts.append(f"On {what} at {when}, " + ", and ".join(clauses) + ".")
+    most = max(ks)
+    if most >= 5:
+        base = (
+            f"The firmest comparison rests on {most} trials; the others on fewer, so their "
+            "intervals, and any difference between comparators, are uncertain."
+        )
+    else:
+        base = (
+            f"No comparison here reaches five trials (at most {most}), so every estimate is "
+            "preliminary and heterogeneity cannot be judged."
+        )
+    if cbt:
+        head = (
+            f'CBT was compared directly in {_plural(cbt, "trial")}: "no difference was shown" '
+            'is not "as good as" unless the overview\'s equivalence test says so.'
+        )
+    else:
+        head = (
+            "No trial here compares PDT with CBT, so this page cannot say how PDT compares "
+            "with the best-studied alternative; comparisons with control conditions show only "
+            "whether PDT helps at all."
+        )
+    return f"**{name}.** " + " ".join([*parts, base, head])
 
 
 def dataset_profile(dataset) -> pd.DataFrame:
@@ -348,7 +429,7 @@ def describe(result, *, effect: str = "g", comparator: str = "the comparator") -
         )
     if k >= 2:
         parts.append(
-            f"Heterogeneity: I^2 = {_pct(result.i2)}, tau^2 = {result.tau2:.3f}; the 95% "
+            f"Heterogeneity: I² = {_pct(result.i2)}, τ² = {result.tau2:.3f}; the 95% "
             f"prediction interval for a new trial runs from {tr(result.pi_low):.2f} to "
             f"{tr(result.pi_high):.2f}."
         )
@@ -356,7 +437,7 @@ def describe(result, *, effect: str = "g", comparator: str = "the comparator") -
             parts.append("A new trial could plausibly find an effect in either direction.")
     if k < 5:
         parts.append(
-            "With fewer than five trials, tau^2 and the prediction interval are very uncertain; "
+            "With fewer than five trials, τ² and the prediction interval are very uncertain; "
             "treat this estimate as preliminary."
         )
     return " ".join(parts)
@@ -430,6 +511,14 @@ class Analysis:
         """The group with the most comparisons (first in display order on ties)."""
         return max(self.results, key=lambda g: self.results[g].k)
 
+    @property
+    def title(self) -> str:
+        """Readable name for headings and figure titles, e.g. "PTSD (Hedges' g, follow-up)"."""
+        key = self.name.removesuffix("_followup").removesuffix("_events")
+        label = _TITLES.get(key, key.replace("_", " ").capitalize())
+        what = "Hedges' g" if self.measure == "SMD" else "odds ratio"
+        return f"{label} ({what}, {self.timepoint.replace('_', '-')})"
+
     def _name(self, key: str) -> str:
         names = COMPARATOR_NAMES if self.by == "comparator_class" else CONDITION_NAMES
         return names.get(key, key)
@@ -488,7 +577,7 @@ class Analysis:
             )
         kwargs.setdefault(
             "title",
-            f"{self.name.replace('_', ' ').capitalize()} ({self.measure}, {self.timepoint})",
+            self.title,
         )
         ax = forest_plot(self.by_group or next(iter(self.results.values())), data=data, **kwargs)
         if save:
@@ -590,7 +679,7 @@ class Analysis:
                 continue
             first = next(i for i, n in enumerate(fit.names) if n.startswith(name))
             row.update(
-                coefficient=fit.names[first],
+                coefficient=fit.names[first].removeprefix(name).strip(),  # the level
                 estimate=float(fit.coef[first]),
                 se=float(fit.se[first]),
                 qm=fit.qm,
@@ -767,13 +856,39 @@ def condition_analyses(
 def _show(*objs) -> None:
     from IPython.display import Markdown, display
 
-    display(*(Markdown(o) if isinstance(o, str) else o for o in objs))
+    from .tables import format_table
+
+    display(
+        *(
+            Markdown(o)
+            if isinstance(o, str)
+            else format_table(o)
+            if isinstance(o, pd.DataFrame)
+            else o
+            for o in objs
+        )
+    )
+
+
+def _table(frame: pd.DataFrame, an: Analysis, **kwargs):
+    """``frame`` formatted for reading, on the analysis' effect scale (g, or OR for events)."""
+    from .tables import format_table
+
+    return format_table(frame, scale="g" if an.measure == "SMD" else "OR", **kwargs)
 
 
 def show_comparisons(analyses: dict) -> None:
     """Section: the aggregated comparisons, one table per measure."""
-    for measure, an in analyses.items():
-        _show(f"**{measure}**", an.effects[EFFECT_COLUMNS])
+    for an in analyses.values():
+        e = an.effects[EFFECT_COLUMNS].assign(
+            condition=an.effects["condition"].map(lambda c: CONDITION_NAMES.get(c, c)),
+            comparator_class=an.effects["comparator_class"].map(
+                lambda c: COMPARATOR_NAMES.get(c, c)
+            ),
+            pdt_variant=an.effects["pdt_variant"].str.replace("_", " "),
+        )
+        vi = "variance (log OR)" if an.measure == "OR" else "variance"
+        _show(f"**{an.title}**", _table(e, an, labels={"vi": vi}))
 
 
 def show_forests(analyses: dict) -> None:
@@ -786,7 +901,7 @@ def show_pooled(analyses: dict) -> None:
     """Section: pooled estimates, heterogeneity, PIs (saved to results/) and the statements."""
     for an in analyses.values():
         save_table(an.table(), f"{an.name}_by_comparator")
-        _show(an.table().round(3), an.statements())
+        _show(_table(an.table(), an, labels={"group": "Comparator"}), an.statements())
 
 
 def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
@@ -795,14 +910,14 @@ def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
         group = an.largest_group
         if an.results[group].k < min_k:
             _show(
-                f"**{an.name}**: fewer than {min_k} comparisons in every class; "
+                f"**{an.title}**: fewer than {min_k} comparisons in every class; "
                 "leave-one-out is not informative."
             )
             continue
         _show(
-            f"**{an.name}: PDT vs {COMPARATOR_NAMES.get(group, group)}**",
-            an.leave_one_out(group).round(3),
-            an.influence(group).round(3),
+            f"**{an.title}: PDT vs {COMPARATOR_NAMES.get(group, group)}**",
+            _table(an.leave_one_out(group), an, labels={"study": "Trial left out"}),
+            _table(an.influence(group), an, labels={"study": "Trial"}),
         )
 
 
@@ -814,30 +929,35 @@ def show_small_study(analyses: dict, min_k: int = 10) -> None:
     for an in analyses.values():
         ss = an.small_study(min_k)
         if len(ss):
-            _show(ss.round(3))
+            _show(_table(ss, an))
             for g, res in an.results.items():
                 if res.k >= min_k:
                     tf = trim_and_fill(res, method=an.method)
                     title = (
-                        f"{an._name(g).capitalize()}, {an.name.replace('_', ' ')}: "
+                        f"{an._name(g)[:1].upper()}{an._name(g)[1:]}, {an.title}: "
                         f"trim-and-fill ({an.method}) imputes {tf.k0} on the {tf.side}"
                     )
                     save_plot(tf.funnel_plot(title=title), f"{an.name}_{g}_funnel")
         else:
             _show(
-                f"**{an.name}**: no class has {min_k} or more comparisons; "
+                f"**{an.title}**: no class has {min_k} or more comparisons; "
                 "small-study tests not run."
             )
 
 
 def show_moderators(dataset, analyses: dict) -> None:
     """Section: meta-regressions and the sensitivity of the pooled estimates to rho."""
+    from .tables import format_table
+
     for an in analyses.values():
+        # coefficients and estimates stay on the model's scale, which the header names
+        scale = "g" if an.measure == "SMD" else "log OR"
+        rho = rho_sensitivity(dataset, an)
         _show(
-            f"**{an.name}**",
-            an.moderators().round(3),
-            "Pooled estimate by assumed correlation rho:",
-            rho_sensitivity(dataset, an).round(3),
+            f"**{an.title}**",
+            format_table(an.moderators(), scale=scale),
+            f"Pooled estimate ({scale}) by assumed correlation rho:",
+            format_table(rho.rename(columns=lambda r: f"rho = {r:g}"), scale=scale),
         )
 
 

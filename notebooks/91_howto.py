@@ -59,7 +59,8 @@ with tempfile.TemporaryDirectory() as tmp:
     try:
         evidence.data.load(copy)
     except evidence.data.DataValidationError as exc:
-        print(type(exc).__name__, "-", exc)
+        # the copy lives in a temporary folder: name it as the reader's data/ folder
+        print(type(exc).__name__, "-", str(exc).replace(str(copy), "data"))
 
 # %% [markdown]
 # ## 2. Rerun with other settings
