@@ -33,6 +33,7 @@ _LAZY = {
     "three_level": "analyses",
     "equivalence_test": "analyses",
     "bucher": "analyses",
+    "adjust_pvalues": "analyses",
     "forest_from_frame": "plotting",
     "network": "nma",
     "network_from_arms": "nma",

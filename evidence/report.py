@@ -17,10 +17,12 @@ import pandas as pd
 
 __all__ = [
     "output_root",
+    "output_dir",
     "save_table",
     "save_plot",
     "comparison_effects",
     "describe",
+    "conclusion",
     "overview_text",
     "dataset_profile",
     "EFFECT_COLUMNS",
@@ -28,6 +30,10 @@ __all__ = [
     "Analysis",
     "headline",
     "condition_analyses",
+    "ConditionAnalyses",
+    "build_analyses",
+    "row_accounting",
+    "accounting_text",
     "show_comparisons",
     "show_forests",
     "show_pooled",
@@ -89,6 +95,18 @@ CONDITION_NAMES = {
     "substance_use": "substance use",
     "mixed_common_mental": "mixed common mental disorders",
 }
+#: Headings of analyses whose name is not a plain word (see :attr:`Analysis.title`).
+_TITLES = {
+    "ptsd": "PTSD",
+    "self_harm": "Self-harm and suicidality",
+    "anxiety": "Anxiety disorders",
+    "personality": "Personality disorders",
+    "eating": "Eating disorders",
+    "somatic": "Somatic symptoms",
+    "headline_cbt": "PDT vs CBT",
+    "headline_other_active": "PDT vs other active treatments",
+    "headline_control": "PDT vs control conditions",
+}
 CONDITION_GROUPS = {
     "depression": ("depression",),
     "anxiety": ("panic", "social_anxiety", "generalized_anxiety"),
@@ -119,11 +137,22 @@ def output_root() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1]
 
 
+def output_dir() -> Path:
+    """The folder that ``figures/`` and ``results/`` are written under: ``EVIDENCE_OUTPUT`` (set
+    by ``evidence build`` to its staging folder) or else :func:`output_root`."""
+    env = os.environ.get("EVIDENCE_OUTPUT")
+    return Path(env) if env else output_root()
+
+
 def save_table(frame: pd.DataFrame, name: str, *, root: Path | None = None) -> Path:
-    """Write ``results/<name>.csv`` byte-stably (fixed float format and line endings)."""
-    path = (root or output_root()) / "results" / f"{name}.csv"
+    """Write ``results/<name>.csv`` byte-stably (fixed float format and line endings) and
+    atomically (a temporary file renamed into place)."""
+    from .io import atomic_path
+
+    path = (root or output_dir()) / "results" / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, float_format="%.6g", lineterminator="\n")
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, float_format="%.6g", lineterminator="\n")
     return path
 
 
@@ -133,7 +162,7 @@ def save_plot(obj, name: str, *, root: Path | None = None) -> list[Path]:
     from .io import save_figure
 
     fig = obj.figure if hasattr(obj, "figure") and obj.figure is not None else obj
-    folder = (root or output_root()) / "figures"
+    folder = (root or output_dir()) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{name}.{ext}" for ext in ("svg", "png")]
     for p in paths:
@@ -184,12 +213,19 @@ def comparison_effects(
     -------
     pandas.DataFrame
         One row per cluster (input order) with ``cluster_id``, the comparison columns, ``yi``,
-        ``vi``, ``n_effects``, ``n_comparisons``, ``instruments``, ``n1``, ``n2`` and ``label``.
+        ``vi``, ``n_effects``, ``n_comparisons``, ``effect_ids`` (the outcome rows combined),
+        ``instruments``, ``n1``, ``n2`` and ``label``.
+
+    Raises
+    ------
+    ValueError
+        When a selected row has no finite effect or positive variance (it is never dropped
+        silently; :func:`evidence.data.load` refuses such rows, so this signals a bug).
     """
     from .dependence import aggregate_effects
 
     rows = outcomes[(outcomes["measure"] == measure) & (outcomes["timepoint"] == timepoint)]
-    rows = rows[np.isfinite(rows["yi"]) & np.isfinite(rows["vi"])]
+    _check_usable(rows)
     if rows.empty:
         return pd.DataFrame(columns=["cluster_id", *_COMPARISON_COLUMNS, "yi", "vi", "n_effects"])
     rows = rows.assign(cluster_id=rows[list(cluster)].astype(str).agg("|".join, axis=1))
@@ -201,6 +237,8 @@ def comparison_effects(
     out["vi"] = agg["vi"].reindex(out.index)
     out["n_effects"] = agg["n"].reindex(out.index).astype(int)
     out["n_comparisons"] = grouped["comparison_id"].nunique()
+    if "effect_id" in rows:  # which outcome rows each pooled effect stands for
+        out["effect_ids"] = grouped["effect_id"].agg(tuple)
     joined = {"instruments": "instrument", "comparator": "comparator"}
     for name, col in joined.items():
         if col in rows:
@@ -210,6 +248,17 @@ def comparison_effects(
         out[col] = grouped[col].first().where(same)
     out["label"] = out["study"].astype(str)
     return out.reset_index()
+
+
+def _check_usable(rows: pd.DataFrame) -> None:
+    """Refuse selected rows without a finite effect and a positive finite variance."""
+    ok = np.isfinite(rows["yi"]) & np.isfinite(rows["vi"]) & (rows["vi"] > 0)
+    if not ok.all():
+        ids = rows.loc[~ok, "effect_id"] if "effect_id" in rows else rows.index[~ok]
+        raise ValueError(
+            "selected outcome rows have no finite effect or variance (not dropped silently): "
+            + ", ".join(map(str, ids))
+        )
 
 
 #: Columns shown for the comparisons of an analysis.
@@ -233,11 +282,12 @@ EFFECT_COLUMNS = [
 def overview_text(analyses: dict) -> str:
     """Markdown: how many comparisons and trials an analysis dict (measure -> Analysis) holds."""
     if not analyses:
+        rows = getattr(analyses, "rows", None)
         return (
             "**No usable comparisons for this condition in the curated data yet.** Nothing is "
             "pooled below; see `data/README.md` for the trials that were looked at and why "
             "they are not (yet) included."
-        )
+        ) + ("" if rows is None or not len(rows) else "\n\n" + accounting_text(rows))
     parts = []
     for an in analyses.values():
         e = an.effects
@@ -246,11 +296,81 @@ def overview_text(analyses: dict) -> str:
         )
         kind += f" at {an.timepoint.replace('_', '-')}"
         parts.append(
-            f"- {kind}: {len(e)} comparisons from {e['trial_id'].nunique()} trials, "
-            f"{int(e['n_effects'].sum())} effects before aggregation; comparators: "
+            f"- {kind}: {_plural(len(e), 'comparison')} from "
+            f"{_plural(e['trial_id'].nunique(), 'trial')}, "
+            f"{_plural(int(e['n_effects'].sum()), 'effect')} before aggregation; comparators: "
             + ", ".join(f"{COMPARATOR_NAMES.get(g, g)} (k = {r.k})" for g, r in an.results.items())
         )
-    return "This notebook pools:\n\n" + "\n".join(parts)
+    text = "This notebook pools:\n\n" + "\n".join(parts)
+    rows = getattr(analyses, "rows", None)
+    return text if rows is None else text + "\n\n" + accounting_text(rows)
+
+
+def _plural(n: int, word: str) -> str:
+    """``"1 trial"``, ``"2 trials"``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def conclusion(analyses: dict, key: str) -> str:
+    """Markdown: the closing paragraph of a condition notebook, written from its own numbers.
+
+    Per analysis (measure x timepoint) it names the comparators PDT did better than, those that
+    did better than PDT and those where no difference was shown, each with k and the pooled
+    effect; then how much evidence the conclusion rests on (the largest k, and whether any
+    comparison reaches five trials) and whether CBT was compared directly.
+    """
+    name = _TITLES.get(key, key.replace("_", " ").capitalize())
+    if not analyses:
+        return (
+            f"**{name}:** the curated data hold no usable randomized comparison yet, so this "
+            "page can conclude nothing about PDT for this condition."
+        )
+    parts, ks, cbt = [], [], 0
+    for an in analyses.values():
+        ratio = an.measure != "SMD"
+        tr, null = (np.exp, 1.0) if ratio else ((lambda x: x), 0.0)
+        effect = "OR" if ratio else "g"
+        better, worse, unclear = [], [], []
+        for g, r in an.results.items():
+            ks.append(r.k)
+            cbt = max(cbt, r.k if g == "cbt" else 0)
+            est, lo, hi = tr(r.estimate), tr(r.ci_low), tr(r.ci_high)
+            text = f"{an._name(g)} ({_plural(r.k, 'trial')}, {effect} = {est:.2f}, 95% CI "
+            text += f"{lo:.2f} to {hi:.2f})"
+            (better if lo > null else worse if hi < null else unclear).append(text)
+        what = "Hedges' g" if not ratio else "odds ratios"
+        clauses = []
+        if better:
+            clauses.append("PDT did better than " + "; ".join(better))
+        if worse:
+            clauses.append("; ".join(worse) + " did better than PDT")
+        if unclear:
+            clauses.append("no difference was shown against " + "; ".join(unclear))
+        when = "post-treatment" if an.timepoint == "post" else an.timepoint.replace("_", "-")
+        parts.append(f"On {what} at {when}, " + ", and ".join(clauses) + ".")
+    most = max(ks)
+    if most >= 5:
+        base = (
+            f"The firmest comparison rests on {most} trials; the others on fewer, so their "
+            "intervals, and any difference between comparators, are uncertain."
+        )
+    else:
+        base = (
+            f"No comparison here reaches five trials (at most {most}), so every estimate is "
+            "preliminary and heterogeneity cannot be judged."
+        )
+    if cbt:
+        head = (
+            f'CBT was compared directly in {_plural(cbt, "trial")}: "no difference was shown" '
+            'is not "as good as" unless the overview\'s equivalence test says so.'
+        )
+    else:
+        head = (
+            "No trial here compares PDT with CBT, so this page cannot say how PDT compares "
+            "with the best-studied alternative; comparisons with control conditions show only "
+            "whether PDT helps at all."
+        )
+    return f"**{name}.** " + " ".join([*parts, base, head])
 
 
 def dataset_profile(dataset) -> pd.DataFrame:
@@ -309,7 +429,7 @@ def describe(result, *, effect: str = "g", comparator: str = "the comparator") -
         )
     if k >= 2:
         parts.append(
-            f"Heterogeneity: I^2 = {_pct(result.i2)}, tau^2 = {result.tau2:.3f}; the 95% "
+            f"Heterogeneity: I² = {_pct(result.i2)}, τ² = {result.tau2:.3f}; the 95% "
             f"prediction interval for a new trial runs from {tr(result.pi_low):.2f} to "
             f"{tr(result.pi_high):.2f}."
         )
@@ -317,7 +437,7 @@ def describe(result, *, effect: str = "g", comparator: str = "the comparator") -
             parts.append("A new trial could plausibly find an effect in either direction.")
     if k < 5:
         parts.append(
-            "With fewer than five trials, tau^2 and the prediction interval are very uncertain; "
+            "With fewer than five trials, τ² and the prediction interval are very uncertain; "
             "treat this estimate as preliminary."
         )
     return " ".join(parts)
@@ -391,6 +511,14 @@ class Analysis:
         """The group with the most comparisons (first in display order on ties)."""
         return max(self.results, key=lambda g: self.results[g].k)
 
+    @property
+    def title(self) -> str:
+        """Readable name for headings and figure titles, e.g. "PTSD (Hedges' g, follow-up)"."""
+        key = self.name.removesuffix("_followup").removesuffix("_events")
+        label = _TITLES.get(key, key.replace("_", " ").capitalize())
+        what = "Hedges' g" if self.measure == "SMD" else "odds ratio"
+        return f"{label} ({what}, {self.timepoint.replace('_', '-')})"
+
     def _name(self, key: str) -> str:
         names = COMPARATOR_NAMES if self.by == "comparator_class" else CONDITION_NAMES
         return names.get(key, key)
@@ -449,7 +577,7 @@ class Analysis:
             )
         kwargs.setdefault(
             "title",
-            f"{self.name.replace('_', ' ').capitalize()} ({self.measure}, {self.timepoint})",
+            self.title,
         )
         ax = forest_plot(self.by_group or next(iter(self.results.values())), data=data, **kwargs)
         if save:
@@ -551,7 +679,7 @@ class Analysis:
                 continue
             first = next(i for i, n in enumerate(fit.names) if n.startswith(name))
             row.update(
-                coefficient=fit.names[first],
+                coefficient=fit.names[first].removeprefix(name).strip(),  # the level
                 estimate=float(fit.coef[first]),
                 se=float(fit.se[first]),
                 qm=fit.qm,
@@ -703,8 +831,9 @@ def condition_analyses(
 ) -> dict:
     """Continuous (SMD) and event (OR) analyses of one condition group, at post-treatment and
     at follow-up (kept separate, never pooled together); empty ones are left out. Keys are
-    ``"<measure> <timepoint>"``, e.g. ``"SMD post"``."""
-    out = {}
+    ``"<measure> <timepoint>"``, e.g. ``"SMD post"``. The result's ``rows`` accounts for
+    every outcome row of the group's conditions (:func:`row_accounting`)."""
+    out = ConditionAnalyses()
     for timepoint, tsuffix in (("post", ""), ("follow_up", "_followup")):
         for measure, msuffix in (("SMD", ""), ("OR", "_events")):
             an = analyse(
@@ -719,19 +848,47 @@ def condition_analyses(
             )
             if an:
                 out[f"{measure} {timepoint.replace('_', '-')}"] = an
+    conditions = dataset.outcomes["condition"].isin(CONDITION_GROUPS[key])
+    out.rows = row_accounting(dataset, out.values())[conditions.to_numpy()]
     return out
 
 
 def _show(*objs) -> None:
     from IPython.display import Markdown, display
 
-    display(*(Markdown(o) if isinstance(o, str) else o for o in objs))
+    from .tables import format_table
+
+    display(
+        *(
+            Markdown(o)
+            if isinstance(o, str)
+            else format_table(o)
+            if isinstance(o, pd.DataFrame)
+            else o
+            for o in objs
+        )
+    )
+
+
+def _table(frame: pd.DataFrame, an: Analysis, **kwargs):
+    """``frame`` formatted for reading, on the analysis' effect scale (g, or OR for events)."""
+    from .tables import format_table
+
+    return format_table(frame, scale="g" if an.measure == "SMD" else "OR", **kwargs)
 
 
 def show_comparisons(analyses: dict) -> None:
     """Section: the aggregated comparisons, one table per measure."""
-    for measure, an in analyses.items():
-        _show(f"**{measure}**", an.effects[EFFECT_COLUMNS])
+    for an in analyses.values():
+        e = an.effects[EFFECT_COLUMNS].assign(
+            condition=an.effects["condition"].map(lambda c: CONDITION_NAMES.get(c, c)),
+            comparator_class=an.effects["comparator_class"].map(
+                lambda c: COMPARATOR_NAMES.get(c, c)
+            ),
+            pdt_variant=an.effects["pdt_variant"].str.replace("_", " "),
+        )
+        vi = "variance (log OR)" if an.measure == "OR" else "variance"
+        _show(f"**{an.title}**", _table(e, an, labels={"vi": vi}))
 
 
 def show_forests(analyses: dict) -> None:
@@ -744,7 +901,7 @@ def show_pooled(analyses: dict) -> None:
     """Section: pooled estimates, heterogeneity, PIs (saved to results/) and the statements."""
     for an in analyses.values():
         save_table(an.table(), f"{an.name}_by_comparator")
-        _show(an.table().round(3), an.statements())
+        _show(_table(an.table(), an, labels={"group": "Comparator"}), an.statements())
 
 
 def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
@@ -753,14 +910,14 @@ def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
         group = an.largest_group
         if an.results[group].k < min_k:
             _show(
-                f"**{an.name}**: fewer than {min_k} comparisons in every class; "
+                f"**{an.title}**: fewer than {min_k} comparisons in every class; "
                 "leave-one-out is not informative."
             )
             continue
         _show(
-            f"**{an.name}: PDT vs {COMPARATOR_NAMES.get(group, group)}**",
-            an.leave_one_out(group).round(3),
-            an.influence(group).round(3),
+            f"**{an.title}: PDT vs {COMPARATOR_NAMES.get(group, group)}**",
+            _table(an.leave_one_out(group), an, labels={"study": "Trial left out"}),
+            _table(an.influence(group), an, labels={"study": "Trial"}),
         )
 
 
@@ -772,30 +929,35 @@ def show_small_study(analyses: dict, min_k: int = 10) -> None:
     for an in analyses.values():
         ss = an.small_study(min_k)
         if len(ss):
-            _show(ss.round(3))
+            _show(_table(ss, an))
             for g, res in an.results.items():
                 if res.k >= min_k:
                     tf = trim_and_fill(res, method=an.method)
                     title = (
-                        f"{an._name(g).capitalize()}, {an.name.replace('_', ' ')}: "
+                        f"{an._name(g)[:1].upper()}{an._name(g)[1:]}, {an.title}: "
                         f"trim-and-fill ({an.method}) imputes {tf.k0} on the {tf.side}"
                     )
                     save_plot(tf.funnel_plot(title=title), f"{an.name}_{g}_funnel")
         else:
             _show(
-                f"**{an.name}**: no class has {min_k} or more comparisons; "
+                f"**{an.title}**: no class has {min_k} or more comparisons; "
                 "small-study tests not run."
             )
 
 
 def show_moderators(dataset, analyses: dict) -> None:
     """Section: meta-regressions and the sensitivity of the pooled estimates to rho."""
+    from .tables import format_table
+
     for an in analyses.values():
+        # coefficients and estimates stay on the model's scale, which the header names
+        scale = "g" if an.measure == "SMD" else "log OR"
+        rho = rho_sensitivity(dataset, an)
         _show(
-            f"**{an.name}**",
-            an.moderators().round(3),
-            "Pooled estimate by assumed correlation rho:",
-            rho_sensitivity(dataset, an).round(3),
+            f"**{an.title}**",
+            format_table(an.moderators(), scale=scale),
+            f"Pooled estimate ({scale}) by assumed correlation rho:",
+            format_table(rho.rename(columns=lambda r: f"rho = {r:g}"), scale=scale),
         )
 
 
@@ -1001,3 +1163,84 @@ def steinert_equivalence(
         res = pool(eff["yi"], eff["vi"], method=method, test=test, labels=eff["label"])
         out[timepoint] = (eff, res, equivalence_test(res, margin=margin))
     return out
+
+
+# row accounting: every outcome row is pooled somewhere or listed with the reason it is not
+
+
+class ConditionAnalyses(dict):
+    """The analyses of one condition group (``"<measure> <timepoint>"`` -> :class:`Analysis`),
+    with ``rows``: the group's outcome rows and where each is pooled (:func:`row_accounting`)."""
+
+    rows: pd.DataFrame | None = None
+
+
+def build_analyses(
+    dataset, *, method: str = "REML", test: str = "knha", rho: float = 0.5
+) -> dict[str, Analysis]:
+    """Every pooled analysis the notebooks run (headline families and condition pages), by name."""
+    out = {an.name: an for an in headline(dataset, method=method, test=test).values()}
+    for key in CONDITION_GROUPS:
+        for an in condition_analyses(dataset, key, method=method, test=test, rho=rho).values():
+            out[an.name] = an
+    return out
+
+
+def _not_pooled_reason(row) -> str:
+    if row.timepoint not in ("post", "follow_up"):
+        return (
+            f"timepoint {row.timepoint.replace('_', ' ')}: only post-treatment and follow-up "
+            "are pooled"
+        )
+    if row.measure not in ("SMD", "OR"):
+        return f"measure {row.measure}: only Hedges' g and odds ratios are pooled"
+    if not any(row.condition in group for group in CONDITION_GROUPS.values()):
+        return (
+            f"{CONDITION_NAMES.get(row.condition, row.condition)} has no condition page; the "
+            "headline pools only Hedges' g at post-treatment"
+        )
+    return "selected by no analysis"
+
+
+def row_accounting(dataset, analyses=None) -> pd.DataFrame:
+    """One row per outcome row: the analyses that pool it (``pooled_in``) or, when none does,
+    the ``reason``. ``analyses`` defaults to :func:`build_analyses` (everything the build pools).
+
+    Examples
+    --------
+    >>> import evidence.data
+    >>> acc = row_accounting(evidence.data.load())
+    >>> bool((acc["pooled_in"].astype(bool) | acc["reason"].astype(bool)).all())
+    True
+    """
+    if analyses is None:
+        analyses = build_analyses(dataset).values()
+    pooled: dict[str, list[str]] = {}
+    for an in analyses:
+        for ids in an.effects.get("effect_ids", []):
+            for effect_id in ids:
+                pooled.setdefault(effect_id, []).append(an.name)
+    o = dataset.outcomes
+    out = o[["effect_id", "study", "condition", "instrument", "measure", "timepoint"]].copy()
+    out["pooled_in"] = o["effect_id"].map(lambda e: "; ".join(pooled.get(e, [])))
+    out["reason"] = [
+        "" if pooled.get(r.effect_id) else _not_pooled_reason(r) for r in o.itertuples()
+    ]
+    return out
+
+
+def accounting_text(rows: pd.DataFrame, scope: str = "of this page's conditions") -> str:
+    """Markdown: how many outcome rows are pooled and each one that is not, with its reason."""
+    missing = rows[rows["pooled_in"] == ""]
+    n, k, m = len(rows), len(rows) - len(missing), len(missing)
+    text = (
+        f"**Outcome rows {scope}:** {n}; {k} enter at least one pooled analysis, "
+        f"{m} {'does' if m == 1 else 'do'} not"
+    )
+    if missing.empty:
+        return text + "."
+    items = "\n".join(
+        f"- {r.study}, {r.instrument} ({r.timepoint.replace('_', ' ')}): {r.reason}"
+        for r in missing.itertuples()
+    )
+    return text + ":\n\n" + items

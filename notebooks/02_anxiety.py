@@ -133,16 +133,6 @@ report.sensitivity_scenarios(data, "anxiety", method=METHOD, test=TEST, rho=RHO)
 # <!-- sensitivity: end -->
 
 # %% [markdown]
-# ## What this evidence does and does not show
-#
-# The statements above are written from the numbers: they give k, the pooled effect and its
-# confidence interval, heterogeneity and the prediction interval for a new trial. Where k is
-# small the prediction interval is wide and tau^2 is barely estimable: such estimates say what
-# the few available trials found, not what PDT does in general. Risk of bias is shown as the
-# sources rate it; the moderator analyses are observational comparisons across trials, not
-# randomized evidence.
-
-# %% [markdown]
 # <!-- network: start (issue 13) -->
 # ## PDT in the evidence network
 #
@@ -161,3 +151,12 @@ _ = network_report.show_network_section("anxiety", method=METHOD, rho=RHO)
 
 # %% [markdown]
 # <!-- network: end -->
+
+# %% [markdown]
+# ## What this evidence does and does not show
+#
+# Written from this page's numbers (the statements above give the details). Moderator analyses
+# compare trials with each other, not randomized groups.
+
+# %%
+Markdown(report.conclusion(analyses, "anxiety"))

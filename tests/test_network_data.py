@@ -401,3 +401,15 @@ def test_risk_of_bias_comes_from_the_documented_column(net, tool, metapsy_dir):
         n = int(r.row_id.split(":")[1])
         assert r.rob == str(src.iloc[n - 1]["overall_RoB"]), r.row_id
     assert set(bpd["rob"]) <= {"low", "some concerns", "high"}
+
+
+def test_arm_sizes_are_whole_numbers_and_fractional_sources_are_listed():
+    """Fractional n in Metapsy (e.g. Jesse 2015, 19.5) are excluded with a reason, never rounded."""
+    from evidence.network_data import load_network
+
+    net = load_network()
+    for col in ("n1", "n2"):
+        n = net[col].dropna()
+        assert (n % 1 == 0).all(), col
+    exc = pd.read_csv(Path(__file__).parents[1] / "data" / "network" / "exclusions.csv")
+    assert exc["reason"].str.contains("not a whole number of participants").sum() == 3

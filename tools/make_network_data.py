@@ -266,6 +266,11 @@ def _rows(
         else:
             for col, src in _STATS[form].items():
                 rec[col] = _num(row[src])
+            fractional = [c for c in ("n1", "n2") if rec[c] != "" and float(rec[c]) % 1]
+            if fractional:
+                col = fractional[0]
+                drop(f"{col} = {rec[col]} in the source is not a whole number of participants")
+                continue
         # direction of the instrument: the hand table wins; else the sign of an oriented .g
         key = (db, rec["instrument"], rec["outcome_type"])
         stored = row.get(".g")
