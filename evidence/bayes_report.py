@@ -39,6 +39,7 @@ __all__ = [
     "rule_prior",
     "footnote",
     "cell_table",
+    "display_table",
     "statements",
     "pdt_vs_cbt_cells",
     "sensitivity_table",
@@ -150,6 +151,48 @@ def cell_table(analysis, *, level: float = 95.0) -> pd.DataFrame:
     t["headline"] = np.where(t["k"] < SMALL_K, "Bayesian", _REML)
     t.index.name = "group"
     return t
+
+
+def display_table(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """:func:`cell_table` for reading: one text column per estimate with its interval.
+
+    Examples
+    --------
+    >>> from evidence.data import load
+    >>> from evidence.report import condition_analyses
+    >>> t = display_table(cell_table(condition_analyses(load(), "eating")["OR post"]))
+    >>> t.loc["CBT", "Bayesian: median [95% CrI]"], t.loc["CBT", "P(PDT better)"]
+    ('0.50 [0.10, 2.15]', '13%')
+    """
+
+    def num(x: float) -> str:
+        return f"{x:.{digits}f}" if np.isfinite(x) else "\u2014"
+
+    def iv(lo: pd.Series, hi: pd.Series) -> list[str]:
+        return [f"[{num(a)}, {num(b)}]" for a, b in zip(lo, hi, strict=True)]
+
+    est = [num(x) for x in table["reml_estimate"]]
+    med = [num(x) for x in table["bayes_median"]]
+    out = pd.DataFrame(
+        {
+            "k": table["k"].astype(int),
+            f"{_REML}: estimate [95% CI]": [
+                f"{e} {i}"
+                for e, i in zip(est, iv(table["reml_ci_low"], table["reml_ci_high"]), strict=True)
+            ],
+            f"{_REML}: 95% PI": iv(table["reml_pi_low"], table["reml_pi_high"]),
+            "Bayesian: median [95% CrI]": [
+                f"{e} {i}"
+                for e, i in zip(med, iv(table["bayes_ci_low"], table["bayes_ci_high"]), strict=True)
+            ],
+            "Bayesian: 95% PI": iv(table["bayes_pi_low"], table["bayes_pi_high"]),
+            "Posterior median of \u03c4": [f"{x:.3f}" for x in table["tau_median"]],
+            "P(PDT better)": [_pct(p) for p in table["p_pdt_better"]],
+            "Headline": table["headline"],
+        },
+        index=table.index,
+    )
+    return out
 
 
 def _pct(p: float) -> str:
@@ -321,6 +364,7 @@ def show_small_cells(analyses: Mapping, comparators: Sequence[str] | None = None
     """
     from .plots.bayes import cell_forest
     from .report import _show, save_plot, save_table
+    from .tables import format_table
 
     comps = [None] * len(analyses) if comparators is None else list(comparators)
     if len(comps) != len(analyses):
@@ -328,10 +372,10 @@ def show_small_cells(analyses: Mapping, comparators: Sequence[str] | None = None
     for (key, an), comp in zip(analyses.items(), comps, strict=True):
         t = cell_table(an)
         save_table(t, f"{an.name}_bayes")
+        effect = "odds ratios" if an.measure == "OR" else "Hedges' g"
         _show(
-            f"**{key}** ({_effect_name(an.measure)}; tau on the analysis scale). "
-            f"{footnote(an.measure)}",
-            t.drop(columns="measure").round(3),
+            f"**{key}** ({effect}; \u03c4 on the analysis scale).",
+            format_table(display_table(t), caption=footnote(an.measure)),
         )
         small = t[t["k"] < SMALL_K]
         if len(small):

@@ -163,7 +163,16 @@ cbt_prior = bayes_report.sensitivity_table(
     bayes_report.pdt_vs_cbt_cells(data, method=METHOD, test=TEST)
 )
 report.save_table(cbt_prior, "overview_cbt_prior_sensitivity")
-cbt_prior.round(3)
+format_table(
+    cbt_prior,
+    labels={
+        "estimate": "Median (REML: estimate)",
+        "ci": "95% CrI (REML: CI)",
+        "tau": "\u03c4: posterior median (REML: estimate)",
+        "p_pdt_better": "P(PDT better)",
+        "rule": "Pre-specified prior",
+    },
+)
 
 # %% [markdown]
 # <!-- bayes: end -->

@@ -184,3 +184,14 @@ def test_show_small_cells_writes_table_and_forest(data, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="2 names for 1 analyses"):
         br.show_small_cells({"Depression": an}, comparators=["a", "b"])
     plt.close("all")
+
+
+def test_display_table_reads_like_the_numbers(data):
+    t = br.cell_table(condition_analyses(data, "anxiety")["SMD post"])
+    d = br.display_table(t)
+    row, num = d.loc["waitlist"], t.loc["waitlist"]
+    assert row["Bayesian: median [95% CrI]"] == (
+        f"{num['bayes_median']:.2f} [{num['bayes_ci_low']:.2f}, {num['bayes_ci_high']:.2f}]"
+    )
+    assert row["P(PDT better)"] == "99%" and row["Headline"] == "Bayesian"
+    assert list(d.index) == list(t.index)
