@@ -539,17 +539,18 @@ def _shared_screen(reml, y0, v0, m):
     log2pi = np.log(2 * np.pi)
 
     def screen(rows, grid):
-        mm = m[rows]
+        mm, kk = m[rows], k[rows][:, None]
         out = np.empty((rows.size, grid.size))
-        for j, g in enumerate(grid):
-            vt = v0 + g
+        for a in range(0, grid.size, 16):  # 16 grid points per matrix product
+            g = grid[a : a + 16]
+            vt = v0[:, None] + g[None, :]  # (k, G)
             w = 1 / vt
-            s = mm @ np.stack([np.log(vt), w, w * yc, w * yc**2], axis=1)
-            rss = s[:, 3] - s[:, 2] ** 2 / s[:, 1]
-            ll = -0.5 * (k[rows] * log2pi + s[:, 0] + rss)
+            s = mm @ np.concatenate([np.log(vt), w, w * yc[:, None], w * yc[:, None] ** 2], axis=1)
+            lv, sw, swy, swy2 = np.split(s, 4, axis=1)
+            ll = -0.5 * (kk * log2pi + lv + swy2 - swy**2 / sw)
             if reml:
-                ll = ll + 0.5 * (log2pi + np.log(k[rows]) - np.log(s[:, 1]))
-            out[:, j] = ll
+                ll = ll + 0.5 * (log2pi + np.log(kk) - np.log(sw))
+            out[:, a : a + g.size] = ll
         return out
 
     return screen
