@@ -848,6 +848,7 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
     from IPython.display import Markdown, display
 
     from .report import save_plot, save_table
+    from .tables import format_table
 
     reps = condition_networks(key, method=method, rho=rho)
     for rep in reps:
@@ -856,6 +857,11 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
         if rep.result is None:
             continue
         display(Markdown(f"*{rep.methods_text()}; {rep.dropped} redundant contrasts left out.*"))
+        scale = "g" if rep.measure == "SMD" else "log OR"
+
+        def table(frame: pd.DataFrame, scale: str | None = scale) -> None:
+            display(format_table(frame, scale=scale))
+
         save_plot(rep.result.network_plot(title=rep.database), f"{name}_graph")
         save_plot(_pdt_forest(rep), f"{name}_pdt")
         display(
@@ -864,18 +870,18 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
                 "the direct trials behind each and the direct-vs-indirect test:"
             )
         )
-        display(rep.to_frame().round(3))
+        table(rep.to_frame())
         save_table(rep.to_frame(), f"{name}_pdt")
         scale = " (odds ratios: the league table exponentiates log ORs)" * (rep.measure == "OR")
         display(Markdown(f"PDT's row and column of the league table{scale}:"))
-        display(rep.league_pdt)
+        table(rep.league_pdt, None)
         display(
             Markdown(
                 "P-scores (higher = better on average; **ranks are uncertain** where "
                 "intervals overlap, and say nothing about the size of differences):"
             )
         )
-        display(rep.pscores.round(3))
+        table(rep.pscores, None)
         display(
             Markdown(
                 "**PDT vs CBT: direct, indirect and network** with design-by-treatment "
@@ -885,33 +891,35 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
         if rep.pdt_cbt is None:
             display(Markdown("CBT is not connected to PDT in this network."))
         else:
-            display(rep.pdt_cbt.round(3))
-        display(rep.inconsistency.round(3))
+            table(rep.pdt_cbt)
+        table(rep.inconsistency)
         display(
             Markdown(
                 "Transitivity: effect modifiers by comparison (baseline severity is not "
                 "in the network table):"
             )
         )
-        display(rep.transitivity.round(2))
+        table(rep.transitivity, None)
         display(
             Markdown(
                 "Sensitivity: without waitlist-controlled trials, and low risk of bias "
                 "only (score 4 of 4, or RoB 2 'low'):"
             )
         )
-        display(rep.sensitivity.round(3))
+        table(rep.sensitivity)
         if rep.fragile:
             display(Markdown("**Fragile link**: leave-one-PDT-trial-out:"))
-            display(rep.leave_one_out.round(3))
+            table(rep.leave_one_out)
     return reps
 
 
-def show_network_overview(*, method: str = "REML", rho: float = 0.5) -> pd.DataFrame:
-    """The overview's network table and figure: PDT vs CBT by condition network."""
+def show_network_overview(*, method: str = "REML", rho: float = 0.5):
+    """The overview's network table and figure: PDT vs CBT by condition network (the table is
+    returned formatted for reading; the numbers are saved as ``results/network_pdt_vs_cbt.csv``)."""
     from IPython.display import Markdown, display
 
     from .report import save_plot, save_table
+    from .tables import format_table
 
     tab = pdt_vs_cbt_overview(method=method, rho=rho)
     save_table(tab, "network_pdt_vs_cbt")
@@ -927,4 +935,4 @@ def show_network_overview(*, method: str = "REML", rho: float = 0.5) -> pd.DataF
             "measurement."
         )
     )
-    return tab.round(3)
+    return format_table(tab)

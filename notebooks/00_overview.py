@@ -94,7 +94,7 @@ Markdown(headline["cbt"].statements(comparator="CBT"))
 # %%
 cbt_all = report.pdt_vs_cbt_all_outcomes(data, method=METHOD, test=TEST)
 report.save_table(cbt_all, "overview_cbt_all_outcome_types")
-cbt_all.round(3)
+format_table(cbt_all)
 
 # %% [markdown]
 # <!-- pdt-vs-cbt-all-outcomes: end -->
@@ -202,7 +202,7 @@ sens = pd.concat(
 )
 sens = sens[sens["k"].notna()]
 report.save_table(sens, "overview_sensitivity_scenarios")
-sens.round(3)
+format_table(sens, scale="g")
 
 # %% [markdown]
 # **Not in any pool.** Blay 2002 (brief group dynamic psychotherapy vs clinical management in

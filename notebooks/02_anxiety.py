@@ -35,6 +35,7 @@ from IPython.display import Markdown
 
 import evidence.data
 from evidence import report
+from evidence.tables import format_table
 
 data = evidence.data.load()
 analyses = report.condition_analyses(data, "anxiety", method=METHOD, test=TEST, rho=RHO)
@@ -127,7 +128,9 @@ report.show_moderators(data, analyses)
 # psychotherapy (which the panic database treats as a control) as other control.
 
 # %%
-report.sensitivity_scenarios(data, "anxiety", method=METHOD, test=TEST, rho=RHO).round(3)
+format_table(
+    report.sensitivity_scenarios(data, "anxiety", method=METHOD, test=TEST, rho=RHO), scale="g"
+)
 
 # %% [markdown]
 # <!-- sensitivity: end -->

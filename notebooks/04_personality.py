@@ -35,6 +35,7 @@ from IPython.display import Markdown
 
 import evidence.data
 from evidence import report
+from evidence.tables import format_table
 
 data = evidence.data.load()
 analyses = report.condition_analyses(data, "personality", method=METHOD, test=TEST, rho=RHO)
@@ -124,7 +125,9 @@ report.show_moderators(data, analyses)
 # alternative classification counts them as other psychotherapy.
 
 # %%
-report.sensitivity_scenarios(data, "personality", method=METHOD, test=TEST, rho=RHO).round(3)
+format_table(
+    report.sensitivity_scenarios(data, "personality", method=METHOD, test=TEST, rho=RHO), scale="g"
+)
 
 # %% [markdown]
 # <!-- sensitivity: end -->

@@ -34,6 +34,7 @@ from IPython.display import Markdown
 
 import evidence.data
 from evidence import report
+from evidence.tables import format_table
 
 data = evidence.data.load()
 analyses = report.condition_analyses(data, "somatic", method=METHOD, test=TEST, rho=RHO)
@@ -118,7 +119,9 @@ report.show_moderators(data, analyses)
 
 
 # %%
-report.sensitivity_scenarios(data, "somatic", method=METHOD, test=TEST, rho=RHO).round(3)
+format_table(
+    report.sensitivity_scenarios(data, "somatic", method=METHOD, test=TEST, rho=RHO), scale="g"
+)
 
 # %% [markdown]
 # <!-- sensitivity: end -->

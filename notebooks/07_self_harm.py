@@ -35,6 +35,7 @@ from IPython.display import Markdown
 
 import evidence.data
 from evidence import report
+from evidence.tables import format_table
 
 data = evidence.data.load()
 analyses = report.condition_analyses(data, "self_harm", method=METHOD, test=TEST, rho=RHO)
@@ -119,7 +120,9 @@ report.show_moderators(data, analyses)
 
 
 # %%
-report.sensitivity_scenarios(data, "self_harm", method=METHOD, test=TEST, rho=RHO).round(3)
+format_table(
+    report.sensitivity_scenarios(data, "self_harm", method=METHOD, test=TEST, rho=RHO), scale="g"
+)
 
 # %% [markdown]
 # <!-- sensitivity: end -->

@@ -39,6 +39,7 @@ from IPython.display import Markdown, display
 
 import evidence.data
 from evidence import report
+from evidence.tables import format_table
 
 data = evidence.data.load()
 published = report.load_published("steinert2017")
@@ -83,7 +84,7 @@ for _, pub in published.iterrows():
     )
 side = pd.DataFrame(rows)
 report.save_table(side, "equivalence_steinert2017_side_by_side")
-side.round(3)
+format_table(side)
 
 # %% [markdown]
 # The follow-up interval is recorded **as printed in the abstract** (-0.137 to -0.038); it is
@@ -98,7 +99,7 @@ published[["timepoint", "estimate", "ci_low", "ci_high", "note", "source"]]
 
 # %%
 eq_post = ours["post"][2]
-eq_post.to_frame().round(4) if eq_post is not None else "no trial qualifies at post"
+format_table(eq_post.to_frame()) if eq_post is not None else "no trial qualifies at post"
 
 # %% [markdown]
 # ## Which trials overlap
