@@ -44,6 +44,16 @@ FAMILIES = (
     ("overview_other_active_by_condition", "PDT vs other active treatments"),
     ("overview_control_by_condition", "PDT vs control conditions"),
 )
+#: Metapsy network (``results/network_pdt_vs_cbt.csv``) -> the condition whose row it fills on the
+#: landing page; networks on another scale (log OR) or of a broader population are not shown there.
+NETWORK_CONDITIONS = {
+    "depression-psyctr": "depression",
+    "panic-psyctr": "panic",
+    "sad-psyctr": "social_anxiety",
+    "gad-psyctr": "generalized_anxiety",
+    "ptsd-psyctr": "ptsd",
+    "borderline-psyctr": "borderline_pd",
+}
 HEADLINE_FIGURE = "headline_cbt_forest.png"
 FIGURE_BLOCK = f"""\
 :::{{figure}} figures/{HEADLINE_FIGURE}
@@ -166,17 +176,36 @@ def landing_table(results: Path, stems: list[str], titles: Mapping[str, str] | N
                 f'<span class="est">{_html.escape(text)}</span><br>'
                 f'<span class="k">{_html.escape(trials)}</span>'
             )
+    heads = [h for _, h in FAMILIES]
+    network = results / "network_pdt_vs_cbt.csv"
+    if network.exists():  # the overview's network section has run
+        heads.insert(1, "PDT vs CBT, network")
+        for row in _read(network):
+            code = NETWORK_CONDITIONS.get(row["database"])
+            if code is None or row["measure"] != "SMD" or not row["network"]:
+                continue
+            text = (
+                f"{_number(float(row['network']), 2)} "
+                f"{_interval(float(row['network_low']), float(row['network_high']))}"
+            )
+            k_direct = int(float(row["k_direct"] or 0))
+            trials = f"{int(float(row['k_network']))} trials, {k_direct} direct"
+            cells.setdefault(CONDITION_NAMES[code], {})["network"] = (
+                f'<span class="est">{_html.escape(text)}</span><br>'
+                f'<span class="k">{_html.escape(trials)}</span>'
+            )
+    columns = [stem for stem, _ in FAMILIES]
+    if network.exists():
+        columns.insert(1, "network")
     order = {name: i for i, name in enumerate(CONDITION_NAMES.values())}
     rows = []
     for condition in sorted(cells, key=lambda c: order.get(c, len(order))):
         name = _html.escape(condition[:1].upper() + condition[1:])
         stem = pages.get(condition)
         link = f'<a href="{stem}.html">{name}</a>' if stem else name
-        tds = "".join(
-            f'<td class="num">{cells[condition].get(s, MISSING)}</td>' for s, _ in FAMILIES
-        )
+        tds = "".join(f'<td class="num">{cells[condition].get(s, MISSING)}</td>' for s in columns)
         rows.append(f"<tr><td>{link}</td>{tds}</tr>")
-    head = "".join(f"<th>{_html.escape(h)}</th>" for _, h in FAMILIES)
+    head = "".join(f"<th>{_html.escape(h)}</th>" for h in heads)
     shown = {pages.get(c) for c in cells}
     others = [s for s in stems if _section(s) == "Conditions" and s not in shown]
     note = ""
@@ -194,8 +223,10 @@ def landing_table(results: Path, stems: list[str], titles: Mapping[str, str] | N
         '<caption>Pooled <a href="glossary.html#hedges-g">Hedges\' g</a> at post-treatment '
         'with its <a href="glossary.html#confidence-interval">95% confidence interval</a> and '
         "the number of trials; positive values favour PDT; "
-        f"{MISSING} = no randomized comparison in the data. Direct comparisons only (no "
-        "network meta-analysis)."
+        f"{MISSING} = no randomized comparison in the data. Direct comparisons, except the "
+        "network column: a network meta-analysis (REML) of every psychotherapy trial of the "
+        "condition's Metapsy database, with the number of trials in the network and of direct "
+        "PDT vs CBT trials; it assumes transitivity (see each condition page)."
         f"{note}</caption></table>"
     )
 

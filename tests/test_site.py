@@ -254,3 +254,22 @@ def test_browser_tests_fail_not_skip_in_ci_without_a_browser(tmp_path):
     assert run.returncode == 1, run.stdout[-2000:]
     assert "the browser tests must run in CI" in run.stdout
     assert "skipped" not in run.stdout.splitlines()[-1]
+
+
+def test_landing_table_has_a_network_column_when_the_overview_wrote_one(tmp_path):
+    from evidence.site import FAMILIES, landing_table
+
+    head = "group,k,estimate,ci_low,ci_high\n"
+    for stem, _ in FAMILIES:
+        (tmp_path / f"{stem}.csv").write_text(head + "depression,2,0.17,-1.13,1.47\n")
+    html = landing_table(tmp_path, ["01_depression"])
+    assert "network" not in html.split("<tbody>")[0]
+    (tmp_path / "network_pdt_vs_cbt.csv").write_text(
+        "database,measure,k_direct,k_network,network,network_low,network_high\n"
+        "depression-psyctr,SMD,2,442,-0.187,-0.510,0.135\n"
+        "ed-psyctr,OR,2,5,-0.75,-2.3,0.8\n"  # another scale: not on the landing page
+    )
+    html = landing_table(tmp_path, ["01_depression"])
+    assert "<th>PDT vs CBT, network</th>" in html
+    assert "442 trials, 2 direct" in html and "-0.19 [-0.51, 0.14]" in html
+    assert "bulimia" not in html
