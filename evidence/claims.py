@@ -286,16 +286,21 @@ def multiplicity_text(table: pd.DataFrame, family: str, alpha: float = ALPHA) ->
     >>> print(multiplicity_text(t, "three comparisons"))  # doctest: +NORMALIZE_WHITESPACE
     The family adjusted is the 3 pooled comparisons this page states (three comparisons):
     Holm's step-down adjustment (family-wise error rate) is the primary view,
-    Benjamini-Hochberg (false discovery rate) the secondary. 3 of 3 have p < 0.05 unadjusted,
-    1 after Holm, 3 after Benjamini-Hochberg.
+    Benjamini-Hochberg (false discovery rate) the secondary. Of the 3 p-values, 3 are below
+    0.05 unadjusted, 1 after Holm and 3 after Benjamini-Hochberg.
     """
     n = len(table)
+    if n == 1:
+        return (
+            f"This page states a single pooled comparison ({family}), so there is no family to "
+            "adjust: its p-value stands as it is."
+        )
     raw, holm, bh = (int((table[c] < alpha).sum()) for c in ("pvalue", "p_holm", "p_bh"))
     return (
         f"The family adjusted is the {n} pooled comparisons this page states ({family}): "
         "Holm's step-down adjustment (family-wise error rate) is the primary view, "
         "Benjamini-Hochberg (false discovery rate) the secondary. "
-        f"{raw} of {n} have p < {alpha:g} unadjusted, {holm} after Holm, "
+        f"Of the {n} p-values, {raw} are below {alpha:g} unadjusted, {holm} after Holm and "
         f"{bh} after Benjamini-Hochberg."
     )
 

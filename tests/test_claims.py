@@ -101,7 +101,10 @@ def test_holm_and_bh_match_a_hand_checked_family():
     assert t.attrs["family"] == 3 and t.attrs["methods"][0].startswith("Holm")
     text = claims.multiplicity_text(t, "two measures")
     assert "3 pooled comparisons" in text and "Holm" in text and "Benjamini-Hochberg" in text
-    assert "3 of 3 have p < 0.05 unadjusted, 1 after Holm, 3 after Benjamini-Hochberg" in text
+    assert "3 are below 0.05 unadjusted, 1 after Holm and 3 after Benjamini-Hochberg" in text
+    one = claims.multiplicity_table({"a": _fake({"cbt": 0.02})})
+    assert one["p_holm"].iloc[0] == one["p_bh"].iloc[0] == 0.02
+    assert "single pooled comparison" in claims.multiplicity_text(one, "PDT vs CBT")
 
 
 def test_a_claim_without_p_is_refused_by_name():
