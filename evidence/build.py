@@ -358,7 +358,8 @@ def build(
     target = output_folder(root, params, out)
     shown = _display(target, root)
     if params:
-        progress(f"choices {params} -> outputs in {shown}/ (committed outputs untouched)")
+        stated = ", ".join(f"{k}={v}" for k, v in params.items())
+        progress(f"choices {stated} -> outputs in {shown}/ (committed outputs untouched)")
     steps = []
     with _staging(target) as stage:
         executed = []
@@ -382,8 +383,9 @@ def build(
         BuildStep(name, _title(nb), seconds, target / "site" / f"{path.stem}.html")
         for (name, seconds), (path, nb) in zip(steps, executed, strict=True)
     ]
+    page = "index.html" if only is None else result[0].html.name
     progress(
         f"built {len(result)} notebooks in {time.perf_counter() - t0:.1f} s; "
-        f"open {shown}/site/index.html"
+        f"open {shown}/site/{page}"
     )
     return result

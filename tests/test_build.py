@@ -60,7 +60,11 @@ def test_one_notebook_builds_figures_tables_and_page(repo):
     assert all(line.endswith(",True") for line in table[1:])
     assert any(m.startswith("data: ") for m in messages)
     assert any("[1/1] 90_methods_validation.py" in m for m in messages)
-    assert any("builds/method-DL/ (committed outputs untouched)" in m for m in messages)
+    assert (
+        "choices METHOD=DL -> outputs in builds/method-DL/ (committed outputs untouched)"
+        in messages
+    )
+    assert messages[-1].endswith("open builds/method-DL/site/90_methods_validation.html")
     assert not list(out.glob(build._STAGING + "*"))
 
 
