@@ -75,6 +75,9 @@ def moderator_candidates(effects: pd.DataFrame) -> dict[str, pd.Series]:
 
 def _level_text(fit, name: str, idx: tuple[int, ...], levels: list[str]) -> tuple[str, str]:
     """("brief (reference), long-term", "long-term vs brief: 0.15 [-0.46, 0.76]; ...")."""
+    from .tables import format_rob
+
+    shown = format_rob if name == "risk of bias" else str  # scores read as "N/4 criteria met"
     coef_levels = [fit.names[i].removeprefix(name).strip() for i in idx]
     ref = [lev for lev in levels if lev not in coef_levels]
     if len(ref) != 1:  # a continuous moderator has no reference level
@@ -82,9 +85,10 @@ def _level_text(fit, name: str, idx: tuple[int, ...], levels: list[str]) -> tupl
             f"{fit.names[i]}: {fit.coef[i]:.2f} [{fit.ci_low[i]:.2f}, {fit.ci_high[i]:.2f}]"
             for i in idx
         )
-    listed = ", ".join(f"{lev} (reference)" if lev == ref[0] else lev for lev in levels)
+    listed = ", ".join(shown(lev) + (" (reference)" if lev == ref[0] else "") for lev in levels)
     coefs = "; ".join(
-        f"{lev} vs {ref[0]}: {fit.coef[i]:.2f} [{fit.ci_low[i]:.2f}, {fit.ci_high[i]:.2f}]"
+        f"{shown(lev)} vs {shown(ref[0])}: "
+        f"{fit.coef[i]:.2f} [{fit.ci_low[i]:.2f}, {fit.ci_high[i]:.2f}]"
         for lev, i in zip(coef_levels, idx, strict=True)
     )
     return listed, coefs
@@ -112,6 +116,7 @@ def moderator_table(analysis, min_k: int = MODERATOR_MIN_K) -> pd.DataFrame:
         ``note``.
     """
     from .regression import meta_regression
+    from .tables import format_rob
 
     e = analysis.effects
     by_name = "comparator class" if analysis.by == "comparator_class" else "condition"
@@ -119,7 +124,8 @@ def moderator_table(analysis, min_k: int = MODERATOR_MIN_K) -> pd.DataFrame:
     for name, mod in moderator_candidates(e).items():
         ok = mod.notna().to_numpy()
         levels = sorted(mod[ok].astype(str).unique())
-        row = {"moderator": name, "k": int(ok.sum()), "levels": ", ".join(levels)}
+        shown = [format_rob(lev) if name == "risk of bias" else lev for lev in levels]
+        row = {"moderator": name, "k": int(ok.sum()), "levels": ", ".join(shown)}
         numeric = pd.to_numeric(mod[ok], errors="coerce").notna()
         if name == "risk of bias" and 0 < numeric.sum() < ok.sum():
             row["note"] = "not estimable: the sources rate risk of bias on different scales"
@@ -312,10 +318,7 @@ FAMILY_WORDS = {
         "Hedges' g at post-treatment"
     ),
 }
-_CONDITION_FAMILY = (
-    "PDT vs each comparator class, for every measure (g; odds ratio for events) and timepoint "
-    "(post-treatment; follow-up) pooled above"
-)
+_CONDITION_FAMILY = "PDT vs each comparator class, for every measure and timepoint pooled above"
 
 
 def show_multiplicity(analyses: dict, name: str) -> None:
