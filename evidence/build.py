@@ -30,7 +30,6 @@ import re
 import shutil
 import signal
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -50,6 +49,7 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL_TIMEOUT = 600  # seconds per cell; the whole build takes well under a minute
+JOBS = 2  # notebooks executed at once (the machines this project targets have 2 cores)
 #: The output folders a build writes (relative to the output folder).
 OUTPUTS = ("figures", "results", "site")
 _STAGING = ".evidence-staging-"  # prefix of the staging folders (git-ignored)
@@ -154,13 +154,19 @@ def _error_line(cell) -> str:
 
 
 def execute_notebook(
-    path: Path, params: Mapping[str, object], root: Path = ROOT, output: Path | None = None
+    path: Path,
+    params: Mapping[str, object],
+    root: Path = ROOT,
+    output: Path | None = None,
+    running: list | None = None,
 ):
     """Execute one notebook in a fresh local kernel; returns the executed notebook node.
 
     The kernel reads the repository at ``root`` and writes ``figures/`` and ``results/`` under
     ``output`` (default ``root``). It talks to this process over IPC sockets in a private
-    temporary folder (no TCP port, so no unencrypted-TCP warning).
+    temporary folder (no TCP port, so no unencrypted-TCP warning). Its environment is passed to
+    it (nothing in this process changes), so several notebooks can run at once; ``running``,
+    when given, collects the client so that the caller can kill the kernel on Ctrl-C.
     """
     import jupytext
     from nbclient import NotebookClient
@@ -170,49 +176,47 @@ def execute_notebook(
     nb = jupytext.read(path)
     nb.metadata["evidence_name"] = path.name
     _inject_parameters(nb, params)
-    saved = {k: os.environ.get(k) for k in ("MPLBACKEND", "EVIDENCE_ROOT", "EVIDENCE_OUTPUT")}
-    # the kernel inherits this environment: inline figures in the notebook (even when the
-    # caller, e.g. CI, runs with MPLBACKEND=Agg), inputs from the repository being built,
-    # outputs to the staging folder
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    os.environ["EVIDENCE_ROOT"] = str(root)
-    os.environ["EVIDENCE_OUTPUT"] = str(output or root)
-    try:
-        with tempfile.TemporaryDirectory(prefix="evidence-kernel-") as private:
-            config = Config({"KernelManager": {"transport": "ipc", "ip": f"{private}/k"}})
-            client = NotebookClient(
-                nb,
-                timeout=KERNEL_TIMEOUT,
-                kernel_name="python3",
-                config=config,
-                log=_QUIET,
-                resources={"metadata": {"path": str(path.parent)}},
-            )
-            log = Path(private) / "kernel.log"
-            with log.open("wb") as stderr:  # the kernel's own messages, shown only if it dies
-                error = _run_interruptibly(client, stderr)
-            if isinstance(error, CellExecutionError):
-                raise error
-            if error is not None:
+    # inline figures in the notebook (even when the caller, e.g. CI, runs with MPLBACKEND=Agg),
+    # inputs from the repository being built, outputs to the staging folder
+    env = dict(
+        os.environ,
+        MPLBACKEND="module://matplotlib_inline.backend_inline",
+        EVIDENCE_ROOT=str(root),
+        EVIDENCE_OUTPUT=str(output or root),
+    )
+    with tempfile.TemporaryDirectory(prefix="evidence-kernel-") as private:
+        config = Config({"KernelManager": {"transport": "ipc", "ip": f"{private}/k"}})
+        client = NotebookClient(
+            nb,
+            timeout=KERNEL_TIMEOUT,
+            kernel_name="python3",
+            config=config,
+            log=_QUIET,
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        if running is not None:
+            running.append(client)
+        log = Path(private) / "kernel.log"
+        with log.open("wb") as stderr:  # the kernel's own messages, shown only if it dies
+            try:
+                client.execute(stderr=stderr, env=env)
+            except CellExecutionError:
+                index, cell = next(
+                    ((i, c) for i, c in enumerate(nb.cells) if _has_error(c)), (None, None)
+                )
+                where = f"cell {index}" if index is not None else "an unknown cell"
+                source = cell.source.strip().splitlines() if cell is not None else []
+                first = source[0] if source else ""
+                error = _error_line(cell) if cell is not None else "unknown error"
+                raise BuildError(f"{path.name}: {where} failed ({first!r}): {error}") from None
+            except Exception as exc:
                 # the kernel's last message says why it died (its traceback, with file names
                 # of the installation, stays out of the report)
                 tail = log.read_text(errors="replace").strip().splitlines()[-1:]
                 detail = "".join(f"\n{line}" for line in tail)
                 raise BuildError(
-                    f"{path.name}: the kernel failed: {type(error).__name__}: {error}{detail}"
-                )
-    except CellExecutionError:
-        index, cell = next(((i, c) for i, c in enumerate(nb.cells) if _has_error(c)), (None, None))
-        where = f"cell {index}" if index is not None else "an unknown cell"
-        first = cell.source.strip().splitlines()[0] if cell is not None and cell.source else ""
-        error = _error_line(cell) if cell is not None else "unknown error"
-        raise BuildError(f"{path.name}: {where} failed ({first!r}): {error}") from None
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+                    f"{path.name}: the kernel failed: {type(exc).__name__}: {exc}{detail}"
+                ) from None
     return nb
 
 
@@ -221,34 +225,54 @@ _QUIET.addHandler(logging.NullHandler())  # by the build, so nothing is printed 
 _QUIET.propagate = False
 
 
-def _run_interruptibly(client, stderr) -> BaseException | None:
-    """Run ``client.execute`` in a worker thread; returns its exception, if any.
+def execute_all(
+    paths: list[Path],
+    params: Mapping[str, object],
+    root: Path,
+    output: Path,
+    progress: Callable[[str], None],
+    jobs: int = JOBS,
+) -> list[tuple[Path, object, float]]:
+    """Execute ``paths`` with up to ``jobs`` kernels at once; ``(path, notebook, seconds)`` each,
+    in the order given.
 
-    In the main thread Ctrl-C raises KeyboardInterrupt as usual (nbclient installs no signal
-    handlers outside the main thread): the kernel is then killed, the worker finishes, and the
-    interrupt is raised again.
+    Worker threads run the notebooks; the main thread waits, so Ctrl-C raises KeyboardInterrupt
+    here as usual: every kernel is then killed, the workers finish and the interrupt is raised
+    again. When notebooks fail, the first failure in build order is raised after all finished.
     """
-    outcome: list[BaseException] = []
+    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import wait as wait_for
 
-    def work() -> None:
-        try:
-            client.execute(stderr=stderr)
-        except BaseException as exc:  # handed to the main thread
-            outcome.append(exc)
+    running: list = []
 
-    worker = threading.Thread(target=work, name="evidence-notebook", daemon=True)
-    worker.start()
+    def one(i: int, path: Path) -> tuple[Path, object, float]:
+        progress(f"[{i}/{len(paths)}] {path.name} ...")
+        start = time.perf_counter()
+        nb = execute_notebook(path, params, root, output, running)
+        seconds = time.perf_counter() - start
+        progress(f"      {path.name} done in {seconds:.1f} s")
+        return path, nb, seconds
+
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="evidence-notebook")
+    futures = [pool.submit(one, i, path) for i, path in enumerate(paths, 1)]
     try:
-        while worker.is_alive():
-            worker.join(0.1)
+        while wait_for(futures, timeout=0.1).not_done:
+            pass
     except KeyboardInterrupt:
-        for _ in range(600):  # the kernel may still be starting: wait for it, then kill it
-            _kill_kernel(client)
-            worker.join(0.1)
-            if not worker.is_alive():
+        for future in futures:
+            future.cancel()
+        for _ in range(600):  # kernels may still be starting: wait for them, then kill them
+            for client in running:
+                _kill_kernel(client)
+            if not wait_for(futures, timeout=0.1).not_done:
                 break
+        pool.shutdown(wait=False)
         raise
-    return outcome[0] if outcome else None
+    pool.shutdown()
+    for future in futures:
+        if future.exception() is not None:
+            raise future.exception()
+    return [future.result() for future in futures]
 
 
 def _kill_kernel(client) -> None:
@@ -360,19 +384,12 @@ def build(
     if params:
         stated = ", ".join(f"{k}={v}" for k, v in params.items())
         progress(f"choices {stated} -> outputs in {shown}/ (committed outputs untouched)")
-    steps = []
     with _staging(target) as stage:
-        executed = []
-        for i, path in enumerate(paths, 1):
-            progress(f"[{i}/{len(paths)}] {path.name} ...")
-            start = time.perf_counter()
-            executed.append((path, execute_notebook(path, params, root, stage)))
-            steps.append((path.name, time.perf_counter() - start))
-            progress(f"      done in {steps[-1][1]:.1f} s")
+        done = execute_all(paths, params, root, stage, progress)
         from .site import render_site
 
         report = render_site(
-            {path.stem: nb for path, nb in executed}, root, stage / "site", outputs=stage
+            {path.stem: nb for path, nb, _ in done}, root, stage / "site", outputs=stage
         )
         progress(report.summary())
         with _hold_interrupts() as interrupts:
@@ -380,8 +397,8 @@ def build(
         if interrupts:
             progress("interrupt received while the new outputs were moved in; they are complete")
     result = [
-        BuildStep(name, _title(nb), seconds, target / "site" / f"{path.stem}.html")
-        for (name, seconds), (path, nb) in zip(steps, executed, strict=True)
+        BuildStep(path.name, _title(nb), seconds, target / "site" / f"{path.stem}.html")
+        for path, nb, seconds in done
     ]
     page = "index.html" if only is None else result[0].html.name
     progress(

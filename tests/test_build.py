@@ -198,7 +198,7 @@ def test_interrupted_build_leaves_each_file_old_or_new(small_repo, when):
     seen = []
     for line in proc.stdout:  # wait until the first notebook has written its (staged) outputs
         seen.append(line)
-        if "[2/2] b_second.py" in line:
+        if "a_first.py done in" in line:  # the second runs alongside it (two kernels at once)
             break
     if when == "cell running":
         marker = small_repo / "slow-notebook-started"
@@ -237,3 +237,35 @@ def test_dead_kernel_is_a_build_error(small_repo):
     with pytest.raises(build.BuildError, match=r"c_dies\.py: the kernel failed: DeadKernelError"):
         build.build(small_repo, only="c_dies", progress=lambda m: None)
     assert not (small_repo / "results").exists()
+
+
+PAIR = """# %% [markdown]
+# # {name}
+
+# %% tags=["parameters"]
+X = 1
+
+# %%
+import os
+import time
+from pathlib import Path
+
+root = Path(os.environ["EVIDENCE_ROOT"])
+(root / "started-{name}").touch()
+deadline = time.monotonic() + 60  # a bound on waiting, not a timing assertion
+while not (root / "started-{other}").exists() and time.monotonic() < deadline:
+    time.sleep(0.05)
+assert (root / "started-{other}").exists(), "the other notebook never ran alongside this one"
+"""
+
+
+def test_two_notebooks_run_at_once(tmp_path):
+    """Each notebook waits for the other to start: only concurrent execution lets both pass."""
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    (tmp_path / "notebooks").mkdir()
+    for name, other in (("a", "b"), ("b", "a")):
+        (tmp_path / "notebooks" / f"{name}.py").write_text(PAIR.format(name=name, other=other))
+    done = build.execute_all(
+        build.notebook_paths(tmp_path), {}, tmp_path, tmp_path, progress=lambda m: None, jobs=2
+    )
+    assert [path.name for path, _, _ in done] == ["a.py", "b.py"]
