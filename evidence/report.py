@@ -637,59 +637,11 @@ class Analysis:
         return pd.DataFrame(rows).set_index("group") if rows else pd.DataFrame()
 
     def moderators(self, min_k: int = 6) -> pd.DataFrame:
-        """Meta-regressions: brief (<= 30 sessions) vs long-term (>= 50), internet vs face to
-        face, and risk of bias, with the grouping factor as covariate when there is more than
-        one group. A moderator with fewer than ``min_k`` usable comparisons or a single level is
-        reported as not estimable, never silently skipped."""
-        from .regression import meta_regression
+        """Meta-regressions on treatment length, internet delivery and risk of bias, each
+        reported with its own test (:func:`evidence.claims.moderator_table`)."""
+        from .claims import moderator_table
 
-        e = self.effects
-        sessions = pd.to_numeric(e["sessions"], errors="coerce")
-        length = np.where(sessions <= 30, "brief", np.where(sessions >= 50, "long-term", None))
-        internet = e["format"].where(e["format"].isna(), e["format"] == "internet")
-        candidates = {
-            "treatment length": pd.Series(length, index=e.index, dtype=object),
-            "internet delivery": internet.map({True: "internet", False: "face to face"}),
-            "risk of bias": e["rob"].where(e["rob"].astype(str).str.strip() != ""),
-        }
-        rows = []
-        for name, mod in candidates.items():
-            ok = mod.notna().to_numpy()
-            levels = int(mod[ok].nunique())
-            row = {"moderator": name, "k": int(ok.sum()), "levels": levels}
-            numeric = pd.to_numeric(mod[ok], errors="coerce").notna()
-            if name == "risk of bias" and 0 < numeric.sum() < ok.sum():
-                row["note"] = "not estimable: the sources rate risk of bias on different scales"
-                rows.append(row)
-                continue
-            if ok.sum() < min_k or levels < 2:
-                row["note"] = "not estimable: too few comparisons or a single level"
-                rows.append(row)
-                continue
-            mods = {name: mod[ok].astype(str).to_numpy()}
-            if e.loc[ok, self.by].nunique() > 1:
-                mods[self.by] = e.loc[ok, self.by].to_numpy()
-            try:
-                fit = meta_regression(
-                    e.loc[ok, "yi"], e.loc[ok, "vi"], mods, method=self.method, test=self.test
-                )
-            except ValueError as exc:  # rank-deficient design or too few studies: say so
-                row["note"] = f"not estimable: {exc}"
-                rows.append(row)
-                continue
-            first = next(i for i, n in enumerate(fit.names) if n.startswith(name))
-            row.update(
-                coefficient=fit.names[first].removeprefix(name).strip(),  # the level
-                estimate=float(fit.coef[first]),
-                se=float(fit.se[first]),
-                qm=fit.qm,
-                qm_pvalue=fit.qm_pvalue,
-                tau2=fit.tau2,
-                r2=fit.r2,
-                note=f"covariates: {', '.join(mods)}",
-            )
-            rows.append(row)
-        return pd.DataFrame(rows).set_index("moderator")
+        return moderator_table(self, min_k)
 
 
 def rho_sensitivity(dataset, analysis: Analysis, rhos=(0.0, 0.3, 0.5, 0.7, 0.9)):
@@ -947,6 +899,7 @@ def show_small_study(analyses: dict, min_k: int = 10) -> None:
 
 def show_moderators(dataset, analyses: dict) -> None:
     """Section: meta-regressions and the sensitivity of the pooled estimates to rho."""
+    from .claims import moderator_report
     from .tables import format_table
 
     for an in analyses.values():
@@ -955,7 +908,7 @@ def show_moderators(dataset, analyses: dict) -> None:
         rho = rho_sensitivity(dataset, an)
         _show(
             f"**{an.title}**",
-            format_table(an.moderators(), scale=scale),
+            moderator_report(an),  # each moderator's own test (issue 9)
             f"Pooled estimate ({scale}) by assumed correlation rho:",
             format_table(rho.rename(columns=lambda r: f"rho = {r:g}"), scale=scale),
         )

@@ -178,6 +178,24 @@ format_table(
 # <!-- bayes: end -->
 
 # %% [markdown]
+# <!-- multiplicity: start (issue 9) -->
+# ### Many comparisons, one dataset
+#
+# The three families above state one p-value per condition, each alone. The table lists all
+# of these headline comparisons (PDT vs CBT, other active treatments and control conditions,
+# by condition, Hedges' g at post) with the p-value unadjusted, adjusted by Holm's step-down
+# method across all of them (family-wise error rate; the primary view) and by
+# Benjamini-Hochberg (false discovery rate; secondary).
+
+# %%
+from evidence import claims
+
+claims.show_multiplicity(headline, "overview")
+
+# %% [markdown]
+# <!-- multiplicity: end -->
+
+# %% [markdown]
 # <!-- sensitivity: start (issue 10) -->
 # ## Judgement calls: classification, add-on designs and flagged values
 #

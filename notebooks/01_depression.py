@@ -82,6 +82,23 @@ bayes_report.show_small_cells(analyses)
 # <!-- bayes: end -->
 
 # %% [markdown]
+# <!-- multiplicity: start (issue 9) -->
+# ## Many comparisons, one dataset
+#
+# Each p-value above is stated alone, but this page makes several claims from one dataset.
+# The table lists every pooled comparison of the page (each comparator class, measure and
+# timepoint) with its p-value unadjusted, adjusted by Holm's step-down method (family-wise
+# error rate; the primary view) and by Benjamini-Hochberg (false discovery rate; secondary).
+
+# %%
+from evidence import claims
+
+claims.show_multiplicity(analyses, "depression")
+
+# %% [markdown]
+# <!-- multiplicity: end -->
+
+# %% [markdown]
 # ## Does one trial drive the result?
 #
 # Leave-one-out estimates and influence diagnostics (metafor's `influence()`) for the
