@@ -1,7 +1,7 @@
 """evidence: randomized-trial evidence on psychodynamic therapy, pooled at metafor parity.
 
 The pipeline reads as the domain: ``data`` (load, validate) -> ``effects`` (yi, vi) ->
-``pooling`` (models) -> ``results`` (frozen result objects) -> ``plotting``. Plotting functions
+``pooling`` (models) -> ``results`` (frozen result objects) -> ``plots``. Plotting functions
 import matplotlib only when called.
 """
 
@@ -17,8 +17,8 @@ __version__ = "0.1.0"
 
 # name -> submodule; resolved on first use so that importing evidence stays light
 _LAZY = {
-    "forest_plot": "plotting",
-    "funnel_plot": "plotting",
+    "forest_plot": "plots",
+    "funnel_plot": "plots",
     "subgroups": "analyses",
     "meta_regression": "analyses",
     "egger_test": "analyses",
@@ -33,7 +33,7 @@ _LAZY = {
     "three_level": "analyses",
     "equivalence_test": "analyses",
     "bucher": "analyses",
-    "forest_from_frame": "plotting",
+    "forest_from_frame": "plots",
 }
 
 __all__ = [
@@ -50,6 +50,6 @@ __all__ = [
 def __getattr__(name: str):
     if name in _LAZY:
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    if name in ("data", "sources", "io", "plotting", "analyses"):
+    if name in ("data", "sources", "io", "plots", "plotting", "analyses"):
         return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'evidence' has no attribute {name!r}")

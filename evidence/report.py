@@ -428,7 +428,7 @@ class Analysis:
 
     def forest(self, *, save: bool = True, **kwargs):
         """Forest plot by group (saved as ``figures/<name>_forest``)."""
-        from .plotting import forest_plot
+        from .plots import forest_plot
 
         if not self:
             raise ValueError(f"{self.name}: nothing to plot (no usable comparisons)")

@@ -289,20 +289,20 @@ class PoolResult:
 
     # ---- plots ---------------------------------------------------------------------------
     def forest_plot(self, **kwargs):
-        """Forest plot of this result; see :func:`evidence.plotting.forest_plot`."""
-        from .plotting import forest_plot
+        """Forest plot of this result; see :func:`evidence.plots.forest_plot`."""
+        from .plots import forest_plot
 
         return forest_plot(self, **kwargs)
 
     def funnel_plot(self, **kwargs):
-        """Contour-enhanced funnel plot; see :func:`evidence.plotting.funnel_plot`."""
-        from .plotting import funnel_plot
+        """Contour-enhanced funnel plot; see :func:`evidence.plots.funnel_plot`."""
+        from .plots import funnel_plot
 
         return funnel_plot(self, **kwargs)
 
     def sensitivity_plot(self, kind: str = "leave_one_out", **kwargs):
         """Forest of the leave-one-out or cumulative analysis (``kind``), with this result."""
-        from .plotting import forest_from_frame
+        from .plots import forest_from_frame
 
         frames = {"leave_one_out": self.leave_one_out, "cumulative": self.cumulative}
         if kind not in frames:
