@@ -196,13 +196,19 @@ def comparison_effects(
     out["vi"] = agg["vi"].reindex(out.index)
     out["n_effects"] = agg["n"].reindex(out.index).astype(int)
     out["n_comparisons"] = grouped["comparison_id"].nunique()
-    joined = {"instruments": "instrument", "comparator": "comparator"}
+    joined = {"instruments": "instrument", "comparator": "comparator", "construct": "construct"}
     for name, col in joined.items():
         if col in rows:
             out[name] = grouped[col].agg(lambda s: "; ".join(dict.fromkeys(s.astype(str))))
     for col in ("n1", "n2"):  # arm sizes only where they describe one pair of arms
         same = (grouped[col].nunique(dropna=False) == 1) & (out["n_comparisons"] == 1)
         out[col] = grouped[col].first().where(same)
+    for col in ("events1", "events2"):  # event counts only where they are one 2x2 table
+        if col in rows:
+            out[col] = grouped[col].first().where(out["n_effects"] == 1)
+    if "higher_is_better" in rows:  # True/False when every row of the cluster agrees
+        hib = grouped["higher_is_better"]
+        out["higher_is_better"] = hib.first().where(hib.nunique(dropna=False) == 1)
     out["label"] = out["study"].astype(str)
     return out.reset_index()
 
@@ -432,8 +438,12 @@ class Analysis:
 
         if not self:
             raise ValueError(f"{self.name}: nothing to plot (no usable comparisons)")
-        data = self.effects[["n1", "n2"]] if {"n1", "n2"} <= set(self.effects) else None
+        arms = ("events1", "n1", "events2", "n2") if self.measure == "OR" else ("n1", "n2")
+        arms = [c for c in arms if c in self.effects and self.effects[c].notna().any()]
+        data = self.effects[arms] if arms else None
         kwargs.setdefault("favours", ("comparator", "PDT"))  # positive = favours PDT
+        if self.measure == "OR":
+            kwargs.update({k: v for k, v in self._event_display().items() if k not in kwargs})
         kwargs.setdefault("overall", False)  # groups differ in kind and may share PDT arms
         shared = self.shared_trials()
         if shared and self.by_group is not None:
@@ -450,6 +460,18 @@ class Analysis:
         if save:
             save_plot(ax, f"{self.name}_forest")
         return ax
+
+    def _event_display(self) -> dict:
+        """Forest settings of an event outcome: the event named; a harmful event (every effect
+        has ``higher_is_better`` false) shown as the natural PDT-vs-comparator odds ratio."""
+        e = self.effects
+        out = {}
+        if "construct" in e and e["construct"].notna().all():
+            out["event"] = " or ".join(dict.fromkeys("; ".join(e["construct"]).split("; ")))
+        hib = e["higher_is_better"] if "higher_is_better" in e else pd.Series(dtype=object)
+        if len(hib) and hib.notna().all() and not hib.astype(bool).any():
+            out["reverse"] = True
+        return out
 
     def shared_trials(self) -> list[str]:
         """Labels of trials that contribute comparisons to more than one group."""
@@ -629,6 +651,9 @@ def analyse(
     outcomes = dataset.outcomes
     if "year" not in outcomes:
         outcomes = outcomes.merge(dataset.trials[["trial_id", "year"]], on="trial_id", how="left")
+    if "construct" not in outcomes and hasattr(dataset, "instruments"):
+        constructs = dataset.instruments[["instrument", "construct"]]
+        outcomes = outcomes.merge(constructs, on="instrument", how="left")
     keep = outcomes["condition"].isin(conditions)
     if comparators is not None:
         keep &= outcomes["comparator_class"].isin(comparators)

@@ -206,12 +206,12 @@ def _het_text(res: Any) -> str:
     return "Heterogeneity: " + "; ".join(parts)
 
 
-def _test_text(res: Any, what: str = "overall effect") -> str:
-    if res.test == "z":
-        stat = "z"
-    else:
-        stat = f"t({int(round(res.df))})" if np.isfinite(res.df) else "t"
-    return f"Test for {what}: {eq(stat, num(res.statistic, 2))}{NBSP}({pval(res.pvalue)})"
+def _test_text(res: Any, what: str = "overall effect", sign: float = 1.0) -> str:
+    """The test line; z whenever the result used the normal distribution (also k = 1 under
+    Knapp-Hartung, where metafor falls back to z)."""
+    stat = "z" if res.test == "z" or not np.isfinite(res.df) else f"t({int(round(res.df))})"
+    value = num(sign * res.statistic, 2)
+    return f"Test for {what}: {eq(stat, value)}{NBSP}({pval(res.pvalue)})"
 
 
 def _subgroup_test_text(result: Any, k: int, n_groups: int) -> str:
@@ -230,6 +230,16 @@ def _subgroup_test_text(result: Any, k: int, n_groups: int) -> str:
     return f"Test for subgroup differences: {stat}{NBSP}({pval(pb)}){extra}"
 
 
+def _reverse_note(f: _Forest, arm_labels, event: str | None) -> str:
+    below = "1" if f.log else "0"
+    what = f"lower odds of {event}" if event and f.log else "a lower value"
+    kind = "Ratios" if f.log else "Differences"
+    return (
+        f"{kind} shown as {arm_labels[0]} vs {arm_labels[1].lower()}: below {below} = {what} "
+        f"with {arm_labels[0]}."
+    )
+
+
 def _footnote(f: _Forest, tau2_rule, band) -> str:
     res, multi, lvl = f.overall, f.multi, f.lvl
     where = (
@@ -244,7 +254,13 @@ def _footnote(f: _Forest, tau2_rule, band) -> str:
         + ("" if res.method == "FE" else f", \u03c4\u00b2 by {METHOD_NAMES[res.method]}")
         + f", {TEST_NAMES[res.test]} test.",
     ]
-    if res.method != "FE":
+    single = res.k == 1 and not multi
+    if single:
+        parts = [
+            f"Square: the study estimate with its {lvl} Wald CI. Diamond: the same estimate and "
+            f"{lvl} CI (a single study; z test)."
+        ]
+    if res.method != "FE" and not single:
         parts.append(f"Prediction interval: {PI_NAMES[res.pi_rule]}.")
     if multi and tau2_rule:
         parts.append(
@@ -290,6 +306,7 @@ class _Forest:
     data: pd.DataFrame | None
     arm_cols: list[tuple[str, str, int]]
     rob: list[str | None] | None
+    sign: float = 1.0  # -1: drawn as -yi (reverse=True)
 
     @property
     def multi(self) -> bool:
@@ -302,8 +319,13 @@ class _Forest:
     def tf(self, x):
         return np.exp(x) if self.log else np.asarray(x, dtype=float)
 
+    def interval(self, est: float, lo: float = np.nan, hi: float = np.nan):
+        """(est, lo, hi) of the result on the display scale and orientation."""
+        a, b = sorted((self.sign * lo, self.sign * hi)) if self.sign < 0 else (lo, hi)
+        return tuple(float(self.tf(v)) for v in (self.sign * est, a, b))
 
-def _prepare(result, *, data, labels, sort, year, show_pi, overall, digits) -> _Forest:
+
+def _prepare(result, *, data, labels, sort, year, show_pi, overall, digits, reverse) -> _Forest:
     _check_result(result)
     res, blocks = _blocks(result)
     k = res.k
@@ -316,7 +338,8 @@ def _prepare(result, *, data, labels, sort, year, show_pi, overall, digits) -> _
     labels = tuple(str(s) for s in (labels if labels is not None else res.study_labels))
     if len(labels) != k:
         raise ValueError(f"forest_plot: labels has {len(labels)} entries for {k} studies")
-    yi, vi = np.asarray(res.yi, float), np.asarray(res.vi, float)
+    sign = -1.0 if reverse else 1.0
+    yi, vi = sign * np.asarray(res.yi, float), np.asarray(res.vi, float)
     weights = np.asarray(res.weights, float)
     if not overall:  # weights within each subgroup; no pooled-over-everything rows
         weights = np.empty(k)
@@ -344,6 +367,7 @@ def _prepare(result, *, data, labels, sort, year, show_pi, overall, digits) -> _
         data=data,
         arm_cols=_arm_columns(data),
         rob=rob,
+        sign=sign,
     )
 
 
@@ -373,7 +397,8 @@ def _arm_totals(f: _Forest, idx: np.ndarray) -> dict[str, str]:
     for c, head, _arm in f.arm_cols:
         if head in _COUNTS:
             vals = pd.to_numeric(f.data[c], errors="coerce").to_numpy(float)[idx]
-            out[c] = "\u2013" if np.isnan(vals).any() else f"{int(round(vals.sum()))}"
+            if not np.isnan(vals).any():  # a subtotal only when every row has the number
+                out[c] = f"{int(round(vals.sum()))}"
     return out
 
 
@@ -393,7 +418,7 @@ def _study_rows(f: _Forest, idx: np.ndarray) -> list[Row]:
 
 
 def _pooled_row(f: _Forest, res: Any, kind: str, label: str, idx: np.ndarray, gid: str) -> Row:
-    est, lo, hi = (float(f.tf(v)) for v in (res.estimate, res.ci_low, res.ci_high))
+    est, lo, hi = f.interval(res.estimate, res.ci_low, res.ci_high)
     cells = _effect_cells(f, est, lo, hi)
     cells["weight"] = f"{f.weights[idx].sum():.1f}%"
     cells.update(_arm_totals(f, idx))
@@ -401,7 +426,7 @@ def _pooled_row(f: _Forest, res: Any, kind: str, label: str, idx: np.ndarray, gi
 
 
 def _pi_row(f: _Forest, res: Any, gid: str) -> Row:
-    pl, ph = float(f.tf(res.pi_low)), float(f.tf(res.pi_high))
+    _, pl, ph = f.interval(res.estimate, res.pi_low, res.pi_high)
     ok = np.isfinite(pl) and np.isfinite(ph)
     cells = {"lo": f"[{num(pl, f.digits)},", "hi": f"{num(ph, f.digits)}]"} if ok else {}
     rule = _pi_rule_label(res).replace(" ", NBSP)  # wraps as one unit
@@ -418,14 +443,13 @@ def _block_rows(f: _Forest, j: int, blk: _Block, subgroup_pi: bool) -> list[Row]
     res = blk.res
     rows = [Row("group", blk.name, bold=True, gid=f"group-{j}")]
     rows += _study_rows(f, f.order[j])
-    rows.append(
-        _pooled_row(f, res, "subtotal", f"Subtotal (k = {res.k})", blk.idx, f"diamond-subgroup-{j}")
-    )
+    label = f"Subtotal (k = {res.k})" if res.k > 1 else "Single study (k = 1)"
+    rows.append(_pooled_row(f, res, "subtotal", label, blk.idx, f"diamond-subgroup-{j}"))
     if subgroup_pi and res.k > 1:
         rows.append(_pi_row(f, res, f"prediction-interval-{j}"))
     for text, gid in (
         (_het_text(res), f"heterogeneity-{j}"),
-        (_test_text(res, "subgroup effect"), f"subgroup-effect-{j}"),
+        (_test_text(res, "subgroup effect", f.sign), f"subgroup-effect-{j}"),
     ):
         rows.append(Row("note", text, size=SMALL_PT, gid=gid, height=0.85))
     rows.append(Row("blank", height=0.5))
@@ -440,9 +464,9 @@ def _rows(f: _Forest) -> list[Row]:
         rows.append(Row("blank", height=0.4))
     if f.show_overall or not f.multi:
         k = f.overall.k
-        label = _model_label(f.overall)
+        label = _model_label(f.overall) if k > 1 else "Single study (k = 1)"
         rows.append(_pooled_row(f, f.overall, "overall", label, np.arange(k), "diamond-overall"))
-        if f.show_pi:
+        if f.show_pi and k > 1:  # no prediction interval, and no rule, for a single study
             rows.append(_pi_row(f, f.overall, "prediction-interval"))
     return rows
 
@@ -450,7 +474,8 @@ def _rows(f: _Forest) -> list[Row]:
 def _foot_lines(f: _Forest, result: Any) -> list[tuple[str, str]]:
     lines = []
     if f.show_overall or not f.multi:
-        lines = [(_het_text(f.overall), "heterogeneity"), (_test_text(f.overall), "overall-test")]
+        test = _test_text(f.overall, sign=f.sign)
+        lines = [(_het_text(f.overall), "heterogeneity"), (test, "overall-test")]
     if f.multi:
         text = _subgroup_test_text(result, f.overall.k, len(f.blocks))
         lines.append((text, "subgroup-test"))
@@ -487,8 +512,10 @@ def forest_plot(
     labels: Sequence[str] | None = None,
     sort: str | None = None,
     year: Sequence[float] | None = None,
-    favours: tuple[str, str] | None = ("PDT", "comparator"),
+    favours: tuple[str, str] | None = ("comparator", "PDT"),
     arm_labels: tuple[str, str] = ("PDT", "Comparator"),
+    reverse: bool = False,
+    event: str | None = None,
     band: tuple[float, float] | None = None,
     xlim: tuple[float, float] | None = None,
     xticks: Sequence[float] | None = None,
@@ -524,11 +551,22 @@ def forest_plot(
         Row order within the analysis (within each subgroup): input order, year (``year`` or
         ``data["year"]``), decreasing weight, or increasing effect.
     favours : (str, str) or None
-        Names under the axis: left of the line of no effect "Favours <first>", right "Favours
-        <second>". ``None`` hides them. Which side favours which arm depends on how the effect
-        sizes were computed: check before publishing.
+        Who is favoured by effects below and above the line of no effect **in the orientation of
+        the result's yi**: "Favours <first>" left, "Favours <second>" right (swapped when
+        ``reverse``). The default ``("comparator", "PDT")`` matches the package's data, where a
+        positive ``yi`` always favours PDT (``data/README.md``, the direction rule); for effects
+        computed another way, pass the names. ``None`` hides them.
     arm_labels : (str, str)
         Headers over the arm-level columns (arm 1, arm 2).
+    reverse : bool, default False
+        Draw ``-yi``: every estimate, interval and test statistic changes sign (ratios are
+        inverted) and the favours labels swap sides. Use it to show the natural odds ratio
+        (arm 1 vs arm 2) of a harmful event whose ``yi`` was turned round so that positive
+        favours PDT: then "Favours PDT" sits left, where PDT has fewer events. The footnote says
+        which way the ratios run.
+    event : str, optional
+        Name of the event of a binary outcome ("suicide attempts", "remission"): named in the
+        plot header and, with ``reverse``, in the footnote.
     band : (float, float), optional
         Shade an equivalence band (display scale: ratios for ratio measures).
     xlim, xticks : optional
@@ -567,27 +605,35 @@ def forest_plot(
     >>> ax = forest_plot(res, title="synthetic example")
     >>> [t.get_text().replace(chr(160), " ") for t in ax.texts if t.get_gid() == "heterogeneity"]
     ['Heterogeneity: τ² = 0.043; Q = 9.02, df = 3 (p = 0.029); I² = 63%']
+    >>> [t.get_text() for t in ax.texts if t.get_gid() == "favours-right"]
+    ['  Favours PDT →']
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     f = _prepare(
         result, data=data, labels=labels, sort=sort, year=year, show_pi=show_pi,
-        overall=overall, digits=digits,
+        overall=overall, digits=digits, reverse=reverse,
     )  # fmt: skip
     measure = f.overall.measure
     mname = effect_label or (measure if measure else "Estimate")
     left, right, spans = _columns(f, mname, arm_labels)
     head = MEASURE_NAMES.get(measure, mname) if effect_label is None else effect_label
+    if event:
+        head = f"{head} of {event}, {arm_labels[0]} vs {arm_labels[1].lower()}"
     pooled = f.show_overall or not f.multi
     graphic = Graphic(
         log=f.log,
         null=1.0 if f.log else 0.0,
         header=f"{head} ({f.lvl} CI)",
         band=band,
-        ref=float(f.tf(f.overall.estimate)) if pooled else None,
+        ref=f.interval(f.overall.estimate)[0] if pooled else None,
         xlim=xlim,
         xticks=xticks,
     )
     note = _footnote(f, getattr(result, "tau2_rule", None), band)
+    if reverse:
+        note += " " + _reverse_note(f, arm_labels, event)
+    if reverse and favours is not None:
+        favours = (favours[1], favours[0])
     table = Table(
         _rows(f),
         graphic,

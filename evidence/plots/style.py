@@ -40,7 +40,7 @@ STYLE = MappingProxyType(
 
 FONT_PT = 8.0  # table text
 SMALL_PT = 7.0  # heterogeneity lines, favours labels
-NOTE_PT = 6.5  # methods footnote
+NOTE_PT = 7.0  # methods footnote: never below 7 pt at the natural size
 TITLE_PT = 9.0
 MAX_MARKER_PT = 10.0  # side of the square of the largest weight
 MIN_MARKER_PT = 2.0  # smallest square side drawn

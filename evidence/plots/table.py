@@ -15,9 +15,10 @@ Layout rules (documented so that readers of a figure can rely on them):
   side so that a tiny weight stays visible; the interval line is always drawn), or, for rows that
   carry no weight (cumulative and leave-one-out frames), equal circles.
 * The axis range covers the estimates, the line of no effect, the band and the pooled intervals,
-  extended by up to that span to show study and prediction intervals; a pooled interval more than
-  four times as wide as the estimates' span (e.g. k = 2 under Knapp-Hartung) does not widen the
-  axis. An interval running past the axis limits ends in an arrow at the limit.
+  extended by up to that span to show study and prediction intervals. A pooled or prediction
+  interval more than ``WIDE`` (2) times as wide as that span (e.g. k = 2 under Knapp-Hartung,
+  t with 1 df) does not widen the axis, so that it cannot squeeze every other row. Any interval
+  running past the axis limits ends in an arrow at the limit, and the footnote says so.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ TIGHT_GAP = 0.05  # after the pieces of "est [lo, hi]"
 PAD_PLOT = 0.15  # between the text columns and the graphic
 MARGIN = 0.15  # around the figure
 LINE_SMALL = 0.155  # line height of SMALL_PT text under the axis (inches)
-LINE_NOTE = 0.125  # line height of the footnote
+LINE_NOTE = 0.135  # line height of the footnote
+WIDE = 2.0  # pooled/prediction intervals wider than this many estimate spans are clipped
+CLIPPED_NOTE = "Arrows: the interval continues past the axis limit."
 
 
 @dataclass
@@ -147,6 +150,7 @@ class _Geometry:
     x0: float = 0.0
     x1: float = 1.0
     ticks: object = None
+    clipped: int = 0  # intervals running past the axis limits (drawn with arrows)
 
 
 # ------------------------------------------------------------------------------------------
@@ -226,9 +230,13 @@ def _value_range(t: Table, meas: Measure) -> tuple[float, float, np.ndarray]:
         core += list(g.band)
     tr = np.log if g.log else (lambda v: np.asarray(v, float))
     est_span = max(float(np.ptp(tr(np.asarray(core, float)))), np.log(2) if g.log else 0.4)
-    wide = [id(r) for r in pooled if not float(tr(r.hi) - tr(r.lo)) <= 4 * est_span]
+    wide = {
+        id(r)
+        for r in t.rows
+        if r.kind in ("pi", *POOLED) and not float(tr(r.hi) - tr(r.lo)) <= WIDE * est_span
+    }
     core += [v for r in pooled if id(r) not in wide for v in (r.lo, r.hi)]
-    ext = [r for r in t.rows if r.kind in ("study", "pi") or id(r) in wide]
+    ext = [r for r in t.rows if r.kind == "study" or (r.kind == "pi" and id(r) not in wide)]
     lo, hi = auto_range(core, [r.lo for r in ext], [r.hi for r in ext], g.log)
     if g.xlim is not None:
         x0, x1 = (float(v) for v in g.xlim)
@@ -248,6 +256,11 @@ def _layout(t: Table, meas: Measure) -> _Geometry:
     y = _wrap_rows(t, meas, lab_w, left_w)
     geo = _Geometry(lab_w, left_w, right_w, y_top=-0.6, y_bottom=y - 0.3)
     geo.x0, geo.x1, geo.ticks = _value_range(t, meas)
+    spans = [(r.lo, r.hi) for r in t.rows if r.kind in ("study", "pi", *POOLED)]
+    geo.clipped = sum(
+        bool((np.isfinite(lo) and lo < geo.x0) or (np.isfinite(hi) and hi > geo.x1))
+        for lo, hi in spans
+    )
     return geo
 
 
@@ -278,7 +291,8 @@ def _texts(t: Table, meas: Measure, geo: _Geometry) -> _Text:
     n_head_rows = max(2.2 if grouped else 1.0, 0.75 * (plot_head.count("\n") + 1) + 0.25)
     title = meas.wrap(t.title, table_w, TITLE_PT, "bold") if t.title else None
     foot = [(meas.wrap(s, table_w, SMALL_PT), g) for s, g in t.foot_lines]
-    note = meas.wrap(t.footnote, table_w, NOTE_PT)
+    note = f"{t.footnote} {CLIPPED_NOTE}".strip() if geo.clipped else t.footnote
+    note = meas.wrap(note, table_w, NOTE_PT)
     axis_h = 0.45 if t.favours else 0.3  # tick labels + favours labels
     foot_h = sum((s.count("\n") + 1) for s, _ in foot) * LINE_SMALL
     bottom_h = axis_h + 0.08 + foot_h + 0.08 + (note.count("\n") + 1) * LINE_NOTE
