@@ -30,7 +30,7 @@ from matplotlib.testing.compare import compare_images  # noqa: E402
 
 import evidence as ev  # noqa: E402
 from evidence.io import save_figure  # noqa: E402
-from evidence.plotting import forest_from_frame, forest_plot, funnel_plot  # noqa: E402
+from evidence.plots import forest_from_frame, forest_plot, funnel_plot  # noqa: E402
 
 BASELINE = Path(__file__).parent / "baseline"
 #: RMS tolerance (0-255 grey levels) for image comparison. The fonts are matplotlib's bundled
@@ -530,6 +530,11 @@ def test_result_methods_and_package_entry_point():
     assert isinstance(sg.forest_plot(), plt.Axes)
     fig, ax = plt.subplots(figsize=(4, 3))
     assert forest_plot(res, ax=ax) is ax
+    import evidence.plotting  # the former module still re-exports the public names
+
+    assert evidence.plotting.forest_plot is forest_plot is ev.forest_plot
+    assert evidence.plotting.forest_from_frame is forest_from_frame is ev.forest_from_frame
+    assert evidence.plotting.funnel_plot is funnel_plot is ev.funnel_plot
 
 
 # ------------------------------------------------------------------------------------------
