@@ -284,37 +284,48 @@ def _pct(x: float) -> str:
     return "not estimable" if not np.isfinite(x) else f"{x:.0f}%"
 
 
-def describe(result, *, effect: str = "g", comparator: str = "the comparator") -> str:
+def describe(
+    result, *, effect: str = "g", comparator: str = "the comparator", reverse: bool = False
+) -> str:
     """A plain-language statement of what a pooled result does and does not show.
 
     It reports k, the pooled effect with its CI, heterogeneity, the prediction interval and the
-    caveats that follow from them (few trials, wide or sign-crossing intervals).
+    caveats that follow from them (few trials, wide or sign-crossing intervals). The result is
+    oriented so that positive favours PDT; ``reverse`` words the numbers as the forest plot
+    shows them for a harmful event (natural PDT-vs-comparator odds ratio, -yi).
     """
     k = result.k
     ratio = getattr(result, "measure", None) in ("OR", "RR")
-    tr = np.exp if ratio else (lambda x: x)
-    est, lo, hi = tr(result.estimate), tr(result.ci_low), tr(result.ci_high)
-    null = 1.0 if ratio else 0.0
+    sign = -1.0 if reverse else 1.0
+
+    def shown(a: float, b: float) -> tuple[float, float]:
+        a, b = sorted((sign * a, sign * b))
+        return (np.exp(a), np.exp(b)) if ratio else (a, b)
+
+    est = np.exp(sign * result.estimate) if ratio else sign * result.estimate
+    lo, hi = shown(result.ci_low, result.ci_high)
+    null = "1" if ratio else "zero"
     parts = [
-        f"{k} trial comparison{'s' if k != 1 else ''}; pooled {effect} = {est:.2f} "
+        f"{k} trial comparison{'s' if k != 1 else ''}; {'pooled ' if k > 1 else ''}{effect} = "
+        f"{est:.2f} "
         f"(95% CI {lo:.2f} to {hi:.2f})."
     ]
-    if lo > null:
-        parts.append(f"The CI excludes zero: on average PDT did better than {comparator}.")
-    elif hi < null:
-        parts.append(f"The CI excludes zero: on average {comparator} did better than PDT.")
+    if result.ci_low > 0:  # the orientation of the data: positive favours PDT
+        parts.append(f"The CI excludes {null}: on average PDT did better than {comparator}.")
+    elif result.ci_high < 0:
+        parts.append(f"The CI excludes {null}: on average {comparator} did better than PDT.")
     else:
         parts.append(
             f"The CI includes no effect: these trials do not show a difference between PDT and "
             f"{comparator}, which is not the same as showing that there is none."
         )
     if k >= 2:
+        pl, ph = shown(result.pi_low, result.pi_high)
         parts.append(
             f"Heterogeneity: I^2 = {_pct(result.i2)}, tau^2 = {result.tau2:.3f}; the 95% "
-            f"prediction interval for a new trial runs from {tr(result.pi_low):.2f} to "
-            f"{tr(result.pi_high):.2f}."
+            f"prediction interval for a new trial runs from {pl:.2f} to {ph:.2f}."
         )
-        if tr(result.pi_low) < null < tr(result.pi_high):
+        if result.pi_low < 0 < result.pi_high:
             parts.append("A new trial could plausibly find an effect in either direction.")
     if k < 5:
         parts.append(
@@ -420,6 +431,9 @@ class Analysis:
     def statements(self, comparator: str | None = None) -> str:
         """Markdown: one plain-language paragraph per group."""
         effect = "g" if self.measure == "SMD" else self.measure
+        reverse = self.measure == "OR" and self._event_display().get("reverse", False)
+        if reverse:
+            effect = "OR (PDT vs comparator; below 1 = fewer events with PDT)"
         if not self:
             return f"No usable {self.measure} comparisons at {self.timepoint}."
         out = []
@@ -429,7 +443,8 @@ class Analysis:
             else:
                 label = self._name(g)
                 head, comp = label[:1].upper() + label[1:], comparator or "the comparator"
-            out.append(f"**{head}.** " + describe(r, effect=effect, comparator=comp))
+            text = describe(r, effect=effect, comparator=comp, reverse=reverse)
+            out.append(f"**{head}.** " + text)
         return "\n\n".join(out)
 
     def forest(self, *, save: bool = True, **kwargs):

@@ -83,6 +83,18 @@ def test_describe_wording_follows_the_numbers():
     assert "do not show a difference" in text and "fewer than five" not in text
 
 
+def test_describe_words_a_harmful_event_as_the_forest_shows_it():
+    """reverse=True: the natural PDT-vs-comparator OR (exp(-yi)), CI ends swapped; the verdict
+    still follows the data orientation (positive yi = fewer events with PDT)."""
+    res = ev.pool([1.6, 1.2, 0.9], [0.2, 0.3, 0.25], measure="OR", method="DL")
+    text = report.describe(res, effect="OR", reverse=True)
+    assert f"pooled OR = {np.exp(-res.estimate):.2f}" in text
+    assert f"95% CI {np.exp(-res.ci_high):.2f} to {np.exp(-res.ci_low):.2f}" in text
+    assert "excludes 1: on average PDT did better" in text
+    one = ev.pool([0.3], [0.04], measure="SMD")
+    assert "pooled" not in report.describe(one)
+
+
 def test_moderators_report_what_cannot_be_estimated(data):
     an = report.analyse(data, "ptsd")
     mods = an.moderators()
