@@ -701,6 +701,24 @@ def test_frame_forests_use_the_forest_table():
     assert _numbers(est.get_text())[0] == pytest.approx(np.exp(res.estimate), abs=0.005)
 
 
+def test_frame_forest_of_any_rows_with_level_and_note():
+    """kind="rows" (e.g. network estimates): labels as given, the index name heads them."""
+    frame = pd.DataFrame(
+        {"k": [3, 2], "estimate": [0.2, -0.1], "ci_low": [0.0, -0.4], "ci_high": [0.4, 0.2]},
+        index=pd.Index(["B", "C"], name="Treatment vs A"),
+    )
+    ax = forest_from_frame(frame, kind="rows", level=90, note="Synthetic note.")
+    assert [t.get_text() for t in _texts(ax, prefix="row-") if t.get_gid().endswith("label")] == [
+        "B",
+        "C",
+    ]
+    assert "Treatment vs A" in [t.get_text() for t in ax.texts]
+    assert _texts(ax, "plot-header")[0].get_text().endswith("(90% CI)")
+    assert _texts(ax, "footnote")[0].get_text() == "Synthetic note."
+    with pytest.raises(ValueError, match="kind must be"):
+        forest_from_frame(frame, kind="bars")
+
+
 def test_no_plotting_function_over_80_lines():
     """The layout layer keeps functions short (code lines, docstrings not counted)."""
     import ast

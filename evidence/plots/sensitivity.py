@@ -13,6 +13,15 @@ from .table import Column, Graphic, Row, Span, Table, draw_table
 __all__ = ["forest_from_frame"]
 
 _HEADS = {"k": "k", "tau2": "\u03c4\u00b2", "i2": "I\u00b2", "pvalue": "p"}
+#: kind -> (label-column header, footnote)
+_WHAT = {
+    "cumulative": (
+        "Cumulative",
+        "Cumulative meta-analysis in the order shown; row i pools the studies up to row i.",
+    ),
+    "leave-one-out": ("Omitted study", "Leave-one-out analysis: each row omits the named study."),
+    "rows": (None, ""),
+}
 
 
 def _kind(frame: pd.DataFrame, kind: str | None) -> str:
@@ -28,8 +37,8 @@ def _kind(frame: pd.DataFrame, kind: str | None) -> str:
             kind = "leave-one-out"
         else:
             raise ValueError("forest_from_frame: cannot infer kind from k; pass kind=")
-    if kind not in ("cumulative", "leave-one-out"):
-        raise ValueError("forest_from_frame: kind must be 'cumulative' or 'leave-one-out'")
+    if kind not in _WHAT:
+        raise ValueError("forest_from_frame: kind must be 'cumulative', 'leave-one-out' or 'rows'")
     return kind
 
 
@@ -59,8 +68,10 @@ def _frame_rows(frame, kind: str, result: Any, tf, digits: int, extra: list[str]
     names = [str(s) for s in frame.index]
     if kind == "cumulative":
         labels = [names[0]] + [f"+ {s}" for s in names[1:]]
-    else:
+    elif kind == "leave-one-out":
         labels = [f"Omitting {s}" for s in names]
+    else:
+        labels = names
     est, lo, hi = (tf(frame[c].to_numpy(float)) for c in ("estimate", "ci_low", "ci_high"))
     nan = np.full(len(frame), np.nan)
     cols = {c: frame[c].to_numpy(float) if c in frame.columns else nan for c in _HEADS}
@@ -69,8 +80,8 @@ def _frame_rows(frame, kind: str, result: Any, tf, digits: int, extra: list[str]
         vals = [cols[c][i] for c in ("tau2", "i2", "pvalue")]
         cells = _cells(cols["k"][i], est[i], lo[i], hi[i], *vals, digits, extra)
         rows.append(Row("study", label, cells, est[i], lo[i], hi[i], gid=f"row-{i}"))
-    rows.append(Row("blank", height=0.4))
     if result is not None:
+        rows.append(Row("blank", height=0.4))
         e, a, b = (float(tf(v)) for v in (result.estimate, result.ci_low, result.ci_high))
         vals = (result.tau2, result.i2, result.pvalue)
         cells = _cells(result.k, e, a, b, *vals, digits, extra)
@@ -94,8 +105,13 @@ def forest_from_frame(
     label_width: float = 2.0,
     plot_width: float = 2.6,
     row_height: float = 0.2,
+    level: float | None = None,
+    note: str | None = None,
 ):
     """Forest of a cumulative or leave-one-out frame (``cumulative()`` / ``leave_one_out()``).
+
+    With ``kind="rows"`` any frame of estimates is drawn with its index as the row labels (the
+    index name heads the label column), e.g. a network meta-analysis's treatments.
 
     Drawn with the same table layout as :func:`evidence.forest_plot`: one row per frame row
     (circles: the estimates are not weighted), its k, estimate and CI (and tau^2, I^2, p when
@@ -109,10 +125,15 @@ def forest_from_frame(
     result : PoolResult, optional
         The full analysis: its estimate is drawn as a dashed line and a diamond row "All studies";
         its measure and level name the axis.
-    kind : {"cumulative", "leave-one-out"}, optional
+    kind : {"cumulative", "leave-one-out", "rows"}, optional
         Default: inferred from ``k`` (1, 2, ..., K is cumulative; constant is leave-one-out).
+        ``"rows"``: labels as given, no added text.
     measure : str, optional
         Overrides ``result.measure`` (ratio measures get a log axis).
+    level : float, optional
+        Confidence level of the frame's intervals (default ``result.level``, else 95).
+    note : str, optional
+        Text appended to the footnote.
     ax, xlim, digits, title, label_width, plot_width, row_height
         As in :func:`evidence.forest_plot`.
 
@@ -135,7 +156,9 @@ def forest_from_frame(
     measure = measure or (result.measure if result is not None else None)
     log = measure in RATIO_MEASURES
     tf = np.exp if log else (lambda x: np.asarray(x, dtype=float))
-    lvl = f"{result.level if result is not None else 95.0:g}%"
+    if level is None:
+        level = result.level if result is not None else 95.0
+    lvl = f"{level:g}%"
     extra = [c for c in ("tau2", "i2", "pvalue") if c in frame.columns]
     right = [
         Column("k", "k"),
@@ -143,11 +166,9 @@ def forest_from_frame(
         Column("lo", fit=f"[{lvl} CI]", tight=True),
         Column("hi", tight=True),
     ] + [Column(c, _HEADS[c]) for c in extra]
-    what = (
-        "Cumulative meta-analysis in the order shown; row i pools the studies up to row i."
-        if kind == "cumulative"
-        else "Leave-one-out analysis: each row omits the named study."
-    )
+    head, what = _WHAT[kind]
+    if note:
+        what = f"{what} {note}".strip()
     if result is not None:
         what += f" Model: {result.methods_text()}."
     graphic = Graphic(
@@ -162,7 +183,7 @@ def forest_from_frame(
     table = Table(
         _frame_rows(frame, kind, result, tf, digits, extra),
         graphic,
-        label_header="Cumulative" if kind == "cumulative" else "Omitted study",
+        label_header=head if head is not None else str(frame.index.name or ""),
         right=right,
         spans=[Span(("est", "lo", "hi"), f"{measure or 'Estimate'} [{lvl} CI]")],
         footnote=what,
