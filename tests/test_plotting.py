@@ -470,6 +470,14 @@ def test_300_studies_stay_legible_at_natural_size():
     assert np.allclose(np.diff(ys), 1.0)  # one row each, no overlap
     axes_h = ax.get_position().height * ax.figure.get_size_inches()[1]
     assert axes_h / (ax.get_ylim()[0] - ax.get_ylim()[1]) == pytest.approx(0.2)
+    # or split across pages that line up: same width and axis, tests and footnote at the end
+    pages = forest_plot(res, rows_per_page=100, title="Synthetic")
+    assert len(pages) == 4
+    assert len({p.figure.get_size_inches()[0] for p in pages}) == 1
+    assert len({p.get_xlim() for p in pages}) == 1
+    assert sum(len(_texts(p, prefix="study-")) for p in pages) == 5 * k  # label, est, CI, weight
+    assert _texts(pages[-1], "overall-test") and not _texts(pages[0], "overall-test")
+    assert _texts(pages[1], "title")[0].get_text() == "Synthetic (page 2 of 4)"
 
 
 @pytest.mark.parametrize("sort", ["year", "weight", "effect"])

@@ -40,7 +40,7 @@ from .style import (
     tau2_text,
     tick_label,
 )
-from .table import Column, Graphic, Row, Span, Table, draw_table
+from .table import Column, Graphic, Row, Span, Table, draw_pages, draw_table
 
 __all__ = ["forest_plot"]
 
@@ -528,6 +528,7 @@ def forest_plot(
     plot_width: float = 2.6,
     row_height: float = 0.2,
     overall: bool = True,
+    rows_per_page: int | None = None,
 ):
     """Forest plot of a pooled or subgroup result, in the layout journals expect.
 
@@ -589,10 +590,14 @@ def forest_plot(
     label_width, plot_width, row_height : float
         Maximum width of the study-label column, width of the graphical column and height of a
         row, in inches. Longer labels are wrapped onto two lines, then shortened with an ellipsis.
+        Text never shrinks: a forest of 300 studies is 300 rows tall at its natural size.
+    rows_per_page : int, optional
+        Split a longer forest into pages of at most this many rows (same columns and axis on
+        every page; tests and footnote on the last) and return a list of Axes, one figure each.
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib.axes.Axes (list of them with ``rows_per_page``)
         The graphical column. Artists carry gids: ``study-estimates`` (squares),
         ``study-cis``, ``diamond-overall``, ``diamond-subgroup-<i>``, ``prediction-interval``,
         ``heterogeneity``, ``heterogeneity-<i>``, ``overall-test``, ``subgroup-test``.
@@ -649,4 +654,6 @@ def forest_plot(
         plot_width=plot_width,
         row_height=row_height,
     )
+    if rows_per_page is not None:
+        return draw_pages(table, rows_per_page)
     return draw_table(table, ax)

@@ -23,8 +23,9 @@ Layout rules (documented so that readers of a figure can rely on them):
 
 from __future__ import annotations
 
+import copy
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -47,7 +48,7 @@ from .style import (
 )
 from .text import Measure, put, xin, yin
 
-__all__ = ["Row", "Column", "Span", "Graphic", "Table", "draw_table"]
+__all__ = ["Row", "Column", "Span", "Graphic", "Table", "draw_table", "draw_pages"]
 
 ROB_COLOURS = {"low": "#2ca02c", "some": "#f2c500", "high": "#c0392b"}
 ROB_SYMBOLS = {"low": "+", "some": "!", "high": "\u2212"}
@@ -94,6 +95,7 @@ class Column:
     kind: str = "numbers"
     fit: str = ""  # text the column must be wide enough for (not drawn)
     tight: bool = False  # small gap after it (pieces of "est [lo, hi]")
+    min_width: float = 0.0
     width: float = 0.0
     x: float = 0.0  # inches from the axes edge of its side (right edge; centre for rob)
 
@@ -138,6 +140,7 @@ class Table:
     label_width: float = 2.4
     plot_width: float = 2.6
     row_height: float = 0.2
+    label_min: float = 0.6  # narrowest label column (inches)
 
 
 @dataclass
@@ -164,13 +167,13 @@ def _weight(r: Row) -> str:
 def _column_widths(t: Table, meas: Measure) -> float:
     """Width of every column (numbers from their cells and headers); returns the label width."""
     labels = [meas(r.label, r.size, _weight(r)) for r in t.rows if r.kind in LABELLED]
-    lab_w = min(max(labels + [0.6]), t.label_width)
+    lab_w = min(max(labels + [t.label_min]), t.label_width)
     for col in t.left + t.right:
         if col.kind == "rob":
             col.width = 0.3
             continue
         vals = [r.cells.get(col.key, "") for r in t.rows] + [col.header, col.fit]
-        col.width = max(meas(v, FONT_PT, "bold") for v in vals)
+        col.width = max([meas(v, FONT_PT, "bold") for v in vals] + [col.min_width])
     cols = {c.key: c for c in t.left + t.right}
     for sp in t.spans:
         span_cols = [cols[k] for k in sp.keys]
@@ -567,3 +570,53 @@ def draw_table(t: Table, ax=None):
         _draw_cells(ax, t, geo)
         _draw_footer(ax, t, geo, tx)
     return ax
+
+
+def _pages(rows: list[Row], per_page: int) -> list[list[Row]]:
+    """Rows cut into pages of at most ``per_page`` rows; a group header never ends a page."""
+    pages: list[list[Row]] = [[]]
+    for r in rows:
+        if len(pages[-1]) >= per_page:
+            carry = [pages[-1].pop()] if pages[-1][-1].kind == "group" else []
+            pages.append(carry)
+        pages[-1].append(r)
+    return [p for p in pages if p]
+
+
+def draw_pages(t: Table, rows_per_page: int) -> list:
+    """Draw ``t`` as several figures of at most ``rows_per_page`` rows each.
+
+    Every page has the columns, widths and value axis of the whole table (so pages line up);
+    the title says "page i of n"; the footer lines and footnote are on the last page.
+
+    Examples
+    --------
+    >>> rows = [Row("study", f"S{i}", {}, 0.1 * i, -1.0, 1.0, 1.0) for i in range(5)]
+    >>> axes = draw_pages(Table(rows, Graphic(log=False, null=0.0, header="x")), 2)
+    >>> [len(a.texts) for a in axes], len({a.get_xlim() for a in axes})
+    ([6, 6, 5], 1)
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    if rows_per_page < 1:
+        raise ValueError(f"rows_per_page must be at least 1; got {rows_per_page}")
+    whole = copy.deepcopy(t)
+    with style():
+        geo = _layout(whole, Measure())
+    for col in t.left + t.right:
+        col.min_width = {c.key: c.width for c in whole.left + whole.right}[col.key]
+    pages = _pages(t.rows, rows_per_page)
+    graphic = replace(t.graphic, xlim=(geo.x0, geo.x1), xticks=geo.ticks)
+    axes = []
+    for i, rows in enumerate(pages):
+        last = i == len(pages) - 1
+        page = replace(
+            copy.deepcopy(t),
+            rows=copy.deepcopy(rows),
+            graphic=graphic,
+            label_min=min(geo.lab_w, t.label_width),
+            title=f"{t.title or ''} (page {i + 1} of {len(pages)})".strip(),
+            foot_lines=t.foot_lines if last else [],
+            footnote=t.footnote if last else "Continued on the next page.",
+        )
+        axes.append(draw_table(page))
+    return axes
