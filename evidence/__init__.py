@@ -33,7 +33,15 @@ _LAZY = {
     "three_level": "analyses",
     "equivalence_test": "analyses",
     "bucher": "analyses",
+    "adjust_pvalues": "analyses",
     "forest_from_frame": "plots",
+    "network": "nma",
+    "network_from_arms": "nma",
+    "NetworkResult": "nma",
+    "bayes_pool": "bayes",
+    "bayes_batch": "bayes",
+    "BayesResult": "bayes",
+    "prior_sensitivity": "bayes",
 }
 
 __all__ = [
@@ -50,6 +58,6 @@ __all__ = [
 def __getattr__(name: str):
     if name in _LAZY:
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    if name in ("data", "sources", "io", "plots", "plotting", "analyses"):
+    if name in ("data", "sources", "io", "plots", "plotting", "analyses", "nma", "bayes"):
         return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'evidence' has no attribute {name!r}")

@@ -36,7 +36,16 @@ from .bias import (
     trim_and_fill,
 )
 from .dependence import ThreeLevelResult, aggregate_effects, rho_sensitivity, three_level
-from .pooling import METHODS, TESTS, _name, check_inputs, pool
+from .pooling import (
+    METHODS,
+    TESTS,
+    _name,
+    check_aligned,
+    check_groups,
+    check_inputs,
+    check_level,
+    pool,
+)
 from .regression import (
     MetaRegressionResult,
     PermutationTestResult,
@@ -55,6 +64,7 @@ __all__ = [
     "aggregate_effects",
     "rho_sensitivity",
     "three_level",
+    "adjust_pvalues",
     "ThreeLevelResult",
     "influence",
     "InfluenceResult",
@@ -283,17 +293,14 @@ def subgroups(
     method = _name(method, METHODS, "method")
     test = _name(test, TESTS, "test")
     rule = _name(tau2, TAU2_RULES, "tau2 rule")
+    level = check_level(level)
+    check_aligned(yi=yi, vi=vi, groups=groups)
     g = list(groups)
-    if len(g) != y.size:
-        raise ValueError(f"groups has {len(g)} entries for {y.size} studies")
-    bad = [i for i, x in enumerate(g) if x is None or (isinstance(x, float) and np.isnan(x))]
-    if bad:
-        raise ValueError(f"groups: missing subgroup label at position {bad[0]}")
+    codes, uniq = check_groups(g, y.size, "groups")
     if labels is not None:
         labels = tuple(str(x) for x in labels)
         if len(labels) != y.size:
             raise ValueError(f"labels has {len(labels)} entries for {y.size} studies")
-    codes, uniq = pd.factorize(pd.Series(g, dtype=object), sort=False)
     G = len(uniq)
     if G < 2:
         raise ValueError("subgroup analysis needs at least 2 groups")
@@ -496,6 +503,25 @@ def equivalence_test(
             raise ValueError(f"margin (low, high) must have low < high, got {margin}")
     if not 0 < alpha < 0.5:
         raise ValueError(f"alpha must lie in (0, 0.5), got {alpha}")
+    if not (np.isfinite(est) and np.isfinite(se) and se >= 0):
+        raise ValueError(f"equivalence test needs a finite estimate and SE >= 0 (got {est}, {se})")
+    if se == 0:  # no sampling error: each one-sided test is decided by the estimate alone
+        p_lower, p_upper = float(est <= low), float(est >= high)
+        return EquivalenceResult(
+            estimate=est,
+            se=se,
+            df=df,
+            low=low,
+            high=high,
+            alpha=alpha,
+            ci_low=est,
+            ci_high=est,
+            p_lower=p_lower,
+            p_upper=p_upper,
+            pvalue=max(p_lower, p_upper),
+            equivalent=bool(max(p_lower, p_upper) < alpha),
+            noninferior=bool(p_lower < alpha),
+        )
     dist = stats.norm if np.isinf(df) else stats.t(df)
     p_lower = float(dist.sf((est - low) / se))
     p_upper = float(dist.cdf((est - high) / se))
@@ -595,6 +621,7 @@ def bucher(result_ac, result_bc, direct=None, *, level: float = 95.0) -> Indirec
     >>> print(round(b.estimate, 4), round(b.se, 4), round(b.inconsistency, 4))
     0.2 0.2236 -0.1
     """
+    level = check_level(level)
     ac, bc = (
         (float(result_ac.estimate), float(result_ac.se)),
         (float(result_bc.estimate), float(result_bc.se)),
@@ -626,4 +653,65 @@ def bucher(result_ac, result_bc, direct=None, *, level: float = 95.0) -> Indirec
         inconsistency_pvalue=inc_p,
         combined=comb,
         combined_se=comb_se,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# multiplicity
+
+#: Multiplicity adjustments offered by :func:`adjust_pvalues` (names of
+#: ``statsmodels.stats.multitest.multipletests``).
+ADJUST_METHODS = {"holm": "holm", "fdr_bh": "fdr_bh", "bonferroni": "bonferroni"}
+ADJUST_NAMES = {
+    "holm": "Holm (family-wise error rate)",
+    "fdr_bh": "Benjamini-Hochberg (false discovery rate)",
+    "bonferroni": "Bonferroni (family-wise error rate)",
+}
+
+
+def adjust_pvalues(pvalues, method: str = "holm", alpha: float = 0.05) -> pd.DataFrame:
+    """Adjust a family of p-values for multiplicity (``statsmodels`` ``multipletests``).
+
+    Parameters
+    ----------
+    pvalues : sequence or pandas.Series
+        One p-value per claim of the family (e.g. the primary comparisons of one page); a
+        Series keeps its index as labels. Missing p-values raise ``ValueError``.
+    method : {"holm", "fdr_bh", "bonferroni"}
+        Holm's step-down (controls the family-wise error rate) or Benjamini-Hochberg (controls
+        the false discovery rate), or Bonferroni.
+    alpha : float
+        Level at which ``reject`` is decided.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``pvalue`` (as given), ``p_adjusted``, ``reject`` and ``method`` (the named
+        rule, so a table says which adjustment it shows).
+
+    Examples
+    --------
+    >>> adjust_pvalues([0.01, 0.04, 0.03], method="holm")[["pvalue", "p_adjusted"]]
+       pvalue  p_adjusted
+    0    0.01        0.03
+    1    0.04        0.06
+    2    0.03        0.06
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    if method not in ADJUST_METHODS:
+        raise ValueError(f"unknown adjustment {method!r}; choose one of {tuple(ADJUST_METHODS)}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+    index = pvalues.index if isinstance(pvalues, pd.Series) else None
+    p = np.asarray(pvalues, dtype=float).ravel()
+    bad = np.flatnonzero(~((p >= 0) & (p <= 1)))
+    if bad.size:
+        raise ValueError(f"p-values must lie in [0, 1]; bad value at position {bad[0]}")
+    if p.size == 0:
+        raise ValueError("no p-values to adjust")
+    reject, adj, _, _ = multipletests(p, alpha=alpha, method=ADJUST_METHODS[method])
+    return pd.DataFrame(
+        {"pvalue": p, "p_adjusted": adj, "reject": reject, "method": ADJUST_NAMES[method]},
+        index=index,
     )

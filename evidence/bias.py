@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .pooling import METHODS, _name, check_inputs, pool
+from .pooling import METHODS, _name, check_inputs, check_level, pool
 from .regression import REG_TESTS, fit_regression_batch
 from .results import PoolResult, _fmt, _html_table, _p
 
@@ -151,6 +151,7 @@ def egger_test(
         method, test, level = yi.method, yi.test, yi.level
         yi, vi = yi.yi, yi.vi
     y, v = check_inputs(yi, vi)
+    level = check_level(level)
     model = _name(model, ("lm", "rma"), "model")
     predictor = _name(predictor, ("sei", "vi"), "predictor")
     method = _name(method, METHODS, "method")
@@ -250,6 +251,7 @@ class TrimFillResult(_Scalar):
     filled_vi: np.ndarray = field(repr=False)
     pooled: PoolResult = field(repr=False)
     iterations: int = field(repr=False)
+    test: str = "z"
     _title = "Trim-and-fill"
 
     def _rows(self):
@@ -261,6 +263,7 @@ class TrimFillResult(_Scalar):
                 f"{_fmt(self.estimate)} (SE {_fmt(self.se)}) "
                 f"[{_fmt(self.ci_low)}, {_fmt(self.ci_high)}], p = {_p(self.pvalue)}",
             ),
+            ("test of the filled model", self.test),
         ]
 
     def to_frame(self) -> pd.DataFrame:
@@ -276,6 +279,7 @@ class TrimFillResult(_Scalar):
             "ci_high",
             "pvalue",
             "tau2",
+            "test",
         )
         return pd.DataFrame([{k: getattr(self, k) for k in keys}])
 
@@ -295,7 +299,10 @@ def trim_and_fill(
     the meta-regression of yi on the standard error (negative slope: missing on the right).
     Each iteration refits the model (``method``) to the k - k0 least extreme studies; the
     filled studies mirror the k0 most extreme ones about the trimmed estimate, and the final
-    model is fitted to observed plus filled studies (Wald test, as metafor).
+    model is fitted to observed plus filled studies (Wald test, as metafor). When no study is
+    imputed (k0 = 0) and ``yi`` is a fitted :class:`PoolResult`, that fit is returned unchanged,
+    with its own test (metafor returns the original model, e.g. its Knapp-Hartung test);
+    ``test`` records which test the reported model uses.
 
     Examples
     --------
@@ -304,7 +311,8 @@ def trim_and_fill(
     >>> tf.k0, tf.side
     (3, 'right')
     """
-    if isinstance(yi, PoolResult):
+    original = yi if isinstance(yi, PoolResult) else None
+    if original is not None:
         method = yi.method
         yi, vi = yi.yi, yi.vi
     y0, v0 = check_inputs(yi, vi)
@@ -344,7 +352,10 @@ def trim_and_fill(
         k0 = int(max(0, np.round(k0_raw)))
     fy = sgn * (2 * beta - y[k - k0 :])
     fv = v[k - k0 :]
-    res = pool(np.concatenate([y0, fy]), np.concatenate([v0, fv]), method=method)
+    if k0 == 0 and original is not None:
+        res = original  # metafor's trimfill returns the model itself when nothing is imputed
+    else:
+        res = pool(np.concatenate([y0, fy]), np.concatenate([v0, fv]), method=method)
     return TrimFillResult(
         method=method,
         estimator="L0",
@@ -361,6 +372,7 @@ def trim_and_fill(
         filled_vi=fv,
         pooled=res,
         iterations=it,
+        test=res.test,
     )
 
 

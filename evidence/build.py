@@ -1,30 +1,60 @@
 """``evidence build``: validate the data, execute every notebook, write figures, tables and a site.
 
-The notebooks in ``notebooks/`` are jupytext ``py:percent`` sources. Each is executed in a fresh
-kernel (working directory ``notebooks/``); the notebooks themselves write their figures (SVG and
-PNG, via :func:`evidence.io.save_figure`) to ``figures/`` and their tables (CSV, via
-:func:`evidence.report.save_table`) to ``results/``. The executed notebooks are rendered to HTML
-in ``site/`` with an ``index.html`` that links every notebook.
+The build runs in three stages, each one function:
 
-Build parameters (for example the tau^2 estimator) reach the notebooks through a cell inserted
-after the cell tagged ``parameters``, as papermill does. Everything the build reads is in the
-repository: it never needs ``../shared``.
+1. :func:`execute_notebook` runs each jupytext ``py:percent`` notebook of ``notebooks/`` in a
+   fresh kernel (working directory ``notebooks/``, local IPC transport); the notebooks write
+   their figures (SVG and PNG, via :func:`evidence.io.save_figure`) to ``figures/`` and their
+   tables (CSV, via :func:`evidence.report.save_table`) to ``results/``;
+2. :func:`render_site` renders the executed notebooks to ``site/`` (the one call a different
+   site generator replaces);
+3. :func:`_swap_in` moves the new ``figures/``, ``results/`` and ``site/`` into place.
+
+Nothing the user sees changes until every notebook has succeeded: the outputs are built in a
+staging folder (a copy of the current outputs, so a ``--notebook`` build keeps the other pages),
+every file is written to a temporary name and renamed, and the staged folders are swapped in as
+the last step with Ctrl-C held back. A failure or an interruption leaves the outputs as they were.
+
+Choices (``params``, e.g. the tau^2 estimator) reach the notebooks through a cell inserted after
+the cell tagged ``parameters``, as papermill does, and are stated in a note under each page's
+title. A build with choices never writes over the committed outputs: it writes to
+``builds/<choices>/`` (e.g. ``builds/method-DL_test-z/``) unless ``out`` names another folder.
+Everything the build reads is in the repository: it never needs ``../shared``.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import os
 import re
+import shutil
+import signal
+import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BuildError", "BuildStep", "build", "notebook_paths", "ROOT"]
+__all__ = [
+    "BuildError",
+    "BuildStep",
+    "OUTPUTS",
+    "build",
+    "execute_notebook",
+    "notebook_paths",
+    "output_folder",
+    "render_site",
+    "ROOT",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL_TIMEOUT = 600  # seconds per cell; the whole build takes well under a minute
+#: The output folders a build writes (relative to the output folder).
+OUTPUTS = ("figures", "results", "site")
+_STAGING = ".evidence-staging-"  # prefix of the staging folders (git-ignored)
 
 
 class BuildError(RuntimeError):
@@ -50,6 +80,38 @@ def notebook_paths(root: Path = ROOT, only: str | None = None) -> list[Path]:
     return paths
 
 
+def output_folder(
+    root: Path, params: Mapping[str, object] | None = None, out: str | Path | None = None
+) -> Path:
+    """Where a build writes ``figures/``, ``results/`` and ``site/``.
+
+    Without choices: ``root`` (the committed outputs). With choices: ``out`` if given, else
+    ``root/builds/<choices>``, named after the choices; never ``root`` itself.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> output_folder(Path("repo")).as_posix()
+    'repo'
+    >>> output_folder(Path("repo"), {"METHOD": "DL", "TEST": "z"}).as_posix()
+    'repo/builds/method-DL_test-z'
+    """
+    root = Path(root)
+    if not params:
+        return Path(out) if out is not None else root
+    if out is None:
+        name = "_".join(
+            f"{k.lower()}-{re.sub(r'[^A-Za-z0-9.]+', '-', str(v))}" for k, v in params.items()
+        )
+        return root / "builds" / name
+    if Path(out).resolve() == root.resolve():
+        raise BuildError(
+            "--out names the folder of the committed outputs; a build with choices "
+            "(--method, --test) must write elsewhere"
+        )
+    return Path(out)
+
+
 def _title(nb) -> str:
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -59,7 +121,8 @@ def _title(nb) -> str:
     return "untitled"
 
 
-def _inject_parameters(nb, params: dict[str, object]) -> None:
+def _inject_parameters(nb, params: Mapping[str, object]) -> None:
+    """Insert the choices after the ``parameters`` cell and a note stating them under the title."""
     if not params:
         return
     import nbformat
@@ -69,36 +132,83 @@ def _inject_parameters(nb, params: dict[str, object]) -> None:
     for i, cell in enumerate(nb.cells):
         if "parameters" in cell.get("metadata", {}).get("tags", []):
             nb.cells.insert(i + 1, new)
-            return
-    raise BuildError(f"{nb.metadata.get('evidence_name', 'notebook')}: no cell tagged 'parameters'")
+            break
+    else:
+        raise BuildError(
+            f"{nb.metadata.get('evidence_name', 'notebook')}: no cell tagged 'parameters'"
+        )
+    stated = ", ".join(f"`{k} = {v!r}`" for k, v in params.items())
+    note = nbformat.v4.new_markdown_cell(
+        f"> **Choices of this build:** {stated}. These differ from the committed pages, which "
+        "use the defaults set in the notebook's parameters cell.",
+        metadata={"tags": ["build-choices"]},
+    )
+    first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
+    nb.cells.insert(first + 1, note)
 
 
-def _execute(path: Path, params: dict[str, object], root: Path = ROOT):
+def _error_line(cell) -> str:
+    """``Name: value`` of the error output of a failed cell (no traceback)."""
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "error":
+            return f"{o.get('ename', 'Error')}: {o.get('evalue', '')}".strip()
+    return "unknown error"
+
+
+def execute_notebook(
+    path: Path, params: Mapping[str, object], root: Path = ROOT, output: Path | None = None
+):
+    """Execute one notebook in a fresh local kernel; returns the executed notebook node.
+
+    The kernel reads the repository at ``root`` and writes ``figures/`` and ``results/`` under
+    ``output`` (default ``root``). It talks to this process over IPC sockets in a private
+    temporary folder (no TCP port, so no unencrypted-TCP warning).
+    """
     import jupytext
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
+    from traitlets.config import Config
 
     nb = jupytext.read(path)
     nb.metadata["evidence_name"] = path.name
     _inject_parameters(nb, params)
-    client = NotebookClient(
-        nb,
-        timeout=KERNEL_TIMEOUT,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    saved = {k: os.environ.get(k) for k in ("MPLBACKEND", "EVIDENCE_ROOT")}
+    saved = {k: os.environ.get(k) for k in ("MPLBACKEND", "EVIDENCE_ROOT", "EVIDENCE_OUTPUT")}
     # the kernel inherits this environment: inline figures in the notebook (even when the
-    # caller, e.g. CI, runs with MPLBACKEND=Agg), outputs under the repository being built
+    # caller, e.g. CI, runs with MPLBACKEND=Agg), inputs from the repository being built,
+    # outputs to the staging folder
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ["EVIDENCE_ROOT"] = str(root)
+    os.environ["EVIDENCE_OUTPUT"] = str(output or root)
     try:
-        client.execute()
-    except CellExecutionError as exc:
+        with tempfile.TemporaryDirectory(prefix="evidence-kernel-") as private:
+            config = Config({"KernelManager": {"transport": "ipc", "ip": f"{private}/k"}})
+            client = NotebookClient(
+                nb,
+                timeout=KERNEL_TIMEOUT,
+                kernel_name="python3",
+                config=config,
+                log=_QUIET,
+                resources={"metadata": {"path": str(path.parent)}},
+            )
+            log = Path(private) / "kernel.log"
+            with log.open("wb") as stderr:  # the kernel's own messages, shown only if it dies
+                error = _run_interruptibly(client, stderr)
+            if isinstance(error, CellExecutionError):
+                raise error
+            if error is not None:
+                # the kernel's last message says why it died (its traceback, with file names
+                # of the installation, stays out of the report)
+                tail = log.read_text(errors="replace").strip().splitlines()[-1:]
+                detail = "".join(f"\n{line}" for line in tail)
+                raise BuildError(
+                    f"{path.name}: the kernel failed: {type(error).__name__}: {error}{detail}"
+                )
+    except CellExecutionError:
         index, cell = next(((i, c) for i, c in enumerate(nb.cells) if _has_error(c)), (None, None))
         where = f"cell {index}" if index is not None else "an unknown cell"
         first = cell.source.strip().splitlines()[0] if cell is not None and cell.source else ""
-        raise BuildError(f"{path.name}: {where} failed ({first!r}):\n{exc}") from None
+        error = _error_line(cell) if cell is not None else "unknown error"
+        raise BuildError(f"{path.name}: {where} failed ({first!r}): {error}") from None
     finally:
         for key, value in saved.items():
             if value is None:
@@ -108,23 +218,77 @@ def _execute(path: Path, params: dict[str, object], root: Path = ROOT):
     return nb
 
 
+_QUIET = logging.getLogger("evidence.build.kernel")  # nbclient's own log: failures are reported
+_QUIET.addHandler(logging.NullHandler())  # by the build, so nothing is printed twice
+_QUIET.propagate = False
+
+
+def _run_interruptibly(client, stderr) -> BaseException | None:
+    """Run ``client.execute`` in a worker thread; returns its exception, if any.
+
+    In the main thread Ctrl-C raises KeyboardInterrupt as usual (nbclient installs no signal
+    handlers outside the main thread): the kernel is then killed, the worker finishes, and the
+    interrupt is raised again.
+    """
+    outcome: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            client.execute(stderr=stderr)
+        except BaseException as exc:  # handed to the main thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=work, name="evidence-notebook", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        for _ in range(600):  # the kernel may still be starting: wait for it, then kill it
+            _kill_kernel(client)
+            worker.join(0.1)
+            if not worker.is_alive():
+                break
+        raise
+    return outcome[0] if outcome else None
+
+
+def _kill_kernel(client) -> None:
+    """Kill the kernel's process group (it runs in a session of its own), if it has started."""
+    provisioner = getattr(getattr(client, "km", None), "provisioner", None)
+    pid = getattr(provisioner, "pid", None)
+    if pid:
+        try:
+            os.killpg(getattr(provisioner, "pgid", None) or pid, signal.SIGKILL)
+        except OSError:  # already gone
+            pass
+
+
 def _has_error(cell) -> bool:
     return any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+
+
+# ------------------------------------------------------------------------------ the site
 
 
 def _render(nb, target: Path) -> None:
     from nbconvert import HTMLExporter
 
+    from .io import atomic_path
+
     exporter = HTMLExporter(template_name="lab")
     body, _ = exporter.from_notebook_node(nb)
-    target.write_text(body, encoding="utf-8")
+    with atomic_path(target) as tmp:
+        tmp.write_text(body, encoding="utf-8")
 
 
-def _index(steps: Sequence[BuildStep], site: Path) -> None:
+def _index(pages: Sequence[tuple[str, str, Path]], site: Path) -> None:
+    from .io import atomic_path
+
     items = "\n".join(
-        f'<li><a href="{html.escape(s.html.name)}">{html.escape(s.title)}</a> '
-        f"<small>({html.escape(s.notebook)})</small></li>"
-        for s in steps
+        f'<li><a href="{html.escape(page.name)}">{html.escape(title)}</a> '
+        f"<small>({html.escape(notebook)})</small></li>"
+        for notebook, title, page in pages
     )
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>evidence: psychodynamic therapy trials</title>
@@ -138,49 +302,137 @@ regenerated from the curated data in <code>data/</code> by <code>evidence build<
 </ul>
 </body></html>
 """
-    (site / "index.html").write_text(page, encoding="utf-8")
+    with atomic_path(site / "index.html") as tmp:
+        tmp.write_text(page, encoding="utf-8")
+
+
+def render_site(executed: Sequence[tuple[Path, object]], site: Path, *, index: bool) -> list[Path]:
+    """Render executed notebooks (``(source path, notebook node)``) into ``site/``; with
+    ``index``, also the landing page. Returns the page of each notebook, in order."""
+    site.mkdir(parents=True, exist_ok=True)
+    pages = []
+    for path, nb in executed:
+        target = site / f"{path.stem}.html"
+        _render(nb, target)
+        pages.append(target)
+    if index:
+        _index([(p.name, _title(nb), t) for (p, nb), t in zip(executed, pages, strict=True)], site)
+    return pages
+
+
+# ------------------------------------------------------------------------------ staging
+
+
+@contextmanager
+def _staging(target: Path) -> Iterator[Path]:
+    """A staging folder next to the outputs holding a copy of them; removed on exit."""
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        # one folder per build, so builds running at the same time do not share it (a build
+        # killed with SIGKILL leaves its folder behind; it is git-ignored)
+        stage = Path(tempfile.mkdtemp(prefix=_STAGING, dir=target))
+    except OSError as exc:
+        raise BuildError(f"cannot write outputs in {target}: {exc.strerror or exc}") from None
+    try:
+        for name in OUTPUTS:
+            if (target / name).is_dir():
+                shutil.copytree(target / name, stage / name)
+            else:
+                (stage / name).mkdir()
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextmanager
+def _hold_interrupts() -> Iterator[list[int]]:
+    """Hold back SIGINT (Ctrl-C) during the block; yields the list of signals received."""
+    received: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda sig, frame: received.append(sig))
+    except ValueError:  # not the main thread: signals cannot be handled here anyway
+        yield received
+        return
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _swap_in(stage: Path, target: Path) -> None:
+    """Replace each output folder of ``target`` by the staged one (folder renames)."""
+    old = stage / ".old"
+    old.mkdir()
+    for name in OUTPUTS:
+        if (target / name).exists():
+            os.rename(target / name, old / name)
+        os.rename(stage / name, target / name)
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix() or "."
+    except ValueError:
+        return str(path)
 
 
 def build(
     root: Path = ROOT,
     *,
     only: str | None = None,
-    params: dict[str, object] | None = None,
+    params: Mapping[str, object] | None = None,
+    out: str | Path | None = None,
     progress: Callable[[str], None] = print,
 ) -> list[BuildStep]:
     """Validate the data, execute the notebooks and render the site; returns one step per notebook.
+
+    Outputs change only when every notebook succeeded (see the module docstring); a build with
+    ``params`` writes to :func:`output_folder` (``builds/<choices>/`` or ``out``).
 
     Raises
     ------
     BuildError
         When a notebook fails (naming the notebook and the cell) or ``only`` names no notebook.
     evidence.data.DataValidationError
-        When the bundled data is invalid.
+        When the bundled data is invalid (every problem is listed).
+    KeyboardInterrupt
+        When interrupted before the outputs were swapped in; the outputs are unchanged.
     """
     from .data import load
 
     root = Path(root)
+    params = dict(params or {})
     t0 = time.perf_counter()
     bundle = load(root / "data")
     progress(
         f"data: {len(bundle.trials)} trials, {len(bundle.outcomes)} outcome rows valid "
         f"({len(bundle.exclusions)} rows excluded, see `evidence validate`)"
     )
-    for folder in ("figures", "results", "site"):
-        (root / folder).mkdir(exist_ok=True)
     paths = notebook_paths(root, only)
+    target = output_folder(root, params, out)
+    shown = _display(target, root)
+    if params:
+        progress(f"choices {params} -> outputs in {shown}/ (committed outputs untouched)")
     steps = []
-    for i, path in enumerate(paths, 1):
-        progress(f"[{i}/{len(paths)}] {path.name} ...")
-        start = time.perf_counter()
-        nb = _execute(path, params or {}, root)
-        target = root / "site" / f"{path.stem}.html"
-        _render(nb, target)
-        steps.append(BuildStep(path.name, _title(nb), time.perf_counter() - start, target))
-        progress(f"      done in {steps[-1].seconds:.1f} s -> {target.relative_to(root)}")
-    if only is None:
-        _index(steps, root / "site")
+    with _staging(target) as stage:
+        executed = []
+        for i, path in enumerate(paths, 1):
+            progress(f"[{i}/{len(paths)}] {path.name} ...")
+            start = time.perf_counter()
+            executed.append((path, execute_notebook(path, params, root, stage)))
+            steps.append((path.name, time.perf_counter() - start))
+            progress(f"      done in {steps[-1][1]:.1f} s")
+        pages = render_site(executed, stage / "site", index=only is None)
+        with _hold_interrupts() as interrupts:
+            _swap_in(stage, target)
+        if interrupts:
+            progress("interrupt received while the new outputs were moved in; they are complete")
+    result = [
+        BuildStep(name, _title(nb), seconds, target / "site" / page.name)
+        for (name, seconds), (_, nb), page in zip(steps, executed, pages, strict=True)
+    ]
     progress(
-        f"built {len(steps)} notebooks in {time.perf_counter() - t0:.1f} s; open site/index.html"
+        f"built {len(result)} notebooks in {time.perf_counter() - t0:.1f} s; "
+        f"open {shown}/site/index.html"
     )
-    return steps
+    return result

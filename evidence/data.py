@@ -16,12 +16,19 @@ tables described by ``datapackage.json`` (Frictionless Table Schema):
 ``exclusions_metapsy.csv``, ``exclusions_reports.csv``
     source rows or trials that were looked at and not used, with the reason.
 
-:func:`load` validates every table against the schema (required fields, types, controlled
-vocabularies, minimums, unique keys, foreign keys) and the cross-field rules (exactly one
-statistics form per outcome row, events <= n, SD > 0, n >= 2, a source on every row and a DOI,
-PMID or full reference on every trial). The first violation raises
-:class:`DataValidationError`, whose message names the file, the data row (1-based, header not
-counted) and CSV line, the column and the rule.
+:func:`load` parses each file defensively (empty files, bytes that are not UTF-8, rows with the
+wrong number of fields, unclosed quotes and a malformed ``datapackage.json`` are reported, never
+raised as parser errors) and validates every table against the schema (required fields, types,
+finite numbers, integer counts, controlled vocabularies, minimums and maximums, unique keys) and
+then against the cross-field rules in :data:`RULES` (foreign keys, exactly one statistics form
+per outcome row, n >= 2, events <= n, SD > 0, n1 + n2 within the trial's randomised total,
+publication year not in the future, a reported estimate inside its CI, reported OR > 0, SE > 0,
+a source on every row and a DOI, PMID or full reference on every trial; every DOI/PMID marked
+verified or unverified, a reason on every flagged row, positive ``time_weeks``, alternative
+classes on comparator arms only). All problems are
+collected and raised together as one :class:`DataValidationError`; each names the file, the data
+row (1-based, header not counted) and CSV line, the column, the rule, what was expected and the
+value as written.
 
 Effect sizes (``yi``, ``vi``) are computed with :func:`evidence.effects.effect_sizes` and
 :func:`evidence.effects.from_reported`:
@@ -38,8 +45,13 @@ arm statistics (``n1, mean1, sd1, n2, mean2, sd2, events1, events2``) stay exact
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +59,7 @@ import pandas as pd
 
 from .effects import effect_sizes, from_reported
 
-__all__ = ["DataValidationError", "Dataset", "load", "default_path", "TABLES"]
+__all__ = ["DataValidationError", "Problem", "Dataset", "load", "default_path", "TABLES", "RULES"]
 
 #: table name -> CSV files (in ``datapackage.json`` order) that make it up
 TABLES = {
@@ -59,7 +71,8 @@ TABLES = {
     "exclusions": ("exclusions_metapsy.csv", "exclusions_reports.csv"),
 }
 
-_SOURCE_PREFIXES = ("metapsy:", "doi:", "pmid:")
+_SOURCE_PREFIXES = ("metapsy:", "doi:", "pmid:", "url:")
+_PRIVATE = ["_file", "_row", "_line"]  # bookkeeping columns: where each row came from
 _FORMS = {
     "msd": ("n1", "mean1", "sd1", "n2", "mean2", "sd2"),
     "change": ("n1", "mean1", "sd1", "n2", "mean2", "sd2"),
@@ -73,14 +86,76 @@ _GROUPS = {
 }
 
 
-class DataValidationError(ValueError):
-    """Invalid curated data; the message names file, row, column and rule."""
+@dataclass(frozen=True)
+class Problem:
+    """One violated rule: file, data row (1-based, header not counted), column, rule, detail.
 
-    def __init__(self, file: str, row: int | None, column: str | None, rule: str, detail: str):
-        self.file, self.row, self.column, self.rule = file, row, column, rule
-        where = "header (CSV line 1)" if row is None else f"data row {row} (CSV line {row + 1})"
-        col = f", column '{column}'" if column else ""
-        super().__init__(f"{file}: {where}{col}: rule '{rule}' violated: {detail}")
+    ``line`` is the CSV line the row starts on (``row + 1`` unless a quoted value spans lines);
+    ``location`` replaces row and line for files that are not CSV tables (``datapackage.json``).
+
+    Examples
+    --------
+    >>> print(Problem("data/arms.csv", 4, "sessions", "minimum 0", "..."))  # doctest: +ELLIPSIS
+    data/arms.csv: data row 4 (CSV line 5), column 'sessions': rule 'minimum 0' violated: ...
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    rule: str
+    detail: str
+    line: int | None = None
+    location: str | None = None
+
+    def __str__(self) -> str:
+        if self.location is not None:
+            where = self.location
+        elif self.row is None:
+            where = "header (CSV line 1)"
+        else:
+            where = f"data row {self.row} (CSV line {self.line or self.row + 1})"
+        col = f", column '{self.column}'" if self.column else ""
+        return f"{self.file}: {where}{col}: rule '{self.rule}' violated: {self.detail}"
+
+
+class DataValidationError(ValueError):
+    """Invalid curated data: every problem found, each naming file, row, column and rule.
+
+    ``file``, ``row``, ``column`` and ``rule`` describe the first problem; ``problems`` lists all
+    of them (:class:`Problem`), in the order the rules ran. The message has one line per problem.
+
+    Examples
+    --------
+    >>> err = DataValidationError("data/arms.csv", 2, "sessions", "minimum 0", "got -1")
+    >>> err.row, err.column, len(err.problems)
+    (2, 'sessions', 1)
+    """
+
+    def __init__(
+        self,
+        file: str,
+        row: int | None,
+        column: str | None,
+        rule: str,
+        detail: str,
+        *,
+        problems: Sequence[Problem] = (),
+    ):
+        self.problems = list(problems) or [Problem(file, row, column, rule, detail)]
+        first = self.problems[0]
+        self.file, self.row, self.column, self.rule = (
+            first.file,
+            first.row,
+            first.column,
+            first.rule,
+        )
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def from_problems(cls, problems: Sequence[Problem]) -> DataValidationError:
+        """One error carrying every problem (at least one)."""
+        p = problems[0]
+        return cls(p.file, p.row, p.column, p.rule, p.detail, problems=problems)
 
 
 def default_path() -> Path:
@@ -115,7 +190,7 @@ class Dataset:
         """Counts, trials by condition x comparator class, and the exclusions with reasons."""
         o = self.outcomes
         lines = [
-            f"data: {self.path}",
+            f"data: {_display(self.path)}",
             f"{len(self.trials)} trials, {self.trials['condition'].nunique()} conditions, "
             f"{o['comparison_id'].nunique()} comparisons, {len(o)} outcome rows "
             f"({o['source'].str.startswith('metapsy:').sum()} from Metapsy, "
@@ -139,194 +214,644 @@ class Dataset:
         return self.outcomes.copy()
 
 
-# ---------------------------------------------------------------- schema-level validation
+# ---------------------------------------------------------------- collecting problems
 
 
-def _schema(folder: Path) -> dict[str, dict]:
+def _shown(value: object) -> str:
+    """A value as the user wrote it in the CSV (raw text), for messages."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "an empty cell"
+    return str(value)
+
+
+class _Problems:
+    """Collects problems; keeps the raw text of every cell so messages quote what was written."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+        self.raw: dict[str, pd.DataFrame] = {}  # display file name -> cells as written
+        self.skip: set[tuple[str, int]] = set()  # rows with a field-level problem
+
+    def add(
+        self,
+        file: str,
+        row: int | None,
+        column: str | None,
+        rule: str,
+        detail: str,
+        line: int | None = None,
+        location: str | None = None,
+    ) -> None:
+        self.items.append(Problem(file, row, column, rule, detail, line, location))
+
+    def value(self, file: str, row: int, column: str) -> str:
+        raw = self.raw.get(file)
+        if raw is None or column not in raw:
+            return "an empty cell"
+        return _shown(raw[column].iloc[row - 1])
+
+    def rows(
+        self,
+        frame: pd.DataFrame,
+        bad: pd.Series,
+        column: str,
+        rule: str,
+        expected: str,
+        *,
+        got: pd.Series | None = None,
+    ) -> None:
+        """One problem per row of ``frame`` where ``bad``; ``expected`` says what the rule wants.
+
+        Rows that already have a field-level problem (wrong type, missing required value) are
+        not checked again, so one typo gives one message.
+        """
+        mask = np.asarray(bad, dtype=bool)
+        for i in np.flatnonzero(mask):
+            r = frame.iloc[i]
+            file, row = r["_file"], int(r["_row"])
+            if (file, row) in self.skip:
+                continue
+            shown = str(got.iloc[i]) if got is not None else self.value(file, row, column)
+            line = int(r["_line"]) if "_line" in r else None
+            self.add(file, row, column, rule, f"{expected}; got {shown}", line)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise DataValidationError.from_problems(self.items)
+
+
+# ---------------------------------------------------------------- datapackage.json
+
+_TYPES = ("string", "number", "integer", "boolean")
+
+
+def _schema(folder: Path, shown: str, problems: _Problems) -> dict[str, dict] | None:
+    """``datapackage.json``'s resources by path, or None (with problems) when it is unusable."""
     path = folder / "datapackage.json"
+    file = f"{shown}/datapackage.json"
     if not path.is_file():
-        raise DataValidationError(str(path), None, None, "datapackage", "file not found")
+        problems.add(file, None, None, "datapackage", "file not found", location="file")
+        return None
     try:
         package = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        problems.add(file, None, None, "file readable", exc.strerror or str(exc), location="file")
+        return None
+    except UnicodeDecodeError as exc:
+        problems.add(file, None, None, "encoding utf-8", str(exc), location=f"byte {exc.start}")
+        return None
     except json.JSONDecodeError as exc:
-        raise DataValidationError(str(path), None, None, "datapackage", str(exc)) from None
-    return {res["path"]: res for res in package["resources"]}
+        where = f"line {exc.lineno}, column {exc.colno}"
+        problems.add(file, None, None, "valid JSON", exc.msg, location=where)
+        return None
+    n_before = len(problems.items)
+
+    def bad(where: str, rule: str, detail: str) -> None:
+        problems.add(file, None, None, rule, detail, location=where)
+
+    resources = package.get("resources") if isinstance(package, dict) else None
+    if not isinstance(resources, list):
+        bad("top level", "resources list", "expected an object with a 'resources' list")
+        return None
+    out = {}
+    for i, res in enumerate(resources):
+        where = f"resources[{i}]"
+        if not isinstance(res, dict) or not isinstance(res.get("path"), str):
+            bad(where, "resource path", "expected an object with a 'path' string")
+            continue
+        fields = (
+            res.get("schema", {}).get("fields") if isinstance(res.get("schema"), dict) else None
+        )
+        if not isinstance(fields, list):
+            bad(f"{where}.schema", "schema fields", "expected a 'schema' with a 'fields' list")
+            continue
+        for j, f in enumerate(fields):
+            fw = f"{where}.schema.fields[{j}]"
+            if not isinstance(f, dict) or not isinstance(f.get("name"), str):
+                bad(fw, "field name", "expected an object with a 'name' string")
+                continue
+            if f.get("type", "string") not in _TYPES:
+                bad(f"{fw}.type", "field type", f"expected one of {_TYPES}; got {f.get('type')}")
+            cons = f.get("constraints", {})
+            if not isinstance(cons, dict):
+                bad(f"{fw}.constraints", "constraints", "expected an object")
+                continue
+            if "enum" in cons and not isinstance(cons["enum"], list):
+                bad(f"{fw}.constraints.enum", "enum", "expected a list of allowed values")
+            for key in ("minimum", "maximum"):
+                if key in cons and not isinstance(cons[key], int | float):
+                    bad(f"{fw}.constraints.{key}", key, f"expected a number; got {cons[key]}")
+            if "pattern" in cons:
+                try:
+                    re.compile(cons["pattern"])
+                except (re.error, TypeError):
+                    bad(f"{fw}.constraints.pattern", "pattern", "expected a regular expression")
+        names = [f.get("name") for f in fields if isinstance(f, dict)]
+        key = res.get("schema", {}).get("primaryKey")
+        if key is not None and key not in names:
+            bad(f"{where}.schema.primaryKey", "primary key", f"{key} is not a field")
+        out[res["path"]] = res
+    return out if len(problems.items) == n_before else None
 
 
-def _read(path: Path, resource: dict) -> pd.DataFrame:
-    name = str(path)
-    if not path.is_file():
-        raise DataValidationError(name, None, None, "file exists", "file not found")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8")
-    fields = [f["name"] for f in resource["schema"]["fields"]]
-    cols = list(frame.columns)
-    for col in cols:
-        if col not in fields:
-            raise DataValidationError(name, None, col, "known column", "not in the schema")
-    for col in fields:
-        if col not in cols:
-            raise DataValidationError(name, None, col, "column present", "missing from the file")
-    frame = frame[fields].apply(lambda c: c.str.strip()).replace("", None)
-    for field in resource["schema"]["fields"]:
-        frame[field["name"]] = _check_field(name, frame[field["name"]], field)
-    key = resource["schema"].get("primaryKey")
-    if key:
-        dup = frame[key].duplicated(keep="first")
-        if dup.any():
-            i = int(np.flatnonzero(dup)[0])
-            raise DataValidationError(
-                name, i + 1, key, "unique id", f"{frame[key].iloc[i]!r} appears more than once"
+# ---------------------------------------------------------------- CSV files
+
+
+def _parse_csv(path: Path, file: str, problems: _Problems) -> pd.DataFrame | None:
+    """The CSV's cells as text (``_line`` = CSV line each row starts on), or None on problems."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.add(file, None, None, "file readable", exc.strerror or str(exc), location="file")
+        return None
+    if not data.strip():
+        problems.add(
+            file, None, None, "header present", "expected a header line; the file is empty"
+        )
+        return None
+    encoding_ok = True
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text, encoding_ok = data.decode("utf-8", errors="replace"), False
+    text = text.removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records, lines = [], []
+    n_before = len(problems.items)
+    start = 1
+    try:
+        for record in reader:
+            if record:  # blank lines are skipped, as spreadsheet programs do
+                records.append(record)
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        detail = (
+            f"expected a closing quote: a quoted value opened on line {start} is never closed"
+            if "unexpected end of data" in str(exc)
+            else f"expected well-formed CSV; {exc}"
+        )
+        problems.add(file, len(records), None, "CSV syntax", detail, line=start)
+        return None
+    header, body = records[0], records[1:]
+    dup = sorted({c for c in header if header.count(c) > 1})
+    for c in dup:
+        problems.add(file, None, c, "unique column names", "expected each column once")
+    for i, (record, line) in enumerate(zip(body, lines[1:], strict=True), 1):
+        if len(record) != len(header):
+            column = header[len(record)] if len(record) < len(header) else None
+            problems.add(
+                file,
+                i,
+                column,
+                "row length",
+                f"expected {len(header)} fields like the header; got {len(record)}",
+                line,
             )
+        elif not encoding_ok:
+            for col, cell in zip(header, record, strict=True):
+                if "\ufffd" in cell:
+                    problems.add(
+                        file,
+                        i,
+                        col,
+                        "encoding utf-8",
+                        "expected UTF-8 text; the file has bytes in another encoding "
+                        "(e.g. latin-1): save it as UTF-8",
+                        line,
+                    )
+    if len(problems.items) > n_before:
+        return None
+    frame = pd.DataFrame(body, columns=header, dtype=object)
+    frame["_line"] = lines[1:]
     return frame
 
 
-def _check_field(name: str, col: pd.Series, field: dict) -> pd.Series:
+def _read(path: Path, file: str, resource: dict, problems: _Problems) -> pd.DataFrame | None:
+    if not path.is_file():
+        problems.add(file, None, None, "file exists", "file not found", location="file")
+        return None
+    frame = _parse_csv(path, file, problems)
+    if frame is None:
+        return None
+    fields = [f["name"] for f in resource["schema"]["fields"]]
+    cols = [c for c in frame.columns if c != "_line"]
+    unknown = [c for c in cols if c not in fields]
+    missing = [c for c in fields if c not in cols]
+    for col in unknown:
+        problems.add(file, None, col, "known column", "not in the schema")
+    for col in missing:
+        problems.add(file, None, col, "column present", "missing from the file")
+    if unknown or missing:
+        return None
+    lines = frame["_line"].to_numpy()
+    frame = frame[fields].apply(lambda c: c.str.strip()).replace("", None)
+    problems.raw[file] = frame
+    frame = frame.copy()
+    frame.insert(0, "_file", file)
+    frame.insert(1, "_row", np.arange(1, len(frame) + 1))
+    frame.insert(2, "_line", lines)
+    n_before = len(problems.items)
+    for field in resource["schema"]["fields"]:
+        frame[field["name"]] = _check_field(frame, field, problems)
+    order = {name: i for i, name in enumerate(fields)}  # report in reading order
+    problems.items[n_before:] = sorted(
+        problems.items[n_before:], key=lambda q: (q.row or 0, order.get(q.column, -1))
+    )
+    problems.skip |= {(p.file, p.row) for p in problems.items[n_before:] if p.row is not None}
+    key = resource["schema"].get("primaryKey")
+    if key:
+        problems.rows(
+            frame,
+            frame[key].notna() & frame[key].duplicated(keep="first"),
+            key,
+            "unique id",
+            "expected an id not used in an earlier row",
+        )
+    return frame
+
+
+def _check_field(frame: pd.DataFrame, field: dict, problems: _Problems) -> pd.Series:
+    """The column converted to its type; a problem for every cell that breaks a constraint."""
     fname, ftype = field["name"], field.get("type", "string")
+    col = frame[fname]
     cons = field.get("constraints", {})
     present = col.notna()
-    if cons.get("required") and not present.all():
-        i = int(np.flatnonzero(~present)[0])
-        raise DataValidationError(name, i + 1, fname, "required", "value is missing")
+
+    def fail(bad: pd.Series, rule: str, expected: str) -> None:
+        problems.rows(frame, bad, fname, rule, f"{fname} must be {expected}")
+
+    if cons.get("required"):
+        fail(~present, "required", "given (value is missing)")
     if ftype in ("number", "integer"):
-        num = pd.to_numeric(col, errors="coerce")
-        bad = present & num.isna()
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataValidationError(
-                name, i + 1, fname, f"type {ftype}", f"{col.iloc[i]!r} is not a number"
-            )
+        num = pd.to_numeric(col, errors="coerce").astype(float)
+        what = "a number" if ftype == "number" else "an integer"
+        fail(present & num.isna(), "type number", what)
+        fail(present & np.isinf(num), "finite number", f"{what} (finite)")
+        num = num.where(np.isfinite(num))
         if ftype == "integer":
-            bad = present & (num != np.round(num))
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise DataValidationError(
-                    name, i + 1, fname, "type integer", f"{col.iloc[i]!r} is not a whole number"
+            fail(num.notna() & (num != np.round(num)), "type integer", "a whole number")
+        for key, op, word in (("minimum", np.less, ">="), ("maximum", np.greater, "<=")):
+            if key in cons:
+                fail(
+                    num.notna() & op(num, cons[key]),
+                    f"{key} {cons[key]}",
+                    f"{what} {word} {cons[key]}",
                 )
-        if "minimum" in cons:
-            bad = present & (num < cons["minimum"])
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise DataValidationError(
-                    name, i + 1, fname, f"minimum {cons['minimum']}", f"{col.iloc[i]!r} is smaller"
-                )
-        return num.astype(float)
+        return num
     if ftype == "boolean":
-        ok = col.isin(["true", "false"]) | ~present
-        if not ok.all():
-            i = int(np.flatnonzero(~ok)[0])
-            raise DataValidationError(
-                name, i + 1, fname, "type boolean", f"{col.iloc[i]!r} is not true/false"
-            )
+        fail(~(col.isin(["true", "false"]) | ~present), "type boolean", "true or false")
         return col.map({"true": True, "false": False})
     if "enum" in cons:
-        ok = col.isin(cons["enum"]) | ~present
-        if not ok.all():
-            i = int(np.flatnonzero(~ok)[0])
-            raise DataValidationError(
-                name,
-                i + 1,
-                fname,
-                "controlled vocabulary",
-                f"{col.iloc[i]!r} is not one of {cons['enum']}",
-            )
+        allowed = ", ".join(map(str, cons["enum"]))
+        fail(~(col.isin(cons["enum"]) | ~present), "controlled vocabulary", f"one of: {allowed}")
     if "pattern" in cons:
         ok = col.str.fullmatch(cons["pattern"]).fillna(False).astype(bool) | ~present
-        if not ok.all():
-            i = int(np.flatnonzero(~ok)[0])
-            raise DataValidationError(
-                name, i + 1, fname, "pattern", f"{col.iloc[i]!r} does not match {cons['pattern']}"
-            )
+        fail(~ok, "pattern", f"text matching {cons['pattern']}")
     return col.astype(object)
 
 
-def _read_table(folder: Path, schema: dict, table: str) -> pd.DataFrame:
+def _read_table(
+    folder: Path, shown: str, schema: dict, table: str, problems: _Problems
+) -> pd.DataFrame | None:
     parts = []
     for file in TABLES[table]:
         if file not in schema:
-            raise DataValidationError(
-                str(folder / "datapackage.json"), None, None, "resource listed", f"no {file}"
+            problems.add(
+                f"{shown}/datapackage.json",
+                None,
+                None,
+                "resource listed",
+                f"expected a resource with path {file}",
+                location="resources",
             )
-        frame = _read(folder / file, schema[file])
-        frame.insert(0, "_file", str(folder / file))
-        frame.insert(1, "_row", np.arange(1, len(frame) + 1))
+            return None
+        frame = _read(folder / file, f"{shown}/{file}", schema[file], problems)
+        if frame is None:
+            return None
         parts.append(frame)
     frame = pd.concat(parts, ignore_index=True)
     key = schema[TABLES[table][0]]["schema"].get("primaryKey")
     if key and len(parts) > 1:
-        dup = frame[key].duplicated(keep="first")
-        if dup.any():
-            r = frame[dup].iloc[0]
-            raise DataValidationError(
-                r["_file"], int(r["_row"]), key, "unique id", f"{r[key]!r} already used"
-            )
+        dup = frame[key].notna() & frame[key].duplicated(keep="first")
+        dup &= frame["_file"] != frame["_file"].iloc[0]  # within a file: reported by _read
+        problems.rows(frame, dup, key, "unique id", f"expected an id not used in {TABLES[table]}")
     return frame
 
 
-def _fail(frame: pd.DataFrame, bad: pd.Series, column: str, rule: str, detail: str) -> None:
-    if bad.any():
-        r = frame[bad.to_numpy()].iloc[0]
-        value = r[column] if column in r else None
-        raise DataValidationError(
-            r["_file"], int(r["_row"]), column, rule, f"{detail} (value {value!r})"
-        )
-
-
-def _foreign(frame: pd.DataFrame, column: str, target: pd.DataFrame, key: str, what: str) -> None:
-    bad = frame[column].notna() & ~frame[column].isin(target[key])
-    _fail(frame, bad, column, "reference exists", f"no {what} with this id")
-
-
 # ---------------------------------------------------------------- cross-field rules
+#
+# Each rule is a small function of the validated tables (a dict table name -> frame) that adds
+# problems; RULES runs them in order. A rule sees numbers as floats (NaN where a cell is empty).
 
 
-def _check_trials(trials: pd.DataFrame) -> None:
+def _foreign(
+    p: _Problems, frame: pd.DataFrame, column: str, target: pd.DataFrame, key: str, what: str
+) -> None:
+    bad = frame[column].notna() & ~frame[column].isin(target[key])
+    p.rows(frame, bad, column, "reference exists", f"expected the id of a {what}")
+
+
+def _rule_trial_citation(t: dict, p: _Problems) -> None:
+    trials = t["trials"]
     cited = trials[["doi", "pmid", "reference"]].notna().any(axis=1)
-    _fail(trials, ~cited, "reference", "citation", "a trial needs a DOI, PMID or full reference")
+    p.rows(trials, ~cited, "reference", "citation", "a trial needs a DOI, PMID or full reference")
 
 
-def _check_outcomes(out: pd.DataFrame) -> None:
+def _rule_trial_year(t: dict, p: _Problems) -> None:
+    trials, this_year = t["trials"], date.today().year
+    p.rows(
+        trials,
+        trials["year"] > this_year,
+        "year",
+        "year <= this year",
+        f"year must be a publication year no later than {this_year}",
+    )
+
+
+def _rule_arms(t: dict, p: _Problems) -> None:
+    arms = t["arms"]
+    _foreign(p, arms, "trial_id", t["trials"], "trial_id", "trial in trials.csv")
+    pdt = arms["arm_class"] == "psychodynamic"
+    p.rows(
+        arms,
+        pdt & arms["pdt_variant"].isna(),
+        "pdt_variant",
+        "PDT arm has a variant",
+        "a psychodynamic arm needs a pdt_variant ('unspecified' if the source is silent)",
+    )
+    p.rows(
+        arms,
+        ~pdt & arms["pdt_variant"].notna(),
+        "pdt_variant",
+        "only PDT arms have a variant",
+        "pdt_variant must be empty for a comparator arm",
+    )
+
+
+def _rule_comparisons(t: dict, p: _Problems) -> None:
+    comps, arms = t["comparisons"], t["arms"]
+    _foreign(p, comps, "trial_id", t["trials"], "trial_id", "trial in trials.csv")
+    _foreign(p, comps, "arm1_id", arms, "arm_id", "arm in arms.csv")
+    _foreign(p, comps, "arm2_id", arms, "arm_id", "arm in arms.csv")
+    by_id = arms.drop_duplicates("arm_id").set_index("arm_id")
+    for col in ("arm1_id", "arm2_id"):
+        other = comps[col].map(by_id["trial_id"])
+        p.rows(
+            comps,
+            other.notna() & (other != comps["trial_id"]),
+            col,
+            "arm belongs to the trial",
+            "expected an arm of this comparison's trial",
+        )
+    cls1, cls2 = comps["arm1_id"].map(by_id["arm_class"]), comps["arm2_id"].map(by_id["arm_class"])
+    p.rows(
+        comps,
+        cls1.notna() & (cls1 != "psychodynamic"),
+        "arm1_id",
+        "arm 1 is PDT",
+        "arm 1 must be a psychodynamic arm",
+    )
+    p.rows(
+        comps,
+        cls2 == "psychodynamic",
+        "arm2_id",
+        "arm 2 is a comparator",
+        "arm 2 must be a comparator (not psychodynamic) arm",
+    )
+
+
+def _rule_outcome_references(t: dict, p: _Problems) -> None:
+    out = t["outcomes"]
+    _foreign(p, out, "comparison_id", t["comparisons"], "comparison_id", "comparison")
+    _foreign(p, out, "instrument", t["instruments"], "instrument", "instrument in instruments.csv")
+
+
+def _rule_outcome_forms(t: dict, p: _Problems) -> None:
+    out = t["outcomes"]
     src = out["source"].fillna("")
-    bad = ~src.str.startswith(_SOURCE_PREFIXES)
-    _fail(out, bad, "source", "source prefix", f"source must start with one of {_SOURCE_PREFIXES}")
+    p.rows(
+        out,
+        ~src.str.startswith(_SOURCE_PREFIXES),
+        "source",
+        "source prefix",
+        f"source must start with one of {', '.join(_SOURCE_PREFIXES)}",
+    )
     filled = {g: out[list(cols)].notna() for g, cols in _GROUPS.items()}
+    partial_rows = pd.Series(False, index=out.index)
     for g, mask in filled.items():
         partial = mask.any(axis=1) & ~mask.all(axis=1)
-        if partial.any():
-            col = mask.columns[(~mask[partial.to_numpy()]).iloc[0].to_numpy()][0]
-            _fail(
-                out, partial & out[col].isna(), col, "complete statistics form", f"{g} incomplete"
+        for col in mask.columns:  # every missing cell of a partly filled form
+            p.rows(
+                out,
+                partial & out[col].isna(),
+                col,
+                "complete statistics form",
+                f"the {g} form needs {', '.join(_GROUPS[g])}",
             )
+        partial_rows |= partial
     n_forms = sum(m.all(axis=1).astype(int) for m in filled.values())
-    _fail(out, n_forms != 1, "stats_form", "exactly one statistics form", f"{n_forms} forms given")
-    form = np.select(
-        [filled["means"].all(axis=1), filled["events"].all(axis=1)], ["means", "events"], "reported"
+    p.rows(
+        out,
+        ~partial_rows & (n_forms != 1),
+        "stats_form",
+        "exactly one statistics form",
+        "exactly one of means/SDs, events or a reported effect must be filled",
+        got=n_forms.astype(str) + " forms",
+    )
+    form = pd.Series(
+        np.select(
+            [filled["means"].all(axis=1), filled["events"].all(axis=1)],
+            ["means", "events"],
+            "reported",
+        ),
+        index=out.index,
     )
     declared = out["stats_form"].map({"msd": "means", "change": "means"}).fillna(out["stats_form"])
-    _fail(
+    p.rows(
         out,
-        pd.Series(form, index=out.index) != declared,
+        ~partial_rows & (n_forms == 1) & (form != declared),
         "stats_form",
         "statistics form matches the filled columns",
-        f"filled columns say {form.tolist()[0] if len(form) else ''!r}",
+        "stats_form must name the form whose columns are filled",
+        got=out["stats_form"].astype(str) + " with " + form + " columns filled",
     )
+
+
+def _rule_outcome_counts(t: dict, p: _Problems) -> None:
+    out = t["outcomes"]
     need_n = out["stats_form"].isin(["msd", "change", "events"])
     for col in ("n1", "n2"):
-        _fail(out, need_n & out[col].isna(), col, "required for this form", "arm size missing")
-        _fail(out, out[col].notna() & (out[col] < 2), col, "n >= 2", "arm size below 2")
+        p.rows(
+            out,
+            need_n & out[col].isna(),
+            col,
+            "required for this form",
+            f"{col} (arm size) must be given for means or events",
+        )
+        p.rows(out, out[col] < 2, col, "n >= 2", f"{col} must be an integer >= 2")
     for col in ("sd1", "sd2"):
-        _fail(out, out[col].notna() & ~(out[col] > 0), col, "SD > 0", "SD must be positive")
+        p.rows(out, out[col].notna() & ~(out[col] > 0), col, "SD > 0", f"{col} must be > 0")
     for e, n in (("events1", "n1"), ("events2", "n2")):
-        _fail(out, out[e].notna() & (out[e] > out[n]), e, "events <= n", f"events exceed {n}")
+        p.rows(out, out[e] > out[n], e, "events <= n", f"{e} must be an integer <= {n}")
+    n_rand = t["trials"].drop_duplicates("trial_id").set_index("trial_id")["n_randomised"]
+    trial = out["comparison_id"].map(
+        t["comparisons"].drop_duplicates("comparison_id").set_index("comparison_id")["trial_id"]
+    )
+    total = trial.map(n_rand)
+    p.rows(
+        out,
+        total.notna() & (out["n1"] + out["n2"] > total),
+        "n1",
+        "n within the randomised total",
+        "n1 + n2 must not exceed the trial's n_randomised in trials.csv",
+        got=(out["n1"] + out["n2"]).map("{:g}".format) + " > " + total.map("{:g}".format),
+    )
+
+
+def _rule_reported(t: dict, p: _Problems) -> None:
+    out = t["outcomes"]
     rep = out["stats_form"] == "reported"
-    spread = (
-        out[["reported_ci_low", "reported_ci_high"]].notna().all(axis=1)
-        | out["reported_se"].notna()
+    lo, hi, est, se = (
+        out[c] for c in ("reported_ci_low", "reported_ci_high", "reported_estimate", "reported_se")
     )
-    _fail(out, rep & ~spread, "reported_se", "CI or SE given", "a reported effect needs CI or SE")
-    lo_hi = (
-        rep & out["reported_ci_low"].notna() & ~(out["reported_ci_high"] > out["reported_ci_low"])
+    spread = (lo.notna() & hi.notna()) | se.notna()
+    p.rows(
+        out,
+        rep & ~spread,
+        "reported_se",
+        "CI or SE given",
+        "a reported effect needs a CI (low and high) or an SE",
     )
-    _fail(out, lo_hi, "reported_ci_high", "CI upper > lower", "upper limit not above lower")
+    p.rows(
+        out,
+        rep & lo.notna() & hi.isna(),
+        "reported_ci_high",
+        "CI or SE given",
+        "reported_ci_high must be given with reported_ci_low",
+    )
+    p.rows(
+        out,
+        rep & hi.notna() & lo.isna(),
+        "reported_ci_low",
+        "CI or SE given",
+        "reported_ci_low must be given with reported_ci_high",
+    )
+    p.rows(out, rep & se.notna() & ~(se > 0), "reported_se", "SE > 0", "reported_se must be > 0")
+    ratio = rep & (out["reported_measure"] == "OR")
+    p.rows(
+        out,
+        ratio & ~(est > 0),
+        "reported_estimate",
+        "ratio > 0",
+        "a reported OR must be > 0 (give it on the ratio scale, not as log OR)",
+    )
+    p.rows(
+        out,
+        ratio & lo.notna() & ~(lo > 0),
+        "reported_ci_low",
+        "ratio > 0",
+        "the CI of a reported OR must be > 0 (ratio scale)",
+    )
+    both = rep & lo.notna() & hi.notna()
+    p.rows(
+        out,
+        both & ~(hi > lo),
+        "reported_ci_high",
+        "CI upper > lower",
+        "reported_ci_high must be above reported_ci_low",
+    )
+    inside = (lo <= est) & (est <= hi)
+    p.rows(
+        out,
+        both & (hi > lo) & est.notna() & ~inside,
+        "reported_estimate",
+        "estimate inside its CI",
+        "reported_estimate must lie between the CI limits",
+        got=out["reported_estimate"].map("{:g}".format)
+        + " outside "
+        + lo.map("{:g}".format)
+        + " to "
+        + hi.map("{:g}".format),
+    )
+
+
+def _rule_identifiers(t: dict, p: _Problems) -> None:
+    """A DOI or PMID is marked verified (true) or unverified (false); no mark without one."""
+    trials = t["trials"]
+    has_id = trials[["doi", "pmid"]].notna().any(axis=1)
+    p.rows(
+        trials,
+        has_id & trials["id_verified"].isna(),
+        "id_verified",
+        "identifier marked",
+        "a DOI/PMID needs id_verified true (found in the sources) or false (unverified)",
+    )
+    p.rows(
+        trials,
+        ~has_id & trials["id_verified"].notna(),
+        "id_verified",
+        "identifier marked",
+        "id_verified must be empty when there is no DOI or PMID",
+    )
+
+
+def _rule_alt_class(t: dict, p: _Problems) -> None:
+    """Comparator detail and alternative class only on comparator arms; alt differs from class."""
+    arms = t["arms"]
+    pdt = arms["arm_class"] == "psychodynamic"
+    for col in ("alt_class", "comparator_detail"):
+        p.rows(
+            arms,
+            pdt & arms[col].notna(),
+            col,
+            "comparator arms only",
+            f"{col} must be empty for a PDT arm",
+        )
+    same = arms["alt_class"].notna() & (arms["alt_class"] == arms["arm_class"])
+    p.rows(arms, same, "alt_class", "alternative differs", "alt_class must differ from arm_class")
+
+
+def _rule_flags_and_times(t: dict, p: _Problems) -> None:
+    """A flag needs its reason (and a reason its flag); time_weeks, when given, is positive."""
+    out = t["outcomes"]
+    p.rows(
+        out,
+        out["flag"].notna() & out["flag_reason"].isna(),
+        "flag_reason",
+        "flag has a reason",
+        "a flagged row needs a flag_reason",
+    )
+    p.rows(
+        out,
+        out["flag"].isna() & out["flag_reason"].notna(),
+        "flag",
+        "flag has a reason",
+        "flag_reason given without a flag",
+    )
+    p.rows(
+        out,
+        out["time_weeks"].notna() & ~(out["time_weeks"] > 0),
+        "time_weeks",
+        "time_weeks > 0",
+        "time_weeks must be positive (leave it empty when not reported)",
+    )
+
+
+#: Cross-field rules, run in order after every table passed its schema.
+RULES = (
+    _rule_trial_citation,
+    _rule_trial_year,
+    _rule_identifiers,
+    _rule_arms,
+    _rule_alt_class,
+    _rule_comparisons,
+    _rule_outcome_references,
+    _rule_flags_and_times,
+    _rule_outcome_forms,
+    _rule_outcome_counts,
+    _rule_reported,
+)
 
 
 # ---------------------------------------------------------------- effect sizes
@@ -379,6 +904,16 @@ def _effects(out: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------- public API
 
 
+def _display(folder: Path) -> str:
+    """How messages name the data folder: ``data`` for the bundled data, else as given."""
+    try:
+        if folder.resolve() == default_path():
+            return "data"
+    except OSError:  # pragma: no cover - unreadable path: show it as given
+        pass
+    return folder.as_posix()
+
+
 def load(path: str | Path | None = None) -> Dataset:
     """Load and validate the curated data; compute ``yi``/``vi`` with the direction rule.
 
@@ -398,7 +933,9 @@ def load(path: str | Path | None = None) -> Dataset:
     Raises
     ------
     DataValidationError
-        On the first violated rule; the message names file, row, column and rule.
+        When any rule is violated; it carries every problem found (``.problems``), each naming
+        file, row, column and rule. Files that cannot be parsed are reported and their rows are
+        not checked further; rows with a wrong type are not checked by the cross-field rules.
 
     Examples
     --------
@@ -407,8 +944,17 @@ def load(path: str | Path | None = None) -> Dataset:
     True
     """
     folder = Path(path) if path is not None else default_path()
-    schema = _schema(folder)
-    t = {name: _read_table(folder, schema, name) for name in TABLES}
+    shown = _display(folder)
+    problems = _Problems()
+    schema = _schema(folder, shown, problems)
+    problems.raise_if_any()
+    t = {name: _read_table(folder, shown, schema, name, problems) for name in TABLES}
+    if any(frame is None for frame in t.values()):
+        problems.raise_if_any()
+    for rule in RULES:
+        rule(t, problems)
+    problems.raise_if_any()
+
     trials, arms, comps, instr, out = (
         t["trials"],
         t["arms"],
@@ -416,51 +962,11 @@ def load(path: str | Path | None = None) -> Dataset:
         t["instruments"],
         t["outcomes"],
     )
-    _check_trials(trials)
-    _foreign(arms, "trial_id", trials, "trial_id", "trial")
-    pdt_arms = arms["arm_class"] == "psychodynamic"
-    _fail(
-        arms,
-        pdt_arms & arms["pdt_variant"].isna(),
-        "pdt_variant",
-        "PDT arm has a variant",
-        "missing",
-    )
-    _fail(
-        arms,
-        ~pdt_arms & arms["pdt_variant"].notna(),
-        "pdt_variant",
-        "only PDT arms have a variant",
-        "set",
-    )
-    _foreign(comps, "trial_id", trials, "trial_id", "trial")
-    _foreign(comps, "arm1_id", arms, "arm_id", "arm")
-    _foreign(comps, "arm2_id", arms, "arm_id", "arm")
-    arm_trial = arms.set_index("arm_id")["trial_id"]
-    for col in ("arm1_id", "arm2_id"):
-        other = comps[col].map(arm_trial)
-        _fail(
-            comps,
-            other != comps["trial_id"],
-            col,
-            "arm belongs to the trial",
-            "arm of another trial",
-        )
-    arm_class = comps["arm1_id"].map(arms.set_index("arm_id")["arm_class"])
-    _fail(
-        comps, arm_class != "psychodynamic", "arm1_id", "arm 1 is PDT", "arm 1 is not psychodynamic"
-    )
-    arm2_class = comps["arm2_id"].map(arms.set_index("arm_id")["arm_class"])
-    _fail(comps, arm2_class == "psychodynamic", "arm2_id", "arm 2 is a comparator", "arm 2 is PDT")
-    _foreign(out, "comparison_id", comps, "comparison_id", "comparison")
-    _foreign(out, "instrument", instr, "instrument", "instrument in instruments.csv")
-    _check_outcomes(out)
-
     tri = trials.set_index("trial_id")
     arm = arms.set_index("arm_id")
     cmp_ = comps.set_index("comparison_id")
     ins = instr.set_index("instrument")
-    o = out.drop(columns=["_file", "_row"]).copy()
+    o = out.drop(columns=_PRIVATE).copy()
     o.insert(2, "trial_id", o["comparison_id"].map(cmp_["trial_id"]))
     o.insert(3, "study", o["trial_id"].map(tri["study"]))
     o.insert(4, "condition", o["trial_id"].map(tri["condition"]))
@@ -473,15 +979,19 @@ def load(path: str | Path | None = None) -> Dataset:
     o.insert(10, "rob", o["trial_id"].map(tri["rob"]))
     o.insert(11, "outcome", o["instrument"].map(ins["construct"]))
     o["higher_is_better"] = o["instrument"].map(ins["higher_is_better"]).astype(bool)
+    # design and the alternative classification (sensitivity analyses; see data/README.md)
+    o["add_on"] = o["comparison_id"].map(cmp_["add_on"]).astype(bool)
+    o["comparator_detail"] = a2.map(arm["comparator_detail"])
+    o["comparator_class_alt"] = a2.map(arm["alt_class"]).fillna(o["comparator_class"])
     eff = _effects(o)
     o = pd.concat([o, eff], axis=1)
-    bad = ~np.isfinite(o["yi"]) | ~(o["vi"] > 0)
+    bad = ~np.isfinite(o["yi"]) | ~np.isfinite(o["vi"]) | ~(o["vi"] > 0)
     if bad.any():  # pragma: no cover - the rules above make this unreachable
-        r = out[bad.to_numpy()].iloc[0]
-        raise DataValidationError(r["_file"], int(r["_row"]), "yi", "finite effect", "no effect")
+        problems.rows(out, bad, "stats_form", "finite effect", "a finite effect and variance")
+        problems.raise_if_any()
 
     def clean(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.drop(columns=["_file", "_row"]).reset_index(drop=True)
+        return frame.drop(columns=_PRIVATE).reset_index(drop=True)
 
     return Dataset(
         path=folder,

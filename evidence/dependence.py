@@ -12,6 +12,7 @@ correlated, so they may not be pooled as if independent. Two remedies, both as m
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .pooling import MAX_ITER, ConvergenceWarning, check_inputs, pool
+from .pooling import MAX_ITER, ConvergenceWarning, check_groups, check_inputs, check_level, pool
 from .results import _fmt, _html_table, _p
 
 __all__ = ["ThreeLevelResult", "aggregate_effects", "rho_sensitivity", "three_level"]
@@ -29,14 +30,7 @@ SIGMA2_TOL = 1e-12
 
 
 def _clusters(cluster, k: int, what: str = "cluster") -> tuple[np.ndarray, list]:
-    labels = list(cluster)
-    if len(labels) != k:
-        raise ValueError(f"{what} has {len(labels)} entries for {k} effect sizes")
-    bad = [i for i, c in enumerate(labels) if c is None or (isinstance(c, float) and np.isnan(c))]
-    if bad:
-        raise ValueError(f"{what}: missing value at row {bad[0]}")
-    codes, uniq = pd.factorize(pd.Series(labels, dtype=object), sort=False)
-    return codes, list(uniq)
+    return check_groups(cluster, k, what)
 
 
 def aggregate_effects(yi, vi, cluster, rho: float = 0.5) -> pd.DataFrame:
@@ -224,7 +218,11 @@ def three_level(
         Wald z, or t with k - 1 df (metafor ``test = "t"``).
 
     The variance components are found by Fisher scoring on the restricted likelihood with an
-    active set for components at the boundary 0.
+    active set for components at the boundary 0. Degenerate designs follow metafor: with a
+    single trial the trial component is fixed to 0 (metafor: "Single-level factor(s) found in
+    'random' argument"); when every trial has a single effect the two components are not
+    separately identified, the total is estimated and split equally between them (as metafor's
+    optimiser does from its symmetric start), with a warning.
 
     Examples
     --------
@@ -234,6 +232,7 @@ def three_level(
     0.4067 0.0414 0.0
     """
     y, v = check_inputs(yi, vi)
+    level = check_level(level)
     k = y.size
     if test not in ("z", "t"):
         raise ValueError(f"unknown test {test!r}; choose 'z' or 't'")
@@ -249,7 +248,25 @@ def three_level(
         raise ValueError("a three-level model needs at least 3 effect sizes")
     dV = (Z1 @ Z1.T, Z2 @ Z2.T)
     ybar = y.mean()
-    s = np.full(2, max(np.mean((y - ybar) ** 2) - v.mean(), 0.01 * np.var(y) + 1e-8) / 2)
+    s = np.full(2, max(np.mean((y - ybar) ** 2) - v.mean(), 0.01 * np.var(y) + 1e-8 * v.mean()))
+    s = s / 2
+    one_trial = len(t_uniq) == 1
+    confounded = e_codes.max() + 1 == len(t_uniq)  # every trial holds a single effect
+    fixed = np.array([one_trial or confounded, False])
+    if one_trial:
+        warnings.warn(
+            "a single trial: the between-trial variance is fixed to 0 (as metafor)",
+            UserWarning,
+            stacklevel=2,
+        )
+    elif confounded:
+        warnings.warn(
+            "every trial has a single effect: the two variance components are not separately "
+            "identified; their sum is estimated and split equally (as metafor's optimiser does)",
+            UserWarning,
+            stacklevel=2,
+        )
+    s[fixed] = 0.0
     iterations = -MAX_ITER
     for it in range(1, MAX_ITER + 1):
         _, P, _, _ = _reml_parts(y, v, Z1, Z2, s)
@@ -259,20 +276,20 @@ def three_level(
             [-0.5 * np.trace(pd_) + 0.5 * Py @ d @ Py for pd_, d in zip(PD, dV, strict=True)]
         )
         info = 0.5 * np.array([[np.sum(a * b.T) for b in PD] for a in PD])
-        free = ~((s <= 0) & (score < 0))
+        free = ~((s <= 0) & (score < 0)) & ~fixed
         step = np.zeros(2)
         if free.any():
             idx = np.flatnonzero(free)
             step[idx] = np.linalg.solve(info[np.ix_(idx, idx)], score[idx])
         new = np.maximum(s + step, 0.0)
-        if np.all(np.abs(new - s) <= SIGMA2_TOL * np.maximum(1.0, s)):
+        if np.all(np.abs(new - s) <= SIGMA2_TOL * np.maximum(v.mean(), s)):
             s, iterations = new, it
             break
         s = new
     else:
-        import warnings
-
         warnings.warn("three-level REML did not converge", ConvergenceWarning, stacklevel=2)
+    if confounded and not one_trial:
+        s = np.full(2, s[1] / 2)
     V, P, sw, vinv = _reml_parts(y, v, Z1, Z2, s)
     est = float(np.sum(vinv @ y) / sw)
     se = float(np.sqrt(1 / sw))

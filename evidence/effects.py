@@ -86,15 +86,21 @@ def _continuous(measure: str, a: dict[str, np.ndarray]) -> tuple[np.ndarray, np.
     for arm in ("1", "2"):
         n, sd = a["n" + arm], a["sd" + arm]
         _check("n" + arm, ~(n >= 2), "each arm needs n >= 2")
-        _check("sd" + arm, ~(sd > 0), "standard deviations must be positive")
+        _check("n" + arm, ~np.isfinite(n) | (n != np.round(n)), "sample sizes must be whole")
+        _check("sd" + arm, ~(sd > 0) | ~np.isfinite(sd), "standard deviations must be positive")
         _check("m" + arm, ~np.isfinite(a["m" + arm]), "means must be finite numbers")
     n1, n2 = a["n1"], a["n2"]
-    if measure == "MD":
-        return a["m1"] - a["m2"], a["sd1"] ** 2 / n1 + a["sd2"] ** 2 / n2
-    m = n1 + n2 - 2
-    sp = np.sqrt(((n1 - 1) * a["sd1"] ** 2 + (n2 - 1) * a["sd2"] ** 2) / m)
-    g = hedges_correction(m) * (a["m1"] - a["m2"]) / sp
-    return g, 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        if measure == "MD":
+            yi, vi = a["m1"] - a["m2"], a["sd1"] ** 2 / n1 + a["sd2"] ** 2 / n2
+        else:
+            m = n1 + n2 - 2
+            sp = np.sqrt(((n1 - 1) * a["sd1"] ** 2 + (n2 - 1) * a["sd2"] ** 2) / m)
+            yi = hedges_correction(m) * (a["m1"] - a["m2"]) / sp
+            vi = 1 / n1 + 1 / n2 + yi**2 / (2 * (n1 + n2))
+    bad = ~np.isfinite(yi) | ~np.isfinite(vi) | ~(vi > 0)
+    _check("yi", bad, "effect size or its variance is not finite (SD too small for the means?)")
+    return yi, vi
 
 
 def _binary(
@@ -103,6 +109,7 @@ def _binary(
     e1, n1, e2, n2 = a["events1"], a["n1"], a["events2"], a["n2"]
     for name, arr in a.items():
         _check(name, ~np.isfinite(arr) | (arr < 0), "counts must be non-negative numbers")
+        _check(name, arr != np.round(arr), "counts must be whole numbers")
     _check("n1", n1 < 1, "arm totals must be at least 1")
     _check("n2", n2 < 1, "arm totals must be at least 1")
     _check("events1", e1 > n1, "events exceed the arm total")
@@ -174,6 +181,9 @@ def effect_sizes(measure: str, *, drop00: bool = False, **columns) -> pd.DataFra
 
 
 _Z975 = stats.norm.ppf(0.975)
+#: Scales accepted by :func:`from_reported`: ratio scales (analysed on the log scale) and
+#: difference scales (analysed as reported).
+REPORTED_SCALES = ("OR", "RR", "HR", "SMD", "MD", "RD", "COR", "ZCOR", "GENERIC")
 
 
 def from_reported(
@@ -201,9 +211,15 @@ def from_reported(
            yi      vi                                         derivation
     0 -0.6931  0.1251  se = (log(hi) - log(lo)) / (2 * 1.96) from 95% CI
     """
-    scale = scale.upper()
+    scale = str(scale).upper()
+    if scale not in REPORTED_SCALES:
+        raise ValueError(f"unknown scale {scale!r}; choose one of {REPORTED_SCALES}")
+    from .pooling import check_level
+
+    level = check_level(level)
     ratio = scale in ("OR", "RR", "HR")
     est = _as_float("estimate", estimate)
+    _check("estimate", ~np.isfinite(est), "estimates must be finite numbers")
     if ratio:
         _check("estimate", ~(est > 0), "ratio estimates must be positive")
     yi = np.log(est) if ratio else est
@@ -230,5 +246,5 @@ def from_reported(
         rule = f"se = ({what}) / (2 * {z:.2f}) from {level:g}% CI"
     if sei.size != yi.size:
         raise ValueError(f"inputs have unequal lengths: estimate {yi.size}, spread {sei.size}")
-    _check("se", ~(sei > 0), "standard errors must be positive")
+    _check("se", ~(sei > 0) | ~np.isfinite(sei), "standard errors must be positive and finite")
     return pd.DataFrame({"yi": yi, "vi": sei**2, "derivation": rule})

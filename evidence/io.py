@@ -1,19 +1,25 @@
-"""Input/output helpers: deterministic figure files.
+"""Input/output helpers: deterministic figure files, written atomically.
 
-:func:`save_figure` writes SVG, PNG or PDF files that are byte-identical for identical input: no
-creation dates, no software tags, a fixed SVG hash salt, and every render-time setting that could
-differ between sessions pinned inside a :func:`matplotlib.rc_context` (global ``rcParams`` are
-never changed). matplotlib is imported only when the function is called.
+:func:`atomic_path` gives a temporary file next to the target and renames it into place only when
+writing succeeded, so an interrupted or failed write never leaves a truncated file: the target is
+either the old or the new version, byte for byte. :func:`save_figure` writes SVG, PNG or PDF files
+that are byte-identical for identical input: no creation dates, no software tags, a fixed SVG hash
+salt, and every render-time setting that could differ between sessions pinned inside a
+:func:`matplotlib.rc_context` (global ``rcParams`` are never changed). matplotlib is imported only
+when the function is called.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["FORMATS", "SAVE_RC", "save_figure"]
+__all__ = ["FORMATS", "SAVE_RC", "atomic_path", "save_figure"]
 
 #: File formats :func:`save_figure` writes.
 FORMATS = ("svg", "png", "pdf")
@@ -53,6 +59,35 @@ _METADATA = MappingProxyType(
 )
 
 
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary path to write ``path``'s new content to; renamed into place on success.
+
+    The temporary file sits in the target's folder (same file system, so the rename is atomic)
+    and is removed if the block raises, including on ``KeyboardInterrupt``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     target = pathlib.Path(d) / "table.csv"
+    ...     with atomic_path(target) as tmp:
+    ...         _ = tmp.write_text("a,b\\n")
+    ...     print(target.read_text() == "a,b\\n", sorted(p.name for p in pathlib.Path(d).iterdir()))
+    True ['table.csv']
+    """
+    path = Path(path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def save_figure(
     fig: Any,
     path: str | os.PathLike[str],
@@ -69,7 +104,8 @@ def save_figure(
         The figure (an Axes is accepted and its figure is saved).
     path : str or path-like
         Output file; its suffix (``.svg``, ``.png``, ``.pdf``) selects the format unless
-        ``format`` is given. The parent directory must exist.
+        ``format`` is given. The parent directory must exist. The file is written to a
+        temporary name and renamed into place (:func:`atomic_path`).
     format : {"svg", "png", "pdf"}, optional
         Overrides the suffix.
     dpi : float, default 300
@@ -121,6 +157,6 @@ def save_figure(
     if fmt == "png":
         kwargs["backend"] = "agg"  # rasterise with Agg whatever the interactive backend is
     rc = {key: mpl.rcParamsDefault[key] for key in _DEFAULT_KEYS} | dict(SAVE_RC)
-    with mpl.rc_context(rc):
-        fig.savefig(path, **kwargs)
+    with mpl.rc_context(rc), atomic_path(path) as tmp:
+        fig.savefig(tmp, **kwargs)
     return path

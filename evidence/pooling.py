@@ -13,30 +13,55 @@ tau^2 estimators, as metafor's ``rma.uni`` defines them (all floored at 0):
 ``SJ``   Sidik-Jonkman (one step from the unit-weight start, as metafor)
 ``PM``   Paule-Mandel (generalised Q equals k - 1)
 ``EB``   empirical Bayes (Morris); its estimating equation is the same as PM's
-``ML``   maximum likelihood (root of the score equation, metafor's Fisher-scoring fixed point)
+``ML``   maximum likelihood (the global maximiser over tau^2 >= 0, see below)
 ``REML`` restricted maximum likelihood (likewise)
 ``FE``   common (fixed) effect: tau^2 = 0 (``CE`` and ``EE`` are accepted as aliases)
+
+ML and REML: global maximum, not metafor's stopping point
+    The (restricted) likelihood of tau^2 can have several local maxima, typically with one very
+    precise study beside several imprecise heterogeneous ones. metafor's Fisher scoring starts at
+    the Hedges estimate and stops at the first stationary point its ascent reaches (it then asks
+    to "check the profile likelihood"). We first find that same point (so ordinary data give
+    metafor's answer to the last digit), then scan the profile (restricted) log-likelihood on a
+    grid of :data:`PROFILE_GRID` points over ``[0, 2 range(y)^2 + max(v)]`` (every stationary
+    point lies below that bound), polish the best grid point by an ascent on the score, and
+    return whichever of the two has the higher likelihood, boundary 0 included. Where that
+    differs from metafor's stopping point a :class:`LocalMaximumWarning` is emitted; the
+    returned tau^2 is then the global maximiser and metafor's value is a local one. The same
+    safeguard runs in every batch (leave-one-out, cumulative, influence, GOSH) and for
+    meta-regression.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
-from .results import BinaryPoolResult, PoolResult
+from .results import BinaryPoolResult, PoolResult, _fmt, _html_table
 
 __all__ = [
     "METHODS",
     "TESTS",
     "PI_RULES",
     "ConvergenceWarning",
+    "LocalMaximumWarning",
     "pool",
     "pool_binary",
     "fit_batch",
+    "fit_masks",
+    "chunks",
     "q_profile",
+    "ProfileResult",
+    "check_inputs",
+    "check_level",
+    "check_groups",
+    "check_aligned",
+    "profile_likelihood",
 ]
 
 METHODS = ("FE", "DL", "HE", "HS", "SJ", "PM", "EB", "ML", "REML")
@@ -44,14 +69,32 @@ TESTS = ("z", "knha", "adhoc")
 PI_RULES = ("metafor", "higgins", "t_k1")
 _ALIASES = {"CE": "FE", "EE": "FE", "HKSJ": "knha"}
 
-#: Convergence threshold on tau^2 for iterative estimators and root finders (metafor uses 1e-5
-#: by default; the reference script tightens it to 1e-12, and so do we).
+#: Convergence threshold on tau^2 for iterative estimators and root finders, relative to the
+#: larger of tau^2 and the mean sampling variance, so that it does not depend on the scale of
+#: the effects (metafor uses an absolute 1e-5 by default; the reference script tightens it to
+#: 1e-12, which our relative criterion meets on every reference data set).
 TAU2_TOL = 1e-13
 MAX_ITER = 1000
+#: Batches are fitted in chunks of at most this many (fit x study) cells, so that leave-one-out,
+#: cumulative, influence and GOSH need memory linear in k instead of k x k.
+BATCH_CELLS = 1 << 20
+#: Effects this large overflow when squared (Q, weighted residual sums): refused with a message.
+MAX_ABS = 1e150
+
+
+#: Points of the profile-likelihood scan that safeguards ML and REML against local maxima.
+PROFILE_GRID = 48
+#: A grid point must beat metafor's stopping point by this relative margin in log-likelihood
+#: before the scan overrides it (rounding alone never does).
+LL_MARGIN = 1e-12
 
 
 class ConvergenceWarning(RuntimeWarning):
     """An iterative estimator stopped before meeting its tolerance."""
+
+
+class LocalMaximumWarning(RuntimeWarning):
+    """metafor's iteration would stop at a local maximum; the global maximum is returned."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -71,8 +114,89 @@ def _vector(name: str, x: Sequence[float] | np.ndarray) -> np.ndarray:
     return arr
 
 
+def check_aligned(**named) -> None:
+    """Refuse pandas inputs whose indexes disagree (they would be paired by position).
+
+    Every pair of ``pandas.Series`` among the arguments must carry the same index in the same
+    order; otherwise a ``ValueError`` names the first position where they differ.
+    """
+    series = [(n, x) for n, x in named.items() if isinstance(x, pd.Series)]
+    for (n0, a), (n1, b) in zip(series, series[1:], strict=False):
+        if not a.index.equals(b.index):
+            diff = next(
+                (i for i, (p, q) in enumerate(zip(a.index, b.index, strict=False)) if p != q),
+                min(len(a), len(b)),
+            )
+            raise ValueError(
+                f"{n0} and {n1} are pandas Series with different indexes (first difference at "
+                f"position {diff}); they would be paired by position: align them first "
+                f"(e.g. {n1}.reindex({n0}.index)) or pass arrays"
+            )
+
+
+def check_level(level) -> float:
+    """Confidence level in percent; accepts 95 and 0.95 as metafor does.
+
+    A number in (1, 100) is a percentage; a number in (0.5, 1) is a proportion and is
+    multiplied by 100 (metafor reads ``level = 0.95`` as 95%). Anything else (strings, NaN,
+    0 to 0.5, which metafor would read as alpha, 1, >= 100, negative) raises ``ValueError``.
+
+    Examples
+    --------
+    >>> check_level(95), check_level(0.9)
+    (95.0, 90.0)
+    """
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.integer, np.floating)):
+        raise ValueError(f"level must be a number (e.g. 95 or 0.95), got {level!r}")
+    lv = float(level)
+    if 1 < lv < 100:
+        return lv
+    if 0.5 < lv < 1:
+        return 100 * lv
+    raise ValueError(
+        f"level must be a percentage in (1, 100) or a proportion in (0.5, 1); got {level!r}"
+    )
+
+
+def check_groups(groups, k: int, what: str = "groups") -> tuple[np.ndarray, list]:
+    """Integer codes (order of first appearance) and unique values of a grouping variable.
+
+    Missing labels (None, NaN of any float type, ``pd.NA``, ``pd.NaT``) raise ``ValueError``
+    naming every position; so do distinct values that print identically (``1`` and ``"1"``),
+    which would show as one group in every table while being counted as two.
+
+    Examples
+    --------
+    >>> codes, values = check_groups(["CBT", "WL", "CBT"], 3)
+    >>> codes.tolist(), values
+    ([0, 1, 0], ['CBT', 'WL'])
+    """
+    labels = list(groups)
+    if len(labels) != k:
+        raise ValueError(f"{what} has {len(labels)} entries for {k} studies")
+    miss = [i for i, x in enumerate(labels) if np.ndim(x) == 0 and bool(pd.isna(x))]
+    if miss:
+        raise ValueError(f"{what}: missing label at position {miss[0]} (all positions: {miss})")
+    codes, uniq = pd.factorize(pd.Series(labels, dtype=object), sort=False)
+    shown = pd.Series([str(u) for u in uniq])
+    dup = shown[shown.duplicated(keep=False)]
+    if dup.size:
+        text = dup.iloc[0]
+        pos = [i for i, x in enumerate(labels) if str(x) == text]
+        kinds = sorted({type(labels[i]).__name__ for i in pos})
+        raise ValueError(
+            f"{what}: values of different types print as the same label {text!r} "
+            f"({', '.join(kinds)}; positions {pos}); convert them to one type"
+        )
+    return np.asarray(codes), list(uniq)
+
+
 def check_inputs(yi, vi) -> tuple[np.ndarray, np.ndarray]:
-    """Validate ``yi`` and ``vi``: numeric, finite, equal length, k >= 1, vi > 0."""
+    """Validate ``yi`` and ``vi``: numeric, finite, equal length, k >= 1, vi > 0, |yi| < 1e150.
+
+    pandas Series must share their index (see :func:`check_aligned`).
+    """
+    check_aligned(yi=yi, vi=vi)
     y, v = _vector("yi", yi), _vector("vi", vi)
     if y.size != v.size:
         raise ValueError(f"yi and vi have unequal lengths ({y.size} and {v.size})")
@@ -81,6 +205,12 @@ def check_inputs(yi, vi) -> tuple[np.ndarray, np.ndarray]:
     bad = np.flatnonzero(v <= 0)
     if bad.size:
         raise ValueError(f"vi: sampling variances must be positive; vi <= 0 at position {bad[0]}")
+    big = np.flatnonzero((np.abs(y) >= MAX_ABS) | (v >= MAX_ABS**2))
+    if big.size:
+        raise ValueError(
+            f"yi or vi too large to square in double precision at position {big[0]} "
+            f"(|yi| must be < {MAX_ABS:g}); rescale the effect sizes"
+        )
     return y, v
 
 
@@ -94,6 +224,11 @@ def _name(value: str, allowed: tuple[str, ...], what: str) -> str:
 
 # --------------------------------------------------------------------------------------------
 # batched building blocks (all arrays are (B, k); masked-out entries carry weight 0)
+
+
+def _vscale(v, m):
+    """Mean included sampling variance per batch row: the scale of the tau^2 tolerance."""
+    return _wsum(m, v) / m.sum(axis=1)
 
 
 def _wsum(w, x=None):
@@ -156,7 +291,8 @@ def _solve(equation, y, v, m, target, start=None):
         fs, _ = equation(y, v, m, start)
     up = fs > target  # NaN (single-study rows) is neither up nor down: stays at 0
     down = (fs <= target) & (start > 0)
-    lo, hi = np.where(up, start, 0.0), np.where(up, np.maximum(4 * start, 1.0), start)
+    lo = np.where(up, start, 0.0)
+    hi = np.where(up, np.maximum(4 * start, _vscale(v, m)), start)
     grow = np.flatnonzero(up)
     for _ in range(200):  # upward bracket: f(hi) < target
         if grow.size == 0:
@@ -185,6 +321,7 @@ def _solve(equation, y, v, m, target, start=None):
         return t, 0
     sol = np.where(up, start, np.where(start > 0, hi, lo))[rows]  # Newton starts at start
     y, v, m, target, lo, hi = y[rows], v[rows], m[rows], target[rows], lo[rows], hi[rows]
+    scale = _vscale(v, m)
     act = np.arange(rows.size)  # positions (in the solved subset) still iterating
     for it in range(MAX_ITER):
         ta, la, ha = sol[act], lo[act], hi[act]
@@ -195,7 +332,7 @@ def _solve(equation, y, v, m, target, start=None):
             new = ta - f / df
         out = ~((new > la) & (new < ha)) | ~np.isfinite(new)
         new = np.where(out, (la + ha) / 2, new)
-        done = np.abs(new - ta) <= TAU2_TOL * np.maximum(1.0, ta)
+        done = np.abs(new - ta) <= TAU2_TOL * np.maximum(scale[act], ta)
         sol[act], lo[act], hi[act] = new, la, ha
         act = act[~done]
         if act.size == 0:
@@ -213,6 +350,116 @@ def _step_halving(tau2, adj):
         n = np.where(neg & (tau2 > 0), np.ceil(np.log2(-adj / tau2)), 0.0)
     adj = np.where(neg & (tau2 <= 0), 0.0, adj * np.exp2(-n))
     return np.maximum(tau2 + adj, 0.0)
+
+
+def _loglik(reml: bool):
+    """Profile (restricted) log-likelihood of tau^2, intercept-only model, as metafor's logLik.
+
+    ML: ``-k/2 log(2 pi) - 1/2 sum log(v + tau^2) - 1/2 sum w (y - mu_w)^2``; REML adds
+    ``log(2 pi)/2 + log(k)/2 - log(sum w)/2`` (metafor's constants, ``X'X = k``).
+    """
+
+    def loglik(y, v, m, t):
+        vt = v + t[:, None]
+        w = m / vt
+        sw = w.sum(axis=1)
+        k = m.sum(axis=1)
+        mu = _wsum(w, y) / sw
+        out = -0.5 * (
+            k * np.log(2 * np.pi) + _wsum(m, np.log(vt)) + _wsum(w, (y - mu[:, None]) ** 2)
+        )
+        if reml:
+            out = out + 0.5 * (np.log(2 * np.pi) + np.log(k) - np.log(sw))
+        return out
+
+    return loglik
+
+
+def _global_max(loglik, ascend, vmin, t_local, upper, what, metafor=None):
+    """Replace local maxima of a likelihood in tau^2 by the global maximiser (batched).
+
+    ``t_local`` is where metafor's iteration stops; ``loglik(rows, t)`` is the profile
+    log-likelihood of the batch rows ``rows`` at ``t`` and ``ascend(rows, start)`` climbs from
+    ``start`` to a stationary point. The profile is scanned on 0 and a geometric grid from
+    ``1e-3 vmin`` up to ``upper`` (one grid point at a time, vectorised over the batch); rows
+    where a grid point beats ``t_local`` are polished from their best grid point and keep the
+    higher of the polished and the grid point. ``metafor(rows)`` returns where metafor's own
+    Fisher scoring stops for those rows (default: ``t_local``); a :class:`LocalMaximumWarning`
+    names the rows where that is not the returned global maximum. Rows with a non-finite
+    ``upper`` (too few studies) are left alone.
+    """
+    rows = np.flatnonzero(np.isfinite(upper) & (upper > 0))
+    if rows.size == 0:
+        return t_local
+    tl, up = t_local[rows], upper[rows]
+    lower = np.minimum(1e-3 * vmin[rows], 1e-3 * up)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        l_loc = loglik(rows, tl)
+        best_t, best_l = np.zeros(rows.size), loglik(rows, np.zeros(rows.size))
+        ratio = np.log(up / lower)
+        for u in np.linspace(0.0, 1.0, PROFILE_GRID):  # grid points, each over the batch
+            g = lower * np.exp(u * ratio)
+            lg = loglik(rows, g)
+            better = lg > best_l
+            best_t, best_l = np.where(better, g, best_t), np.where(better, lg, best_l)
+        margin = LL_MARGIN * np.maximum(1.0, np.abs(l_loc))
+        move = np.flatnonzero(best_l > l_loc + margin)
+        if move.size == 0:
+            return t_local
+        t_pol = ascend(rows[move], best_t[move])
+        l_pol = loglik(rows[move], t_pol)
+        t_new = np.where(l_pol >= best_l[move], t_pol, best_t[move])
+    out = t_local.copy()
+    out[rows[move]] = t_new
+    t_mf = t_local[rows[move]] if metafor is None else metafor(rows[move])
+    differ = ~(np.abs(t_mf - t_new) <= 1e-6 * np.maximum(1.0, t_new))
+    if differ.any():
+        n, B, i = int(differ.sum()), t_local.size, np.flatnonzero(differ)[0]
+        where = "" if B == 1 else f" in {n} of {B} fits of the batch"
+        stop = "does not converge" if np.isnan(t_mf[i]) else f"stops at tau^2 = {t_mf[i]:.6g}"
+        warnings.warn(
+            f"{what}: the likelihood of tau^2 has more than one local maximum{where}; metafor's "
+            f"Fisher scoring {stop}, the global maximum is at tau^2 = {t_new[i]:.6g} "
+            "(returned; see PoolResult.profile())",
+            LocalMaximumWarning,
+            stacklevel=4,
+        )
+    return out
+
+
+def _fisher_scoring(reml, y, v, m, start):
+    """metafor's Fisher scoring for ML or REML (intercept only) from ``start``, with its step
+    halving; returns where it stops (NaN where it does not converge in ``MAX_ITER`` steps).
+    Used only to say, in the warning, where metafor would have stopped (metafor then sets
+    tau^2 = 0 when the likelihood is higher there, and so does the caller)."""
+    t = np.array(start, dtype=float)
+    act = np.arange(t.size)
+    scale = _vscale(v, m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(MAX_ITER):
+            w = m[act] / (v[act] + t[act, None])
+            sw, sw2, sw3 = w.sum(axis=1), (w**2).sum(axis=1), (w**3).sum(axis=1)
+            r = y[act] - (_wsum(w, y[act]) / sw)[:, None]
+            ppy = _wsum(w**2, r**2)
+            if reml:
+                adj = (ppy - (sw - sw2 / sw)) / (sw2 - 2 * sw3 / sw + sw2**2 / sw**2)
+            else:
+                adj = (ppy - sw) / sw2
+            new = _step_halving(t[act], np.nan_to_num(adj))
+            done = np.abs(new - t[act]) <= TAU2_TOL * np.maximum(scale[act], t[act])
+            t[act] = new
+            act = act[~done]
+            if act.size == 0:
+                return t
+    t[act] = np.nan
+    return t
+
+
+def _vrange(y, v, m):
+    """Per batch row: range of the included y, and the smallest and largest included v."""
+    inc = m > 0
+    spread = np.where(inc, y, -np.inf).max(axis=1) - np.where(inc, y, np.inf).min(axis=1)
+    return spread, np.where(inc, v, np.inf).min(axis=1), np.where(inc, v, 0.0).max(axis=1)
 
 
 def _tau2(method, y, v, m, k):
@@ -242,7 +489,26 @@ def _tau2(method, y, v, m, k):
         if method in ("PM", "EB"):
             return _solve(_q_equation, y, v, m, k - 1.0)
         start = np.maximum(np.nan_to_num((ss - _wsum(m, v) * (k - 1) / k) / (k - 1)), 0.0)
-        return _solve(_score_equation(method == "REML"), y, v, m, 0.0, start=start)
+        reml = method == "REML"
+        tau2, iters = _solve(_score_equation(reml), y, v, m, 0.0, start=start)
+        spread, vmin, vmax = _vrange(y, v, m)
+        # every stationary point lies below 2 range(y)^2 + max(v) (from the score equations)
+        upper = np.maximum(np.where(k > 1, 2 * spread**2 + vmax, np.nan), 4 * tau2)
+    ll = _loglik(reml)
+
+    def loglik(rows, t):
+        return ll(y[rows], v[rows], m[rows], t)
+
+    def ascend(rows, t0):
+        return _solve(_score_equation(reml), y[rows], v[rows], m[rows], 0.0, start=t0)[0]
+
+    def metafor(rows):  # its Fisher scoring, then its check of the boundary (ll0check)
+        t = _fisher_scoring(reml, y[rows], v[rows], m[rows], start[rows])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zero = loglik(rows, np.zeros(rows.size)) > loglik(rows, t)
+        return np.where(zero, 0.0, t)
+
+    return _global_max(loglik, ascend, vmin, tau2, upper, method, metafor), iters
 
 
 def fit_batch(y, v, m, *, method="REML", test="z", level=95.0, pi="metafor"):
@@ -263,6 +529,43 @@ def fit_batch(y, v, m, *, method="REML", test="z", level=95.0, pi="metafor"):
         est["statistic"] = est["estimate"] / est["se"]
     est["pvalue"] = 2 * stats.t.sf(np.abs(est["statistic"]), est["df"])
     return est
+
+
+def chunks(n: int, k: int):
+    """(start, stop) pairs covering ``range(n)`` with at most :data:`BATCH_CELLS` // k rows."""
+    step = max(1, BATCH_CELLS // max(k, 1))
+    return [(a, min(n, a + step)) for a in range(0, n, step)]
+
+
+def merge_chunks(parts: list[dict]) -> dict:
+    """Concatenate per-chunk result dicts; ``iterations`` is the worst chunk (< 0 = failed)."""
+    its = [int(p["iterations"]) for p in parts]
+    out = {
+        key: np.concatenate([p[key] for p in parts])
+        for key in parts[0]
+        if key != "iterations" and np.ndim(parts[0][key])
+    }
+    out["iterations"] = min(its) if min(its) < 0 else max(its)
+    return out
+
+
+def fit_masks(y, v, masks, n: int, **settings) -> dict:
+    """:func:`fit_batch` over ``n`` masks made chunk by chunk by ``masks(start, stop)``.
+
+    Memory stays linear in k: each chunk holds at most :data:`BATCH_CELLS` cells and the
+    per-study weights are dropped. Leave-one-out is ``masks = lambda a, b:
+    np.arange(k) != np.arange(a, b)[:, None]``.
+    """
+    k = y.size
+    parts = []
+    for a, b in chunks(n, k):
+        B = b - a
+        f = fit_batch(
+            np.broadcast_to(y, (B, k)), np.broadcast_to(v, (B, k)), masks(a, b), **settings
+        )
+        f.pop("weights")
+        parts.append(f)
+    return merge_chunks(parts)
 
 
 def _fit_centred(y, v, m, method, test, level, pi):
@@ -349,6 +652,116 @@ def q_profile(y, v, *, level=95.0) -> tuple[float, float]:
     return float(t[0]), float(t[1])
 
 
+@dataclass(frozen=True, eq=False)
+class ProfileResult:
+    """Profile (restricted) log-likelihood of tau^2 (metafor ``profile(rma(...))``).
+
+    ``likelihood`` is ``"ML"`` for ML fits and ``"REML"`` for every other estimator (as metafor,
+    whose ``logLik`` of a non-ML fit is the restricted one). ``tau2`` is the fit's estimate.
+    """
+
+    method: str
+    likelihood: str
+    k: int
+    tau2: float
+    grid: np.ndarray = field(repr=False)
+    loglik: np.ndarray = field(repr=False)
+    estimate: np.ndarray = field(repr=False)
+
+    @property
+    def local_maxima(self) -> np.ndarray:
+        """tau^2 of every local maximum of the profile on the grid (boundary 0 included)."""
+        ll = self.loglik
+        left = np.r_[True, ll[1:] > ll[:-1]]
+        right = np.r_[ll[:-1] >= ll[1:], True]
+        return self.grid[left & right]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per grid point: ``tau2``, ``loglik`` and the pooled ``estimate`` there."""
+        return pd.DataFrame({"tau2": self.grid, "loglik": self.loglik, "estimate": self.estimate})
+
+    def summary(self) -> str:
+        peaks = ", ".join(f"{x:.4g}" for x in self.local_maxima)
+        return (
+            f"Profile {self.likelihood} log-likelihood of tau^2 ({self.method}; k = {self.k}), "
+            f"{self.grid.size} points on [{self.grid[0]:.4g}, {self.grid[-1]:.4g}]\n"
+            f"  tau^2 = {_fmt(self.tau2)}; local maxima on the grid at tau^2 = {peaks}"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        rows = [
+            ("tau^2 (fit)", _fmt(self.tau2)),
+            ("local maxima", ", ".join(f"{x:.4g}" for x in self.local_maxima)),
+            ("grid", f"{self.grid.size} points on [{self.grid[0]:.4g}, {self.grid[-1]:.4g}]"),
+        ]
+        return _html_table("Profile likelihood of tau^2", rows, f"{self.likelihood} likelihood")
+
+    def plot(self, **kwargs):
+        """Plot the profile; see :func:`evidence.plots.profile.profile_plot`."""
+        from .plots.profile import profile_plot
+
+        return profile_plot(self, **kwargs)
+
+
+def profile_likelihood(result: PoolResult, tau2=None, steps: int = 200) -> ProfileResult:
+    """Profile (restricted) log-likelihood of tau^2 for a fitted random-effects model.
+
+    Parameters
+    ----------
+    result : PoolResult
+        A random-effects fit (not ``FE``) with k >= 2.
+    tau2 : (float, float) or array-like, optional
+        Range ``(low, high)`` scanned with ``steps`` evenly spaced points, or the grid itself.
+        Default: 0 to twice the larger of the estimate and the Q-profile upper limit (at least
+        the largest sampling variance).
+    steps : int, default 200
+        Number of grid points when a range is given.
+
+    Returns
+    -------
+    ProfileResult
+
+    Examples
+    --------
+    >>> res = pool([0.1, 0.3, 0.35, 0.65, 0.45, 0.15], [0.03, 0.03, 0.05, 0.01, 0.05, 0.02])
+    >>> prof = res.profile()
+    >>> frame = prof.to_frame()
+    >>> print(round(frame.tau2[frame.loglik.idxmax()], 2), prof.likelihood, len(frame))
+    0.03 REML 200
+    """
+    if result.method == "FE" or result.k < 2:
+        raise ValueError("profile() needs a random-effects fit (method other than FE) with k >= 2")
+    if tau2 is None:
+        hi = 2 * max(result.tau2, np.nan_to_num(result.tau2_ci_high), float(np.max(result.vi)))
+        tau2 = (0.0, hi)
+    t = np.asarray(tau2, dtype=float)
+    if t.ndim == 1 and t.size == 2:
+        if not (0 <= t[0] < t[1]) or not np.all(np.isfinite(t)):
+            raise ValueError(f"tau2 range must satisfy 0 <= low < high (finite); got {tuple(t)}")
+        t = np.linspace(t[0], t[1], int(steps))
+    if t.ndim != 1 or t.size < 2 or np.any(t < 0) or not np.all(np.isfinite(t)):
+        raise ValueError("tau2 must be a (low, high) range or a grid of finite values >= 0")
+    likelihood = "ML" if result.method == "ML" else "REML"
+    B, k = t.size, result.k
+    y, v = np.broadcast_to(result.yi, (B, k)), np.broadcast_to(result.vi, (B, k))
+    m = np.ones((B, k))
+    ll = _loglik(likelihood == "REML")(y, v, m, t)
+    w = 1 / (v + t[:, None])
+    est = (w * y).sum(axis=1) / w.sum(axis=1)
+    return ProfileResult(
+        method=result.method,
+        likelihood=likelihood,
+        k=k,
+        tau2=result.tau2,
+        grid=t,
+        loglik=ll,
+        estimate=est,
+    )
+
+
 def pool(
     yi,
     vi,
@@ -373,7 +786,7 @@ def pool(
         Normal (Wald) test, Knapp-Hartung (t with k - 1 df), or Knapp-Hartung whose SE never
         falls below the Wald SE (ad hoc variant).
     level : float, default 95
-        Confidence level in percent.
+        Confidence level in percent; a proportion such as 0.95 is read as 95% (as metafor).
     pi : {"metafor", "higgins", "t_k1"}
         Prediction interval rule: metafor's ``predict()`` (normal under ``z``, t with k - 1 df
         under Knapp-Hartung), t with k - 2 df (Higgins et al. 2009; Riley et al. 2011), or t with
@@ -389,6 +802,15 @@ def pool(
         Frozen result. With k = 1 the single study is returned with tau^2 = 0 and every
         heterogeneity statistic (Q, I^2, H^2, tau^2 CI) NaN.
 
+    Notes
+    -----
+    ML and REML return the global maximiser of the (restricted) likelihood over tau^2 >= 0.
+    Where metafor's Fisher scoring (with its check of tau^2 = 0) would stop at a lower local
+    maximum, or would not converge, the result differs from metafor's and a
+    :class:`LocalMaximumWarning` names both values; ``result.profile().plot()`` shows the
+    likelihood. The tau^2 tolerance is relative to the mean sampling variance, so results do
+    not depend on the scale of the effects.
+
     Examples
     --------
     >>> res = pool([0.1, 0.3, 0.35, 0.65, 0.45, 0.15], [0.03, 0.03, 0.05, 0.01, 0.05, 0.02])
@@ -396,6 +818,7 @@ def pool(
     0.3463 0.0331 REML
     """
     y, v = check_inputs(yi, vi)
+    level = check_level(level)
     method = _name(method, METHODS, "method")
     test = _name(test, TESTS, "test")
     pi = _name(pi, PI_RULES, "prediction-interval rule")
@@ -500,7 +923,12 @@ def pool_binary(
     >>> print(round(r.estimate, 4), round(r.se, 4))
     -0.8463 0.3597
     """
+    level = check_level(level)
     method = _name(method, ("MH", "Peto"), "binary method")
+    if labels is not None:
+        labels = tuple(str(x) for x in labels)
+        if len(labels) != np.size(events1):
+            raise ValueError(f"labels has {len(labels)} entries for {np.size(events1)} studies")
     measure = _name(measure, ("OR", "RR", "RD"), "measure")
     if method == "Peto" and measure != "OR":
         raise ValueError("Peto's method pools odds ratios only (measure='OR')")
@@ -527,7 +955,7 @@ def pool_binary(
     return BinaryPoolResult(
         yi=yi,
         vi=vi,
-        labels=None if labels is None else tuple(str(x) for x in labels),
+        labels=labels,
         measure=measure,
         method=method,
         level=level,
@@ -541,15 +969,13 @@ def pool_binary(
         q=q,
         q_df=kq - 1,
         q_pvalue=float(stats.chi2.sf(q, kq - 1)) if kq > 1 else float("nan"),
-        i2=float(max(0.0, 100 * (q - (kq - 1)) / q)) if kq > 1 else float("nan"),
+        i2=float(max(0.0, 100 * (q - (kq - 1)) / q)) if kq > 1 and np.isfinite(q) else np.nan,
         excluded=tuple(np.flatnonzero(~ok).tolist()),
     )
 
 
 def _peto_effects(events1, n1, events2, n2):
     """Per-study Peto log odds ratios (O - E) / V; double-zero tables are NaN (as ``rma.peto``)."""
-    import pandas as pd
-
     a = np.asarray(events1, float)
     c = np.asarray(events2, float)
     cells = np.stack([a, np.asarray(n1, float) - a, c, np.asarray(n2, float) - c])

@@ -28,10 +28,15 @@ from .pooling import (
     METHODS,
     TAU2_TOL,
     ConvergenceWarning,
+    _global_max,
     _name,
     _step_halving,
     _tau2,
+    _vrange,
+    _vscale,
+    check_aligned,
     check_inputs,
+    check_level,
 )
 from .results import METHOD_NAMES, TEST_NAMES, _fmt, _html_table, _p
 
@@ -44,6 +49,9 @@ __all__ = [
 ]
 
 REG_TESTS = ("z", "knha", "adhoc")
+#: Largest number of permutations an exact permutation test enumerates; beyond it the test
+#: refuses and names the random-permutation alternative.
+EXACT_MAX = 100_000
 #: metafor's permutest compares statistics with this tolerance (``.Machine$double.eps^0.5``).
 COMPTOL = float(np.finfo(float).eps ** 0.5)
 
@@ -140,7 +148,7 @@ def _solve_rss(y, v, m, X, target):
     zero = np.zeros(y.shape[0])
     q0, _ = _rss(y, v, m, X, zero)
     active = q0 > target
-    lo, hi = zero.copy(), np.where(active, 1.0, 0.0)
+    lo, hi = zero.copy(), np.where(active, _vscale(v, m), 0.0)
     for _ in range(200):
         qh, _ = _rss(y, v, m, X, hi)
         grow = active & (qh > target)
@@ -148,6 +156,7 @@ def _solve_rss(y, v, m, X, target):
             break
         lo, hi = np.where(grow, hi, lo), np.where(grow, hi * 4, hi)
     t = np.where(active, lo, 0.0)
+    scale = _vscale(v, m)
     for it in range(MAX_ITER):
         q, dq = _rss(y, v, m, X, t)
         f = q - target
@@ -157,7 +166,7 @@ def _solve_rss(y, v, m, X, target):
             new = t - f / dq
         new = np.where(~((new > lo) & (new < hi)) | ~np.isfinite(new), (lo + hi) / 2, new)
         new = np.where(active, new, 0.0)
-        done = np.abs(new - t) <= TAU2_TOL * np.maximum(1.0, t)
+        done = np.abs(new - t) <= TAU2_TOL * np.maximum(scale, t)
         t = new
         if done.all():
             return t, it + 1
@@ -195,8 +204,44 @@ def _tau2_mods(method, y, v, m, X, k, intercept_only):
             return t0 * rss / (k - p), 0
         if method == "PM":
             return _solve_rss(y, v, m, X, k - p)
-        tau2 = np.maximum(np.nan_to_num(he), 0.0)
-        act = np.arange(B)  # rows still iterating: converged rows leave the batch
+        start = np.maximum(np.nan_to_num(he), 0.0)
+    tau2, iters = _scoring(method, y, v, m, X, k, start)
+    if method == "EB":
+        return tau2, iters
+
+    def loglik(rows, t):
+        mm, Xr = m[rows], X[rows]
+        vt = v[rows] + t[:, None]
+        w = mm / vt
+        _, e, _ = _wls(y[rows], Xr, w)
+        out = -0.5 * (k[rows] * np.log(2 * np.pi) + (mm * np.log(vt)).sum(1) + (w * e**2).sum(1))
+        if method == "REML":
+            ld_w = np.linalg.slogdet(_gram(Xr, w))[1]
+            ld_1 = np.linalg.slogdet(_gram(Xr, mm))[1]
+            out = out + 0.5 * (p * np.log(2 * np.pi) + ld_1 - ld_w)
+        return out
+
+    def ascend(rows, t0):
+        return _scoring(method, y[rows], v[rows], m[rows], X[rows], k[rows], t0)[0]
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ybar = (m * y).sum(1) / k
+        ss = (m * (y - ybar[:, None]) ** 2).sum(1)
+        _, vmin, vmax = _vrange(y, v, m)
+        # max e_i^2 <= sum w e^2 / min w <= (max v / min v) sum (y - ybar)^2 bounds the roots
+        upper = np.where(k > p, 2 * ss * vmax / vmin + vmax, np.nan)
+    upper = np.maximum(upper, 4 * tau2)
+    tau2 = _global_max(loglik, ascend, vmin, tau2, upper, method)
+    return tau2, iters
+
+
+def _scoring(method, y, v, m, X, k, start):
+    """metafor's Fisher scoring for ML, REML and EB with moderators, from ``start``."""
+    B, p = y.shape[0], X.shape[-1]
+    tau2 = np.array(start, dtype=float)
+    scale = _vscale(v, m)
+    act = np.arange(B)  # rows still iterating: converged rows leave the batch
+    with np.errstate(divide="ignore", invalid="ignore"):
         for it in range(MAX_ITER):
             ya, va, ma, Xa, ka = y[act], v[act], m[act], X[act], k[act]
             ta = tau2[act]
@@ -216,12 +261,12 @@ def _tau2_mods(method, y, v, m, X, k, intercept_only):
                 )
                 adj = ((we**2).sum(1) - tr_p) / tr_pp
             new = _step_halving(ta, np.nan_to_num(adj))
-            done = np.abs(new - ta) <= TAU2_TOL * np.maximum(1.0, ta)
+            done = np.abs(new - ta) <= TAU2_TOL * np.maximum(scale[act], ta)
             tau2[act] = new
             act = act[~done]
             if act.size == 0:
                 return tau2, it + 1
-        return tau2, -MAX_ITER
+    return tau2, -MAX_ITER
 
 
 def fit_regression_batch(
@@ -405,6 +450,8 @@ class MetaRegressionResult:
     qm_pvalue: float
     df: float
     iterations: int = field(repr=False)
+    btt: tuple[int, ...] = ()
+    terms: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     @property
     def p(self) -> int:
@@ -436,13 +483,17 @@ class MetaRegressionResult:
         """
         k, p = self.k, self.p
         rng = np.random.default_rng(seed)
+        n_all = 2**k if p == 1 else _row_codes(self.X)[1]
+        if (bool(exact) or n_all <= n) and n_all > EXACT_MAX:
+            raise ValueError(
+                f"an exact permutation test needs {n_all} permutations (more than {EXACT_MAX}); "
+                f"use exact=False with n random permutations (e.g. n=10000, seed=1)"
+            )
         y = self.yi
         if p == 1:
             n_exact = 2.0**k
             is_exact = bool(exact) or n_exact <= n
             if is_exact:
-                if k > 24:
-                    raise ValueError(f"exact sign-flip test with k = {k} is too large")
                 bits = (np.arange(2**k)[:, None] >> np.arange(k)) & 1
                 signs = 1.0 - 2.0 * bits
             else:
@@ -485,6 +536,74 @@ class MetaRegressionResult:
         from .sensitivity import influence
 
         return influence(self)
+
+    def wald_test(self, btt) -> tuple[float, int, float, str]:
+        """Test that the coefficients ``btt`` (indices or names) are all 0 (metafor ``btt``).
+
+        Returns ``(statistic, df, pvalue, distribution)``: Wald chi^2 with len(btt) df under
+        the z test; under Knapp-Hartung the statistic divided by len(btt), referred to
+        F(len(btt), k - p) (as ``rma(..., btt=)``).
+
+        Examples
+        --------
+        >>> res = meta_regression([0.1, 0.3, 0.35, 0.65, 0.45, 0.15],
+        ...                       [0.03, 0.03, 0.05, 0.01, 0.05, 0.02],
+        ...                       {"year": [1990, 1995, 2000, 2005, 2010, 2015]}, method="DL")
+        >>> stat, df, p, dist = res.wald_test("year")
+        >>> print(round(stat, 4), df, dist)
+        0.1357 1 chi2
+        """
+        idx = _coef_index(btt, self.names)
+        b = self.coef[idx]
+        vb = self.vcov[np.ix_(idx, idx)]
+        stat = float(b @ np.linalg.solve(vb, b))
+        m = len(idx)
+        if self.test == "z":
+            return stat, m, float(stats.chi2.sf(stat, m)), "chi2"
+        stat /= m
+        return stat, m, float(stats.f.sf(stat, m, self.k - self.p)), "F"
+
+    def moderator_tests(self) -> pd.DataFrame:
+        """One row per moderator: its own test, its coefficients and what it is adjusted for.
+
+        Each moderator's test covers only its own coefficients (all levels of a categorical
+        moderator together), adjusted for every other moderator in the model; ``r2`` is the
+        R^2 of the whole model (percent). This is the table to report next to each moderator,
+        not the omnibus test of the whole model (``qm``).
+
+        Examples
+        --------
+        >>> mods = {"year": [1990, 1995, 2000, 2005, 2010, 2015, 2018, 2020],
+        ...         "control": ["WL", "WL", "CBT", "CBT", "TAU", "TAU", "WL", "CBT"]}
+        >>> res = meta_regression([0.1, 0.3, 0.35, 0.65, 0.45, 0.15, 0.2, 0.5],
+        ...                       [0.03, 0.03, 0.05, 0.01, 0.05, 0.02, 0.04, 0.02],
+        ...                       mods, method="DL")
+        >>> t = res.moderator_tests()
+        >>> t["df1"].to_dict(), t["adjusted_for"].to_dict()
+        ({'year': 1, 'control': 2}, {'year': 'control', 'control': 'year'})
+        """
+        rows = []
+        for name, idx in self.terms:
+            stat, m, pval, dist = self.wald_test(list(idx))
+            rows.append(
+                {
+                    "moderator": name,
+                    "coefficients": ", ".join(self.names[i] for i in idx),
+                    "estimate": ", ".join(_fmt(self.coef[i]) for i in idx),
+                    "ci": ", ".join(
+                        f"[{_fmt(self.ci_low[i])}, {_fmt(self.ci_high[i])}]" for i in idx
+                    ),
+                    "statistic": stat,
+                    "df1": m,
+                    "df2": float(self.k - self.p) if dist == "F" else float("inf"),
+                    "distribution": dist,
+                    "pvalue": pval,
+                    "adjusted_for": ", ".join(n for n, _ in self.terms if n != name) or "none",
+                    "r2_model": self.r2,
+                    "k": self.k,
+                }
+            )
+        return pd.DataFrame(rows).set_index("moderator") if rows else pd.DataFrame()
 
     def methods_text(self) -> str:
         head = "Common-effect" if self.method == "FE" else f"Mixed-effects, {self.method}"
@@ -572,8 +691,54 @@ def _multiset_permutations(codes):
         out.append(a.copy())
 
 
+def _coef_index(btt, names) -> list[int]:
+    """Coefficient positions from indices or names; refuses unknown or repeated ones."""
+    items = [btt] if isinstance(btt, (int, str, np.integer)) else list(btt)
+    out = []
+    for b in items:
+        if isinstance(b, str):
+            if b not in names:
+                raise ValueError(f"btt: unknown coefficient {b!r}; choose from {names}")
+            out.append(names.index(b))
+        elif isinstance(b, (int, np.integer)) and 0 <= int(b) < len(names):
+            out.append(int(b))
+        else:
+            raise ValueError(f"btt: {b!r} is not a coefficient index in 0..{len(names) - 1}")
+    if not out or len(set(out)) != len(out):
+        raise ValueError(f"btt must name distinct coefficients, got {btt!r}")
+    return out
+
+
+def _terms(moderators, k: int) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """Which design columns belong to which moderator (all dummies of a factor together)."""
+    if moderators is None:
+        return ()
+    frame = moderators
+    if isinstance(frame, pd.Series):
+        frame = frame.to_frame(frame.name or "x")
+    elif isinstance(frame, Mapping):
+        frame = pd.DataFrame({str(c): list(v) for c, v in frame.items()})
+    elif not isinstance(frame, pd.DataFrame):
+        arr = np.asarray(frame)
+        arr = arr[:, None] if arr.ndim == 1 else arr
+        frame = pd.DataFrame(arr, columns=[f"x{i + 1}" for i in range(arr.shape[1])])
+    out, start = [], 1
+    for name in frame.columns:
+        width = design_matrix(frame[[name]], k)[0].shape[1] - 1
+        out.append((str(name), tuple(range(start, start + width))))
+        start += width
+    return tuple(out)
+
+
 def meta_regression(
-    yi, vi, moderators, *, method: str = "REML", test: str = "z", level: float = 95.0
+    yi,
+    vi,
+    moderators,
+    *,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95.0,
+    btt=None,
 ) -> MetaRegressionResult:
     """Mixed-effects meta-regression (metafor ``rma(yi, vi, mods = ~ ...)``).
 
@@ -591,7 +756,11 @@ def meta_regression(
     test : {"z", "knha", "adhoc"}
         Wald z / chi^2 tests, or Knapp-Hartung t / F tests with k - p df.
     level : float
-        Confidence level in percent.
+        Confidence level in percent (0.95 is read as 95%).
+    btt : int, str or sequence, optional
+        Coefficients (indices or names) of the omnibus test ``qm`` (metafor ``btt``): Wald
+        chi^2, or F under Knapp-Hartung. Default: every coefficient but the intercept. Each
+        moderator's own test is in :meth:`MetaRegressionResult.moderator_tests`.
 
     Examples
     --------
@@ -604,13 +773,24 @@ def meta_regression(
     0.0051 0.1357
     """
     y, v = check_inputs(yi, vi)
+    level = check_level(level)
     method = _name(method, METHODS, "method")
     test = _name(test, REG_TESTS, "test")
+    check_aligned(yi=yi, vi=vi, moderators=moderators)
     X, names = design_matrix(moderators, y.size)
     k, p = X.shape
     one = np.ones((1, k), bool)
+    idx = None if btt is None else _coef_index(btt, names)
     fit = fit_regression_batch(
-        y[None], v[None], one, X, method=method, test=test, level=level, intercept_only=p == 1
+        y[None],
+        v[None],
+        one,
+        X,
+        method=method,
+        test=test,
+        level=level,
+        intercept_only=p == 1,
+        btt=idx,
     )
     r2 = _r2(y, v, X, method, fit["tau2"][0])
     g = {key: val[0] for key, val in fit.items() if np.ndim(val)}
@@ -638,10 +818,12 @@ def meta_regression(
         qe_df=k - p,
         qe_pvalue=float(g["qe_pvalue"]),
         qm=float(g["qm"]),
-        qm_df=max(p - 1, 1),
+        qm_df=len(idx) if idx is not None else max(p - 1, 1),
         qm_pvalue=float(g["qm_pvalue"]),
         df=float(k - p) if test != "z" else float("inf"),
         iterations=int(fit["iterations"]),
+        btt=tuple(idx) if idx is not None else (tuple(range(1, p)) if p > 1 else (0,)),
+        terms=_terms(moderators, k),
     )
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 __all__ = [
     "output_root",
+    "output_dir",
     "save_table",
     "save_plot",
     "comparison_effects",
@@ -28,6 +29,10 @@ __all__ = [
     "Analysis",
     "headline",
     "condition_analyses",
+    "ConditionAnalyses",
+    "build_analyses",
+    "row_accounting",
+    "accounting_text",
     "show_comparisons",
     "show_forests",
     "show_pooled",
@@ -39,6 +44,11 @@ __all__ = [
     "COMPARATOR_ORDER",
     "COMPARATOR_NAMES",
     "CONDITION_GROUPS",
+    "SENSITIVITY_SCENARIOS",
+    "sensitivity_scenarios",
+    "pdt_vs_cbt_all_outcomes",
+    "load_published",
+    "steinert_equivalence",
 ]
 
 #: Display order of comparator classes in tables and subgroup plots.
@@ -114,11 +124,22 @@ def output_root() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1]
 
 
+def output_dir() -> Path:
+    """The folder that ``figures/`` and ``results/`` are written under: ``EVIDENCE_OUTPUT`` (set
+    by ``evidence build`` to its staging folder) or else :func:`output_root`."""
+    env = os.environ.get("EVIDENCE_OUTPUT")
+    return Path(env) if env else output_root()
+
+
 def save_table(frame: pd.DataFrame, name: str, *, root: Path | None = None) -> Path:
-    """Write ``results/<name>.csv`` byte-stably (fixed float format and line endings)."""
-    path = (root or output_root()) / "results" / f"{name}.csv"
+    """Write ``results/<name>.csv`` byte-stably (fixed float format and line endings) and
+    atomically (a temporary file renamed into place)."""
+    from .io import atomic_path
+
+    path = (root or output_dir()) / "results" / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, float_format="%.6g", lineterminator="\n")
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, float_format="%.6g", lineterminator="\n")
     return path
 
 
@@ -128,7 +149,7 @@ def save_plot(obj, name: str, *, root: Path | None = None) -> list[Path]:
     from .io import save_figure
 
     fig = obj.figure if hasattr(obj, "figure") and obj.figure is not None else obj
-    folder = (root or output_root()) / "figures"
+    folder = (root or output_dir()) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{name}.{ext}" for ext in ("svg", "png")]
     for p in paths:
@@ -179,12 +200,19 @@ def comparison_effects(
     -------
     pandas.DataFrame
         One row per cluster (input order) with ``cluster_id``, the comparison columns, ``yi``,
-        ``vi``, ``n_effects``, ``n_comparisons``, ``instruments``, ``n1``, ``n2`` and ``label``.
+        ``vi``, ``n_effects``, ``n_comparisons``, ``effect_ids`` (the outcome rows combined),
+        ``instruments``, ``n1``, ``n2`` and ``label``.
+
+    Raises
+    ------
+    ValueError
+        When a selected row has no finite effect or positive variance (it is never dropped
+        silently; :func:`evidence.data.load` refuses such rows, so this signals a bug).
     """
     from .dependence import aggregate_effects
 
     rows = outcomes[(outcomes["measure"] == measure) & (outcomes["timepoint"] == timepoint)]
-    rows = rows[np.isfinite(rows["yi"]) & np.isfinite(rows["vi"])]
+    _check_usable(rows)
     if rows.empty:
         return pd.DataFrame(columns=["cluster_id", *_COMPARISON_COLUMNS, "yi", "vi", "n_effects"])
     rows = rows.assign(cluster_id=rows[list(cluster)].astype(str).agg("|".join, axis=1))
@@ -196,6 +224,8 @@ def comparison_effects(
     out["vi"] = agg["vi"].reindex(out.index)
     out["n_effects"] = agg["n"].reindex(out.index).astype(int)
     out["n_comparisons"] = grouped["comparison_id"].nunique()
+    if "effect_id" in rows:  # which outcome rows each pooled effect stands for
+        out["effect_ids"] = grouped["effect_id"].agg(tuple)
     joined = {"instruments": "instrument", "comparator": "comparator", "construct": "construct"}
     for name, col in joined.items():
         if col in rows:
@@ -211,6 +241,17 @@ def comparison_effects(
         out["higher_is_better"] = hib.first().where(hib.nunique(dropna=False) == 1)
     out["label"] = out["study"].astype(str)
     return out.reset_index()
+
+
+def _check_usable(rows: pd.DataFrame) -> None:
+    """Refuse selected rows without a finite effect and a positive finite variance."""
+    ok = np.isfinite(rows["yi"]) & np.isfinite(rows["vi"]) & (rows["vi"] > 0)
+    if not ok.all():
+        ids = rows.loc[~ok, "effect_id"] if "effect_id" in rows else rows.index[~ok]
+        raise ValueError(
+            "selected outcome rows have no finite effect or variance (not dropped silently): "
+            + ", ".join(map(str, ids))
+        )
 
 
 #: Columns shown for the comparisons of an analysis.
@@ -234,11 +275,12 @@ EFFECT_COLUMNS = [
 def overview_text(analyses: dict) -> str:
     """Markdown: how many comparisons and trials an analysis dict (measure -> Analysis) holds."""
     if not analyses:
+        rows = getattr(analyses, "rows", None)
         return (
             "**No usable comparisons for this condition in the curated data yet.** Nothing is "
             "pooled below; see `data/README.md` for the trials that were looked at and why "
             "they are not (yet) included."
-        )
+        ) + ("" if rows is None or not len(rows) else "\n\n" + accounting_text(rows))
     parts = []
     for an in analyses.values():
         e = an.effects
@@ -251,7 +293,9 @@ def overview_text(analyses: dict) -> str:
             f"{int(e['n_effects'].sum())} effects before aggregation; comparators: "
             + ", ".join(f"{COMPARATOR_NAMES.get(g, g)} (k = {r.k})" for g, r in an.results.items())
         )
-    return "This notebook pools:\n\n" + "\n".join(parts)
+    text = "This notebook pools:\n\n" + "\n".join(parts)
+    rows = getattr(analyses, "rows", None)
+    return text if rows is None else text + "\n\n" + accounting_text(rows)
 
 
 def dataset_profile(dataset) -> pd.DataFrame:
@@ -738,8 +782,9 @@ def condition_analyses(
 ) -> dict:
     """Continuous (SMD) and event (OR) analyses of one condition group, at post-treatment and
     at follow-up (kept separate, never pooled together); empty ones are left out. Keys are
-    ``"<measure> <timepoint>"``, e.g. ``"SMD post"``."""
-    out = {}
+    ``"<measure> <timepoint>"``, e.g. ``"SMD post"``. The result's ``rows`` accounts for
+    every outcome row of the group's conditions (:func:`row_accounting`)."""
+    out = ConditionAnalyses()
     for timepoint, tsuffix in (("post", ""), ("follow_up", "_followup")):
         for measure, msuffix in (("SMD", ""), ("OR", "_events")):
             an = analyse(
@@ -754,6 +799,8 @@ def condition_analyses(
             )
             if an:
                 out[f"{measure} {timepoint.replace('_', '-')}"] = an
+    conditions = dataset.outcomes["condition"].isin(CONDITION_GROUPS[key])
+    out.rows = row_accounting(dataset, out.values())[conditions.to_numpy()]
     return out
 
 
@@ -832,3 +879,288 @@ def show_moderators(dataset, analyses: dict) -> None:
             "Pooled estimate by assumed correlation rho:",
             rho_sensitivity(dataset, an).round(3),
         )
+
+
+# ------------------------------------------------------------------------------------------
+# audit follow-ups (issue 10): sensitivity to judgement calls, PDT vs CBT on every outcome type,
+# and the Steinert et al. 2017 equivalence analysis. Separate functions, no shared state.
+
+#: Sensitivity scenarios: name -> (what changes, how the outcome rows are changed).
+SENSITIVITY_SCENARIOS = {
+    "alternative classification": "comparators classed by alt_class (data/arms.csv)",
+    "add-on designs excluded": "comparisons with add_on = true left out",
+    "suspect rows excluded": "outcome rows flagged 'suspect' left out",
+}
+
+
+def _scenario_outcomes(outcomes: pd.DataFrame, scenario: str) -> pd.DataFrame:
+    if scenario == "alternative classification":
+        return outcomes.assign(comparator_class=outcomes["comparator_class_alt"])
+    if scenario == "add-on designs excluded":
+        return outcomes[~outcomes["add_on"].astype(bool)]
+    if scenario == "suspect rows excluded":
+        return outcomes[outcomes["flag"].isna()]
+    raise ValueError(f"unknown scenario {scenario!r}; known: {list(SENSITIVITY_SCENARIOS)}")
+
+
+def sensitivity_scenarios(
+    dataset, key: str, *, method: str = "REML", test: str = "knha", rho: float = 0.5
+) -> pd.DataFrame:
+    """Pooled SMD at post by comparator class, as classified and under each scenario of
+    :data:`SENSITIVITY_SCENARIOS` that changes this condition group's rows.
+
+    One row per scenario x comparator class (k, estimate, 95% CI, the trials that moved or left);
+    a scenario that changes nothing for the group is listed once with a note.
+
+    Examples
+    --------
+    >>> from evidence.data import load
+    >>> t = sensitivity_scenarios(load(), "anxiety")
+    >>> "medication" in t.loc["alternative classification"].index  # Wiborg 1996 re-classed
+    True
+    """
+    import dataclasses
+
+    conditions = CONDITION_GROUPS[key]
+    base = dataset.outcomes[dataset.outcomes["condition"].isin(conditions)]
+    rows = []
+
+    def add(scenario: str, outcomes: pd.DataFrame, note: str) -> None:
+        ds = dataclasses.replace(dataset, outcomes=outcomes)
+        an = analyse(ds, f"{key}_sens", conditions=conditions, method=method, test=test, rho=rho)
+        for g, r in an.results.items():
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "comparator": COMPARATOR_NAMES.get(g, g),
+                    "k": r.k,
+                    "estimate": r.estimate,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "changed": note,
+                }
+            )
+
+    add("as classified", base, "")
+    for scenario, what in SENSITIVITY_SCENARIOS.items():
+        alt = _scenario_outcomes(base, scenario)
+        moved = base.loc[
+            ~base["effect_id"].isin(alt["effect_id"])
+            | (base["comparator_class"] != base["comparator_class_alt"])
+            & (scenario == "alternative classification"),
+            "study",
+        ]
+        studies = ", ".join(dict.fromkeys(moved))
+        if not studies:
+            rows.append({"scenario": scenario, "changed": f"no change ({what})"})
+            continue
+        add(scenario, alt, f"{what}: {studies}")
+    if not any("k" in r for r in rows):
+        rows.insert(0, {"scenario": "as classified", "changed": "no comparisons pooled at post"})
+    cols = ["scenario", "comparator", "k", "estimate", "ci_low", "ci_high", "changed"]
+    return pd.DataFrame(rows, columns=cols).set_index(["scenario", "comparator"])
+
+
+def _direction_words(measure: str) -> str:
+    if measure == "OR":
+        return "OR > 1 favours PDT (odds of the good outcome, or lower odds of the bad one)"
+    return "g > 0 favours PDT"
+
+
+def pdt_vs_cbt_all_outcomes(
+    dataset, *, method: str = "REML", test: str = "knha", rho: float = 0.5
+) -> pd.DataFrame:
+    """Every condition with a PDT vs CBT comparison, whatever the outcome type and timepoint.
+
+    Continuous outcomes are pooled as Hedges' g, event outcomes as odds ratios, each on its own
+    scale (never pooled together). The named outcome and its direction are given in words.
+    As a sensitivity only, ORs are also shown converted to g with the logistic conversion
+    g = ln(OR) * sqrt(3) / pi (Hasselblad and Hedges), so that the rows can be compared.
+
+    Examples
+    --------
+    >>> from evidence.data import load
+    >>> t = pdt_vs_cbt_all_outcomes(load())
+    >>> row = t[t["condition"] == "bulimia nervosa"].iloc[0]
+    >>> row["timepoint"], row["measure"], row["result"]
+    ('during treatment', 'OR', 'favours CBT')
+    """
+    o = dataset.outcomes[dataset.outcomes["comparator_class"] == "cbt"]
+    rows = []
+    for cond in [c for c in CONDITION_NAMES if c in set(o["condition"])]:
+        oc = o[o["condition"] == cond]
+        for (measure, timepoint), part in oc.groupby(["measure", "timepoint"], sort=True):
+            if measure not in ("SMD", "OR"):
+                continue
+            an = analyse(
+                dataset,
+                f"cbt_{cond}",
+                conditions=(cond,),
+                comparators=("cbt",),
+                measure=measure,
+                timepoint=timepoint,
+                method=method,
+                test=test,
+                rho=rho,
+            )
+            if not an:
+                continue
+            r = an.results["cbt"]
+            tr = np.exp if measure == "OR" else (lambda x: x)
+            est, lo, hi = tr(r.estimate), tr(r.ci_low), tr(r.ci_high)
+            null = 1.0 if measure == "OR" else 0.0
+            if lo > null:
+                verdict = "favours PDT"
+            elif hi < null:
+                verdict = "favours CBT"
+            else:
+                verdict = "no difference shown"
+            rows.append(
+                {
+                    "condition": CONDITION_NAMES[cond],
+                    "timepoint": timepoint.replace("_", " "),
+                    "measure": "g" if measure == "SMD" else "OR",
+                    "k": r.k,
+                    "trials": ", ".join(dict.fromkeys(an.effects["label"])),
+                    "outcome": "; ".join(dict.fromkeys(part["instrument"])),
+                    "estimate": est,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "direction": _direction_words(measure),
+                    "result": verdict,
+                    "g_from_or": r.estimate * np.sqrt(3) / np.pi if measure == "OR" else np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def load_published(name: str, *, root: Path | None = None) -> pd.DataFrame:
+    """A published result typed once in ``data/published/<name>.csv`` (with its source).
+
+    Examples
+    --------
+    >>> load_published("steinert2017")[["timepoint", "estimate", "ci_low", "ci_high"]]
+       timepoint  estimate  ci_low  ci_high
+    0       post    -0.153  -0.227   -0.079
+    1  follow_up    -0.049  -0.137   -0.038
+    """
+    path = (root or Path(__file__).resolve().parents[1]) / "data" / "published" / f"{name}.csv"
+    return pd.read_csv(path, dtype={"note": str, "source": str}, keep_default_na=False)
+
+
+def steinert_equivalence(
+    dataset, *, margin: float = 0.25, method: str = "REML", test: str = "knha", rho: float = 0.5
+) -> dict:
+    """Steinert et al. (2017) on this dataset: PDT vs established active treatments (CBT, other
+    psychotherapies, medication; add-on designs excluded), all symptom outcomes of a trial
+    aggregated, post-treatment and follow-up; TOST with ``margin`` and the 90% CI.
+
+    Returns ``{timepoint: (effects, pooled result or None, EquivalenceResult or None)}`` for
+    ``post`` and ``follow_up`` (one aggregated effect per trial; None when no trial qualifies).
+
+    Examples
+    --------
+    >>> from evidence.data import load
+    >>> eff, res, eq = steinert_equivalence(load())["post"]
+    >>> bool(eff["trial_id"].is_unique), sorted(set(eff["comparator_class"]))
+    (True, ['cbt', 'other_psychotherapy'])
+    """
+    import dataclasses
+
+    from .analyses import equivalence_test
+    from .pooling import pool
+
+    o = dataset.outcomes
+    active = ("cbt", "other_psychotherapy", "medication")
+    keep = o["comparator_class"].isin(active) & ~o["add_on"].astype(bool)
+    ds = dataclasses.replace(dataset, outcomes=o[keep])
+    out = {}
+    for timepoint in ("post", "follow_up"):
+        eff = comparison_effects(ds.outcomes, timepoint=timepoint, rho=rho, cluster=("trial_id",))
+        if len(eff) == 0:
+            out[timepoint] = (eff, None, None)
+            continue
+        res = pool(eff["yi"], eff["vi"], method=method, test=test, labels=eff["label"])
+        out[timepoint] = (eff, res, equivalence_test(res, margin=margin))
+    return out
+
+
+# row accounting: every outcome row is pooled somewhere or listed with the reason it is not
+
+
+class ConditionAnalyses(dict):
+    """The analyses of one condition group (``"<measure> <timepoint>"`` -> :class:`Analysis`),
+    with ``rows``: the group's outcome rows and where each is pooled (:func:`row_accounting`)."""
+
+    rows: pd.DataFrame | None = None
+
+
+def build_analyses(
+    dataset, *, method: str = "REML", test: str = "knha", rho: float = 0.5
+) -> dict[str, Analysis]:
+    """Every pooled analysis the notebooks run (headline families and condition pages), by name."""
+    out = {an.name: an for an in headline(dataset, method=method, test=test).values()}
+    for key in CONDITION_GROUPS:
+        for an in condition_analyses(dataset, key, method=method, test=test, rho=rho).values():
+            out[an.name] = an
+    return out
+
+
+def _not_pooled_reason(row) -> str:
+    if row.timepoint not in ("post", "follow_up"):
+        return (
+            f"timepoint {row.timepoint.replace('_', ' ')}: only post-treatment and follow-up "
+            "are pooled"
+        )
+    if row.measure not in ("SMD", "OR"):
+        return f"measure {row.measure}: only Hedges' g and odds ratios are pooled"
+    if not any(row.condition in group for group in CONDITION_GROUPS.values()):
+        return (
+            f"{CONDITION_NAMES.get(row.condition, row.condition)} has no condition page; the "
+            "headline pools only Hedges' g at post-treatment"
+        )
+    return "selected by no analysis"
+
+
+def row_accounting(dataset, analyses=None) -> pd.DataFrame:
+    """One row per outcome row: the analyses that pool it (``pooled_in``) or, when none does,
+    the ``reason``. ``analyses`` defaults to :func:`build_analyses` (everything the build pools).
+
+    Examples
+    --------
+    >>> import evidence.data
+    >>> acc = row_accounting(evidence.data.load())
+    >>> bool((acc["pooled_in"].astype(bool) | acc["reason"].astype(bool)).all())
+    True
+    """
+    if analyses is None:
+        analyses = build_analyses(dataset).values()
+    pooled: dict[str, list[str]] = {}
+    for an in analyses:
+        for ids in an.effects.get("effect_ids", []):
+            for effect_id in ids:
+                pooled.setdefault(effect_id, []).append(an.name)
+    o = dataset.outcomes
+    out = o[["effect_id", "study", "condition", "instrument", "measure", "timepoint"]].copy()
+    out["pooled_in"] = o["effect_id"].map(lambda e: "; ".join(pooled.get(e, [])))
+    out["reason"] = [
+        "" if pooled.get(r.effect_id) else _not_pooled_reason(r) for r in o.itertuples()
+    ]
+    return out
+
+
+def accounting_text(rows: pd.DataFrame, scope: str = "of this page's conditions") -> str:
+    """Markdown: how many outcome rows are pooled and each one that is not, with its reason."""
+    missing = rows[rows["pooled_in"] == ""]
+    n, k, m = len(rows), len(rows) - len(missing), len(missing)
+    text = (
+        f"**Outcome rows {scope}:** {n}; {k} enter at least one pooled analysis, "
+        f"{m} {'does' if m == 1 else 'do'} not"
+    )
+    if missing.empty:
+        return text + "."
+    items = "\n".join(
+        f"- {r.study}, {r.instrument} ({r.timepoint.replace('_', ' ')}): {r.reason}"
+        for r in missing.itertuples()
+    )
+    return text + ":\n\n" + items

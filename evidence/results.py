@@ -138,6 +138,8 @@ class PoolResult:
     def summary(self) -> str:
         """A readable multi-line summary naming estimator, test and prediction-interval rule."""
         lvl = f"{self.level:g}%"
+        if self.k == 1:
+            return self._summary_single(lvl)
         stat = "z" if self.test == "z" else f"t({self.k - 1})"
         lines = [
             f"{self.model.capitalize()} model (k = {self.k}; "
@@ -163,6 +165,25 @@ class PoolResult:
             lines.append("  k = 1: heterogeneity is undefined (NaN).")
         if not self.converged:
             lines.append(f"  WARNING: tau^2 did not converge ({-self.iterations} iterations).")
+        return "\n".join(lines)
+
+    def _summary_single(self, lvl: str) -> str:
+        """k = 1: the study's own estimate with a z test (metafor falls back to z); nothing is
+        pooled, and there is no heterogeneity and no prediction interval."""
+        named = "measure " + self.measure if self.measure else "measure not named"
+        lines = [
+            f"Single study (k = 1; {named})",
+            "  nothing is pooled: the study's own estimate with a Wald z test",
+            f"  estimate = {_fmt(self.estimate)}  SE = {_fmt(self.se)}  "
+            f"z = {_fmt(self.statistic, 3)}  p = {_p(self.pvalue)}",
+            f"  {lvl} CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]",
+        ]
+        if self.measure in ("OR", "RR"):
+            lines.append(
+                f"  {self.measure} = {np.exp(self.estimate):.3f} "
+                f"[{np.exp(self.ci_low):.3f}, {np.exp(self.ci_high):.3f}]"
+            )
+        lines.append("  k = 1: heterogeneity is undefined (NaN).")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -195,14 +216,14 @@ class PoolResult:
         return _html_table(f"{self.model.capitalize()} model", rows, self.methods_text())
 
     # ---- sensitivity ----------------------------------------------------------------------
-    def _batch(self, mask: np.ndarray, index) -> pd.DataFrame:
-        from .pooling import fit_batch
+    def _batch(self, masks, index) -> pd.DataFrame:
+        from .pooling import fit_masks  # in chunks: memory linear in k
 
-        B = mask.shape[0]
-        fit = fit_batch(
-            np.broadcast_to(self.yi, (B, self.k)),
-            np.broadcast_to(self.vi, (B, self.k)),
-            mask,
+        fit = fit_masks(
+            self.yi,
+            self.vi,
+            masks,
+            self.k,
             method=self.method,
             test=self.test,
             level=self.level,
@@ -230,11 +251,19 @@ class PoolResult:
         """Refit omitting each study in turn (metafor ``leave1out``); one row per omitted study."""
         if self.k < 2:
             raise ValueError("leave-one-out needs at least 2 studies")
-        return self._batch(~np.eye(self.k, dtype=bool), self.study_labels)
+        studies = np.arange(self.k)
+        return self._batch(lambda a, b: studies != np.arange(a, b)[:, None], self.study_labels)
 
     def cumulative(self) -> pd.DataFrame:
         """Cumulative meta-analysis in input order (metafor ``cumul``); row i pools studies 0..i."""
-        return self._batch(np.tri(self.k, dtype=bool), self.study_labels)
+        studies = np.arange(self.k)
+        return self._batch(lambda a, b: studies <= np.arange(a, b)[:, None], self.study_labels)
+
+    def profile(self, tau2=None, steps: int = 200):
+        """Profile likelihood of tau^2; see :func:`evidence.pooling.profile_likelihood`."""
+        from .pooling import profile_likelihood
+
+        return profile_likelihood(self, tau2=tau2, steps=steps)
 
     # ---- analyses (one call each; implementations in evidence.analyses) ------------------
     def influence(self):

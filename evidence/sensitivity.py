@@ -13,14 +13,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .pooling import METHODS, _name, check_inputs, fit_batch
+from .pooling import BATCH_CELLS, METHODS, _name, check_inputs, chunks, fit_batch, merge_chunks
 from .regression import _gram, fit_regression_batch
 from .results import _html_table
 
 __all__ = ["InfluenceResult", "GoshResult", "influence", "baujat", "gosh"]
 
-#: GOSH subsets are fitted in chunks of this many rows to bound memory (2^16 x k doubles).
-GOSH_CHUNK = 1 << 16
+#: Largest inclusion matrix (subsets x studies) GOSH builds; beyond it a clear error suggests
+#: fewer random subsets (the default number of random subsets is capped to stay below it).
+GOSH_MAX_CELLS = 200_000_000
 
 
 def _model(result):
@@ -50,12 +51,22 @@ def _loo(result):
         level=level,
         intercept_only=io,
     )
-    mask = ~np.eye(k, dtype=bool)
-    yy, vv = np.broadcast_to(y, (k, k)), np.broadcast_to(v, (k, k))
-    dele = fit_regression_batch(
-        yy, vv, mask, X, method=method, test=test, level=level, intercept_only=io
-    )
-    return y, v, X, method, labels, full, dele
+    parts = []
+    for a, b in chunks(k, k * p):  # leave-one-out fits in chunks: memory linear in k
+        B = b - a
+        f = fit_regression_batch(
+            np.broadcast_to(y, (B, k)),
+            np.broadcast_to(v, (B, k)),
+            np.arange(k) != np.arange(a, b)[:, None],
+            X,
+            method=method,
+            test=test,
+            level=level,
+            intercept_only=io,
+        )
+        f.pop("resid")
+        parts.append(f)
+    return y, v, X, method, labels, full, merge_chunks(parts)
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,10 +155,13 @@ def influence(result) -> InfluenceResult:
     vdelpred = np.einsum("ij,ijk,ik->i", X, vbdel, X)
     with np.errstate(divide="ignore", invalid="ignore"):
         dffits = (pred - delpred) / np.sqrt(s2w * hat * (t2del + v))
-        wd = 1 / (v[None, :] + t2del[:, None])  # all k studies, tau^2 of the deletion fit
-        vb_d = np.linalg.inv(_gram(np.broadcast_to(X, (k, k, p)), wd))
+        diag = np.empty((k, p))
+        for a, b in chunks(k, k * p):  # all k studies, tau^2 of each deletion fit
+            wd = 1 / (v[None, :] + t2del[a:b, None])
+            vb_d = np.linalg.inv(_gram(np.broadcast_to(X, (b - a, k, p)), wd))
+            diag[a:b] = np.diagonal(vb_d, axis1=1, axis2=2)
         dfb = beta[None, :] - bdel
-        dfbs = dfb / np.sqrt(s2w[:, None] * np.diagonal(vb_d, axis1=1, axis2=2))
+        dfbs = dfb / np.sqrt(s2w[:, None] * diag)
         svb = np.linalg.inv(vb[np.ix_(btt, btt)])
         d = dfb[:, btt]
         cook = np.einsum("bi,ij,bj->b", d, svb, d)
@@ -287,7 +301,8 @@ def gosh(
         All 2^k - 1 subsets are fitted when that number is at most ``max_subsets``; otherwise
         ``max_subsets`` random subsets (size drawn from Binomial(k, 1/2) truncated at 1, then a
         random subset of that size, as metafor). Default: all subsets up to k = 20, else 10^6
-        random subsets.
+        random subsets (metafor's default), capped at ``GOSH_MAX_CELLS / k`` so that memory
+        stays bounded; more subsets than that raise ``ValueError``.
     seed : int, optional
         Seed of ``numpy.random.default_rng`` for random subsets.
 
@@ -306,8 +321,14 @@ def gosh(
         raise ValueError("GOSH needs at least 2 studies")
     n_all = 2**k - 1
     if max_subsets is None:
-        max_subsets = n_all if k <= 20 else 10**6
+        max_subsets = n_all if k <= 20 else min(10**6, GOSH_MAX_CELLS // k)
     exact = n_all <= max_subsets
+    if min(n_all, max_subsets) * k > GOSH_MAX_CELLS:
+        raise ValueError(
+            f"GOSH with {min(n_all, max_subsets)} subsets of k = {k} studies exceeds the memory "
+            f"bound ({GOSH_MAX_CELLS:.0e} cells); use max_subsets <= {GOSH_MAX_CELLS // k} "
+            "(random subsets, seed=...)"
+        )
     if exact:
         codes = np.arange(1, 2**k, dtype=np.int64)
         incl = ((codes[:, None] >> np.arange(k)) & 1).astype(bool)
@@ -326,8 +347,9 @@ def gosh(
         incl_done = True
     else:
         incl_done = False
-    for start in range(0, 0 if incl_done else incl.shape[0], GOSH_CHUNK):
-        m = incl[start : start + GOSH_CHUNK]
+    step = max(1, BATCH_CELLS // k)
+    for start in range(0, 0 if incl_done else incl.shape[0], step):
+        m = incl[start : start + step]
         B = m.shape[0]
         fit = fit_batch(np.broadcast_to(y, (B, k)), np.broadcast_to(v, (B, k)), m, method=method)
         sl = slice(start, start + B)

@@ -26,8 +26,12 @@ Metapsy files mix both), and adds columns that map the arm labels to the project
     Which statistics group the row fills: ``msd``, ``change``, ``events``, ``precalc_g``,
     ``precalc_log_rr`` or missing.
 
-Database-specific labels are handled explicitly: ``PD`` is psychodynamic only in panic-psyctr
-(where ``PT`` is physiological therapy); ``mbt`` is mentalization-based only in
+Generic labels (``other psy``) carry no class; where such a row's reference title names a
+psychodynamic therapy and no other therapy (e.g. sad-psyctr Johansson 2017, "Internet-based
+affect-focused psychodynamic therapy ..."), arm 1 is classed ``psychodynamic``: Metapsy does not
+always put its ``dyn`` code on PDT arms. Database-specific labels are handled explicitly:
+``PD`` is psychodynamic only in panic-psyctr (where ``PT`` is physiological therapy); ``mbt``
+is mentalization-based only in
 borderline-psyctr (elsewhere it is mindfulness-based); sad-psyctr stores PDT as ``Other psy``
 with ``multi_arm1`` starting ``dyn``; ptsd-psyctr names it in ``condition_arm1.detail``.
 """
@@ -41,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["read_metapsy", "metapsy_source", "ARM_CLASSES"]
+__all__ = ["read_metapsy", "metapsy_source", "ARM_CLASSES", "REQUIRED_COLUMNS"]
 
 ARM_CLASSES = (
     "psychodynamic",
@@ -53,6 +57,17 @@ ARM_CLASSES = (
     "placebo_attention",
 )
 
+#: Columns every Metapsy data file has (the standard's study-design variables; total-response,
+#: the one database without arm columns, still has ``study``).
+REQUIRED_COLUMNS = ("study",)
+#: Arm labels that name no treatment class: the reference title decides (see _title_pdt).
+_GENERIC = {"other psy", "other psychotherapy", "otherpsy"}
+_PDT_TITLE = re.compile(
+    r"psychodynamic|psychoanaly|dynamic (?:psycho)?therapy|\bistdp\b|mentali[sz]ation-based|"
+    r"transference-focused",
+    re.IGNORECASE,
+)
+_OTHER_TITLE = re.compile(r"cognitive|behavio|integrat|interpersonal|versus|\bvs\.?\b", re.I)
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 _MISSING = {"", "NA", "N/A", "NaN", "nan"}
 
@@ -202,6 +217,35 @@ def _records(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     return header, rows, lines
 
 
+def _check_header(path: Path, header: list[str]) -> None:
+    names = [h.strip() for h in header]
+    named = [n for n in names if n]
+    dup = sorted({n for n in named if named.count(n) > 1})
+    if dup:
+        where = "; ".join(
+            f"{n!r} at positions {[i + 1 for i, h in enumerate(names) if h == n]}" for n in dup
+        )
+        raise ValueError(f"{path}: header line 1: duplicate column names: {where}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        hint = (
+            " (the header looks comma-separated; Metapsy files are semicolon-separated)"
+            if len(names) == 1 and "," in names[0]
+            else ""
+        )
+        raise ValueError(
+            f"{path}: not a Metapsy data file: missing required column(s) "
+            f"{', '.join(repr(c) for c in missing)}; header has {names}{hint}"
+        )
+
+
+def _title_pdt(ref: object) -> bool:
+    """True when a reference's text names a psychodynamic therapy and no other therapy."""
+    if not isinstance(ref, str):
+        return False
+    return bool(_PDT_TITLE.search(ref)) and not _OTHER_TITLE.search(ref)
+
+
 def _to_number(col: pd.Series) -> pd.Series:
     present = col.dropna()
     if present.empty or not present.map(lambda s: bool(_NUMBER.match(s))).all():
@@ -251,7 +295,9 @@ def read_metapsy(path: str | Path, *, database: str | None = None) -> pd.DataFra
     FileNotFoundError
         No such file.
     ValueError
-        A record whose number of cells differs from the header (names the CSV line).
+        A record whose number of cells differs from the header (names the CSV line); a header
+        with duplicate column names (names them and their positions); a file without the
+        required Metapsy columns (:data:`REQUIRED_COLUMNS`, named in the message).
 
     Examples
     --------
@@ -271,6 +317,7 @@ def read_metapsy(path: str | Path, *, database: str | None = None) -> pd.DataFra
         raise FileNotFoundError(f"no Metapsy CSV at {path}")
     db = _database_name(path, database)
     header, rows, lines = _records(path)
+    _check_header(path, header)
     frame = pd.DataFrame(rows, columns=[h.strip() for h in header], dtype=object)
     frame = frame.apply(lambda c: c.str.strip()).where(lambda f: ~f.isin(_MISSING), None)
     if frame.columns[0] == "":
@@ -294,6 +341,12 @@ def read_metapsy(path: str | Path, *, database: str | None = None) -> pd.DataFra
         cls1 = cls1.where(~is_dyn, "psychodynamic")
         cls1 = cls1.where(~(arm1.str.lower() == "other psy") | is_dyn, "other_psychotherapy")
         variant = variant.where(~is_dyn, multi1.map(lambda s: _VARIANT.get(str(s).lower())))
+    ref = next((frame[c] for c in ("full_ref", "reference", "full_reference") if c in frame), None)
+    if ref is not None:  # generic label, title names PDT only (e.g. sad-psyctr Johansson 2017)
+        generic = arm1.map(lambda s: isinstance(s, str) and s.strip().lower() in _GENERIC)
+        generic &= multi1.map(lambda s: not isinstance(s, str) or s.strip().lower() in _GENERIC)
+        by_title = generic & ref.map(_title_pdt)
+        cls1 = cls1.where(~by_title, "psychodynamic")
     if db == "ptsd-psyctr":
         detail = _first(frame, "condition_arm1.detail")
         is_dyn = detail.map(lambda s: isinstance(s, str) and "sychodynamic" in s)

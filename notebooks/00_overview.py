@@ -30,6 +30,7 @@ TEST = "knha"  # Knapp-Hartung
 MARGIN = 0.25  # equivalence margin in g (as Steinert et al. 2017)
 
 # %%
+import pandas as pd
 from IPython.display import Markdown
 
 import evidence.data
@@ -53,6 +54,13 @@ table
 report.dataset_profile(data)
 
 # %% [markdown]
+# Every outcome row of the dataset enters at least one pooled analysis of these pages, or is
+# listed here with the reason it does not.
+
+# %%
+Markdown(report.accounting_text(report.row_accounting(data), scope="in the dataset"))
+
+# %% [markdown]
 # ## Headline results
 #
 # Three families of comparisons, each pooled by condition with a separate tau^2 per condition:
@@ -69,6 +77,26 @@ for family, an in headline.items():
 # %%
 headline["cbt"].forest(title="PDT vs CBT by condition (Hedges' g, post)", band=(-MARGIN, MARGIN))
 Markdown(headline["cbt"].statements(comparator="CBT"))
+
+# %% [markdown]
+# <!-- pdt-vs-cbt-all-outcomes: start (issue 10) -->
+# ### PDT vs CBT on every outcome type
+#
+# The forest above pools continuous outcomes only. This table shows **every condition with a
+# PDT vs CBT comparison, whatever the outcome type**: Hedges' g for continuous outcomes and
+# odds ratios for event outcomes, each on its own scale and never pooled together, with the
+# outcome named and its direction in words. `g_from_or` converts an OR to g with the logistic
+# conversion ln(OR) x sqrt(3)/pi, as a sensitivity only. In bulimia nervosa CBT did clearly
+# better on binge-purge abstinence (Poulsen 2014: OR 13.4 in favour of CBT at 5 months, when
+# CBT had ended; 4.34 at 2 years), which a continuous-only headline leaves out.
+
+# %%
+cbt_all = report.pdt_vs_cbt_all_outcomes(data, method=METHOD, test=TEST)
+report.save_table(cbt_all, "overview_cbt_all_outcome_types")
+cbt_all.round(3)
+
+# %% [markdown]
+# <!-- pdt-vs-cbt-all-outcomes: end -->
 
 # %% [markdown]
 # **Equivalence.** Two one-sided tests against a margin of g = ±0.25 with the 90% CI, and
@@ -95,6 +123,46 @@ headline["control"].forest(title="PDT vs control conditions by condition (g, pos
 Markdown(headline["control"].statements(comparator="control conditions"))
 
 # %% [markdown]
+# <!-- sensitivity: start (issue 10) -->
+# ## Judgement calls: classification, add-on designs and flagged values
+#
+# Some comparators could be classed otherwise (`comparator_detail` and `alt_class` in
+# `data/arms.csv`): structured generic borderline treatments classed usual care, Fonagy 2019's
+# low-intensity arm (other control), Martini 2011's supportive psychotherapy (a control in the
+# panic database). **Add-on designs** (PDT + X vs X: Fonagy 2015, Roten 2017, Amianto 2011,
+# Wiborg 1996) test adding PDT to a treatment both arms get; their comparator is classed usual
+# care, so "PDT vs medication" here means PDT instead of medication, which no anxiety trial in
+# the data tests (Wiborg 1996 adds PDT to clomipramine). Two values are flagged suspect and kept
+# (Bateman 2009's IIP SD, Heshmati 2023's WAI-d). The table pools g at post, by condition group
+# and comparator, as classified and under each alternative that changes a group; the
+# condition notebooks show the same per page.
+
+# %%
+sens = pd.concat(
+    {
+        key: report.sensitivity_scenarios(data, key, method=METHOD, test=TEST)
+        for key in report.CONDITION_GROUPS
+    },
+    names=["condition group"],
+)
+sens = sens[sens["k"].notna()]
+report.save_table(sens, "overview_sensitivity_scenarios")
+sens.round(3)
+
+# %% [markdown]
+# **Not in any pool.** Blay 2002 (brief group dynamic psychotherapy vs clinical management in
+# minor psychiatric disorders; GHQ improvement 23/42 vs 11/41) is the only trial of mixed common
+# mental disorders, and the quoted abstract does not say when improvement was assessed
+# (timepoint `not_stated`), so it is shown in the data but pooled nowhere. Creed 2003
+# (psychodynamic-interpersonal therapy vs paroxetine and vs usual care in severe IBS) is kept as
+# a mean difference in SF-36 physical component improvement with an SE derived from the quoted
+# SEMs, also without a stated timepoint. The equivalence test of Steinert et al. (2017) is
+# repeated on these data, beside the published numbers, in the notebook
+# `08_equivalence`.
+#
+# <!-- sensitivity: end -->
+
+# %% [markdown]
 # ## Small-study effects
 #
 # Egger's regression test, Begg's rank test and trim-and-fill (with its contour-enhanced funnel
@@ -116,3 +184,20 @@ report.show_small_study(headline)
 # and is shown as given. The condition notebooks show each analysis in detail, with
 # leave-one-out, influence, small-study and moderator analyses where the number of trials
 # allows.
+
+# %% [markdown]
+# <!-- network: start (issue 13) -->
+# ## PDT vs CBT: direct trials and the evidence network
+#
+# For each condition network: PDT vs CBT from the direct trials only (pairwise REML), from the
+# network meta-analysis (direct and indirect evidence), whether direct and indirect agree
+# (node-splitting test), the design-by-treatment inconsistency p, and the number of direct
+# trials behind each. Positive favours PDT (SMD, or log OR where the network is of events).
+
+# %%
+from evidence import network_report
+
+network_report.show_network_overview(method=METHOD)
+
+# %% [markdown]
+# <!-- network: end -->

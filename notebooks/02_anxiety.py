@@ -90,6 +90,30 @@ report.show_small_study(analyses)
 report.show_moderators(data, analyses)
 
 # %% [markdown]
+# <!-- sensitivity: start (issue 10) -->
+# ## Sensitivity to the classification and to flagged values
+#
+# Pooled g at post by comparator class, as classified and with: the alternative classification
+# of judgement-call comparators (`alt_class` in `data/arms.csv`), add-on designs (PDT + X vs X)
+# left out, and rows flagged suspect left out. Only scenarios that change this page's trials
+# are pooled; the `changed` column names the trials that moved or left.
+#
+# **What "vs medication" would mean, and why no anxiety trial is classed so.** Wiborg 1996
+# gave clomipramine to both arms and brief dynamic psychotherapy to one: it tests *adding* PDT
+# to medication, not PDT *instead of* medication. Like the other add-on designs in the data
+# (Fonagy 2015, Roten 2017, Amianto 2011) its comparator is classed usual care (the background
+# treatment both arms get). No trial here compares PDT with medication alone in anxiety, so
+# these data say nothing about PDT against medication. The alternative classification below
+# shows the pool with Wiborg 1996 classed as medication, and Martini 2011's supportive
+# psychotherapy (which the panic database treats as a control) as other control.
+
+# %%
+report.sensitivity_scenarios(data, "anxiety", method=METHOD, test=TEST, rho=RHO).round(3)
+
+# %% [markdown]
+# <!-- sensitivity: end -->
+
+# %% [markdown]
 # ## What this evidence does and does not show
 #
 # The statements above are written from the numbers: they give k, the pooled effect and its
@@ -98,3 +122,23 @@ report.show_moderators(data, analyses)
 # the few available trials found, not what PDT does in general. Risk of bias is shown as the
 # sources rate it; the moderator analyses are observational comparisons across trials, not
 # randomized evidence.
+
+# %% [markdown]
+# <!-- network: start (issue 13) -->
+# ## PDT in the evidence network
+#
+# Every usable psychotherapy comparison of this condition's Metapsy database(s)
+# (`data/network/`), with the curated PDT trials reconciled, in a network meta-analysis
+# (REML): PDT is compared with every treatment and control, directly where trials compared
+# them and indirectly through shared comparators. Indirect comparisons assume
+# **transitivity** (the trials of each comparison are alike in what modifies the effect);
+# the tables below show the inconsistency tests and effect modifiers that check it. Every
+# network estimate is shown with the number of direct trials behind it.
+
+# %%
+from evidence import network_report
+
+_ = network_report.show_network_section("anxiety", method=METHOD, rho=RHO)
+
+# %% [markdown]
+# <!-- network: end -->

@@ -89,6 +89,22 @@ report.show_small_study(analyses)
 report.show_moderators(data, analyses)
 
 # %% [markdown]
+# <!-- sensitivity: start (issue 10) -->
+# ## Sensitivity to the classification and to flagged values
+#
+# Pooled g at post by comparator class, as classified and with: the alternative classification
+# of judgement-call comparators (`alt_class` in `data/arms.csv`), add-on designs (PDT + X vs X)
+# left out, and rows flagged suspect left out. Only scenarios that change this page's trials
+# are pooled; the `changed` column names the trials that moved or left.
+
+
+# %%
+report.sensitivity_scenarios(data, "ptsd", method=METHOD, test=TEST, rho=RHO).round(3)
+
+# %% [markdown]
+# <!-- sensitivity: end -->
+
+# %% [markdown]
 # ## What this evidence does and does not show
 #
 # The statements above are written from the numbers: they give k, the pooled effect and its
@@ -97,3 +113,23 @@ report.show_moderators(data, analyses)
 # the few available trials found, not what PDT does in general. Risk of bias is shown as the
 # sources rate it; the moderator analyses are observational comparisons across trials, not
 # randomized evidence.
+
+# %% [markdown]
+# <!-- network: start (issue 13) -->
+# ## PDT in the evidence network
+#
+# Every usable psychotherapy comparison of this condition's Metapsy database(s)
+# (`data/network/`), with the curated PDT trials reconciled, in a network meta-analysis
+# (REML): PDT is compared with every treatment and control, directly where trials compared
+# them and indirectly through shared comparators. Indirect comparisons assume
+# **transitivity** (the trials of each comparison are alike in what modifies the effect);
+# the tables below show the inconsistency tests and effect modifiers that check it. Every
+# network estimate is shown with the number of direct trials behind it.
+
+# %%
+from evidence import network_report
+
+_ = network_report.show_network_section("ptsd", method=METHOD, rho=RHO)
+
+# %% [markdown]
+# <!-- network: end -->

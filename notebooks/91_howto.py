@@ -44,7 +44,7 @@ data = evidence.data.load()
 # 2. add one row per outcome x timepoint to `data/outcomes_reports.csv`, with the arm-level
 #    statistics exactly as the report gives them and the `source` (DOI and the place in the
 #    abstract or table); mark anything derived in `derived` and `note`;
-# 3. run `evidence validate`; it names the file, row, column and rule of any problem;
+# 3. run `evidence validate`; it lists every problem, each with file, row, column and rule;
 # 4. run `evidence build` to regenerate every notebook, figure and table.
 #
 # Validation in action: a copy of the data with one trial id duplicated is rejected with a
@@ -65,7 +65,9 @@ with tempfile.TemporaryDirectory() as tmp:
 # ## 2. Rerun with other settings
 #
 # `evidence build --method DL --test z` rebuilds every notebook with another tau^2 estimator and
-# test; `evidence build --notebook 01_depression` rebuilds one notebook.
+# test, into `builds/method-DL_test-z/` (or `--out DIR`) so the committed outputs stay as they
+# are; each page then states the choices under its title. `evidence build --notebook
+# 01_depression` rebuilds one notebook.
 #
 # ## 3. Compare tau^2 estimators
 #

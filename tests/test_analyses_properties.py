@@ -215,7 +215,7 @@ def test_permutation_test_seeded_and_exact():
 
 def test_bad_inputs_raise_clear_errors():
     y, v = [0.1, 0.2, 0.3, 0.4], [0.1, 0.1, 0.1, 0.1]
-    with pytest.raises(ValueError, match="groups: missing subgroup label at position 2"):
+    with pytest.raises(ValueError, match="groups: missing label at position 2"):
         subgroups(y, v, ["a", "b", None, "a"])
     with pytest.raises(ValueError, match="at least 2 groups"):
         subgroups(y, v, ["a"] * 4)
@@ -225,7 +225,7 @@ def test_bad_inputs_raise_clear_errors():
         meta_regression(y, v, {"x": [1.0, 2, 3, 4], "z": [2.0, 4, 6, 8]})
     with pytest.raises(ValueError, match="rho = 1.0"):
         aggregate_effects(y, v, ["a", "a", "b", "b"], rho=1.0)
-    with pytest.raises(ValueError, match="cluster: missing value at row 0"):
+    with pytest.raises(ValueError, match="cluster: missing label at position 0"):
         aggregate_effects(y, v, [None, "a", "b", "b"])
     with pytest.raises(ValueError, match="margin must be positive"):
         equivalence_test(pool(y, v), margin=-0.1)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -37,17 +42,25 @@ def test_one_notebook_builds_figures_tables_and_page(repo):
     steps = build.build(
         repo, only="90_methods_validation", params={"METHOD": "DL"}, progress=messages.append
     )
+    out = repo / "builds" / "method-DL"  # a build with choices never writes the committed outputs
+    assert not (repo / "results").exists() and not (repo / "site").exists()
     assert [s.notebook for s in steps] == ["90_methods_validation.py"]
     assert steps[0].title.startswith("Methods and validation")
-    html = (repo / "site" / "90_methods_validation.html").read_text()
+    assert steps[0].html == out / "site" / "90_methods_validation.html"
+    html = (out / "site" / "90_methods_validation.html").read_text()
     assert "injected by evidence build" in html
+    assert "Choices of this build:" in html  # the page states the choices under its title
+    assert html.index("Choices of this build:") < html.index("injected by evidence build")
     assert "DL (DerSimonian-Laird)" in html  # the injected parameter reached the kernel
     assert "data:image/png;base64" in html
-    table = (repo / "results" / "validation_vs_metafor.csv").read_text().splitlines()
+    assert "without encryption" not in html
+    table = (out / "results" / "validation_vs_metafor.csv").read_text().splitlines()
     assert table[0] == "method,fits,within 1e-6" and len(table) == 10
     assert all(line.endswith(",True") for line in table[1:])
     assert any(m.startswith("data: ") for m in messages)
     assert any("[1/1] 90_methods_validation.py" in m for m in messages)
+    assert any("builds/method-DL/ (committed outputs untouched)" in m for m in messages)
+    assert not list(out.glob(build._STAGING + "*"))
 
 
 def test_failure_names_notebook_and_cell(repo):
@@ -84,3 +97,134 @@ def test_overview_shows_every_saved_figure_inline(repo):
     assert len(saved) >= 4
     template_images = 1  # the page template carries one embedded PNG of its own
     assert html.count("data:image/png") == len(saved) + template_images
+
+
+# ------------------------------------------------------------------ outputs change all or nothing
+
+WRITER = """# %% [markdown]
+# # Writer
+
+# %% tags=["parameters"]
+X = 1
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from evidence import report
+from evidence.data import load
+
+n = len(load(report.output_root() / "data").outcomes)
+report.save_table(pd.DataFrame({{"rows": [n]}}), "{name}")
+fig, ax = plt.subplots()
+ax.set_title(f"{{n}} outcome rows")
+report.save_plot(fig, "{name}")
+"""
+
+SLOW = """
+# %%
+import os, time
+if os.environ.get("EVIDENCE_TEST_SLOW"):
+    (report.output_root() / "slow-notebook-started").touch()
+    time.sleep(120)
+"""
+
+
+@pytest.fixture()
+def small_repo(tmp_path):
+    """A repository with two quick notebooks; the second one sleeps when asked to."""
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "a_first.py").write_text(WRITER.format(name="first"))
+    (tmp_path / "notebooks" / "b_second.py").write_text(WRITER.format(name="second") + SLOW)
+    return tmp_path
+
+
+def _outputs(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for folder in build.OUTPUTS
+        for p in sorted((root / folder).rglob("*"))
+        if p.is_file()
+    }
+
+
+def _drop_last_outcome_row(root: Path) -> None:
+    path = root / "data" / "outcomes_reports.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]), encoding="utf-8")
+
+
+def test_failed_notebook_leaves_every_output_unchanged(small_repo):
+    build.build(small_repo, progress=lambda m: None)
+    old = _outputs(small_repo)
+    assert {"results/first.csv", "figures/second.svg", "site/index.html"} <= set(old)
+    _drop_last_outcome_row(small_repo)  # the first notebook's outputs would change
+    (small_repo / "notebooks" / "c_fail.py").write_text(FAILING)
+    with pytest.raises(build.BuildError, match="c_fail.py: cell 3 failed"):
+        build.build(small_repo, progress=lambda m: None)
+    assert _outputs(small_repo) == old
+    assert not list(small_repo.glob(build._STAGING + "*"))
+    (small_repo / "notebooks" / "c_fail.py").unlink()
+    build.build(small_repo, progress=lambda m: None)
+    new = _outputs(small_repo)
+    assert new.keys() == old.keys() and new["results/first.csv"] != old["results/first.csv"]
+
+
+@pytest.mark.parametrize("when", ["kernel starting", "cell running"])
+def test_interrupted_build_leaves_each_file_old_or_new(small_repo, when):
+    """SIGINT in the middle of a build: one line, non-zero exit, every file old or new."""
+    build.build(small_repo, progress=lambda m: None)
+    old = _outputs(small_repo)
+    _drop_last_outcome_row(small_repo)
+    env = dict(os.environ, EVIDENCE_ROOT=str(small_repo), EVIDENCE_TEST_SLOW="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evidence", "build"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = []
+    for line in proc.stdout:  # wait until the first notebook has written its (staged) outputs
+        seen.append(line)
+        if "[2/2] b_second.py" in line:
+            break
+    if when == "cell running":
+        marker = small_repo / "slow-notebook-started"
+        deadline = time.monotonic() + 120  # a bound on waiting, not a timing assertion
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert marker.exists()
+    (stage,) = small_repo.glob(build._STAGING + "*")
+    staged = stage / "results" / "first.csv"
+    assert staged.is_file() and staged.read_bytes() != old["results/first.csv"]
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (seen, out, err)
+    assert err.strip().splitlines() == ["interrupted; committed outputs unchanged"], err
+    assert "Traceback" not in err and "Traceback" not in out
+    # nothing was swapped in: every committed file is the old version byte for byte (the
+    # staged new version of results/first.csv, checked above, differs)
+    assert _outputs(small_repo) == old
+    assert not list(small_repo.glob(build._STAGING + "*"))
+
+
+def test_choices_never_overwrite_the_committed_outputs(small_repo):
+    with pytest.raises(build.BuildError, match="--out names the folder of the committed"):
+        build.build(small_repo, params={"METHOD": "DL"}, out=small_repo, progress=print)
+    out = small_repo / "elsewhere"
+    build.build(small_repo, params={"METHOD": "DL", "TEST": "z"}, out=out, progress=print)
+    assert (out / "results" / "first.csv").is_file() and not (small_repo / "results").exists()
+    assert build.output_folder(small_repo, {"METHOD": "PM"}) == small_repo / "builds/method-PM"
+
+
+def test_dead_kernel_is_a_build_error(small_repo):
+    (small_repo / "notebooks" / "c_dies.py").write_text(
+        '# %% [markdown]\n# # Dies\n\n# %% tags=["parameters"]\nX = 1\n\n'
+        "# %%\nimport os\nos._exit(3)\n"
+    )
+    with pytest.raises(build.BuildError, match=r"c_dies\.py: the kernel failed: DeadKernelError"):
+        build.build(small_repo, only="c_dies", progress=lambda m: None)
+    assert not (small_repo / "results").exists()

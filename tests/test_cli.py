@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,3 +45,77 @@ def test_subcommand_required():
     with pytest.raises(SystemExit):
         main([])
     assert "validate" in COMMANDS
+
+
+# ------------------------------------------------------------------ one command line, clear errors
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _python_m(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """``python -m evidence ARGS`` with this checkout importable."""
+    environ = dict(os.environ, **env)
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environ.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "evidence", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=300,
+    )
+
+
+def test_python_m_is_the_same_command_line(tmp_path, capsys):
+    ok = _python_m("validate")
+    assert ok.returncode == main(["validate"]) == 0
+    assert ok.stdout == capsys.readouterr().out
+    folder = tmp_path / "data"
+    shutil.copytree(default_path(), folder)
+    shutil.copy(FIXTURES / "outcomes_reports__events_exceed_n.csv", folder / "outcomes_reports.csv")
+    bad = _python_m("validate", str(folder))
+    assert bad.returncode == 1 and "column 'events1'" in bad.stderr
+    usage = _python_m()
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+def test_unknown_method_is_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["build", "--method", "XX"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("evidence build: error: argument --method: invalid choice: 'XX'")
+    assert "'REML'" in err
+
+
+def test_build_with_invalid_data_prints_one_block(tmp_path):
+    shutil.copytree(default_path(), tmp_path / "data")
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    many = Path(__file__).parent / "fixtures" / "data_corrupt" / "outcomes_reports__many_errors.csv"
+    shutil.copy(many, tmp_path / "data" / "outcomes_reports.csv")
+    run = _python_m("build", EVIDENCE_ROOT=str(tmp_path))
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert lines[0] == "BUILD FAILED" and lines[-1] == "committed outputs unchanged"
+    assert lines[1] == "  4 problems in the data:"
+    assert sum("outcomes_reports.csv: data row" in line for line in lines) == 4
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "figures").exists() and not (tmp_path / "site").exists()
+
+
+def test_failing_notebook_prints_one_block(tmp_path, monkeypatch, capfd):
+    """Exactly three lines on stderr (file descriptor level, so kernel messages such as the
+    unencrypted-TCP warning would show)."""
+    shutil.copytree(default_path(), tmp_path / "data")
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "zz_fail.py").write_text(
+        '# %% [markdown]\n# # Fails\n\n# %% tags=["parameters"]\nX = 1\n\n# %%\n1 / 0\n'
+    )
+    monkeypatch.setenv("EVIDENCE_ROOT", str(tmp_path))
+    assert main(["build"]) == 1
+    err = capfd.readouterr().err
+    assert err.splitlines() == [
+        "BUILD FAILED",
+        "  zz_fail.py: cell 2 failed ('1 / 0'): ZeroDivisionError: division by zero",
+        "committed outputs unchanged",
+    ]

@@ -28,10 +28,11 @@ ROWS = {
     "psychosis-psyctr": 206, "suicide-psyctr": 190, "total-response": 569,
     "gambling-psyctr": 267, "grief-psyctr": 38, "ed-digital-psyctr": 384, "peer-support": 66,
 }  # fmt: skip
-# PDT rows per database (metapsy.md section 4; suicide counts the raw label incl. Britton 2020)
+# PDT rows per database (metapsy.md section 4; suicide counts the raw label incl. Britton 2020;
+# sad-psyctr adds Johansson 2017, whose PDT arm has no dyn label, pdt-trials.md appendix)
 PDT_ROWS = {
     "depression-psyctr": 21, "depression-inpatients": 8, "depression-anxiety-transdiagnostic": 7,
-    "gad-psyctr": 3, "sad-psyctr": 6, "panic-psyctr": 2, "borderline-psyctr": 15,
+    "gad-psyctr": 3, "sad-psyctr": 7, "panic-psyctr": 2, "borderline-psyctr": 15,
     "suicide-psyctr": 14, "ptsd-psyctr": 1,
 }  # fmt: skip
 
@@ -103,6 +104,80 @@ def test_ragged_record_names_the_line(tmp_path):
     path = write(tmp_path, '"";"study"\n"1";"A"\n"2";"B";"extra"\n')
     with pytest.raises(ValueError, match="CSV line 3"):
         read_metapsy(path)
+
+
+def test_not_metapsy_format_names_missing_columns(tmp_path):
+    path = write(tmp_path, "a,b,c\n1,2,3\n4,5,6\n")
+    with pytest.raises(ValueError, match=r"missing required column\(s\) 'study'.*comma-separated"):
+        read_metapsy(path)
+    path = write(tmp_path, '"";"a";"b";"c"\n"1";"x";"y";"z"\n')
+    with pytest.raises(ValueError, match=r"missing required column\(s\) 'study'"):
+        read_metapsy(path)
+
+
+def test_duplicate_header_is_named(tmp_path):
+    path = write(tmp_path, '"";"study";"mean_arm1";"mean_arm1"\n"1";"A";"1";"2"\n')
+    with pytest.raises(
+        ValueError, match=r"duplicate column names: 'mean_arm1' at positions \[3, 4\]"
+    ):
+        read_metapsy(path)
+
+
+def test_generic_label_classed_by_reference_title(tmp_path):
+    text = (
+        '"";"study";"condition_arm1";"condition_arm2";"multi_arm1";"full_ref"\n'
+        '"1";"A";"Other psy";"wlc";"NA";"A. Internet-based psychodynamic therapy for X: an RCT"\n'
+        '"2";"B";"Other psy";"wlc";"NA";"B. Integrative therapy (psychodynamic & CBT) for X"\n'
+        '"3";"C";"Other psy";"wlc";"NA";"C. Imagery rescripting for X"\n'
+    )
+    df = read_metapsy(write(tmp_path, text), database="sad-psyctr")
+    assert df["arm1_class"].tolist() == [
+        "psychodynamic",
+        "other_psychotherapy",
+        "other_psychotherapy",
+    ]
+
+
+# Every trial research/metapsy.md section 4 lists as PDT ("PDT study lists" and the table), plus
+# Johansson 2017 (sad-psyctr, no dyn label; pdt-trials.md appendix "Johansson 2017 ... IPDT SAD").
+LISTED_PDT = {
+    "depression-psyctr": {
+        "Barber, 2012", "Beutel, 2014", "Cooper, 2003", "Fonagy, 2015", "Fonagy, 2019",
+        "Gibbons, 2012", "Herrmann-Lingen, 2016", "Heshmati, 2023", "Johansson, 2012a",
+        "Lemma, 2013", "Maina, 2005", "Simpson, 2003", "Town, 2017", "Vitriol, 2009",
+    },
+    "depression-inpatients": {"Roten, 2017"},
+    "depression-anxiety-transdiagnostic": {"Hamilton, 2020", "Johansson, 2013", "Scheidt, 2013"},
+    "gad-psyctr": {"Andersson, 2012"},
+    "sad-psyctr": {"Leichsenring, 2013", "Rahmani, 2020", "Johansson, 2017"},
+    "panic-psyctr": {"Martini, 2011", "Wiborg, 1996"},
+    "borderline-psyctr": {
+        "Amianto, 2011", "Gregory, 2008", "Majdara, 2019", "Reneses, 2013", "Bateman, 2009",
+        "Carlyle, 2020", "Laurenssen, 2018", "Philips, 2018", "Doering, 2010",
+    },
+    "suicide-psyctr": {
+        "Amianto 2011", "Andreoli 2016", "Bateman 1999", "Doering 2010", "Gregory 2008",
+        "Guthrie 2001", "Walker 2016", "Bateman 2009", "Britton 2020",
+    },
+    "ptsd-psyctr": {"Brom, 1989"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("db", sorted(LISTED_PDT))
+def test_every_listed_pdt_trial_is_found(metapsy_dir, db):
+    df = read_metapsy(metapsy_dir / db)
+    found = set(df.loc[df["arm1_class"] == "psychodynamic", "study"])
+    assert LISTED_PDT[db] == found
+
+
+def test_johansson_2017_found(metapsy_dir):
+    sad = read_metapsy(metapsy_dir / "sad-psyctr")
+    row = sad[sad["study"] == "Johansson, 2017"].iloc[0]
+    assert (row["source_row"], row["arm1_class"], row["instrument"]) == (
+        139,
+        "psychodynamic",
+        "LSAS-SR",
+    )
 
 
 def test_missing_file(tmp_path):

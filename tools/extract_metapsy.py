@@ -13,7 +13,10 @@ Every psychodynamic (PDT) row that :func:`evidence.sources.read_metapsy` finds (
 with a reason; otherwise the tool stops. Direct PDT vs other-treatment comparisons are built in
 ``DIRECT`` from two rows of the same multi-arm trial that share the control arm: arm 1 comes from
 the PDT row, arm 2 from the other active arm's row (its arm-1 columns). Values are copied exactly
-(no arithmetic); the source row numbers are the 1-based data rows of ``data.csv``.
+(no arithmetic); the source row numbers are the 1-based data rows of ``data.csv``. Rows with no
+usable arm statistics take the database's stored ``.g``/``.g_se`` where ``STORED_G`` says so
+(with the sign rule in ``derived``); ``CONSIDERED`` logs non-PDT rows that were looked at, and
+``SUSPECT`` flags kept values that look wrong.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ COMMITS = {
     "borderline-psyctr": "0c26f8f0ab5881332db1ea7d09a45917914bb79f",
     "suicide-psyctr": "8837c4733736b3aacf7bb95bd92302a3881f520a",
     "ptsd-psyctr": "18e03cb817d8be8f65f7aceb51212d59fc8e275b",
+    "depression-anxiety-transdiagnostic": "2ded2727dd885c8988dbb3abe7c4d7deee3aa3d5",
 }
 
 # (database, study, arm-1 key) -> comparison_id; arm-1 key = multi_arm1 if given, else
@@ -72,6 +76,10 @@ PDT_ROWS = {
     ("sad-psyctr", "Leichsenring, 2013", "dyn"): "leichsenring2013-pdt-wl",
     ("sad-psyctr", "Rahmani, 2020", "dyn (ISTDP)"): "rahmani2020-istdp-wl",
     ("sad-psyctr", "Rahmani, 2020", "dyn (IB-ISTDP)"): "rahmani2020-ibistdp-wl",
+    ("sad-psyctr", "Johansson, 2017", "Other psy"): "johansson2017-pdt-wl",
+    ("depression-anxiety-transdiagnostic", "Johansson, 2013", "dyn"): "johansson2013-pdt-ctr",
+    ("depression-anxiety-transdiagnostic", "Scheidt, 2013", "dyn"): "scheidt2013-pdt-cau",
+    ("suicide-psyctr", "Guthrie 2001", "Psychodynamic"): "guthrie2001-pdt-cau",
     ("panic-psyctr", "Martini, 2011", "PD"): "martini2011-pdt-sp",
     ("panic-psyctr", "Wiborg, 1996", "PD"): "wiborg1996-pdt-med",
     ("borderline-psyctr", "Amianto, 2011", "pdp"): "amianto2011-pdt-stm",
@@ -109,10 +117,24 @@ _DUP_BPD = (
     "same trial is in borderline-psyctr; suicidal-behaviour event counts differ between the two "
     "databases (metapsy.md section 7.4), so the suicide-psyctr row is not merged"
 )
-_IDEATION = (
-    "suicide-psyctr stores ideation only as .g/.g_se without means; its sign convention is "
-    "undocumented, so the direction towards PDT cannot be established"
-)
+# Rows whose effect is Metapsy's stored .g/.g_se (no usable arm statistics): database ->
+# (outcome types or None for all, orientation of .g on the instrument's raw scale, sign rule).
+STORED_G = {
+    "depression-anxiety-transdiagnostic": (
+        None,
+        "comparator_vs_pdt",
+        "effect = stored .g/.g_se (2 dp; the means lost their decimal points, metapsy.md 7.1); "
+        "sign rule: + = arm 1 better (metapsy.md section 3), i.e. comparator minus PDT on these "
+        "lower-is-better scales",
+    ),
+    "suicide-psyctr": (
+        ("ideation",),
+        "pdt_vs_comparator",
+        "effect = stored .g/.g_se (the database has no ideation means); sign rule: .g = arm 1 "
+        "minus arm 2 on ideation (negative = less ideation in arm 1), established over the "
+        "database's ideation rows (tests/test_data.py::test_suicide_ideation_sign_convention)",
+    ),
+}
 # (database, study, arm-1 key or None for all, outcome_type or None for all) -> reason
 EXCLUDE = {
     ("suicide-psyctr", "Britton 2020", None, None): (
@@ -125,8 +147,51 @@ EXCLUDE = {
     ("suicide-psyctr", "Bateman 2009", None, None): (
         "duplicate of borderline-psyctr Bateman, 2009 'count' row (2/71 vs 16/63), kept from there"
     ),
-    ("suicide-psyctr", "Guthrie 2001", None, "ideation"): _IDEATION,
-    ("suicide-psyctr", "Walker 2016", None, "ideation"): _IDEATION,
+    ("depression-anxiety-transdiagnostic", "Hamilton, 2020", None, None): (
+        "mislabelled 'dyn': the reference is 'A randomised, controlled pilot study of cognitive "
+        "analytic therapy (CAT) ...', so the arm is cognitive analytic therapy, not PDT"
+    ),
+}
+
+# Non-PDT source rows looked at as possible PDT (or a merged PDT row) and not used:
+# (database, source row) -> reason. Logged in exclusions_metapsy.csv.
+CONSIDERED = {
+    ("borderline-psyctr", 3): (
+        "Andreoli 2016: both abandonment-psychotherapy arms merged ('mixed', 140 vs 30), "
+        "outcome labelled 'suicide' (dich; outcomes 'only suicide'; 0 vs 1 events); the trial "
+        "enters per arm from suicide-psyctr rows 3-4 (attempts), and this row would count the "
+        "same participants twice"
+    ),
+    ("depression-psyctr", 269): (
+        "Heckman 2013: coping group teletherapy arm ('other psy (tele-cet)'), not PDT"
+    ),
+    ("depression-psyctr", 270): (
+        "Heckman 2013: 'supportive-expressive group teletherapy' (tele-SEGT) for HIV-infected "
+        "older adults, labelled 'other psy' (not 'dyn'); the shared sources do not describe it "
+        "as psychodynamic, so it is not classed PDT (a judgement call: Barber 2012's individual "
+        "supportive-expressive therapy is classed PDT)"
+    ),
+    ("gad-psyctr", 53): (
+        "Levy Berg 2009: affect-focused body psychotherapy, 'an integrative method' per the "
+        "reference title; not PDT"
+    ),
+    ("gad-psyctr", 71): (
+        "Orvati Aziz 2020: 'integration of cognitive-behavioral therapy and short-term "
+        "psychodynamic psychotherapy' (descr_ig): an integrative treatment, not PDT"
+    ),
+}
+
+# Source rows kept but marked suspect: (database, source row) -> reason (column flag_reason).
+SUSPECT = {
+    ("borderline-psyctr", 8): (
+        "MBT post-treatment IIP SD 0.13 against 0.55 in the control arm and 0.54/0.47 at baseline "
+        "(same row): probably an SE or a typing error; source value kept, pooled with and without"
+    ),
+    ("depression-psyctr", 281): (
+        "instrument 'WAI-d' is the only such depression instrument among the database's 900 rows, "
+        "is not defined in its metadata, and gives the largest depression effect (g = 1.66); what "
+        "it measures could not be verified; pooled with and without"
+    ),
 }
 
 # (database, source instrument, source outcome_type) -> project instrument (data/instruments.csv)
@@ -157,6 +222,12 @@ INSTRUMENTS = {
     ("sad-psyctr", "SPAI", "msd"): "SPAI",
     ("sad-psyctr", "LSAS-SR-avoidence", "msd"): "LSAS-SR avoidance",
     ("sad-psyctr", "LSAS-SR-fear", "msd"): "LSAS-SR fear",
+    ("sad-psyctr", "LSAS-SR", "msd"): "LSAS-SR",
+    ("depression-anxiety-transdiagnostic", "phq9", "msd"): "PHQ-9",
+    ("depression-anxiety-transdiagnostic", "gad-7", "msd"): "GAD-7",
+    ("depression-anxiety-transdiagnostic", "hads-d", "msd"): "HADS-D",
+    ("depression-anxiety-transdiagnostic", "hads-a", "msd"): "HADS-A",
+    ("suicide-psyctr", None, "ideation"): "suicidal ideation",
     ("panic-psyctr", "CGI", "msd"): "CGI severity",
     ("panic-psyctr", "HAMA", "msd"): "HAM-A",
     ("borderline-psyctr", "cgi-bpd global", "msd"): "CGI-BPD global",
@@ -182,7 +253,7 @@ COLUMNS = [
     "reported_se", "reported_orientation",
     "source", "source_row1", "source_row2", "source_arm2_columns", "source_study",
     "source_instrument", "source_outcome_type", "source_arms", "source_location", "source_url",
-    "derived", "note",
+    "derived", "flag", "flag_reason", "note",
 ]  # fmt: skip
 EXCLUSION_COLUMNS = ["source", "source_row", "source_study", "source_arms", "what", "reason"]
 
@@ -227,6 +298,14 @@ def _arms_text(row: pd.Series) -> str:
     return f"{arm(1)} vs {arm(2)}"
 
 
+def _stored_g(db: str, row: pd.Series) -> tuple[str, str] | None:
+    """(orientation, rule) when the row's effect is taken from the stored .g, else None."""
+    if db not in STORED_G:
+        return None
+    otypes, orientation, rule = STORED_G[db]
+    return (orientation, rule) if otypes is None or _otype(db, row) in otypes else None
+
+
 def _stats(row: pd.Series, group: str) -> dict[str, str]:
     """Statistics of one arm-column group ('arm1' or 'arm2') of a source row."""
     if row["stats_form"] == "msd":
@@ -243,8 +322,13 @@ def _stats(row: pd.Series, group: str) -> dict[str, str]:
 def _out_row(db, commit, cid, pdt, other, other_group) -> dict[str, str]:
     otype = _otype(db, pdt)
     instrument = INSTRUMENTS[(db, pdt.get("instrument"), otype)]
-    s1, s2 = _stats(pdt, "arm1"), _stats(other, other_group)
-    form = pdt["stats_form"]
+    stored = _stored_g(db, pdt)
+    if stored:
+        s1, s2 = {"n": _num(pdt.get("n_arm1"))}, {"n": _num(pdt.get("n_arm2"))}
+        form = "reported"
+    else:
+        s1, s2 = _stats(pdt, "arm1"), _stats(other, other_group)
+        form = pdt["stats_form"]
     rec = dict.fromkeys(COLUMNS, "")
     rec.update(
         effect_id=f"{cid}:{_slug(instrument)}:{pdt['timepoint']}",
@@ -252,7 +336,10 @@ def _out_row(db, commit, cid, pdt, other, other_group) -> dict[str, str]:
         instrument=instrument,
         rater=pdt["rater"] or "not_reported",
         timepoint=pdt["timepoint"],
-        time_weeks=_num(pdt.get("time_weeks")),
+        # a post row at week 0 is a placeholder in the source, not a time: left empty
+        time_weeks=""
+        if pdt["timepoint"] == "post" and pdt.get("time_weeks") == 0
+        else _num(pdt.get("time_weeks")),
         stats_form=form,
         n1=s1["n"],
         n2=s2["n"],
@@ -267,10 +354,25 @@ def _out_row(db, commit, cid, pdt, other, other_group) -> dict[str, str]:
         if other is pdt
         else f"{_arms_text(pdt)} // {_arms_text(other)}",
     )
-    if form == "msd":
+    if stored:
+        rec.update(
+            reported_measure="SMD",
+            reported_estimate=_num(pdt[".g"]),
+            reported_se=_num(pdt[".g_se"]),
+            reported_orientation=stored[0],
+            derived=stored[1],
+        )
+    elif form == "msd":
         rec.update(mean1=s1["mean"], sd1=s1["sd"], mean2=s2["mean"], sd2=s2["sd"])
     else:
         rec.update(events1=s1["events"], events2=s2["events"])
+    if pdt["timepoint"] == "post" and pdt.get("time_weeks") == 0:
+        rec["derived"] = "; ".join(
+            x for x in (rec["derived"], "time_weeks: source 0 on a post row, left empty") if x
+        )
+    flag = SUSPECT.get((db, int(pdt["source_row"])))
+    if flag:
+        rec.update(flag="suspect", flag_reason=flag)
     return rec
 
 
@@ -283,6 +385,19 @@ def build(metapsy_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         if got != commit:
             raise SystemExit(f"{folder}: commit {got!r} != expected {commit!r}; update COMMITS")
         frame = read_metapsy(folder)
+        for (cdb, srow), reason in CONSIDERED.items():
+            if cdb == db:
+                row = frame.iloc[srow - 1]
+                exclusions.append(
+                    {
+                        "source": f"metapsy:{db}@{commit[:7]}",
+                        "source_row": str(srow),
+                        "source_study": row["study"],
+                        "source_arms": _arms_text(row),
+                        "what": f"{_otype(db, row)} {row.get('instrument') or ''}".strip(),
+                        "reason": reason,
+                    }
+                )
         pdt_rows = frame[frame["arm1_class"] == "psychodynamic"]
         for _, row in pdt_rows.iterrows():
             reason = _excluded(db, row)

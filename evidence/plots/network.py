@@ -1,0 +1,275 @@
+"""Plots of a network meta-analysis (:class:`evidence.nma.NetworkResult`).
+
+* :func:`network_graph`: the network. Treatments sit on a circle in the result's order (the
+  reference at the top, then clockwise in sorted order), so the layout never depends on a random
+  seed. Node **area** is proportional to the number of participants (sum of arm sizes, known
+  when the network was fitted from arms) or of studies; edge **width** is proportional to the
+  number of studies comparing the two treatments directly, and that number is printed on the
+  edge.
+* :func:`network_forest`: every treatment vs the reference (the result's estimates and
+  confidence intervals).
+* :func:`split_forest`: direct, indirect and network estimates per comparison (netmeta
+  ``forest(netsplit(...))``).
+
+Both forests are drawn by :func:`evidence.plotting.forest_from_frame`, so they share the layout,
+fonts and determinism of the project's other forests; save any of these figures with
+:func:`evidence.io.save_figure`. matplotlib is imported only when a function is called.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..plotting import GREY, INK, NOTE_PT, SQUARE, _style, forest_from_frame
+
+__all__ = ["network_graph", "network_forest", "split_forest"]
+
+#: Node areas (points^2) of the smallest possible and the largest node.
+NODE_AREA = (60.0, 900.0)
+#: Edge widths (points) of one study and of the most-studied comparison.
+EDGE_WIDTH = (0.8, 5.0)
+
+
+def network_graph(
+    result: Any,
+    *,
+    size: str | None = None,
+    ax: Any = None,
+    title: str | None = None,
+):
+    """Draw the network: nodes are treatments, edges direct comparisons.
+
+    Parameters
+    ----------
+    result : NetworkResult
+    size : {"participants", "studies"}, optional
+        What node area is proportional to. Default: participants when the result was fitted
+        from arm-level data (:func:`evidence.network_from_arms`), else studies.
+    ax : matplotlib Axes, optional
+        Axes to draw into; default a new 5.2 x 5.6 inch figure.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import evidence as ev
+    >>> from evidence.plots.network import network_graph
+    >>> res = ev.network([0.5, 0.3, 0.2], [0.04, 0.05, 0.06], ["B", "C", "C"],
+    ...                  ["A", "A", "B"], [1, 2, 3], method="FE")
+    >>> ax = network_graph(res)
+    >>> sorted(t.get_text() for t in ax.texts if t.get_gid() == "node-label")
+    ['A', 'B', 'C']
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    known = getattr(result, "participants", None)
+    if size is None:
+        size = "participants" if known is not None else "studies"
+    if size not in ("participants", "studies"):
+        raise ValueError("size must be 'participants' or 'studies'")
+    if size == "participants" and known is None:
+        raise ValueError(
+            "size='participants' needs arm sizes: fit with network_from_arms() or use "
+            "size='studies'"
+        )
+    treatments = list(result.treatments)
+    T = len(treatments)
+    comps = result.comparisons()
+    if size == "participants":
+        value = known.reindex(treatments).to_numpy(float)
+        what = "participants (sum of arm sizes)"
+    else:
+        arms = result._study_arms()
+        value = np.array([sum(t in a for a in arms.values()) for t in treatments], float)
+        what = "studies"
+    angle = np.pi / 2 - 2 * np.pi * np.arange(T) / T
+    xy = np.column_stack([np.cos(angle), np.sin(angle)])
+    pos = {t: i for i, t in enumerate(treatments)}
+    k = comps["k"].to_numpy(float)
+    widths = EDGE_WIDTH[0] + (EDGE_WIDTH[1] - EDGE_WIDTH[0]) * (k - 1) / max(k.max() - 1, 1)
+    areas = NODE_AREA[0] + (NODE_AREA[1] - NODE_AREA[0]) * value / value.max()
+    note = (
+        f"Node area proportional to the number of {what}; edge width proportional to the "
+        "number of studies comparing the two treatments directly (the number on the edge). "
+        f"{result.methods_text()}."
+    )
+    with _style():
+        import matplotlib.pyplot as plt
+        from matplotlib.collections import LineCollection
+
+        if ax is None:
+            fig = plt.figure(figsize=(5.2, 5.6))
+            ax = fig.add_axes((0.02, 0.14, 0.96, 0.80))
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        ax.set_xlim(-1.8, 1.8)
+        ax.set_ylim(-1.35, 1.35)
+        segs = [
+            [xy[pos[a]], xy[pos[b]]] for a, b in zip(comps["treat1"], comps["treat2"], strict=True)
+        ]
+        ax.add_collection(
+            LineCollection(segs, linewidths=widths, colors=GREY, zorder=1, gid="edges")
+        )
+        for (p, q), n in zip(segs, k, strict=True):
+            mid = (np.asarray(p) + np.asarray(q)) / 2
+            ax.text(
+                mid[0],
+                mid[1],
+                f"{int(n)}",
+                ha="center",
+                va="center",
+                fontsize=NOTE_PT,
+                color=INK,
+                zorder=3,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
+                gid="edge-count",
+            )
+        ax.scatter(
+            xy[:, 0], xy[:, 1], s=areas, color=SQUARE, edgecolors="white", zorder=2, gid="nodes"
+        )
+        for (x, y), name in zip(xy, treatments, strict=True):
+            ha = "left" if x > 0.3 else "right" if x < -0.3 else "center"
+            va = "bottom" if y > 0.3 else "top" if y < -0.3 else "center"
+            r = 1.0 + 0.5 * np.sqrt(areas.max()) / 72 / 1.2  # clear of the largest node
+            ax.text(
+                x * r,
+                y * r,
+                name,
+                ha=ha,
+                va=va,
+                fontsize=8.0,
+                fontweight="bold" if name == result.reference else "normal",
+                color=INK,
+                gid="node-label",
+            )
+        fig = ax.figure
+        import textwrap
+
+        fig.text(
+            0.03,
+            0.11,
+            "\n".join(textwrap.wrap(note, 92)),
+            fontsize=NOTE_PT,
+            color=GREY,
+            va="top",
+            gid="footnote",
+        )
+        if title:
+            fig.text(0.03, 0.98, title, fontsize=9.0, fontweight="bold", va="top", gid="title")
+    return ax
+
+
+def network_forest(result: Any, *, ax: Any = None, **kwargs):
+    """Forest of every treatment vs the reference (estimates and confidence intervals).
+
+    ``k`` is the number of studies with an arm of the treatment. Further keywords go to
+    :func:`evidence.plotting.forest_from_frame` (``xlim``, ``digits``, ``title``, ...).
+
+    Examples
+    --------
+    >>> import evidence as ev
+    >>> from evidence.plots.network import network_forest
+    >>> res = ev.network([0.5, 0.3, 0.2], [0.04, 0.05, 0.06], ["B", "C", "C"],
+    ...                  ["A", "A", "B"], [1, 2, 3], method="FE")
+    >>> ax = network_forest(res)
+    >>> [t.get_text() for t in ax.texts if t.get_gid() == "row-0-label"]
+    ['B']
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    eff = result.effects
+    arms = result._study_arms()
+    frame = pd.DataFrame(
+        {
+            "k": [sum(t in a for a in arms.values()) for t in eff.index],
+            "estimate": eff["estimate"].to_numpy(),
+            "ci_low": eff["ci_low"].to_numpy(),
+            "ci_high": eff["ci_high"].to_numpy(),
+        },
+        index=pd.Index(eff.index, name=f"Treatment vs {result.reference}"),
+    )
+    note = (
+        f"Each treatment vs {result.reference} from the network (direct and indirect "
+        f"evidence); k = studies with an arm of the treatment. {result.methods_text()}; "
+        f"tau\u00b2 = {result.tau2:.3g}, Q({result.q_df}) = {result.q:.2f}."
+    )
+    return forest_from_frame(
+        frame,
+        kind="rows",
+        measure=result.measure,
+        level=result.level,
+        note=note,
+        ax=ax,
+        **kwargs,
+    )
+
+
+def split_forest(result: Any, *, split: pd.DataFrame | None = None, ax: Any = None, **kwargs):
+    """Direct, indirect and network estimates of every comparison with direct evidence.
+
+    Parameters
+    ----------
+    result : NetworkResult
+    split : DataFrame, optional
+        ``result.split()`` if already computed.
+    ax, **kwargs
+        Passed to :func:`evidence.plotting.forest_from_frame` (``label_width`` defaults to 3.2
+        inches here, for the long labels).
+
+    Comparisons without independent indirect evidence show their network (= direct) estimate
+    only. ``k`` counts studies: with both treatments (direct), the other studies (indirect),
+    all studies (network). The p-values of the direct-vs-indirect tests are in the footnote.
+
+    Examples
+    --------
+    >>> import evidence as ev
+    >>> from evidence.plots.network import split_forest
+    >>> res = ev.network([0.5, 0.3, 0.2], [0.04, 0.05, 0.06], ["B", "C", "C"],
+    ...                  ["A", "A", "B"], [1, 2, 3], method="FE")
+    >>> ax = split_forest(res)
+    >>> [t.get_text() for t in ax.texts if t.get_gid() == "row-1-label"]
+    ['B vs A: indirect']
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    sp = result.split() if split is None else split
+    crit = result._crit()
+    rows = []
+    tests = []
+    for r in sp.itertuples():
+        parts = [("direct", r.direct, r.direct_se, r.k_direct)]
+        if r.identifiable:
+            parts.append(("indirect", r.indirect, r.indirect_se, result.k - r.k_direct))
+            tests.append(f"{r.comparison} p = {r.pvalue:.3f}")
+        parts.append(("network", r.network, r.network_se, result.k))
+        for kind, est, se, k in parts:
+            rows.append(
+                {
+                    "label": f"{r.comparison}: {kind}",
+                    "k": int(k),
+                    "estimate": est,
+                    "ci_low": est - crit * se,
+                    "ci_high": est + crit * se,
+                }
+            )
+    frame = pd.DataFrame(rows).set_index("label")
+    frame.index.name = "Comparison"
+    kwargs.setdefault("label_width", 3.2)
+    note = (
+        "Node-splitting (indicator moderator per comparison, tau\u00b2 re-estimated). "
+        "Direct vs indirect: "
+        + ("; ".join(tests) if tests else "no testable comparison")
+        + f". {result.methods_text()}."
+    )
+    return forest_from_frame(
+        frame,
+        kind="rows",
+        measure=result.measure,
+        level=result.level,
+        note=note,
+        ax=ax,
+        **kwargs,
+    )

@@ -1,0 +1,447 @@
+"""Network meta-analysis against metafor 3.8 rma.mv (tools/make_reference_network.R).
+
+Every reference number was written by the committed R script into tests/reference/network.json;
+CI regenerates the file and fails if it differs. R calls, per network (contrasts and V built from
+the arms by the script's documented rules, X the contrast design without the reference column):
+
+* ``rma.mv(yi, V, mods = X, intercept = FALSE, method = "FE")``
+* ``rma.mv(yi, V, mods = X, intercept = FALSE, random = ~ comp | study, rho = 1/2,
+  method = "REML")`` with tau^2 polished on metafor's own restricted log-likelihood
+* node-splitting: the same with ``mods = cbind(X, alpha)`` per comparison
+* design-by-treatment: ``mods = cbind(X, interaction columns), btt = interaction columns``
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import evidence as ev
+from evidence.nma import NetworkResult, network_from_arms
+
+REF = json.loads((Path(__file__).parent / "reference" / "network.json").read_text())
+NETWORKS = ("hasselblad1998", "senn2013", "project_depression")
+METHODS = ("FE", "REML")
+
+#: The issue's promise for estimates, SEs and tau^2. Common-effect fits are closed form (agree
+#: to ~1e-13); REML agrees to ~1e-7 because the likelihood is flat near its maximum, which
+#: limits any optimiser's tau^2 to ~1e-8 (ours solves the score equation; R polishes nlminb's
+#: answer with optimize()).
+TOL = 1e-6
+#: Q statistics (in the hundreds) are compared with the same absolute tolerance; rtol adds the
+#: relative error of double precision.
+RTOL = 1e-9
+
+
+def _close(got, want, what):
+    want = np.array([np.nan if w is None else w for w in np.atleast_1d(want)], dtype=float)
+    got = np.atleast_1d(np.asarray(got, dtype=float))
+    assert got.shape == want.shape, f"{what}: shape {got.shape} vs {want.shape}"
+    np.testing.assert_allclose(got, want, atol=TOL, rtol=RTOL, err_msg=what)
+
+
+def _fit(name: str, method: str) -> NetworkResult:
+    net = REF["networks"][name]
+    return network_from_arms(
+        pd.DataFrame(net["arms"]),
+        measure=net["measure"],
+        reference=net["reference"],
+        method=method,
+    )
+
+
+@pytest.fixture(scope="module")
+def fits() -> dict[tuple[str, str], NetworkResult]:
+    return {(n, m): _fit(n, m) for n in NETWORKS for m in METHODS}
+
+
+def test_reference_grid_complete():
+    assert tuple(REF["networks"]) == NETWORKS
+    for name in NETWORKS:
+        for m in METHODS:
+            fit = REF["networks"][name][m]
+            assert {"estimate", "se", "tau2", "q", "split", "dbt"} <= set(fit)
+            assert len(fit["split"]) > 0
+        assert "REML_t" in REF["networks"][name]
+    assert REF["versions"]["metafor"].startswith("3.8")
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_contrasts_from_arms(name, fits):
+    """yi, V and the contrast rows network_from_arms builds are the script's, row by row."""
+    net, res = REF["networks"][name], fits[(name, "FE")]
+    c = net["contrasts"]
+    assert list(res.treat1) == c["treat1"] and list(res.treat2) == c["treat2"]
+    assert list(res.study) == [str(s) for s in c["study"]]
+    assert list(res.treatments) == net["treatments"]
+    np.testing.assert_allclose(res.yi, c["yi"], atol=1e-12, rtol=0)
+    np.testing.assert_allclose(res.cov, np.array(net["V"]), atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", NETWORKS)
+def test_fit_matches_metafor(name, method, fits):
+    ref, res = REF["networks"][name][method], fits[(name, method)]
+    eff = res.effects
+    assert list(eff.index) == ref["treatment"]
+    for col in ("estimate", "se", "pvalue", "ci_low", "ci_high", "pi_low", "pi_high"):
+        _close(eff[col], ref[col], f"{name} {method} {col}")
+    _close(res.vcov, np.array(ref["vcov"]), f"{name} {method} vcov")
+    _close(res.tau2, ref["tau2"], f"{name} {method} tau2")
+    _close(res.q, ref["q"], f"{name} {method} Q")
+    assert res.q_df == ref["q_df"]
+    _close(res.q_pvalue, ref["q_pvalue"], f"{name} {method} Q p")
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_t_test_matches_metafor(name):
+    """rma.mv(test = "t"): t with k - p df for p-values, CIs and PIs."""
+    net = REF["networks"][name]
+    ref = net["REML_t"]
+    res = network_from_arms(
+        pd.DataFrame(net["arms"]),
+        measure=net["measure"],
+        reference=net["reference"],
+        test="t",
+    )
+    for col in ("estimate", "se", "pvalue", "ci_low", "ci_high", "pi_low", "pi_high"):
+        _close(res.effects[col], ref[col], f"{name} REML t {col}")
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", NETWORKS)
+def test_contrast_input_equals_arm_input(name, method, fits):
+    """network() on the script's contrasts and V gives the arm-level fit."""
+    net, res = REF["networks"][name], fits[(name, method)]
+    c = net["contrasts"]
+    got = ev.network(
+        c["yi"],
+        c["vi"],
+        c["treat1"],
+        c["treat2"],
+        c["study"],
+        cov=np.array(net["V"]),
+        reference=net["reference"],
+        method=method,
+    )
+    np.testing.assert_allclose(got.beta, res.beta, atol=1e-12)
+    assert got.tau2 == pytest.approx(res.tau2, abs=1e-12)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", NETWORKS)
+def test_node_split_matches_metafor(name, method, fits):
+    ref, res = REF["networks"][name][method], fits[(name, method)]
+    sp = res.split()
+    want = [(r["treat1"], r["treat2"]) for r in ref["split"]]
+    assert list(zip(sp["treat1"], sp["treat2"], strict=True)) == want
+    for r, row in zip(ref["split"], sp.itertuples(), strict=True):
+        what = f"{name} {method} split {r['treat1']} vs {r['treat2']}"
+        assert row.k_direct == r["k_direct"], what
+        assert bool(row.identifiable) == r["identifiable"], what
+        if not r["identifiable"]:
+            assert np.isnan(row.indirect) and row.direct == row.network
+            continue
+        for key in (
+            "direct",
+            "direct_se",
+            "indirect",
+            "indirect_se",
+            "difference",
+            "difference_se",
+            "tau2",
+        ):
+            _close(getattr(row, key), r[key], f"{what} {key}")
+        _close(row.pvalue, r["difference_pvalue"], f"{what} p")
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", NETWORKS)
+def test_design_by_treatment_matches_metafor(name, method, fits):
+    ref, res = REF["networks"][name][method]["dbt"], fits[(name, method)]
+    inc = res.inconsistency()
+    _close(inc.loc["within designs", "q"], ref["q_within"], f"{name} {method} Q within")
+    assert inc.loc["within designs", "df"] == ref["q_within_df"]
+    assert inc.loc["between designs", "df"] == ref["q_between_df"]
+    q_between = inc.loc["total", "q"] - inc.loc["within designs", "q"]
+    _close(inc.loc["between designs", "q"], q_between, "Q between = total - within")
+    if method == "FE":  # the common-effect Wald test of the interactions is Q between
+        _close(inc.loc["between designs", "q"], ref["wald"], f"{name} FE QM")
+        _close(inc.loc["between designs", "pvalue"], ref["wald_pvalue"], f"{name} FE QM p")
+    else:
+        row = inc.loc["wald (interaction)"]
+        _close(row["q"], ref["wald"], f"{name} REML QM")
+        _close(row["pvalue"], ref["wald_pvalue"], f"{name} REML QM p")
+        _close(row["tau2"], ref["tau2"], f"{name} REML interaction-model tau2")
+
+
+# ---- properties that hold whatever metafor says -------------------------------------------------
+
+
+def _two_treatment():
+    rng = np.random.default_rng(7)
+    v = rng.uniform(0.01, 0.1, 12)
+    y = rng.normal(0.3, np.sqrt(v + 0.05))
+    return y, v
+
+
+@pytest.mark.parametrize("method", ["FE", "DL", "REML"])
+def test_two_treatments_reduce_to_pairwise_pooling(method):
+    """With two treatments and two-arm studies the NMA is ordinary pooling (evidence.pool)."""
+    y, v = _two_treatment()
+    k = y.size
+    res = ev.network(y, v, ["B"] * k, ["A"] * k, range(k), method=method)
+    pooled = ev.pool(y, v, method=method)
+    assert res.tau2 == pytest.approx(pooled.tau2, abs=1e-10)
+    assert res.beta[0] == pytest.approx(pooled.estimate, abs=1e-10)
+    assert np.sqrt(res.vcov[0, 0]) == pytest.approx(pooled.se, abs=1e-10)
+    assert res.q == pytest.approx(pooled.q, abs=1e-10)
+
+
+@pytest.mark.parametrize("method", ["FE", "DL", "REML"])
+def test_reference_choice_does_not_change_the_model(method, fits):
+    net = REF["networks"]["senn2013"]
+    c = net["contrasts"]
+    args = (c["yi"], c["vi"], c["treat1"], c["treat2"], c["study"])
+    a = ev.network(*args, cov=np.array(net["V"]), reference="placebo", method=method)
+    b = ev.network(*args, cov=np.array(net["V"]), reference="metformin", method=method)
+    assert a.tau2 == pytest.approx(b.tau2, abs=1e-10)
+    la, lb = a.league(), b.league()
+    pd.testing.assert_frame_equal(
+        la.sort_values(["treat1", "treat2"]).reset_index(drop=True),
+        lb.sort_values(["treat1", "treat2"]).reset_index(drop=True),
+        atol=1e-9,
+    )
+
+
+def test_dl_is_the_moment_estimator(fits):
+    """Generalised DL: tau^2 solves E[Q] = df + tau^2 tr(P0 R) at the observed Q."""
+    res = ev.network_from_arms(
+        pd.DataFrame(REF["networks"]["hasselblad1998"]["arms"]),
+        measure="OR",
+        reference="no_contact",
+        method="DL",
+    )
+    from evidence.nma import _gls
+
+    g = _gls(res._blocks, res._X, res.yi, 0.0, score=True)
+    assert res.tau2 == pytest.approx((res.q - res.q_df) / g["trace_pr"], rel=1e-12)
+    assert res.tau2 > 0
+
+
+def test_reml_is_the_global_maximum(fits):
+    from evidence.nma import _reml_ll
+
+    res = fits[("hasselblad1998", "REML")]
+    best = _reml_ll(res._blocks, res._X, res.yi, res.tau2)
+    grid = np.r_[0.0, np.geomspace(1e-4, 50, 400)]
+    assert all(_reml_ll(res._blocks, res._X, res.yi, t) <= best + 1e-12 for t in grid)
+
+
+def test_league_and_pscores(fits):
+    res = fits[("hasselblad1998", "REML")]
+    lg = res.league()
+    T = len(res.treatments)
+    assert len(lg) == T * (T - 1)
+    row = lg[(lg.treat1 == "self_help") & (lg.treat2 == "no_contact")].iloc[0]
+    assert row.estimate == pytest.approx(res.effects.loc["self_help", "estimate"], abs=1e-14)
+    table = res.league(table=True)
+    assert table.loc["no_contact", "no_contact"] == "no_contact"
+    ps = res.pscores(small_values="undesirable")
+    assert ps["pscore"].sum() == pytest.approx(T / 2)  # P-scores average 1/2
+    assert ps.index[0] == "grp_counseling" and ps.index[-1] == "no_contact"
+    flipped = res.pscores(small_values="desirable")
+    np.testing.assert_allclose(flipped.loc[ps.index, "pscore"], 1 - ps["pscore"], atol=1e-12)
+    with pytest.raises(ValueError, match="small_values"):
+        res.pscores(small_values="low")
+
+
+def test_output_methods(fits):
+    res = fits[("project_depression", "REML")]
+    text = str(res)
+    assert "random effects, REML" in text and "reference : usual_care" in text
+    assert "psychodynamic" in text and "Q(10)" in text
+    assert "<table>" in res._repr_html_() and "usual_care" in res._repr_html_()
+    frame = res.to_frame()
+    assert list(frame["treatment"]) == list(res.treatments[1:])
+    assert set(frame["method"]) == {"REML"}
+    assert res.participants is not None and res.participants.sum() > 0
+
+
+def test_evidence_network_is_the_fitting_function():
+    from evidence.nma import network
+
+    assert ev.network is network
+    res = ev.network([0.5, 0.3], [0.04, 0.05], ["B", "C"], ["A", "A"], ["s1", "s2"])
+    assert isinstance(res, NetworkResult)
+
+
+# ---- guards -------------------------------------------------------------------------------------
+
+
+def test_disconnected_network_names_components():
+    with pytest.raises(ValueError, match=r"disconnected.*\{A, B\} \| \{C, D\}"):
+        ev.network([0.1, 0.2], [0.1, 0.1], ["B", "D"], ["A", "C"], [1, 2])
+
+
+def test_multi_contrast_study_without_cov_names_study():
+    with pytest.raises(ValueError, match="study 'trial-3' has 2 contrasts but no covariance"):
+        ev.network(
+            [0.1, 0.2, 0.3],
+            [0.1, 0.1, 0.1],
+            ["B", "C", "C"],
+            ["A", "A", "B"],
+            ["trial-1", "trial-3", "trial-3"],
+        )
+
+
+def test_singular_covariance_names_study():
+    cov = np.array([[0.1, 0.1, 0], [0.1, 0.1, 0], [0, 0, 0.1]])
+    with pytest.raises(ValueError, match="study 'x': its covariance block is singular"):
+        ev.network(
+            [0.1, 0.2, 0.3],
+            [0.1, 0.1, 0.1],
+            ["B", "C", "C"],
+            ["A", "A", "A"],
+            ["x", "x", "y"],
+            cov=cov,
+        )
+
+
+def test_zero_variance_names_study():
+    with pytest.raises(ValueError, match="study 'y': sampling variance vi <= 0"):
+        ev.network([0.1, 0.2], [0.1, 0.0], ["B", "C"], ["A", "A"], ["x", "y"])
+
+
+def test_other_guards():
+    with pytest.raises(ValueError, match="row 1 .*both 'A'"):
+        ev.network([0.1, 0.2], [0.1, 0.1], ["B", "A"], ["A", "A"], [1, 2])
+    cov = np.diag([0.1, 0.1])
+    cov[0, 1] = cov[1, 0] = 0.01
+    with pytest.raises(ValueError, match="different studies"):
+        ev.network([0.1, 0.2], [0.1, 0.1], ["B", "C"], ["A", "A"], [1, 2], cov=cov)
+    dep = np.array([[0.2, 0.1, 0.1], [0.1, 0.2, 0.1], [0.1, 0.1, 0.3]])
+    with pytest.raises(ValueError, match="study '1': its contrasts are linearly dependent"):
+        ev.network(
+            [0.1, 0.2, 0.1], [0.2, 0.2, 0.3], ["B", "C", "C"], ["A", "A", "B"], [1, 1, 1], cov=dep
+        )
+    with pytest.raises(ValueError, match="unknown method"):
+        ev.network([0.1], [0.1], ["B"], ["A"], [1], method="PM")
+    with pytest.raises(ValueError, match="reference 'Z'"):
+        ev.network([0.1], [0.1], ["B"], ["A"], [1], reference="Z")
+    arms = pd.DataFrame(
+        {
+            "study": [1, 1],
+            "treatment": ["A", "A"],
+            "mean": [1.0, 2.0],
+            "sd": [1.0, 1.0],
+            "n": [10, 10],
+        }
+    )
+    with pytest.raises(ValueError, match="study '1' has two arms of treatment 'A'"):
+        network_from_arms(arms, measure="MD")
+
+
+def test_one_study_treatment_allowed():
+    res = ev.network(
+        [0.1, 0.2, 0.4], [0.1, 0.1, 0.2], ["B", "B", "C"], ["A", "A", "A"], [1, 2, 3], method="REML"
+    )
+    assert np.isfinite(res.effects.loc["C", "se"])
+
+
+# ---- plots --------------------------------------------------------------------------------------
+
+
+def test_plots_are_deterministic(tmp_path, fits):
+    import matplotlib.pyplot as plt
+
+    from evidence.io import save_figure
+
+    res = fits[("hasselblad1998", "REML")]
+    for name, draw in (
+        ("graph", res.network_plot),
+        ("forest", res.forest_plot),
+        ("split", res.split_plot),
+    ):
+        a = save_figure(draw(), tmp_path / f"{name}-a.svg")
+        b = save_figure(draw(), tmp_path / f"{name}-b.svg")
+        assert a.read_bytes() == b.read_bytes(), name
+    plt.close("all")
+
+
+def test_network_graph_sizes(fits):
+    import matplotlib.pyplot as plt
+
+    from evidence.plots.network import network_graph
+
+    res = fits[("senn2013", "FE")]
+    ax = network_graph(res)
+    counts = [t.get_text() for t in ax.texts if t.get_gid() == "edge-count"]
+    assert sorted(map(int, counts)) == sorted(res.comparisons()["k"])
+    assert "participants" in [t for t in ax.figure.texts if t.get_gid() == "footnote"][0].get_text()
+    contrast_only = ev.network([0.1, 0.2], [0.1, 0.1], ["B", "C"], ["A", "A"], [1, 2])
+    with pytest.raises(ValueError, match="needs arm sizes"):
+        network_graph(contrast_only, size="participants")
+    plt.close("all")
+
+
+def test_dl_equals_netmeta_formula_with_multi_arm_studies():
+    """netmeta's nma.ruecker DL, written out: all pairwise contrasts of each study with
+    Rucker's reduced weights (three-arm: w_ab = s_c / (s_a s_b + s_a s_c + s_b s_c)), then
+    tau^2 = (Q - df) / tr((I - H) (B B' o E / 2) W). dat.hasselblad1998 has two three-arm
+    trials, where the two ways of writing the estimator could differ."""
+    arms = pd.DataFrame(REF["networks"]["hasselblad1998"]["arms"])
+    res = network_from_arms(arms, measure="OR", reference="no_contact", method="DL")
+    pos = {t: i for i, t in enumerate(res.treatments)}
+    te, w, rows, studies = [], [], [], []
+    for s, a in arms.groupby("study", sort=False):
+        ev_, ne = a["events"].to_numpy(float), (a["n"] - a["events"]).to_numpy(float)
+        if np.any(ev_ == 0) or np.any(ne == 0):
+            ev_, ne = ev_ + 0.5, ne + 0.5
+        logit, var = np.log(ev_ / ne), 1 / ev_ + 1 / ne
+        t = a["treatment"].to_list()
+        for i in range(len(t)):
+            for j in range(i + 1, len(t)):
+                if len(t) == 2:
+                    wij = 1 / (var[i] + var[j])
+                else:  # three arms
+                    c = 3 - i - j
+                    wij = var[c] / (var[i] * var[j] + var[i] * var[c] + var[j] * var[c])
+                b = np.zeros(len(res.treatments))
+                b[pos[t[i]]], b[pos[t[j]]] = 1, -1
+                te.append(logit[i] - logit[j])
+                w.append(wij)
+                rows.append(b)
+                studies.append(s)
+    B, W, te = np.array(rows), np.diag(w), np.array(te)
+    L = B.T @ W @ B
+    H = B @ np.linalg.pinv(L) @ B.T @ W
+    resid = te - H @ te
+    q = resid @ W @ resid
+    df = sum(len(a) - 1 for _, a in arms.groupby("study")) - (len(res.treatments) - 1)
+    E = np.equal.outer(studies, studies)
+    tau2 = max(0.0, (q - df) / np.trace((np.eye(len(te)) - H) @ (B @ B.T * E / 2) @ W))
+    assert q == pytest.approx(res.q, rel=1e-10)
+    assert df == res.q_df
+    assert res.tau2 == pytest.approx(tau2, rel=1e-10)
+
+
+def test_reml_bracket_found_when_the_score_wiggles_between_grid_points():
+    """suicide-psyctr on the SMD scale once made the bracketing step fail (f(a), f(b) same sign)."""
+    from evidence import network_report as nr
+    from evidence.network_data import load_network
+    from evidence.nma import _reml_ll_grid
+
+    net = load_network()
+    eff = nr.network_effects(net[net["database"] == "suicide-psyctr"], measure="SMD")
+    res, kept, _ = nr.fit_network(eff, measure="SMD")
+    assert res is not None and res.tau2 >= 0
+    # the returned tau^2 is the highest point of a dense profile of the restricted likelihood
+    blocks, X, y = res._blocks, res._X, res.yi
+    dense = np.linspace(0.0, max(4 * res.tau2, 1.0), 4001)
+    best = _reml_ll_grid(blocks, X, y, dense).max()
+    assert _reml_ll_grid(blocks, X, y, np.array([res.tau2]))[0] >= best - 1e-8

@@ -1,0 +1,182 @@
+"""Network sections (evidence.network_report): data preparation, honesty rules, overview."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evidence.dependence import aggregate_effects
+from evidence.effects import effect_sizes
+from evidence.network_data import load_network
+from evidence.network_report import (
+    _contrasts,
+    fit_network,
+    network_effects,
+    network_report,
+    overview_statements,
+    pdt_vs_cbt_overview,
+)
+
+# closed-form aggregation and effect sizes reproduce to rounding error
+TOL = 1e-10
+
+
+@pytest.fixture(scope="module")
+def net() -> pd.DataFrame:
+    return load_network()
+
+
+@pytest.fixture(scope="module")
+def sad(net):
+    return network_report(net, "sad-psyctr")
+
+
+def test_effects_are_the_aggregated_oriented_row_effects(net):
+    """One effect per study and node pair = aggregate_effects of the oriented row g's."""
+    rows = net[(net["study"] == "Leichsenring, 2013") & (net["database"] == "sad-psyctr")]
+    rows = rows[(rows["timepoint"] == "post") & (rows["node1"] == "pdt")]
+    es = effect_sizes(
+        "SMD",
+        m1=rows["mean1"], sd1=rows["sd1"], n1=rows["n1"],
+        m2=rows["mean2"], sd2=rows["sd2"], n2=rows["n2"],
+    )  # fmt: skip
+    sign = np.where(rows["higher_is_better"].astype(bool), 1.0, -1.0)
+    want = aggregate_effects(sign * es["yi"], es["vi"], ["x"] * len(rows), rho=0.5)
+    eff = network_effects(rows)
+    assert len(eff) == 1 and eff["node_a"].iloc[0] == "pdt"
+    assert eff["yi"].iloc[0] == pytest.approx(want["yi"].iloc[0], abs=TOL)
+    assert eff["vi"].iloc[0] == pytest.approx(want["vi"].iloc[0], abs=TOL)
+
+
+def test_node_pairs_are_ordered_and_turned(net):
+    eff = network_effects(net[net["database"] == "panic-psyctr"])
+    from evidence.network_data import NODES
+
+    order = {n: i for i, n in enumerate(NODES)}
+    assert (eff["node_a"].map(order) < eff["node_b"].map(order)).all()
+    assert not eff.duplicated(["study_id", "node_a", "node_b"]).any()
+
+
+def test_multi_arm_covariance_is_positive_definite_and_a_tree(net):
+    eff = network_effects(net[net["database"] == "depression-psyctr"])
+    kept, cov, dropped = _contrasts(eff, "SMD")
+    assert np.allclose(cov, cov.T)
+    assert np.linalg.eigvalsh(cov).min() > 0
+    # a spanning tree: a study with a arms has a - 1 contrasts
+    for _sid, g in kept.groupby("study_id"):
+        assert len(g) == len(set(g["node_a"]) | set(g["node_b"])) - 1
+    # a shared arm gives a positive correlation near 1/2 for equal arms
+    multi = kept[kept.duplicated("study_id", keep=False)]
+    assert len(multi) > 20
+
+
+def test_reference_is_waitlist_or_usual_care(net, sad):
+    assert sad.reference == "waitlist"
+    bpd = network_report(net, "borderline-psyctr")
+    assert bpd.reference == "usual_care"  # no waitlist arm in the borderline network
+    assert "reference usual_care" in bpd.summary()
+
+
+def test_every_network_estimate_carries_direct_trials_and_inconsistency(sad):
+    """Honesty rule: the PDT table has k_direct for every node, the summary the
+    design-by-treatment Q and the direct-vs-indirect test."""
+    t = sad.to_frame()
+    assert t["k_direct"].notna().all() and set(t["node"]) == set(sad.result.treatments) - {"pdt"}
+    s = sad.summary()
+    assert "design-by-treatment Q(" in s and "direct vs indirect p =" in s
+    assert "direct trials" in s
+    assert "ranks are uncertain" in s
+    c = sad.pdt_cbt.iloc[0]
+    assert c.k_direct == 1 and np.isfinite(c.indirect) and np.isfinite(c.design_by_treatment_p)
+    # network estimate = league cell PDT vs CBT
+    lg = sad.result.league()
+    cell = lg[(lg["treat1"] == "pdt") & (lg["treat2"] == "cbt")]["estimate"].iloc[0]
+    assert c.network == pytest.approx(cell, abs=TOL)
+
+
+def test_no_direct_evidence_is_said(net):
+    rep = network_report(net, "panic-psyctr")
+    assert int(rep.pdt_cbt["k_direct"].iloc[0]) == 0
+    assert "no direct evidence" in rep.summary()
+
+
+def test_fragile_link_gets_leave_one_out(net):
+    """gad-psyctr: PDT (Andersson 2012) reaches the network only through waitlist."""
+    rep = network_report(net, "gad-psyctr")
+    assert rep.fragile
+    assert list(rep.leave_one_out["left_out"]) == ["Andersson, 2012"]
+    assert rep.leave_one_out["note"].iloc[0] == "PDT not in this network"
+    assert "Fragile" in rep.summary()
+    assert not network_report(net, "sad-psyctr").fragile  # three PDT trials
+
+
+def test_sensitivity_scenarios_drop_what_they_say(net, sad):
+    s = sad.sensitivity.set_index("scenario")
+    assert s.loc["all trials", "studies"] == sad.result.k
+    eff = network_effects(net[net["database"] == "sad-psyctr"])
+    wl = eff.loc[(eff["node_a"] == "waitlist") | (eff["node_b"] == "waitlist"), "study_id"]
+    assert s.loc["without waitlist-controlled trials", "studies"] == (
+        eff["study_id"].nunique() - wl.nunique()
+    )
+
+
+def test_overview_direct_is_pairwise_of_direct_trials(net):
+    tab = pdt_vs_cbt_overview()
+    assert set(tab["database"]) == set(net["database"])
+    ed = tab[tab["database"] == "ed-psyctr"].iloc[0]
+    assert ed.measure == "OR" and ed.k_direct == 2
+    assert np.isfinite(ed.direct) and np.isfinite(ed.network)
+    none = tab[tab["k_direct"] == 0]
+    assert (none["agreement"].str.startswith("no direct evidence")).all()
+    assert tab["direct"].isna().sum() >= len(none)
+
+
+def test_fit_without_pdt_returns_none(net):
+    eff = network_effects(net[net["database"] == "bodily-distress-psyctr"])
+    res, kept, dropped = fit_network(eff)
+    assert res is None and kept.empty
+
+
+def test_statements_name_direct_trials_and_inconsistency():
+    tab = pdt_vs_cbt_overview()
+    text = overview_statements(tab)
+    lines = text.splitlines()
+    assert len(lines) == len(tab)
+    for r, line in zip(tab.itertuples(), lines, strict=True):
+        if np.isfinite(getattr(r, "network", np.nan)):
+            assert "design-by-treatment" in line, line
+            assert ("no direct trial" in line) == (r.k_direct == 0), line
+
+
+def test_pdt_forest_is_byte_stable(sad, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from evidence.io import save_figure
+    from evidence.network_report import _pdt_forest
+
+    out = []
+    for i in range(2):
+        ax = _pdt_forest(sad)
+        path = tmp_path / f"f{i}.svg"
+        save_figure(ax.figure, path)
+        plt.close(ax.figure)
+        out.append(path.read_bytes())
+    assert out[0] == out[1]
+
+
+def test_low_risk_of_bias_rule():
+    from evidence.network_report import _low_rob
+
+    rob = pd.Series(["4", "3", "low", "Low", "low risk", "some concerns", "", "High"])
+    assert _low_rob(rob).tolist() == [True, False, True, True, True, False, False, False]
+
+
+def test_league_row_and_column_of_pdt(sad):
+    lg = sad.league_pdt
+    assert "pdt" not in lg.index and set(lg.index) == set(sad.result.treatments) - {"pdt"}
+    assert (lg["k_direct"] == sad.pdt_table.set_index("node")["k_direct"].reindex(lg.index)).all()
+    # the row is PDT vs node, the column its mirror image
+    row = lg.loc["cbt", "PDT vs node (PDT's row)"]
+    est = float(row.split()[0])
+    assert est == pytest.approx(sad.pdt_cbt["network"].iloc[0], abs=0.005)

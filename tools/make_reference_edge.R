@@ -1,0 +1,61 @@
+# Reference values for edge cases of the statistical core, computed with metafor.
+#
+# Usage: Rscript tools/make_reference_edge.R [OUTPUT_JSON]   (default tests/reference/edge.json)
+#
+# * trimfill() of a Knapp-Hartung fit with no imputed study (metafor returns the fit itself);
+# * rma(..., btt = ) tests of chosen coefficients, Wald chi^2 and F under Knapp-Hartung;
+# * rma.mv() three-level fits with a single trial and with single-effect trials.
+# Deterministic output; never edit the JSON by hand.
+
+suppressMessages(library(metafor))
+suppressMessages(library(jsonlite))
+
+args <- commandArgs(trailingOnly = TRUE)
+out <- if (length(args) >= 1) args[1] else "tests/reference/edge.json"
+ctrl <- list(threshold = 1e-12, tol = 1e-12, maxiter = 10000, stepadj = 1)
+mvctrl <- list(rel.tol = 1e-12, iter.max = 10000, eval.max = 10000)
+
+smd <- escalc("SMD", m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i, n2i = n2i,
+              data = dat.normand1999)
+trimfill_cases <- list()
+for (method in c("DL", "REML")) {
+  fit <- rma(smd$yi, smd$vi, method = method, test = "knha", control = ctrl)
+  tf <- trimfill(fit)
+  trimfill_cases[[length(trimfill_cases) + 1]] <- list(
+    dataset = "normand1999_smd", method = method, test = "knha", yi = c(smd$yi), vi = c(smd$vi),
+    k0 = tf$k0, estimate = c(tf$beta), se = tf$se, pvalue = tf$pval, ci_low = tf$ci.lb,
+    ci_high = tf$ci.ub, filled_test = tf$test)
+}
+
+bcg <- escalc("RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+btt_cases <- list()
+for (test in c("z", "knha")) for (btt in list(2, 4:5, 2:3)) {
+  fit <- rma(yi, vi, mods = ~ ablat + year + alloc, data = bcg, method = "REML", test = test,
+             btt = btt, control = ctrl)
+  btt_cases[[length(btt_cases) + 1]] <- list(
+    test = test, btt = btt - 1, names = rownames(fit$beta), qm = fit$QM, qm_df = fit$QMdf[1],
+    qm_pvalue = fit$QMp)
+}
+bcg_data <- list(yi = c(bcg$yi), vi = c(bcg$vi), ablat = bcg$ablat, year = bcg$year,
+                 alloc = as.character(bcg$alloc))
+
+y <- c(0.1, 0.3, 0.35, 0.65, 0.45, 0.15)
+v <- c(0.03, 0.03, 0.05, 0.01, 0.05, 0.02)
+three <- list()
+for (case in list(list(name = "one trial", trial = rep("a", 6)),
+                  list(name = "single-effect trials", trial = letters[1:6]))) {
+  d <- data.frame(y = y, v = v, trial = case$trial, effect = seq_along(y))
+  fit <- suppressWarnings(rma.mv(y, v, random = ~ 1 | trial / effect, data = d,
+                                 control = mvctrl))
+  three[[length(three) + 1]] <- list(case = case$name, trial = case$trial,
+                                     sigma2 = fit$sigma2, estimate = c(fit$beta), se = fit$se)
+}
+
+ref <- list(
+  meta = list(generator = "tools/make_reference_edge.R", r_version = R.version.string,
+              metafor = as.character(packageVersion("metafor")), control = ctrl),
+  trimfill = trimfill_cases, bcg = bcg_data, btt = btt_cases,
+  three_level = list(yi = y, vi = v, fits = three)
+)
+dir.create(dirname(out), showWarnings = FALSE, recursive = TRUE)
+writeLines(toJSON(ref, digits = I(15), auto_unbox = TRUE, pretty = TRUE, na = "null"), out)

@@ -1,0 +1,272 @@
+# Reference values for evidence's network meta-analysis (evidence/nma.py), computed with
+# metafor's rma.mv: the contrast-based model of the metafor NMA examples (common effect, and REML
+# with random = ~ comp | study, rho = 1/2), the node-splitting model (an indicator moderator per
+# split comparison) and the design-by-treatment interaction model (interaction moderators).
+#
+# Usage: Rscript tools/make_reference_network.R [OUTPUT_JSON]
+#        (default tests/reference/network.json; run from the repository root, because the
+#        project network is read from data/)
+#
+# Requires R 4.2 with metafor 3.8, metadat and jsonlite. No random numbers are drawn, so rerunning
+# with the same versions and the same data/ gives identical bytes. Never edit the JSON by hand.
+#
+# Contrasts from arm-level data (the rules evidence.network_from_arms implements; the tests check
+# that it reproduces yi and V below):
+# * treatment order: the reference first, then the other treatments in sorted (C locale) order;
+#   each study's baseline arm is its arm that comes first in that order; one contrast per other
+#   arm, "arm minus baseline", in treatment order.
+# * MD: m_t - m_b, variance sd_t^2/n_t + sd_b^2/n_b, covariance of two contrasts sd_b^2/n_b.
+# * OR: log odds ratio; if any arm of a study has 0 events or n events, 1/2 is added to the
+#   events and non-events of every arm of that study (for a two-arm study this is escalc's
+#   add = 1/2, to = "only0"); variance 1/a_t + 1/(n_t - a_t) + 1/a_b + 1/(n_b - a_b), covariance
+#   1/a_b + 1/(n_b - a_b).
+# * SMD: Hedges' g with the exact correction J(n_t + n_b - 2) (escalc "SMD"), variance
+#   1/n_t + 1/n_b + g^2 / (2 (n_t + n_b)); covariance of g_1 and g_2 sharing the baseline
+#   1/n_b + g_1 g_2 / (2 N), N the study's total size (Gleser and Olkin 2009, eq. 19.19).
+
+suppressMessages(library(metafor))
+suppressMessages(library(metadat))
+suppressMessages(library(jsonlite))
+
+args <- commandArgs(trailingOnly = TRUE)
+out <- if (length(args) >= 1) args[1] else "tests/reference/network.json"
+
+ctrl <- list(rel.tol = 1e-10, iter.max = 10000, eval.max = 10000)
+
+# ---- contrasts from arms -----------------------------------------------------------------------
+contrasts_from_arms <- function(arms, measure, reference) {
+  others <- sort(setdiff(unique(arms$treatment), reference), method = "radix")
+  lev <- c(reference, others)
+  rows <- list()
+  blocks <- list()
+  for (s in unique(arms$study)) {
+    a <- arms[arms$study == s, ]
+    a <- a[order(match(a$treatment, lev)), ]
+    b <- 1
+    t <- 2:nrow(a)
+    if (measure == "MD") {
+      yi <- a$mean[t] - a$mean[b]
+      vb <- a$sd[b]^2 / a$n[b]
+      vi <- a$sd[t]^2 / a$n[t] + vb
+      cv <- matrix(vb, length(t), length(t))
+    } else if (measure == "OR") {
+      ev <- a$events
+      ne <- a$n - a$events
+      if (any(ev == 0 | ne == 0)) {
+        ev <- ev + 1 / 2
+        ne <- ne + 1 / 2
+      }
+      yi <- log(ev[t] / ne[t]) - log(ev[b] / ne[b])
+      vb <- 1 / ev[b] + 1 / ne[b]
+      vi <- 1 / ev[t] + 1 / ne[t] + vb
+      cv <- matrix(vb, length(t), length(t))
+    } else if (measure == "SMD") {
+      e <- escalc("SMD", m1i = a$mean[t], sd1i = a$sd[t], n1i = a$n[t],
+                  m2i = rep(a$mean[b], length(t)), sd2i = rep(a$sd[b], length(t)),
+                  n2i = rep(a$n[b], length(t)))
+      yi <- c(e$yi)
+      vi <- c(e$vi)
+      cv <- 1 / a$n[b] + outer(yi, yi) / (2 * sum(a$n))
+    }
+    diag(cv) <- vi
+    rows[[length(rows) + 1]] <- data.frame(study = s, treat1 = a$treatment[t],
+                                           treat2 = a$treatment[b], yi = yi, vi = vi,
+                                           stringsAsFactors = FALSE)
+    blocks[[length(blocks) + 1]] <- cv
+  }
+  d <- do.call(rbind, rows)
+  list(dat = d, V = bldiag(blocks), lev = lev)
+}
+
+design_matrix <- function(d, lev) {
+  X <- sapply(lev[-1], function(t) (d$treat1 == t) - (d$treat2 == t))
+  matrix(X, nrow = nrow(d), dimnames = list(NULL, lev[-1]))
+}
+
+# REML: nlminb (rel.tol 1e-10; tighter settings stop with "false convergence") leaves tau^2 up to
+# about 5e-7 from the optimum on these data, so the optimum is then polished by maximising
+# metafor's own restricted log-likelihood (logLik of rma.mv with tau2 fixed) with optimize()
+# (tol 1e-12) on [0, 2 tau^2_nlminb + 0.01], and the model is refitted with that tau^2 fixed. A
+# flat likelihood still limits tau^2 to about 1e-8.
+fit_nma <- function(d, V, X, method, btt = NULL, test = "z") {
+  d$comp <- paste(d$treat1, d$treat2, sep = "-")
+  if (method == "FE") {
+    return(rma.mv(d$yi, V, mods = X, intercept = FALSE, method = "FE", btt = btt, test = test))
+  }
+  fit <- function(t2 = NA, ...) {
+    rma.mv(d$yi, V, mods = X, intercept = FALSE, random = ~ comp | study, rho = 1 / 2,
+           data = d, method = method, control = ctrl, btt = btt, tau2 = t2, test = test, ...)
+  }
+  t0 <- fit()$tau2
+  ll <- function(t2) c(logLik(fit(t2)))
+  opt <- optimize(ll, c(0, 2 * t0 + 0.01), maximum = TRUE, tol = 1e-12)
+  best <- if (opt$objective >= ll(t0)) opt$maximum else t0
+  if (ll(0) >= ll(best)) best <- 0
+  fit(best)
+}
+
+summ <- function(res, lev) {
+  p <- length(lev) - 1
+  pr <- predict(res, newmods = diag(p))
+  # a common-effect model has no prediction interval: predict() gives the CI there
+  list(treatment = lev[-1], estimate = c(res$beta)[1:p], se = res$se[1:p],
+       pvalue = res$pval[1:p], ci_low = res$ci.lb[1:p], ci_high = res$ci.ub[1:p],
+       pi_low = if (is.null(pr$pi.lb)) pr$ci.lb else pr$pi.lb,
+       pi_high = if (is.null(pr$pi.ub)) pr$ci.ub else pr$pi.ub,
+       vcov = unname(split(vcov(res)[1:p, 1:p], seq_len(p))),
+       tau2 = if (is.null(res$tau2)) 0 else res$tau2, q = res$QE, q_df = res$k - res$p,
+       q_pvalue = res$QEp)
+}
+
+# node-splitting: for comparison (A, B) the moderator is 1 on every contrast that involves A in
+# a study that contains both A and B (+1 where A is treat1, -1 where A is treat2): the direct
+# A-vs-B evidence gets its own parameter (A's arm shifted by alpha, B and any other arms of those
+# studies consistent), so indirect = d_A - d_B and direct = d_A - d_B + alpha.
+node_split <- function(d, V, X, lev, method) {
+  p <- length(lev) - 1
+  arms <- lapply(split(d, d$study), function(s) unique(c(s$treat1, s$treat2)))
+  out <- list()
+  for (i in 2:length(lev)) for (j in 1:(i - 1)) {
+    A <- lev[i]
+    B <- lev[j]
+    both <- names(arms)[sapply(arms, function(a) A %in% a && B %in% a)]
+    if (length(both) == 0) next
+    ind <- ifelse(d$study %in% both, (d$treat1 == A) - (d$treat2 == A), 0)
+    Xs <- cbind(X, alpha = ind)
+    row <- list(treat1 = A, treat2 = B, k_direct = length(both))
+    if (qr(Xs)$rank < ncol(Xs)) {
+      row$identifiable <- FALSE
+      out[[length(out) + 1]] <- row
+      next
+    }
+    res <- fit_nma(d, V, Xs, method)
+    cc <- c(as.numeric(lev[-1] == A) - as.numeric(lev[-1] == B), 0)
+    cd <- c(cc[1:p], 1)
+    vb <- vcov(res)
+    b <- c(res$beta)
+    row$identifiable <- TRUE
+    row$indirect <- sum(cc * b)
+    row$indirect_se <- sqrt(c(t(cc) %*% vb %*% cc))
+    row$direct <- sum(cd * b)
+    row$direct_se <- sqrt(c(t(cd) %*% vb %*% cd))
+    row$difference <- b[p + 1]
+    row$difference_se <- res$se[p + 1]
+    row$difference_pvalue <- res$pval[p + 1]
+    row$tau2 <- if (is.null(res$tau2)) 0 else res$tau2
+    out[[length(out) + 1]] <- row
+  }
+  out
+}
+
+# design-by-treatment interaction: each design (the set of treatments of a study) gets its own
+# parameters (its treatments vs the design's first treatment); fitted as the consistency design
+# plus the interaction columns that add rank, and the Wald test of those columns (QM, btt).
+dbt <- function(d, V, X, lev, method) {
+  arms <- lapply(split(d, d$study), function(s) sort(match(unique(c(s$treat1, s$treat2)), lev)))
+  design <- sapply(arms, function(a) paste(lev[a], collapse = ":"))[as.character(d$study)]
+  Z <- NULL
+  for (g in sort(unique(design), method = "radix")) {
+    tr <- strsplit(g, ":", fixed = TRUE)[[1]]
+    for (t in tr[-1]) {
+      z <- ifelse(design == g, (d$treat1 == t) - (d$treat2 == t), 0)
+      Z <- cbind(Z, z)
+    }
+  }
+  keep <- X
+  for (c in seq_len(ncol(Z))) {
+    cand <- cbind(keep, Z[, c])
+    if (qr(cand)$rank == ncol(cand)) keep <- cand
+  }
+  q_between_df <- ncol(keep) - ncol(X)
+  res <- if (q_between_df > 0) fit_nma(d, V, unname(keep), method,
+                                      btt = (ncol(X) + 1):ncol(keep)) else NULL
+  list(designs = length(unique(design)), q_between_df = q_between_df,
+       q_within = if (is.null(res)) NA else res$QE,
+       q_within_df = if (is.null(res)) NA else res$k - res$p,
+       tau2 = if (is.null(res) || is.null(res$tau2)) 0 else res$tau2,
+       wald = if (is.null(res)) NA else res$QM,
+       wald_pvalue = if (is.null(res)) NA else res$QMp)
+}
+
+network_ref <- function(arms, measure, reference, kind) {
+  cn <- contrasts_from_arms(arms, measure, reference)
+  d <- cn$dat
+  X <- design_matrix(d, cn$lev)
+  res <- list(kind = kind, measure = measure, reference = reference, treatments = cn$lev,
+              arms = as.list(arms), contrasts = as.list(d),
+              V = unname(split(cn$V, seq_len(nrow(cn$V)))))
+  for (m in c("FE", "REML")) {
+    f <- fit_nma(d, cn$V, X, m)
+    res[[m]] <- summ(f, cn$lev)
+    res[[m]]$split <- node_split(d, cn$V, X, cn$lev, m)
+    res[[m]]$dbt <- dbt(d, cn$V, X, cn$lev, m)
+  }
+  # test = "t": t with k - p df for tests, confidence and prediction intervals
+  res$REML_t <- summ(fit_nma(d, cn$V, X, "REML", test = "t"), cn$lev)
+  res
+}
+
+# ---- datasets ----------------------------------------------------------------------------------
+hb <- dat.hasselblad1998
+hasselblad <- data.frame(study = hb$study, treatment = hb$trt, events = hb$xi, n = hb$ni,
+                         stringsAsFactors = FALSE)
+sn <- dat.senn2013
+senn <- data.frame(study = sn$study, treatment = sn$treatment, mean = sn$mi, sd = sn$sdi,
+                   n = sn$ni, stringsAsFactors = FALSE)
+
+# The project's own data (data/): depression trials, post-treatment mean/SD/n rows of
+# outcomes_metapsy.csv. One instrument per trial: the first (sorted) instrument reported for every
+# comparison of the trial. Arms are classed by arms.csv arm_class (every PDT variant is
+# "psychodynamic"); an arm's values are read from the first comparison row that carries it (rows
+# sharing an arm agree: tools/extract_metapsy.py checks it). Derived: means are multiplied by -1
+# where the instrument's higher_is_better is false, so that positive contrasts favour treat1.
+project <- local({
+  o <- read.csv("data/outcomes_metapsy.csv", stringsAsFactors = FALSE)
+  cmp <- read.csv("data/comparisons.csv", stringsAsFactors = FALSE)
+  tr <- read.csv("data/trials.csv", stringsAsFactors = FALSE)
+  ins <- read.csv("data/instruments.csv", stringsAsFactors = FALSE)
+  am <- read.csv("data/arms.csv", stringsAsFactors = FALSE)
+  o <- o[o$stats_form == "msd" & o$timepoint == "post", ]
+  o <- merge(o, cmp[, c("comparison_id", "trial_id", "arm1_id", "arm2_id")], by = "comparison_id")
+  o <- merge(o, tr[, c("trial_id", "condition")], by = "trial_id")
+  o <- o[o$condition == "depression", ]
+  o <- o[order(o$trial_id, o$comparison_id, o$instrument), ]
+  rows <- list()
+  for (t in unique(o$trial_id)) {
+    ot <- o[o$trial_id == t, ]
+    common <- Reduce(intersect, split(ot$instrument, ot$comparison_id))
+    inst <- sort(common, method = "radix")[1]
+    ot <- ot[ot$instrument == inst, ]
+    sgn <- if (tolower(ins$higher_is_better[ins$instrument == inst]) == "true") 1 else -1
+    a <- rbind(data.frame(arm = ot$arm1_id, mean = ot$mean1, sd = ot$sd1, n = ot$n1,
+                          effect_id = ot$effect_id, stringsAsFactors = FALSE),
+               data.frame(arm = ot$arm2_id, mean = ot$mean2, sd = ot$sd2, n = ot$n2,
+                          effect_id = ot$effect_id, stringsAsFactors = FALSE))
+    a <- a[!duplicated(a$arm), ]
+    a$study <- t
+    a$instrument <- inst
+    a$mean <- sgn * a$mean
+    rows[[length(rows) + 1]] <- a
+  }
+  a <- do.call(rbind, rows)
+  a$treatment <- am$arm_class[match(a$arm, am$arm_id)]
+  data.frame(study = a$study, treatment = a$treatment, mean = a$mean, sd = a$sd, n = a$n,
+             arm_id = a$arm, instrument = a$instrument, source_effect_id = a$effect_id,
+             stringsAsFactors = FALSE)
+})
+
+ref <- list(
+  versions = list(R = paste(R.version$major, R.version$minor, sep = "."),
+                  metafor = as.character(packageVersion("metafor")),
+                  metadat = as.character(packageVersion("metadat"))),
+  networks = list(
+    hasselblad1998 = network_ref(hasselblad, "OR", "no_contact",
+                                 "log OR, smoking cessation (dat.hasselblad1998)"),
+    senn2013 = network_ref(senn, "MD", "placebo", "MD in HbA1c (dat.senn2013)"),
+    project_depression = network_ref(project, "SMD", "usual_care",
+                                     paste("project data/: depression trials, Hedges g",
+                                           "(positive favours treat1), arm classes"))
+  )
+)
+
+writeLines(toJSON(ref, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null"), out)
