@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from . import methods  # noqa: F401  (registers the one-call methods on the results)
 from .effects import effect_sizes, from_reported
 from .pooling import pool, pool_binary
 from .results import BinaryPoolResult, PoolResult

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -173,3 +175,53 @@ def test_risk_of_bias_on_mixed_scales_is_not_regressed(data):
     control = report.headline(data)["control"]  # depression (0-4 score) with borderline (RoB 2)
     note = control.moderators().loc["risk of bias", "note"]
     assert note == "not estimable: the sources rate risk of bias on different scales"
+
+
+#: The report's modules in the order the data flows through them (issue 11).
+REPORT_FLOW = (
+    "vocabulary",
+    "selection",
+    "analysis",
+    "condition",
+    "followups",
+    "wording",
+    "output",
+    "display",
+)
+
+
+def test_report_modules_are_small_and_the_data_flows_one_way():
+    """Each module under 300 lines; each imports only report modules earlier in the flow."""
+    import ast
+
+    root = Path(report.__file__).parent
+    assert sorted(p.stem for p in root.glob("*.py")) == sorted((*REPORT_FLOW, "__init__"))
+    for i, name in enumerate(REPORT_FLOW):
+        path = root / f"{name}.py"
+        assert len(path.read_text().splitlines()) < 300, name
+        imported = {
+            node.module
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and node.level == 1
+        }
+        assert imported <= set(REPORT_FLOW[:i]), (name, imported - set(REPORT_FLOW[:i]))
+
+
+def test_every_public_name_is_importable_from_evidence_report():
+    for name in report.__all__:
+        assert getattr(report, name) is not None
+    an = report.Analysis
+    assert an.forest is report.forest and an.statements is report.statements
+
+
+def test_conclusion_is_written_from_the_numbers(data):
+    analyses = report.condition_analyses(data, "self_harm")
+    text = report.conclusion(analyses, "self_harm")
+    assert text.startswith("For self-harm and suicidality:")
+    r = analyses["OR post"].results["other_control"]
+    # a harmful event, named: the natural OR, as in the forest plot and the statements
+    lo, hi = np.exp(-r.ci_high), np.exp(-r.ci_low)
+    assert f"OR of suicidal behaviour = {np.exp(-r.estimate):.2f} [{lo:.2f}, {hi:.2f}]" in text
+    assert "PDT did better on average than other control" in text
+    assert "pooled" not in text
+    assert "no usable comparisons" in report.conclusion({}, "ptsd")

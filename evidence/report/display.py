@@ -1,0 +1,169 @@
+"""Notebook sections: one call per section, so that the condition notebooks share one
+implementation."""
+
+from __future__ import annotations
+
+from .followups import rho_sensitivity, sensitivity_scenarios
+from .output import forest, save_plot, save_table
+from .vocabulary import COMPARATOR_NAMES, EFFECT_COLUMNS
+from .wording import METHODS_TEXT, conclusion, overview_text, statements
+
+__all__ = [
+    "show_introduction",
+    "show_sections",
+    "show_scenarios",
+    "show_conclusion",
+    "show_comparisons",
+    "show_forests",
+    "show_pooled",
+    "show_sensitivity",
+    "show_small_study",
+    "show_moderators",
+]
+
+
+def _show(*objs) -> None:
+    from IPython.display import Markdown, display
+
+    display(*(Markdown(o) if isinstance(o, str) else o for o in objs))
+
+
+def show_comparisons(analyses: dict) -> None:
+    """Section: the aggregated comparisons, one table per measure."""
+    for measure, an in analyses.items():
+        _show(f"**{measure}**", an.effects[EFFECT_COLUMNS])
+
+
+def show_forests(analyses: dict) -> None:
+    """Section: forest plots by comparator class (also saved to figures/)."""
+    for an in analyses.values():
+        forest(an)
+
+
+def show_pooled(analyses: dict) -> None:
+    """Section: pooled estimates, heterogeneity, PIs (saved to results/) and the statements."""
+    for an in analyses.values():
+        save_table(an.table(), f"{an.name}_by_comparator")
+        _show(an.table().round(3), statements(an))
+
+
+def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
+    """Section: leave-one-out and influence diagnostics for the largest comparator class."""
+    for an in analyses.values():
+        group = an.largest_group
+        if an.results[group].k < min_k:
+            _show(
+                f"**{an.name}**: fewer than {min_k} comparisons in every class; "
+                "leave-one-out is not informative."
+            )
+            continue
+        _show(
+            f"**{an.name}: PDT vs {COMPARATOR_NAMES.get(group, group)}**",
+            an.leave_one_out(group).round(3),
+            an.influence(group).round(3),
+        )
+
+
+def show_small_study(analyses: dict, min_k: int = 10) -> None:
+    """Section: small-study tests and trim-and-fill funnel plots (saved as
+    ``figures/<name>_<group>_funnel``) where a class has at least ``min_k`` comparisons."""
+    from ..bias import trim_and_fill
+
+    for an in analyses.values():
+        ss = an.small_study(min_k)
+        if len(ss):
+            _show(ss.round(3))
+            for g, res in an.results.items():
+                if res.k >= min_k:
+                    tf = trim_and_fill(res, method=an.method)
+                    title = (
+                        f"{an._name(g).capitalize()}, {an.name.replace('_', ' ')}: "
+                        f"trim-and-fill ({an.method}) imputes {tf.k0} on the {tf.side}"
+                    )
+                    save_plot(tf.funnel_plot(title=title), f"{an.name}_{g}_funnel")
+        else:
+            _show(
+                f"**{an.name}**: no class has {min_k} or more comparisons; "
+                "small-study tests not run."
+            )
+
+
+def show_moderators(dataset, analyses: dict) -> None:
+    """Section: meta-regressions and the sensitivity of the pooled estimates to rho."""
+    for an in analyses.values():
+        _show(
+            f"**{an.name}**",
+            an.moderators().round(3),
+            "Pooled estimate by assumed correlation rho:",
+            rho_sensitivity(dataset, an).round(3),
+        )
+
+
+#: The standard sections of a condition page: (heading, what it shows, the call that shows it).
+_SECTIONS = (
+    (
+        "The comparisons",
+        "One row per trial comparison after aggregation: comparator, PDT variant, number of PDT "
+        "sessions, format, risk of bias as the source gives it, and how many effects were "
+        "combined.",
+        lambda data, analyses: show_comparisons(analyses),
+    ),
+    ("Forest plots by comparator class", "", lambda data, analyses: show_forests(analyses)),
+    (
+        "Pooled estimates, heterogeneity and prediction intervals",
+        "",
+        lambda data, analyses: show_pooled(analyses),
+    ),
+    (
+        "Does one trial drive the result?",
+        "Leave-one-out estimates and influence diagnostics (metafor's `influence()`) for the "
+        "comparator class with the most trials.",
+        lambda data, analyses: show_sensitivity(analyses),
+    ),
+    (
+        "Small-study effects",
+        "Egger's regression test, Begg's rank test and trim-and-fill are computed only for "
+        "classes with at least 10 comparisons; with fewer, these tests cannot tell bias from "
+        "chance.",
+        lambda data, analyses: show_small_study(analyses),
+    ),
+    (
+        "Moderators and dependent effects",
+        "Meta-regressions on treatment length (brief, up to 30 sessions, vs long-term, 50 or "
+        "more), internet vs face-to-face delivery and risk of bias (with comparator class as a "
+        "covariate), and the pooled estimates under other assumed correlations between "
+        "instruments.",
+        lambda data, analyses: show_moderators(data, analyses),
+    ),
+)
+#: What the sensitivity scenarios change (shown above the table of every condition page).
+_SCENARIOS_TEXT = (
+    "Pooled g at post by comparator class, as classified and with: the alternative "
+    "classification of judgement-call comparators (`alt_class` in `data/arms.csv`), add-on "
+    "designs (PDT + X vs X) left out, and rows flagged suspect left out. Only scenarios that "
+    "change this page's trials are pooled; the `changed` column names the trials that moved or "
+    "left."
+)
+
+
+def show_introduction(analyses: dict) -> None:
+    """Page opening: how effects are oriented and aggregated, and what this page pools."""
+    _show(METHODS_TEXT, overview_text(analyses))
+
+
+def show_sections(data, analyses: dict) -> None:
+    """The standard sections of a condition page, each under its own heading."""
+    for heading, text, show in _SECTIONS:
+        _show(f"## {heading}" + (f"\n\n{text}" if text else ""))
+        if analyses:
+            show(data, analyses)
+
+
+def show_scenarios(data, key: str, **settings) -> None:
+    """What the sensitivity scenarios change, and their table (see ``sensitivity_scenarios``)."""
+    _show(_SCENARIOS_TEXT, sensitivity_scenarios(data, key, **settings).round(3))
+
+
+def show_conclusion(analyses: dict, key: str) -> None:
+    """Closing section: the conclusion written from this condition's numbers."""
+    _show("## What this evidence does and does not show", conclusion(analyses, key))
