@@ -269,7 +269,9 @@ def subgroups(
     yi, vi : array-like
         Effect sizes and sampling variances.
     groups : sequence
-        Subgroup label of each study (missing labels raise ``ValueError``).
+        Subgroup label of each study. Missing labels (None, NaN, ``pd.NA``, ``pd.NaT``) and
+        distinct values that print alike (``1`` and ``"1"``) raise ``ValueError`` naming the
+        positions (see :func:`evidence.pooling.check_groups`).
     method, test, level
         As for :func:`evidence.pool`.
     tau2 : {"separate", "common"}

@@ -6,8 +6,8 @@ The build runs in three stages, each one function:
    fresh kernel (working directory ``notebooks/``, local IPC transport); the notebooks write
    their figures (SVG and PNG, via :func:`evidence.io.save_figure`) to ``figures/`` and their
    tables (CSV, via :func:`evidence.report.save_table`) to ``results/``;
-2. :func:`render_site` renders the executed notebooks to ``site/`` (the one call a different
-   site generator replaces);
+2. :func:`evidence.site.render_site` renders the executed notebooks with Sphinx (myst-nb,
+   sphinx-book-theme) to ``site/`` (the one call a different site generator replaces);
 3. :func:`_swap_in` moves the new ``figures/``, ``results/`` and ``site/`` into place.
 
 Nothing the user sees changes until every notebook has succeeded: the outputs are built in a
@@ -24,7 +24,6 @@ Everything the build reads is in the repository: it never needs ``../shared``.
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 import re
@@ -33,7 +32,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +45,6 @@ __all__ = [
     "execute_notebook",
     "notebook_paths",
     "output_folder",
-    "render_site",
     "ROOT",
 ]
 
@@ -110,15 +108,6 @@ def output_folder(
             "(--method, --test) must write elsewhere"
         )
     return Path(out)
-
-
-def _title(nb) -> str:
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            m = re.search(r"^#\s+(.+)$", cell.source, flags=re.M)
-            if m:
-                return m.group(1).strip()
-    return "untitled"
 
 
 def _inject_parameters(nb, params: Mapping[str, object]) -> None:
@@ -268,58 +257,6 @@ def _has_error(cell) -> bool:
     return any(o.get("output_type") == "error" for o in cell.get("outputs", []))
 
 
-# ------------------------------------------------------------------------------ the site
-
-
-def _render(nb, target: Path) -> None:
-    from nbconvert import HTMLExporter
-
-    from .io import atomic_path
-
-    exporter = HTMLExporter(template_name="lab")
-    body, _ = exporter.from_notebook_node(nb)
-    with atomic_path(target) as tmp:
-        tmp.write_text(body, encoding="utf-8")
-
-
-def _index(pages: Sequence[tuple[str, str, Path]], site: Path) -> None:
-    from .io import atomic_path
-
-    items = "\n".join(
-        f'<li><a href="{html.escape(page.name)}">{html.escape(title)}</a> '
-        f"<small>({html.escape(notebook)})</small></li>"
-        for notebook, title, page in pages
-    )
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>evidence: psychodynamic therapy trials</title>
-<style>body{{font-family:sans-serif;max-width:48em;margin:2em auto;line-height:1.5}}</style>
-</head><body>
-<h1>Psychodynamic therapy: what the randomized trials show</h1>
-<p>Rendered notebooks of the <code>evidence</code> project. Every figure and number is
-regenerated from the curated data in <code>data/</code> by <code>evidence build</code>.</p>
-<ul>
-{items}
-</ul>
-</body></html>
-"""
-    with atomic_path(site / "index.html") as tmp:
-        tmp.write_text(page, encoding="utf-8")
-
-
-def render_site(executed: Sequence[tuple[Path, object]], site: Path, *, index: bool) -> list[Path]:
-    """Render executed notebooks (``(source path, notebook node)``) into ``site/``; with
-    ``index``, also the landing page. Returns the page of each notebook, in order."""
-    site.mkdir(parents=True, exist_ok=True)
-    pages = []
-    for path, nb in executed:
-        target = site / f"{path.stem}.html"
-        _render(nb, target)
-        pages.append(target)
-    if index:
-        _index([(p.name, _title(nb), t) for (p, nb), t in zip(executed, pages, strict=True)], site)
-    return pages
-
-
 # ------------------------------------------------------------------------------ staging
 
 
@@ -412,7 +349,8 @@ def build(
     target = output_folder(root, params, out)
     shown = _display(target, root)
     if params:
-        progress(f"choices {params} -> outputs in {shown}/ (committed outputs untouched)")
+        stated = ", ".join(f"{k}={v}" for k, v in params.items())
+        progress(f"choices {stated} -> outputs in {shown}/ (committed outputs untouched)")
     steps = []
     with _staging(target) as stage:
         executed = []
@@ -422,17 +360,23 @@ def build(
             executed.append((path, execute_notebook(path, params, root, stage)))
             steps.append((path.name, time.perf_counter() - start))
             progress(f"      done in {steps[-1][1]:.1f} s")
-        pages = render_site(executed, stage / "site", index=only is None)
+        from .site import notebook_title, render_site
+
+        report = render_site(
+            {path.stem: nb for path, nb in executed}, root, stage / "site", outputs=stage
+        )
+        progress(report.summary())
         with _hold_interrupts() as interrupts:
             _swap_in(stage, target)
         if interrupts:
             progress("interrupt received while the new outputs were moved in; they are complete")
     result = [
-        BuildStep(name, _title(nb), seconds, target / "site" / page.name)
-        for (name, seconds), (_, nb), page in zip(steps, executed, pages, strict=True)
+        BuildStep(name, notebook_title(nb), seconds, target / "site" / f"{path.stem}.html")
+        for (name, seconds), (path, nb) in zip(steps, executed, strict=True)
     ]
+    page = "index.html" if only is None else result[0].html.name
     progress(
         f"built {len(result)} notebooks in {time.perf_counter() - t0:.1f} s; "
-        f"open {shown}/site/index.html"
+        f"open {shown}/site/{page}"
     )
     return result

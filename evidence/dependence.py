@@ -267,26 +267,42 @@ def three_level(
             stacklevel=2,
         )
     s[fixed] = 0.0
-    iterations = -MAX_ITER
-    for it in range(1, MAX_ITER + 1):
-        _, P, _, _ = _reml_parts(y, v, Z1, Z2, s)
-        Py = P @ y
-        PD = [P @ d for d in dV]
-        score = np.array(
-            [-0.5 * np.trace(pd_) + 0.5 * Py @ d @ Py for pd_, d in zip(PD, dV, strict=True)]
-        )
-        info = 0.5 * np.array([[np.sum(a * b.T) for b in PD] for a in PD])
-        free = ~((s <= 0) & (score < 0)) & ~fixed
-        step = np.zeros(2)
-        if free.any():
-            idx = np.flatnonzero(free)
-            step[idx] = np.linalg.solve(info[np.ix_(idx, idx)], score[idx])
-        new = np.maximum(s + step, 0.0)
-        if np.all(np.abs(new - s) <= SIGMA2_TOL * np.maximum(v.mean(), s)):
-            s, iterations = new, it
-            break
-        s = new
-    else:
+
+    def scoring(s, fixed):
+        """Fisher scoring with components in ``fixed`` held at 0; (s, iterations or -MAX)."""
+        s = np.where(fixed, 0.0, s)
+        for it in range(1, MAX_ITER + 1):
+            _, P, _, _ = _reml_parts(y, v, Z1, Z2, s)
+            Py = P @ y
+            PD = [P @ d for d in dV]
+            score = np.array(
+                [-0.5 * np.trace(pd_) + 0.5 * Py @ d @ Py for pd_, d in zip(PD, dV, strict=True)]
+            )
+            info = 0.5 * np.array([[np.sum(a * b.T) for b in PD] for a in PD])
+            free = ~((s <= 0) & (score < 0)) & ~fixed
+            step = np.zeros(2)
+            if free.any():
+                idx = np.flatnonzero(free)
+                step[idx] = np.linalg.solve(info[np.ix_(idx, idx)], score[idx])
+            new = np.maximum(s + step, 0.0)
+            if np.all(np.abs(new - s) <= SIGMA2_TOL * np.maximum(v.mean(), s)):
+                return new, it
+            s = new
+        return s, -MAX_ITER
+
+    def reml_ll(s):
+        V, P, sw, _ = _reml_parts(y, v, Z1, Z2, s)
+        return -0.5 * (np.linalg.slogdet(V)[1] + np.log(sw) + y @ P @ y)
+
+    # the joint fit, and each component alone (the other at 0): the joint scoring with its
+    # simple active set can stall next to the boundary, so the highest restricted likelihood
+    # among the converged candidates is kept (metafor's optimiser finds that maximum)
+    cands = [scoring(s, fixed)]
+    if not fixed.any():
+        cands += [scoring(s, np.array([True, False])), scoring(s, np.array([False, True]))]
+    ok = [c for c in cands if c[1] > 0] or cands
+    s, iterations = max(ok, key=lambda c: reml_ll(c[0]))
+    if iterations < 0:
         warnings.warn("three-level REML did not converge", ConvergenceWarning, stacklevel=2)
     if confounded and not one_trial:
         s = np.full(2, s[1] / 2)

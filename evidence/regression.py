@@ -231,8 +231,47 @@ def _tau2_mods(method, y, v, m, X, k, intercept_only):
         # max e_i^2 <= sum w e^2 / min w <= (max v / min v) sum (y - ybar)^2 bounds the roots
         upper = np.where(k > p, 2 * ss * vmax / vmin + vmax, np.nan)
     upper = np.maximum(upper, 4 * tau2)
-    tau2 = _global_max(loglik, ascend, vmin, tau2, upper, method)
+    screen = None
+    shared = B > 1 and (y == y[0]).all() and (v == v[0]).all() and (X == X[0]).all()
+    if shared and np.all(X[0][:, 0] == 1):  # masks over one data set (leave-one-out)
+        screen = _shared_screen(method == "REML", y[0], v[0], X[0], m)
+    tau2 = _global_max(loglik, ascend, vmin, tau2, upper, method, screen=screen)
     return tau2, iters
+
+
+def _shared_screen(reml, y0, v0, X0, m):
+    """Profile log-likelihoods of many masks of one data set (design with an intercept) on a
+    common grid by matrix products: every sum over included studies is ``mask @ term``."""
+    k_all, p = X0.shape
+    yc = y0 - y0.mean()  # the intercept makes residuals invariant to this shift
+    outer = (X0[:, :, None] * X0[:, None, :]).reshape(k_all, p * p)
+    log2pi = np.log(2 * np.pi)
+
+    def screen(rows, grid):
+        mm = m[rows]
+        kk = mm.sum(1)
+        ld1 = np.linalg.slogdet((mm @ outer).reshape(-1, p, p))[1]
+        out = np.empty((rows.size, grid.size))
+        for j, g in enumerate(grid):
+            vt = v0 + g
+            w = 1 / vt
+            terms = np.column_stack(
+                [np.log(vt), w * yc**2, X0 * (w * yc)[:, None], outer * w[:, None]]
+            )
+            s = mm @ terms
+            xwy = s[:, 2 : 2 + p]
+            xwx = s[:, 2 + p :].reshape(-1, p, p)
+            try:
+                beta = np.linalg.solve(xwx, xwy[..., None])[..., 0]
+            except np.linalg.LinAlgError:  # a row whose remaining design is singular
+                beta = (np.linalg.pinv(xwx) @ xwy[..., None])[..., 0]
+            ll = -0.5 * (kk * log2pi + s[:, 0] + s[:, 1] - (beta * xwy).sum(1))
+            if reml:
+                ll = ll + 0.5 * (p * log2pi + ld1 - np.linalg.slogdet(xwx)[1])
+            out[:, j] = ll
+        return out
+
+    return screen
 
 
 def _scoring(method, y, v, m, X, k, start):

@@ -269,9 +269,11 @@ def _gosh_fe(y, v, incl):
     """
     w = 1 / v
     yc = y - (w * y).sum() / w.sum()
-    X = incl.astype(float)
-    sw, swy, swy2 = X @ w, X @ (w * yc), X @ (w * yc**2)
-    k = X.sum(axis=1)
+    terms = np.stack([w, w * yc, w * yc**2, np.ones_like(w)], axis=1)
+    sums = np.empty((incl.shape[0], 4))
+    for a, b in chunks(incl.shape[0], y.size):  # in chunks: no float copy of the whole matrix
+        sums[a:b] = incl[a:b].astype(float) @ terms
+    sw, swy, swy2, k = sums.T
     q = np.maximum(swy2 - swy**2 / sw, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         i2 = np.maximum(0.0, 100 * (q - (k - 1)) / q)
@@ -338,8 +340,10 @@ def gosh(
         sizes = np.arange(1, k + 1)
         prob = stats.binom.pmf(sizes, k, 0.5)
         size = rng.choice(sizes, size=max_subsets, p=prob / prob.sum())
-        ranks = np.argsort(np.argsort(rng.random((max_subsets, k)), axis=1), axis=1)
-        incl = ranks < size[:, None]
+        incl = np.empty((max_subsets, k), dtype=bool)
+        for a, b in chunks(max_subsets, k):  # same random stream as one draw, bounded memory
+            ranks = np.argsort(np.argsort(rng.random((b - a, k)), axis=1), axis=1)
+            incl[a:b] = ranks < size[a:b, None]
         incl = incl[np.argsort(incl.sum(1), kind="stable")]
     cols = {c: np.empty(incl.shape[0]) for c in ("k", "QE", "I2", "H2", "tau2", "estimate")}
     if method == "FE":  # closed form through three matrix products (no per-subset arrays)

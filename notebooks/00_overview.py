@@ -35,9 +35,10 @@ from IPython.display import Markdown
 
 import evidence.data
 from evidence import report
+from evidence.tables import format_table
 
 data = evidence.data.load()
-print(data.summary().split("\n\n")[0])
+print(data.summary().splitlines()[1])  # the counts (line 0 is the data folder)
 
 # %% [markdown]
 # ## The dataset
@@ -48,10 +49,10 @@ print(data.summary().split("\n\n")[0])
 # %%
 table = data.crosstab()
 report.save_table(table, "overview_trials_by_condition_and_comparator")
-table
+format_table(table.rename(index=report.CONDITION_NAMES, columns=report.COMPARATOR_NAMES))
 
 # %%
-report.dataset_profile(data)
+format_table(report.dataset_profile(data))
 
 # %% [markdown]
 # Every outcome row of the dataset enters at least one pooled analysis of these pages, or is
@@ -106,7 +107,7 @@ cbt_all.round(3)
 # %%
 eq = headline["cbt"].equivalence(margin=MARGIN)
 report.save_table(eq, "overview_cbt_equivalence")
-eq.round(3)
+format_table(eq, scale="g", ci="90% CI", drop=("alpha", "df", "low", "high"))
 
 # %% [markdown]
 # ### PDT vs other active treatments

@@ -51,9 +51,6 @@ report.show_scenarios(data, "depression", method=METHOD, test=TEST, rho=RHO)
 # %% [markdown]
 # <!-- sensitivity: end -->
 
-# %%
-report.show_conclusion(analyses, "depression")
-
 # %% [markdown]
 # <!-- network: start (issue 13) -->
 # ## PDT in the evidence network
@@ -73,3 +70,6 @@ _ = network_report.show_network_section("depression", method=METHOD, rho=RHO)
 
 # %% [markdown]
 # <!-- network: end -->
+
+# %%
+report.show_conclusion(analyses, "depression")

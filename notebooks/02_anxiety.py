@@ -53,9 +53,6 @@ report.show_scenarios(data, "anxiety", method=METHOD, test=TEST, rho=RHO)
 # %% [markdown]
 # <!-- sensitivity: end -->
 
-# %%
-report.show_conclusion(analyses, "anxiety")
-
 # %% [markdown]
 # <!-- network: start (issue 13) -->
 # ## PDT in the evidence network
@@ -75,3 +72,6 @@ _ = network_report.show_network_section("anxiety", method=METHOD, rho=RHO)
 
 # %% [markdown]
 # <!-- network: end -->
+
+# %%
+report.show_conclusion(analyses, "anxiety")

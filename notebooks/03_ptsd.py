@@ -43,9 +43,6 @@ report.show_scenarios(data, "ptsd", method=METHOD, test=TEST, rho=RHO)
 # %% [markdown]
 # <!-- sensitivity: end -->
 
-# %%
-report.show_conclusion(analyses, "ptsd")
-
 # %% [markdown]
 # <!-- network: start (issue 13) -->
 # ## PDT in the evidence network
@@ -65,3 +62,6 @@ _ = network_report.show_network_section("ptsd", method=METHOD, rho=RHO)
 
 # %% [markdown]
 # <!-- network: end -->
+
+# %%
+report.show_conclusion(analyses, "ptsd")

@@ -50,9 +50,6 @@ report.show_scenarios(data, "personality", method=METHOD, test=TEST, rho=RHO)
 # %% [markdown]
 # <!-- sensitivity: end -->
 
-# %%
-report.show_conclusion(analyses, "personality")
-
 # %% [markdown]
 # <!-- network: start (issue 13) -->
 # ## PDT in the evidence network
@@ -72,3 +69,6 @@ _ = network_report.show_network_section("personality", method=METHOD, rho=RHO)
 
 # %% [markdown]
 # <!-- network: end -->
+
+# %%
+report.show_conclusion(analyses, "personality")

@@ -43,9 +43,6 @@ report.show_scenarios(data, "eating", method=METHOD, test=TEST, rho=RHO)
 # %% [markdown]
 # <!-- sensitivity: end -->
 
-# %%
-report.show_conclusion(analyses, "eating")
-
 # %% [markdown]
 # <!-- network: start (issue 13) -->
 # ## PDT in the evidence network
@@ -65,3 +62,6 @@ _ = network_report.show_network_section("eating", method=METHOD, rho=RHO)
 
 # %% [markdown]
 # <!-- network: end -->
+
+# %%
+report.show_conclusion(analyses, "eating")

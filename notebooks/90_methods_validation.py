@@ -93,7 +93,9 @@ row = next(
     for f in ref["fits"]
     if f["dataset"] == "normand1999_smd" and f["method"] == METHOD and f["test"] == TEST
 )
-print("\nmetafor:", {k: round(row[k], 6) for k in ("estimate", "se", "tau2", "pi_low", "pi_high")})
+print("\nmetafor 3.8, same data and settings:")
+for key in ("estimate", "se", "tau2", "pi_low", "pi_high"):
+    print(f"  {key:<8} {row[key]:.6f}")
 
 # %% [markdown]
 # ## What this does and does not show

@@ -48,7 +48,8 @@ data = evidence.data.load()
 # 4. run `evidence build` to regenerate every notebook, figure and table.
 #
 # Validation in action: a copy of the data with one trial id duplicated is rejected with a
-# message that says exactly where.
+# message that says exactly where. The error lists every problem found (`exc.problems`), each
+# with file, row, column, rule and what was expected.
 
 # %%
 with tempfile.TemporaryDirectory() as tmp:
@@ -59,7 +60,8 @@ with tempfile.TemporaryDirectory() as tmp:
     try:
         evidence.data.load(copy)
     except evidence.data.DataValidationError as exc:
-        print(type(exc).__name__, "-", exc)
+        for problem in exc.problems:  # file names shown relative to the copied data folder
+            print(str(problem).replace(f"{copy.as_posix()}/", "data/"))
 
 # %% [markdown]
 # ## 2. Rerun with other settings

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from evidence import build
+from evidence.site import notebook_title
 
 ROOT = Path(__file__).resolve().parents[1]
 FAILING = """# %% [markdown]
@@ -52,14 +53,19 @@ def test_one_notebook_builds_figures_tables_and_page(repo):
     assert "Choices of this build:" in html  # the page states the choices under its title
     assert html.index("Choices of this build:") < html.index("injected by evidence build")
     assert "DL (DerSimonian-Laird)" in html  # the injected parameter reached the kernel
-    assert "data:image/png;base64" in html
+    assert 'src="_images/' in html  # the figure, extracted by the site renderer
     assert "without encryption" not in html
+    assert (out / "site" / "index.html").exists()  # one notebook still rebuilds the index
     table = (out / "results" / "validation_vs_metafor.csv").read_text().splitlines()
     assert table[0] == "method,fits,within 1e-6" and len(table) == 10
     assert all(line.endswith(",True") for line in table[1:])
     assert any(m.startswith("data: ") for m in messages)
     assert any("[1/1] 90_methods_validation.py" in m for m in messages)
-    assert any("builds/method-DL/ (committed outputs untouched)" in m for m in messages)
+    assert (
+        "choices METHOD=DL -> outputs in builds/method-DL/ (committed outputs untouched)"
+        in messages
+    )
+    assert messages[-1].endswith("open builds/method-DL/site/90_methods_validation.html")
     assert not list(out.glob(build._STAGING + "*"))
 
 
@@ -84,7 +90,7 @@ def test_every_notebook_has_a_title_and_parameters_cell():
     assert len(paths) >= 10
     for path in paths:
         nb = jupytext.read(path)
-        assert build._title(nb) != "untitled", path.name
+        assert notebook_title(nb) != "untitled", path.name
         tags = [t for c in nb.cells for t in c.get("metadata", {}).get("tags", [])]
         assert "parameters" in tags, path.name
 
@@ -95,8 +101,7 @@ def test_overview_shows_every_saved_figure_inline(repo):
     html = (repo / "site" / "00_overview.html").read_text()
     saved = sorted((repo / "figures").glob("*.png"))
     assert len(saved) >= 4
-    template_images = 1  # the page template carries one embedded PNG of its own
-    assert html.count("data:image/png") == len(saved) + template_images
+    assert html.count('src="_images/') == len(saved)
 
 
 # ------------------------------------------------------------------ outputs change all or nothing
@@ -168,7 +173,12 @@ def test_failed_notebook_leaves_every_output_unchanged(small_repo):
     (small_repo / "notebooks" / "c_fail.py").unlink()
     build.build(small_repo, progress=lambda m: None)
     new = _outputs(small_repo)
-    assert new.keys() == old.keys() and new["results/first.csv"] != old["results/first.csv"]
+
+    # the site names images by their content hash: the same files, images renamed as they changed
+    def layout(files):
+        return sorted("site/_images/*" if k.startswith("site/_images/") else k for k in files)
+
+    assert layout(new) == layout(old) and new["results/first.csv"] != old["results/first.csv"]
 
 
 @pytest.mark.parametrize("when", ["kernel starting", "cell running"])

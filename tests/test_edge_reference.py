@@ -86,3 +86,14 @@ def test_single_study_summary_is_a_z_test_without_pooling_words():
         assert " z = 1.500" in text and "t(" not in text
         assert "pooled" not in text.replace("nothing is pooled", "")
         assert "PI" not in text and "prediction" not in text.lower()
+
+
+def test_three_level_does_not_stall_next_to_the_boundary():
+    c = REF["three_level_stall"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # converges: no ConvergenceWarning
+        res = ev.three_level(c["yi"], c["vi"], c["trial"])
+    # metafor's nlminb stops within ~1e-10 of the boundary for the within-trial component
+    np.testing.assert_allclose(res.sigma2, c["sigma2"], atol=TOL_MV)
+    assert res.estimate == pytest.approx(c["estimate"], abs=TOL_MV)
+    assert res.se == pytest.approx(c["se"], abs=TOL_MV)

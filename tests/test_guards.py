@@ -198,3 +198,15 @@ def test_gosh_and_exact_permutation_are_guarded():
 
 def test_subgroup_module_reexports():
     assert analyses.subgroups is ev.subgroups
+
+
+def test_gosh_chunks_give_the_same_subsets_and_fits(monkeypatch):
+    rng = np.random.default_rng(5)
+    y, v = rng.normal(0.3, 0.3, 25), rng.uniform(0.01, 0.1, 25)
+    whole = {m: sensitivity.gosh(y, v, method=m, max_subsets=500, seed=3) for m in ("FE", "DL")}
+    monkeypatch.setattr(pooling, "BATCH_CELLS", 25 * 7)
+    monkeypatch.setattr(sensitivity, "BATCH_CELLS", 25 * 7)
+    for m, g in whole.items():
+        again = sensitivity.gosh(y, v, method=m, max_subsets=500, seed=3)
+        np.testing.assert_array_equal(again.incl, g.incl)
+        pd.testing.assert_frame_equal(again.table, g.table)

@@ -217,11 +217,12 @@ def test_every_public_name_is_importable_from_evidence_report():
 def test_conclusion_is_written_from_the_numbers(data):
     analyses = report.condition_analyses(data, "self_harm")
     text = report.conclusion(analyses, "self_harm")
-    assert text.startswith("For self-harm and suicidality:")
+    assert text.startswith("**Self-harm and suicidality.**")
     r = analyses["OR post"].results["other_control"]
     # a harmful event, named: the natural OR, as in the forest plot and the statements
     lo, hi = np.exp(-r.ci_high), np.exp(-r.ci_low)
-    assert f"OR of suicidal behaviour = {np.exp(-r.estimate):.2f} [{lo:.2f}, {hi:.2f}]" in text
-    assert "PDT did better on average than other control" in text
-    assert "pooled" not in text
-    assert "no usable comparisons" in report.conclusion({}, "ptsd")
+    assert f"OR of suicidal behaviour = {np.exp(-r.estimate):.2f}, 95% CI {lo:.2f} to {hi:.2f}" in (
+        text
+    )
+    assert "PDT did better than other control" in text
+    assert "no usable randomized comparison" in report.conclusion({}, "ptsd")

@@ -50,12 +50,21 @@ for (case in list(list(name = "one trial", trial = rep("a", 6)),
   three[[length(three) + 1]] <- list(case = case$name, trial = case$trial,
                                      sigma2 = fit$sigma2, estimate = c(fit$beta), se = fit$se)
 }
+# a between-trial maximum next to the boundary of the within-trial component, where a joint
+# Fisher scoring with a simple active set stalls (inputs from a seeded search for such cases,
+# numpy default_rng(0), rounded to 4 decimals)
+stall <- data.frame(y = c(-0.2443, -0.6393, 0.2905, 0.3211, -0.1897, 0.0651),
+                    v = c(0.0638, 0.7262, 0.0887, 0.3957, 0.8736, 0.4728),
+                    trial = c("0", "0", "1", "1", "2", "2"), effect = 1:6)
+fit <- rma.mv(y, v, random = ~ 1 | trial / effect, data = stall)  # nlminb defaults converge
+three_stall <- list(case = "boundary stall", yi = stall$y, vi = stall$v, trial = stall$trial,
+                    sigma2 = fit$sigma2, estimate = c(fit$beta), se = fit$se)
 
 ref <- list(
   meta = list(generator = "tools/make_reference_edge.R", r_version = R.version.string,
               metafor = as.character(packageVersion("metafor")), control = ctrl),
   trimfill = trimfill_cases, bcg = bcg_data, btt = btt_cases,
-  three_level = list(yi = y, vi = v, fits = three)
+  three_level = list(yi = y, vi = v, fits = three), three_level_stall = three_stall
 )
 dir.create(dirname(out), showWarnings = FALSE, recursive = TRUE)
 writeLines(toJSON(ref, digits = I(15), auto_unbox = TRUE, pretty = TRUE, na = "null"), out)

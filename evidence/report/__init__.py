@@ -61,7 +61,6 @@ from .vocabulary import (
     COMPARATOR_FAMILIES,
     COMPARATOR_NAMES,
     COMPARATOR_ORDER,
-    CONDITION_GROUP_NAMES,
     CONDITION_GROUPS,
     CONDITION_NAMES,
     EFFECT_COLUMNS,
@@ -80,7 +79,6 @@ Analysis.forest = forest  # one-call methods, registered (see the module docstri
 Analysis.statements = statements
 
 __all__ = [
-    "CONDITION_GROUP_NAMES",
     "COMPARATOR_ORDER",
     "COMPARATOR_NAMES",
     "COMPARATOR_FAMILIES",
@@ -106,8 +104,8 @@ __all__ = [
     "pdt_vs_cbt_all_outcomes",
     "steinert_equivalence",
     "METHODS_TEXT",
-    "conclusion",
     "overview_text",
+    "conclusion",
     "describe",
     "statements",
     "event_display",

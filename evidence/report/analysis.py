@@ -11,6 +11,7 @@ import pandas as pd
 
 from .selection import select_effects
 from .vocabulary import (
+    _TITLES,
     COMPARATOR_NAMES,
     CONDITION_NAMES,
 )
@@ -54,6 +55,14 @@ class Analysis:
     def largest_group(self) -> str:
         """The group with the most comparisons (first in display order on ties)."""
         return max(self.results, key=lambda g: self.results[g].k)
+
+    @property
+    def title(self) -> str:
+        """Readable name for headings and figure titles, e.g. "PTSD (Hedges' g, follow-up)"."""
+        key = self.name.removesuffix("_followup").removesuffix("_events")
+        label = _TITLES.get(key, key.replace("_", " ").capitalize())
+        what = "Hedges' g" if self.measure == "SMD" else "odds ratio"
+        return f"{label} ({what}, {self.timepoint.replace('_', '-')})"
 
     def _name(self, key: str) -> str:
         names = COMPARATOR_NAMES if self.by == "comparator_class" else CONDITION_NAMES
@@ -175,7 +184,7 @@ class Analysis:
                 continue
             first = next(i for i, n in enumerate(fit.names) if n.startswith(name))
             row.update(
-                coefficient=fit.names[first],
+                coefficient=fit.names[first].removeprefix(name).strip(),  # the level
                 estimate=float(fit.coef[first]),
                 se=float(fit.se[first]),
                 qm=fit.qm,

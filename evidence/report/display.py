@@ -3,9 +3,12 @@ implementation."""
 
 from __future__ import annotations
 
+import pandas as pd
+
+from .analysis import Analysis
 from .followups import rho_sensitivity, sensitivity_scenarios
 from .output import forest, save_plot, save_table
-from .vocabulary import COMPARATOR_NAMES, EFFECT_COLUMNS
+from .vocabulary import COMPARATOR_NAMES, CONDITION_NAMES, EFFECT_COLUMNS
 from .wording import METHODS_TEXT, conclusion, overview_text, statements
 
 __all__ = [
@@ -25,13 +28,39 @@ __all__ = [
 def _show(*objs) -> None:
     from IPython.display import Markdown, display
 
-    display(*(Markdown(o) if isinstance(o, str) else o for o in objs))
+    from ..tables import format_table
+
+    display(
+        *(
+            Markdown(o)
+            if isinstance(o, str)
+            else format_table(o)
+            if isinstance(o, pd.DataFrame)
+            else o
+            for o in objs
+        )
+    )
+
+
+def _table(frame: pd.DataFrame, an: Analysis, **kwargs):
+    """``frame`` formatted for reading, on the analysis' effect scale (g, or OR for events)."""
+    from ..tables import format_table
+
+    return format_table(frame, scale="g" if an.measure == "SMD" else "OR", **kwargs)
 
 
 def show_comparisons(analyses: dict) -> None:
     """Section: the aggregated comparisons, one table per measure."""
-    for measure, an in analyses.items():
-        _show(f"**{measure}**", an.effects[EFFECT_COLUMNS])
+    for an in analyses.values():
+        e = an.effects[EFFECT_COLUMNS].assign(
+            condition=an.effects["condition"].map(lambda c: CONDITION_NAMES.get(c, c)),
+            comparator_class=an.effects["comparator_class"].map(
+                lambda c: COMPARATOR_NAMES.get(c, c)
+            ),
+            pdt_variant=an.effects["pdt_variant"].str.replace("_", " "),
+        )
+        vi = "variance (log OR)" if an.measure == "OR" else "variance"
+        _show(f"**{an.title}**", _table(e, an, labels={"vi": vi}))
 
 
 def show_forests(analyses: dict) -> None:
@@ -44,7 +73,7 @@ def show_pooled(analyses: dict) -> None:
     """Section: pooled estimates, heterogeneity, PIs (saved to results/) and the statements."""
     for an in analyses.values():
         save_table(an.table(), f"{an.name}_by_comparator")
-        _show(an.table().round(3), statements(an))
+        _show(_table(an.table(), an, labels={"group": "Comparator"}), statements(an))
 
 
 def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
@@ -53,14 +82,14 @@ def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
         group = an.largest_group
         if an.results[group].k < min_k:
             _show(
-                f"**{an.name}**: fewer than {min_k} comparisons in every class; "
+                f"**{an.title}**: fewer than {min_k} comparisons in every class; "
                 "leave-one-out is not informative."
             )
             continue
         _show(
-            f"**{an.name}: PDT vs {COMPARATOR_NAMES.get(group, group)}**",
-            an.leave_one_out(group).round(3),
-            an.influence(group).round(3),
+            f"**{an.title}: PDT vs {COMPARATOR_NAMES.get(group, group)}**",
+            _table(an.leave_one_out(group), an, labels={"study": "Trial left out"}),
+            _table(an.influence(group), an, labels={"study": "Trial"}),
         )
 
 
@@ -72,30 +101,35 @@ def show_small_study(analyses: dict, min_k: int = 10) -> None:
     for an in analyses.values():
         ss = an.small_study(min_k)
         if len(ss):
-            _show(ss.round(3))
+            _show(_table(ss, an))
             for g, res in an.results.items():
                 if res.k >= min_k:
                     tf = trim_and_fill(res, method=an.method)
                     title = (
-                        f"{an._name(g).capitalize()}, {an.name.replace('_', ' ')}: "
+                        f"{an._name(g)[:1].upper()}{an._name(g)[1:]}, {an.title}: "
                         f"trim-and-fill ({an.method}) imputes {tf.k0} on the {tf.side}"
                     )
                     save_plot(tf.funnel_plot(title=title), f"{an.name}_{g}_funnel")
         else:
             _show(
-                f"**{an.name}**: no class has {min_k} or more comparisons; "
+                f"**{an.title}**: no class has {min_k} or more comparisons; "
                 "small-study tests not run."
             )
 
 
 def show_moderators(dataset, analyses: dict) -> None:
     """Section: meta-regressions and the sensitivity of the pooled estimates to rho."""
+    from ..tables import format_table
+
     for an in analyses.values():
+        # coefficients and estimates stay on the model's scale, which the header names
+        scale = "g" if an.measure == "SMD" else "log OR"
+        rho = rho_sensitivity(dataset, an)
         _show(
-            f"**{an.name}**",
-            an.moderators().round(3),
-            "Pooled estimate by assumed correlation rho:",
-            rho_sensitivity(dataset, an).round(3),
+            f"**{an.title}**",
+            format_table(an.moderators(), scale=scale),
+            f"Pooled estimate ({scale}) by assumed correlation rho:",
+            format_table(rho.rename(columns=lambda r: f"rho = {r:g}"), scale=scale),
         )
 
 
@@ -166,4 +200,9 @@ def show_scenarios(data, key: str, **settings) -> None:
 
 def show_conclusion(analyses: dict, key: str) -> None:
     """Closing section: the conclusion written from this condition's numbers."""
-    _show("## What this evidence does and does not show", conclusion(analyses, key))
+    _show(
+        "## What this evidence does and does not show\n\nWritten from this page's numbers (the "
+        "statements above give the details). Moderator analyses compare trials with each other, "
+        "not randomized groups.",
+        conclusion(analyses, key),
+    )

@@ -101,7 +101,7 @@ def forest(an, *, save: bool = True, **kwargs):
         )
     kwargs.setdefault(
         "title",
-        f"{an.name.replace('_', ' ').capitalize()} ({an.measure}, {an.timepoint})",
+        an.title,
     )
     ax = forest_plot(an.by_group or next(iter(an.results.values())), data=data, **kwargs)
     if save:

@@ -172,7 +172,7 @@ def _not_pooled_reason(row) -> str:
 
 def pooled_rows(dataset, analyses) -> pd.DataFrame:
     """One row per outcome row: the ``analyses`` that pool it (``pooled_in``) or, when none does,
-    the ``reason`` (see :func:`~evidence.report.followups.row_accounting`)."""
+    the ``reason`` (see :func:`~evidence.report.condition.row_accounting`)."""
     pooled: dict[str, list[str]] = {}
     for an in analyses:
         for ids in an.effects.get("effect_ids", []):

@@ -4,7 +4,6 @@ readable names, and the columns that describe a comparison."""
 from __future__ import annotations
 
 __all__ = [
-    "CONDITION_GROUP_NAMES",
     "COMPARATOR_ORDER",
     "COMPARATOR_NAMES",
     "COMPARATOR_FAMILIES",
@@ -65,6 +64,20 @@ CONDITION_NAMES = {
 }
 
 
+#: Headings of analyses whose name is not a plain word (see :attr:`Analysis.title`).
+_TITLES = {
+    "ptsd": "PTSD",
+    "self_harm": "Self-harm and suicidality",
+    "anxiety": "Anxiety disorders",
+    "personality": "Personality disorders",
+    "eating": "Eating disorders",
+    "somatic": "Somatic symptoms",
+    "headline_cbt": "PDT vs CBT",
+    "headline_other_active": "PDT vs other active treatments",
+    "headline_control": "PDT vs control conditions",
+}
+
+
 CONDITION_GROUPS = {
     "depression": ("depression",),
     "anxiety": ("panic", "social_anxiety", "generalized_anxiety"),
@@ -107,14 +120,3 @@ EFFECT_COLUMNS = [
     "yi",
     "vi",
 ]
-
-#: Readable names of the condition groups (page conclusions).
-CONDITION_GROUP_NAMES = {
-    "depression": "depression",
-    "anxiety": "anxiety disorders (panic, social anxiety, generalized anxiety)",
-    "ptsd": "PTSD",
-    "personality": "personality disorders",
-    "eating": "eating disorders",
-    "somatic": "somatic symptoms",
-    "self_harm": "self-harm and suicidality",
-}

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .vocabulary import COMPARATOR_NAMES, CONDITION_GROUP_NAMES
+from .vocabulary import _TITLES, COMPARATOR_NAMES
 
 __all__ = [
     "METHODS_TEXT",
-    "conclusion",
     "overview_text",
+    "conclusion",
     "describe",
     "statements",
     "event_display",
@@ -35,13 +35,85 @@ def overview_text(analyses: dict) -> str:
         )
         kind += f" at {an.timepoint.replace('_', '-')}"
         parts.append(
-            f"- {kind}: {len(e)} comparisons from {e['trial_id'].nunique()} trials, "
-            f"{int(e['n_effects'].sum())} effects before aggregation; comparators: "
+            f"- {kind}: {_plural(len(e), 'comparison')} from "
+            f"{_plural(e['trial_id'].nunique(), 'trial')}, "
+            f"{_plural(int(e['n_effects'].sum()), 'effect')} before aggregation; comparators: "
             + ", ".join(f"{COMPARATOR_NAMES.get(g, g)} (k = {r.k})" for g, r in an.results.items())
         )
     text = "This notebook pools:\n\n" + "\n".join(parts)
     rows = getattr(analyses, "rows", None)
     return text if rows is None else text + "\n\n" + accounting_text(rows)
+
+
+def _plural(n: int, word: str) -> str:
+    """``"1 trial"``, ``"2 trials"``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def conclusion(analyses: dict, key: str) -> str:
+    """Markdown: the closing paragraph of a condition notebook, written from its own numbers.
+
+    Per analysis (measure x timepoint) it names the comparators PDT did better than, those that
+    did better than PDT and those where no difference was shown, each with k and the pooled
+    effect; then how much evidence the conclusion rests on (the largest k, and whether any
+    comparison reaches five trials) and whether CBT was compared directly.
+    """
+    name = _TITLES.get(key, key.replace("_", " ").capitalize())
+    if not analyses:
+        return (
+            f"**{name}:** the curated data hold no usable randomized comparison yet, so this "
+            "page can conclude nothing about PDT for this condition."
+        )
+    parts, ks, cbt = [], [], 0
+    for an in analyses.values():
+        ratio = an.measure != "SMD"
+        tr = np.exp if ratio else (lambda x: x)
+        shown = event_display(an) if an.measure == "OR" else {}
+        sign = -1.0 if shown.get("reverse") else 1.0  # harmful event: the natural OR
+        effect = f"OR of {shown['event']}" if shown.get("event") else "OR" if ratio else "g"
+        better, worse, unclear = [], [], []
+        for g, r in an.results.items():
+            ks.append(r.k)
+            cbt = max(cbt, r.k if g == "cbt" else 0)
+            est = tr(sign * r.estimate)
+            lo, hi = sorted((tr(sign * r.ci_low), tr(sign * r.ci_high)))
+            text = f"{an._name(g)} ({_plural(r.k, 'trial')}, {effect} = {est:.2f}, 95% CI "
+            text += f"{lo:.2f} to {hi:.2f})"
+            # verdicts on the data's orientation (positive favours PDT), whatever is shown
+            (better if r.ci_low > 0 else worse if r.ci_high < 0 else unclear).append(text)
+        what = "Hedges' g" if not ratio else "odds ratios"
+        clauses = []
+        if better:
+            clauses.append("PDT did better than " + "; ".join(better))
+        if worse:
+            clauses.append("; ".join(worse) + " did better than PDT")
+        if unclear:
+            clauses.append("no difference was shown against " + "; ".join(unclear))
+        when = "post-treatment" if an.timepoint == "post" else an.timepoint.replace("_", "-")
+        parts.append(f"On {what} at {when}, " + ", and ".join(clauses) + ".")
+    most = max(ks)
+    if most >= 5:
+        base = (
+            f"The firmest comparison rests on {most} trials; the others on fewer, so their "
+            "intervals, and any difference between comparators, are uncertain."
+        )
+    else:
+        base = (
+            f"No comparison here reaches five trials (at most {most}), so every estimate is "
+            "preliminary and heterogeneity cannot be judged."
+        )
+    if cbt:
+        head = (
+            f'CBT was compared directly in {_plural(cbt, "trial")}: "no difference was shown" '
+            'is not "as good as" unless the overview\'s equivalence test says so.'
+        )
+    else:
+        head = (
+            "No trial here compares PDT with CBT, so this page cannot say how PDT compares "
+            "with the best-studied alternative; comparisons with control conditions show only "
+            "whether PDT helps at all."
+        )
+    return f"**{name}.** " + " ".join([*parts, base, head])
 
 
 def _pct(x: float) -> str:
@@ -86,14 +158,14 @@ def describe(
     if k >= 2:
         pl, ph = shown(result.pi_low, result.pi_high)
         parts.append(
-            f"Heterogeneity: I^2 = {_pct(result.i2)}, tau^2 = {result.tau2:.3f}; the 95% "
+            f"Heterogeneity: I² = {_pct(result.i2)}, τ² = {result.tau2:.3f}; the 95% "
             f"prediction interval for a new trial runs from {pl:.2f} to {ph:.2f}."
         )
         if result.pi_low < 0 < result.pi_high:
             parts.append("A new trial could plausibly find an effect in either direction.")
     if k < 5:
         parts.append(
-            "With fewer than five trials, tau^2 and the prediction interval are very uncertain; "
+            "With fewer than five trials, τ² and the prediction interval are very uncertain; "
             "treat this estimate as preliminary."
         )
     return " ".join(parts)
@@ -159,82 +231,3 @@ METHODS_TEXT = (
     "below is one call into the `evidence` library; the statistics live there, checked against "
     "metafor."
 )
-_CAVEATS = (
-    "Risk of bias is shown as the sources rate it; the moderator analyses are observational "
-    "comparisons across trials, not randomized evidence."
-)
-
-
-def _and(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
-def _verdicts(an) -> list[str]:
-    """One clause per verdict over the groups of an analysis, with the numbers behind it."""
-    reverse = an.measure == "OR" and event_display(an).get("reverse", False)
-    sign = -1.0 if reverse else 1.0
-    effect = "g" if an.measure == "SMD" else "OR"
-    if an.measure == "OR" and event_display(an).get("event"):
-        effect = f"OR of {event_display(an)['event']}"
-
-    def number(r) -> str:
-        lo, hi = sorted((sign * r.ci_low, sign * r.ci_high))
-        est = sign * r.estimate
-        if an.measure == "OR":
-            est, lo, hi = np.exp(est), np.exp(lo), np.exp(hi)
-        return f"{effect} = {est:.2f} [{lo:.2f}, {hi:.2f}], k = {r.k}"
-
-    sides = {"better": [], "worse": [], "none": []}
-    for g, r in an.results.items():
-        side = "better" if r.ci_low > 0 else "worse" if r.ci_high < 0 else "none"
-        sides[side].append(f"{an._name(g)} ({number(r)})")
-    out = []
-    if sides["better"]:
-        out.append("PDT did better on average than " + "; ".join(sides["better"]))
-    if sides["worse"]:
-        out.append("PDT did worse on average than " + "; ".join(sides["worse"]))
-    if sides["none"]:
-        out.append("no difference was shown against " + "; ".join(sides["none"]))
-    return out
-
-
-def conclusion(analyses: dict, key: str) -> str:
-    """Markdown: what one condition group's analyses show, written from their numbers.
-
-    Per analysis (measure and timepoint): the comparators PDT did better or worse than, or
-    showed no difference against (with the estimate, CI and k), how many estimates rest on
-    fewer than five comparisons, and whether a new trial could find either direction.
-    """
-    name = CONDITION_GROUP_NAMES.get(key, key)
-    if not analyses:
-        return f"The curated data hold no usable comparisons for {name} yet: nothing is concluded."
-    paras = []
-    for label, an in analyses.items():
-        measure, _, timepoint = label.partition(" ")
-        kind = "Continuous outcomes" if measure == "SMD" else "Event outcomes"
-        n, trials = len(an.effects), an.effects["trial_id"].nunique()
-        counts = f"{n} comparison{'s' * (n != 1)}, {trials} trial{'s' * (trials != 1)}"
-        text = f"**{kind} at {timepoint}** ({counts}): "
-        text += "; ".join(_verdicts(an)) + "."
-        few = [an._name(g) for g, r in an.results.items() if r.k < 5]
-        if few:
-            which = (
-                "Every estimate here rests"
-                if len(few) == len(an.results)
-                else f"{len(few)} of {len(an.results)} estimates ({', '.join(few)}) rest"
-            )
-            text += (
-                f" {which} on fewer than five comparisons: such estimates say what those few "
-                "trials found, not what PDT does in general."
-            )
-        cross = [
-            an._name(g) for g, r in an.results.items() if r.k >= 2 and r.pi_low < 0 < r.pi_high
-        ]
-        if cross:
-            text += (
-                f" Against {_and(cross)}, the 95% prediction interval includes no effect: a "
-                "new trial could find a difference in either direction."
-            )
-        paras.append(text)
-    paras.append(_CAVEATS)
-    return f"For {name}:\n\n" + "\n\n".join(paras)

@@ -1,0 +1,256 @@
+"""Tables formatted for reading (evidence.tables), the glossary they point to, the landing table
+and the site renderer (evidence.site); the browser tests of the built site are in tests/browser."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+import evidence.data
+from evidence import report, site
+from evidence.tables import GLOSSARY, MISSING, format_p, format_rob, format_table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pooled_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "k": [3, 1],
+            "estimate": [1.05877, 0.180819],
+            "ci_low": [-1.19527, -0.713287],
+            "ci_high": [3.3128, 1.07493],
+            "tau2": [0.323426, 0.0],
+            "i2": [62.2823, np.nan],
+            "q_pvalue": [0.0867314, np.nan],
+            "pvalue": [0.180669, 0.000012],
+        },
+        index=pd.Index(["usual care", "placebo or attention control"], name="group"),
+    )
+
+
+def test_table_has_no_index_readable_headers_and_journal_rounding():
+    t = format_table(pooled_frame(), scale="g", labels={"group": "Comparator"})
+    frame = t.to_frame()
+    assert list(frame.columns) == ["Comparator", "k", "g", "95% CI", "τ²", "I² (%)", "p (Q)", "p"]
+    assert frame.iloc[0].tolist() == [
+        "usual care",
+        "3",
+        "1.06",
+        "[-1.20, 3.31]",
+        "0.323",
+        "62",
+        "0.087",
+        "0.181",
+    ]
+    assert frame.iloc[1]["I² (%)"] == MISSING and frame.iloc[1]["p (Q)"] == MISSING
+    assert frame.iloc[1]["p"] == "<0.001"
+    html = t._repr_html_()
+    assert "<th></th>" not in html and "dataframe" not in html  # no pandas index column
+    assert "nan" not in html.lower()
+
+
+def test_odds_ratio_tables_are_on_the_odds_ratio_scale():
+    frame = format_table(pooled_frame(), scale="OR").to_frame()
+    assert "OR" in frame.columns and "g" not in frame.columns
+    assert frame.iloc[0]["OR"] == f"{np.exp(1.05877):.2f}"
+    assert frame.iloc[0]["95% CI"] == f"[{np.exp(-1.19527):.2f}, {np.exp(3.3128):.2f}]"
+    assert format_table(pooled_frame(), scale="log OR").to_frame().iloc[0]["log OR"] == "1.06"
+    with pytest.raises(ValueError, match="scale must be"):
+        format_table(pooled_frame(), scale="RR")
+
+
+def test_headers_explain_themselves_and_link_to_glossary_entries():
+    html = format_table(pooled_frame(), scale="g")._repr_html_()
+    anchors = set(re.findall(r'href="glossary\.html#([a-z0-9-]+)"', html))
+    assert {"tau2", "i2", "confidence-interval", "hedges-g", "k"} <= anchors
+    assert all(a in GLOSSARY for a in anchors)
+    assert 'title="tau-squared' in html
+    offline = format_table(pooled_frame(), glossary=None)._repr_html_()
+    assert "href=" not in offline and "<abbr title=" in offline
+
+
+def test_influence_headers_name_the_diagnostics():
+    frame = pd.DataFrame(
+        {"rstudent": [1.2], "dffits": [0.5], "cook.d": [0.27], "cov.r": [1.05]},
+        index=pd.Index(["Cooper 2003"], name="study"),
+    )
+    t = format_table(frame, labels={"study": "Trial"})
+    assert list(t.to_frame().columns) == [
+        "Trial",
+        "rstudent",
+        "DFFITS",
+        "Cook's distance",
+        "Covariance ratio",
+    ]
+    html = t._repr_html_()
+    for anchor in ("rstudent", "dffits", "cooks-distance", "covariance-ratio"):
+        assert f"glossary.html#{anchor}" in html
+
+
+def test_risk_of_bias_in_one_vocabulary_for_every_value_in_the_data():
+    data = evidence.data.load()
+    shown = {format_rob(v) for v in data.trials["rob"]}
+    allowed = re.compile(r"low|some concerns|high|[0-4]/4 criteria met|" + MISSING)
+    assert all(allowed.fullmatch(s) for s in shown), shown
+    assert {"high", "some concerns"} <= shown
+
+
+def test_p_values_and_missing_values():
+    assert format_p(0.00049) == "<0.001" and format_p(0.001) == "0.001"
+    assert format_p(float("nan")) == MISSING
+    frame = format_table(pd.DataFrame({"note": [None, ""], "equivalent": [True, False]}))
+    assert frame.to_frame().to_numpy().tolist() == [[MISSING, "yes"], [MISSING, "no"]]
+
+
+def test_every_glossary_anchor_is_a_section_of_the_glossary_page():
+    text = (site.SOURCE / "glossary.md").read_text()
+    labels = set(re.findall(r"^\(([a-z0-9-]+)\)=$", text, flags=re.M))
+    assert set(GLOSSARY) <= labels, set(GLOSSARY) - labels
+    for term in ("tau²", "I²", "Prediction interval", "Knapp-Hartung", "Hedges' g"):
+        assert term in text
+    for term in ("Equivalence margin", "rstudent", "DFFITS", "Cook's distance", "Covariance"):
+        assert term in text
+
+
+def test_landing_table_reads_the_overview_results(tmp_path):
+    for stem, _ in site.FAMILIES:
+        shutil.copy(ROOT / "results" / f"{stem}.csv", tmp_path)
+    html = site.landing_table(tmp_path, ["01_depression", "03_ptsd"])
+    cbt = pd.read_csv(tmp_path / "overview_cbt_by_condition.csv").set_index("group")
+    depression = cbt.loc["depression"]
+    assert f"{depression['estimate']:.2f} [{depression['ci_low']:.2f}, " in html
+    assert f"{int(depression['k'])} trials" in html and "1 trial<" in html
+    assert '<a href="01_depression.html">Depression</a>' in html
+    assert '<a href="03_ptsd.html">PTSD</a>' in html
+    assert MISSING in html  # conditions without a comparison in a family
+    (tmp_path / "overview_control_by_condition.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="overview_control_by_condition"):
+        site.landing_table(tmp_path, [])
+
+
+def test_analysis_titles_and_plurals():
+    empty = pd.DataFrame()
+    an = report.Analysis(
+        "ptsd_events_followup", "comparator_class", "OR", "follow_up", "REML", "knha", 0.5,
+        empty, {}, None,
+    )  # fmt: skip
+    assert an.title == "PTSD (odds ratio, follow-up)"
+    an = report.Analysis(
+        "self_harm", "comparator_class", "SMD", "post", "REML", "knha", 0.5, empty, {}, None
+    )
+    assert an.title == "Self-harm and suicidality (Hedges' g, post)"
+    text = report.overview_text(report.condition_analyses(evidence.data.load(), "self_harm"))
+    assert "1 comparison from 1 trial," in text and "1 comparisons" not in text
+
+
+def notebook(title: str, value: int):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata["language_info"] = {"name": "python"}
+    code = nbformat.v4.new_code_cell("value = 6 * 7\nvalue", execution_count=1)
+    code.outputs = [
+        nbformat.v4.new_output("execute_result", {"text/plain": str(value)}, execution_count=1)
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\nSome text."), code]
+    return nb
+
+
+def test_render_site_renders_pages_and_reuses_and_flags_kept_ones(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "data").mkdir()
+    for stem in ("00_overview", "01_depression"):
+        (tmp_path / "notebooks" / f"{stem}.py").write_text("# %%\n")
+    (tmp_path / "results").mkdir()
+    for stem, _ in site.FAMILIES:
+        shutil.copy(ROOT / "results" / f"{stem}.csv", tmp_path / "results")
+    out = tmp_path / "site"
+    first = site.render_site(
+        {"00_overview": notebook("Overview", 42), "01_depression": notebook("Depression", 43)},
+        tmp_path,
+        out,
+    )
+    assert first.pages == ("00_overview", "01_depression") and first.reused == ()
+    assert first.warnings == ()  # links to pages this build lacks are left out, not broken
+    page = (out / "01_depression.html").read_text()
+    assert "Depression" in page and "43" in page
+    assert "tag_hide-input" in page  # code collapsed behind a toggle
+    index = (out / "index.html").read_text()
+    assert "landing-table" in index and 'href="01_depression.html"' in index
+    assert (out / "glossary.html").exists() and (out / "search.html").exists()
+    assert (out / "_notebooks" / "00_overview.ipynb").exists()
+    # one notebook rebuilt: the other page is kept, and flagged once its source is newer
+    (tmp_path / "notebooks" / "00_overview.py").touch()
+    kept = out / "_notebooks" / "00_overview.ipynb"
+    old = kept.stat().st_mtime - 10
+    os.utime(kept, (old, old))
+    second = site.render_site({"01_depression": notebook("Depression", 44)}, tmp_path, out)
+    assert second.reused == ("00_overview",) and second.stale == ("00_overview",)
+    assert "out of date" in second.summary() and "00_overview" in second.summary()
+    assert "44" in (out / "01_depression.html").read_text()
+    assert (out / "00_overview.html").exists()
+
+
+def test_each_condition_page_ends_with_its_own_conclusion():
+    data = evidence.data.load()
+    texts = {}
+    for key in report.CONDITION_GROUPS:
+        analyses = report.condition_analyses(data, key)
+        texts[key] = report.conclusion(analyses, key)
+        for an in analyses.values():
+            for r in an.results.values():
+                assert _plural_trials(r.k) in texts[key]
+    assert len(set(texts.values())) == len(texts)  # no two pages close alike
+    assert texts["ptsd"].startswith("**PTSD.**")
+    assert "No trial here compares PDT with CBT" in texts["personality"]
+    assert "CBT was compared directly in 2 trials" in texts["depression"]
+    for key in report.CONDITION_GROUPS:  # every condition notebook ends with it
+        source = next((ROOT / "notebooks").glob(f"0?_{key}.py")).read_text()
+        assert source.rstrip().endswith(f'\n# %%\nreport.show_conclusion(analyses, "{key}")')
+
+
+def _plural_trials(k: int) -> str:
+    return f"{k} trial" + ("s" if k != 1 else "")
+
+
+def test_landing_table_points_to_conditions_it_cannot_show():
+    stems = ["01_depression", "05_eating"]
+    html = site.landing_table(ROOT / "results", stems, {"05_eating": "Eating disorders"})
+    assert "Not in this table" in html and '<a href="05_eating.html">Eating disorders</a>' in html
+
+
+def test_counts_have_no_decimals_and_headers_are_capitalised():
+    frame = pd.DataFrame({"cbt": [2, 0], "trials": [11, 2], "years": ["1999-2020", "2014-2017"]})
+    t = format_table(frame).to_frame()
+    assert list(t.columns) == ["Cbt", "Trials", "Years"]
+    assert t.to_numpy().tolist() == [["2", "11", "1999-2020"], ["0", "2", "2014-2017"]]
+
+
+def test_browser_tests_fail_not_skip_in_ci_without_a_browser(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CI": "1", "EVIDENCE_CHROMIUM": str(tmp_path / "no-chromium")}
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "Knapp"]
+    run = subprocess.run(
+        [*args, str(ROOT / "tests" / "browser" / "test_site_browser.py")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 1, run.stdout[-2000:]
+    assert "the browser tests must run in CI" in run.stdout
+    assert "skipped" not in run.stdout.splitlines()[-1]
