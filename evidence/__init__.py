@@ -1,7 +1,7 @@
 """evidence: randomized-trial evidence on psychodynamic therapy, pooled at metafor parity.
 
 The pipeline reads as the domain: ``data`` (load, validate) -> ``effects`` (yi, vi) ->
-``pooling`` (models) -> ``results`` (frozen result objects) -> ``plotting``. Plotting functions
+``pooling`` (models) -> ``results`` (frozen result objects) -> ``plots``. Plotting functions
 import matplotlib only when called.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from . import methods  # noqa: F401  (registers the one-call methods on the results)
 from .effects import effect_sizes, from_reported
 from .pooling import pool, pool_binary
 from .results import BinaryPoolResult, PoolResult
@@ -17,8 +18,8 @@ __version__ = "0.1.0"
 
 # name -> submodule; resolved on first use so that importing evidence stays light
 _LAZY = {
-    "forest_plot": "plotting",
-    "funnel_plot": "plotting",
+    "forest_plot": "plots",
+    "funnel_plot": "plots",
     "subgroups": "analyses",
     "meta_regression": "analyses",
     "egger_test": "analyses",
@@ -34,7 +35,7 @@ _LAZY = {
     "equivalence_test": "analyses",
     "bucher": "analyses",
     "adjust_pvalues": "analyses",
-    "forest_from_frame": "plotting",
+    "forest_from_frame": "plots",
     "network": "nma",
     "network_from_arms": "nma",
     "NetworkResult": "nma",
@@ -58,6 +59,6 @@ __all__ = [
 def __getattr__(name: str):
     if name in _LAZY:
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    if name in ("data", "sources", "io", "plotting", "analyses", "nma", "bayes"):
+    if name in ("data", "sources", "io", "plots", "plotting", "analyses", "nma", "bayes"):
         return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'evidence' has no attribute {name!r}")

@@ -187,8 +187,8 @@ class SubgroupResult:
         return _html_table("Subgroup analysis", rows, self.methods_text())
 
     def forest_plot(self, **kwargs):
-        """Forest plot with subgroups; see :func:`evidence.plotting.forest_plot`."""
-        from .plotting import forest_plot
+        """Forest plot with subgroups; see :func:`evidence.plots.forest_plot`."""
+        from .plots import forest_plot
 
         return forest_plot(self, **kwargs)
 

@@ -363,7 +363,7 @@ def show_small_cells(analyses: Mapping, comparators: Sequence[str] | None = None
     :func:`evidence.plots.bayes.cell_forest` (``figures/<name>_bayes_forest``).
     """
     from .plots.bayes import cell_forest
-    from .report import _show, save_plot, save_table
+    from .report import save_plot, save_table, show_items
     from .tables import format_table
 
     comps = [None] * len(analyses) if comparators is None else list(comparators)
@@ -373,7 +373,7 @@ def show_small_cells(analyses: Mapping, comparators: Sequence[str] | None = None
         t = cell_table(an)
         save_table(t, f"{an.name}_bayes")
         effect = "odds ratios" if an.measure == "OR" else "Hedges' g"
-        _show(
+        show_items(
             f"**{key}** ({effect}; \u03c4 on the analysis scale).",
             format_table(display_table(t), caption=footnote(an.measure)),
         )
@@ -387,4 +387,4 @@ def show_small_cells(analyses: Mapping, comparators: Sequence[str] | None = None
                 "(methods page).",
             )
             save_plot(ax, f"{an.name}_bayes_forest")
-        _show(statements(an, comp, table=t))
+        show_items(statements(an, comp, table=t))

@@ -284,8 +284,8 @@ class TrimFillResult(_Scalar):
         return pd.DataFrame([{k: getattr(self, k) for k in keys}])
 
     def funnel_plot(self, **kwargs):
-        """Funnel plot of the augmented data; see :func:`evidence.plotting.funnel_plot`."""
-        from .plotting import funnel_plot
+        """Funnel plot of the augmented data; see :func:`evidence.plots.funnel_plot`."""
+        from .plots import funnel_plot
 
         return funnel_plot(self, **kwargs)  # imputed studies drawn as open markers
 

@@ -110,15 +110,6 @@ def output_folder(
     return Path(out)
 
 
-def _title(nb) -> str:
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            m = re.search(r"^#\s+(.+)$", cell.source, flags=re.M)
-            if m:
-                return m.group(1).strip()
-    return "untitled"
-
-
 def _inject_parameters(nb, params: Mapping[str, object]) -> None:
     """Insert the choices after the ``parameters`` cell and a note stating them under the title."""
     if not params:
@@ -386,7 +377,7 @@ def build(
         progress(f"choices {stated} -> outputs in {shown}/ (committed outputs untouched)")
     with _staging(target) as stage:
         done = execute_all(paths, params, root, stage, progress)
-        from .site import render_site
+        from .site import notebook_title, render_site
 
         report = render_site(
             {path.stem: nb for path, nb, _ in done}, root, stage / "site", outputs=stage
@@ -397,7 +388,7 @@ def build(
         if interrupts:
             progress("interrupt received while the new outputs were moved in; they are complete")
     result = [
-        BuildStep(path.name, _title(nb), seconds, target / "site" / f"{path.stem}.html")
+        BuildStep(path.name, notebook_title(nb), seconds, target / "site" / f"{path.stem}.html")
         for path, nb, seconds in done
     ]
     page = "index.html" if only is None else result[0].html.name

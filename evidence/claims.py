@@ -206,7 +206,7 @@ def claims_family(analyses: dict) -> pd.DataFrame:
         ``estimate``, ``ci_low``, ``ci_high`` (model scale: g, or log OR) and ``pvalue``, in
         page order.
     """
-    from .report import COMPARATOR_NAMES, CONDITION_NAMES
+    from .report.vocabulary import COMPARATOR_NAMES, CONDITION_NAMES
 
     rows = []
     for an in analyses.values():
@@ -329,7 +329,7 @@ def show_multiplicity(analyses: dict, name: str) -> None:
     """
     from IPython.display import Markdown, display
 
-    from .report import save_table
+    from .report.output import save_table
     from .tables import format_p, format_table
 
     table = multiplicity_table(analyses)

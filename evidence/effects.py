@@ -214,8 +214,6 @@ def from_reported(
     scale = str(scale).upper()
     if scale not in REPORTED_SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {REPORTED_SCALES}")
-    from .pooling import check_level
-
     level = check_level(level)
     ratio = scale in ("OR", "RR", "HR")
     est = _as_float("estimate", estimate)
@@ -248,3 +246,27 @@ def from_reported(
         raise ValueError(f"inputs have unequal lengths: estimate {yi.size}, spread {sei.size}")
     _check("se", ~(sei > 0) | ~np.isfinite(sei), "standard errors must be positive and finite")
     return pd.DataFrame({"yi": yi, "vi": sei**2, "derivation": rule})
+
+
+def check_level(level) -> float:
+    """Confidence level in percent; accepts 95 and 0.95 as metafor does.
+
+    A number in (1, 100) is a percentage; a number in (0.5, 1) is a proportion and is
+    multiplied by 100 (metafor reads ``level = 0.95`` as 95%). Anything else (strings, NaN,
+    0 to 0.5, which metafor would read as alpha, 1, >= 100, negative) raises ``ValueError``.
+
+    Examples
+    --------
+    >>> check_level(95), check_level(0.9)
+    (95.0, 90.0)
+    """
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.integer, np.floating)):
+        raise ValueError(f"level must be a number (e.g. 95 or 0.95), got {level!r}")
+    lv = float(level)
+    if 1 < lv < 100:
+        return lv
+    if 0.5 < lv < 1:
+        return 100 * lv
+    raise ValueError(
+        f"level must be a percentage in (1, 100) or a proportion in (0.5, 1); got {level!r}"
+    )

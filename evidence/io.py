@@ -112,7 +112,7 @@ def save_figure(
         Resolution of PNG output (and of any raster parts of SVG/PDF). Fixed, never read from
         ``rcParams``.
     bbox_inches : {None, "tight"}, default None
-        ``None`` keeps the figure size (the plots in :mod:`evidence.plotting` size their figures
+        ``None`` keeps the figure size (the plots in :mod:`evidence.plots` size their figures
         to fit their content); ``"tight"`` crops to the drawn content.
 
     Returns

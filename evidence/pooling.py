@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .effects import check_level  # noqa: F401  (validated where the effects are; used here)
 from .results import BinaryPoolResult, PoolResult, _fmt, _html_table
 
 __all__ = [
@@ -132,30 +133,6 @@ def check_aligned(**named) -> None:
                 f"position {diff}); they would be paired by position: align them first "
                 f"(e.g. {n1}.reindex({n0}.index)) or pass arrays"
             )
-
-
-def check_level(level) -> float:
-    """Confidence level in percent; accepts 95 and 0.95 as metafor does.
-
-    A number in (1, 100) is a percentage; a number in (0.5, 1) is a proportion and is
-    multiplied by 100 (metafor reads ``level = 0.95`` as 95%). Anything else (strings, NaN,
-    0 to 0.5, which metafor would read as alpha, 1, >= 100, negative) raises ``ValueError``.
-
-    Examples
-    --------
-    >>> check_level(95), check_level(0.9)
-    (95.0, 90.0)
-    """
-    if isinstance(level, bool) or not isinstance(level, (int, float, np.integer, np.floating)):
-        raise ValueError(f"level must be a number (e.g. 95 or 0.95), got {level!r}")
-    lv = float(level)
-    if 1 < lv < 100:
-        return lv
-    if 0.5 < lv < 1:
-        return 100 * lv
-    raise ValueError(
-        f"level must be a percentage in (1, 100) or a proportion in (0.5, 1); got {level!r}"
-    )
 
 
 def check_groups(groups, k: int, what: str = "groups") -> tuple[np.ndarray, list]:

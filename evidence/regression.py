@@ -570,12 +570,6 @@ class MetaRegressionResult:
             qm_perm=qp,
         )
 
-    def influence(self):
-        """Influence diagnostics (metafor ``influence()``); see :func:`evidence.influence`."""
-        from .sensitivity import influence
-
-        return influence(self)
-
     def wald_test(self, btt) -> tuple[float, int, float, str]:
         """Test that the coefficients ``btt`` (indices or names) are all 0 (metafor ``btt``).
 

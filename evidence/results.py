@@ -3,6 +3,11 @@
 Results are frozen dataclasses: they print a readable summary in a terminal, an HTML table in
 JupyterLab, and turn into a one-row tidy frame with :meth:`to_frame`. Every result records the
 method choices that produced it (estimator, test, prediction-interval rule, confidence level).
+
+This module imports no other stage. The one-call methods of a pooled result
+(``res.leave_one_out()``, ``res.influence()``, ``res.forest_plot()``, ...) are registered on
+:class:`PoolResult` by :mod:`evidence.methods` when the package is imported, so the dependency
+runs one way (methods -> analyses -> results).
 """
 
 from __future__ import annotations
@@ -39,12 +44,6 @@ PI_NAMES = {
     "t_k1": "t with k-1 df",
 }
 _SHORT_PI = {"metafor": "metafor rule", "higgins": "t(k-2)", "t_k1": "t(k-1)"}
-
-
-def _analyses():
-    from . import analyses  # imported on first use: analyses build on results
-
-    return analyses
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -214,129 +213,6 @@ class PoolResult:
             ("Q (df, p)", f"{_fmt(self.q, 3)} ({self.k - 1}, {_p(self.q_pvalue)})"),
         ]
         return _html_table(f"{self.model.capitalize()} model", rows, self.methods_text())
-
-    # ---- sensitivity ----------------------------------------------------------------------
-    def _batch(self, masks, index) -> pd.DataFrame:
-        from .pooling import fit_masks  # in chunks: memory linear in k
-
-        fit = fit_masks(
-            self.yi,
-            self.vi,
-            masks,
-            self.k,
-            method=self.method,
-            test=self.test,
-            level=self.level,
-            pi=self.pi_rule,
-        )
-        cols = [
-            "k",
-            "estimate",
-            "se",
-            "statistic",
-            "pvalue",
-            "ci_low",
-            "ci_high",
-            "q",
-            "q_pvalue",
-            "tau2",
-            "i2",
-            "h2",
-            "pi_low",
-            "pi_high",
-        ]
-        return pd.DataFrame({c: fit[c] for c in cols}, index=pd.Index(index, name="study"))
-
-    def leave_one_out(self) -> pd.DataFrame:
-        """Refit omitting each study in turn (metafor ``leave1out``); one row per omitted study."""
-        if self.k < 2:
-            raise ValueError("leave-one-out needs at least 2 studies")
-        studies = np.arange(self.k)
-        return self._batch(lambda a, b: studies != np.arange(a, b)[:, None], self.study_labels)
-
-    def cumulative(self) -> pd.DataFrame:
-        """Cumulative meta-analysis in input order (metafor ``cumul``); row i pools studies 0..i."""
-        studies = np.arange(self.k)
-        return self._batch(lambda a, b: studies <= np.arange(a, b)[:, None], self.study_labels)
-
-    def profile(self, tau2=None, steps: int = 200):
-        """Profile likelihood of tau^2; see :func:`evidence.pooling.profile_likelihood`."""
-        from .pooling import profile_likelihood
-
-        return profile_likelihood(self, tau2=tau2, steps=steps)
-
-    # ---- analyses (one call each; implementations in evidence.analyses) ------------------
-    def influence(self):
-        """metafor ``influence()`` diagnostics; see :func:`evidence.analyses.influence`."""
-        return _analyses().influence(self)
-
-    def baujat(self) -> pd.DataFrame:
-        """Baujat coordinates; see :func:`evidence.analyses.baujat`."""
-        return _analyses().baujat(self)
-
-    def gosh(self, **kwargs):
-        """GOSH over subsets with this model's estimator; see :func:`evidence.analyses.gosh`."""
-        return _analyses().gosh(self.yi, self.vi, method=self.method, **kwargs)
-
-    def egger_test(self, **kwargs):
-        """Egger's regression test; see :func:`evidence.analyses.egger_test`."""
-        return _analyses().egger_test(self, **kwargs)
-
-    def rank_test(self):
-        """Begg's rank correlation test; see :func:`evidence.analyses.rank_test`."""
-        return _analyses().rank_test(self)
-
-    def trim_and_fill(self, **kwargs):
-        """Trim-and-fill; see :func:`evidence.analyses.trim_and_fill`."""
-        return _analyses().trim_and_fill(self, **kwargs)
-
-    def pet_peese(self, **kwargs):
-        """PET-PEESE; see :func:`evidence.analyses.pet_peese`."""
-        return _analyses().pet_peese(self, **kwargs)
-
-    def equivalence_test(self, margin=0.25, alpha: float = 0.05):
-        """TOST equivalence and non-inferiority; see :func:`evidence.analyses.equivalence_test`."""
-        return _analyses().equivalence_test(self, margin=margin, alpha=alpha)
-
-    def subgroups(self, groups, **kwargs):
-        """Subgroup analysis with this model's settings; see :func:`evidence.subgroups`."""
-        settings = {
-            "method": self.method,
-            "test": self.test,
-            "labels": self.labels,
-            "measure": self.measure,
-            "level": self.level,
-            **kwargs,
-        }
-        return _analyses().subgroups(self.yi, self.vi, groups, **settings)
-
-    def meta_regression(self, moderators):
-        """Meta-regression with this model's settings; see :func:`evidence.meta_regression`."""
-        return _analyses().meta_regression(
-            self.yi, self.vi, moderators, method=self.method, test=self.test, level=self.level
-        )
-
-    # ---- plots ---------------------------------------------------------------------------
-    def forest_plot(self, **kwargs):
-        """Forest plot of this result; see :func:`evidence.plotting.forest_plot`."""
-        from .plotting import forest_plot
-
-        return forest_plot(self, **kwargs)
-
-    def funnel_plot(self, **kwargs):
-        """Contour-enhanced funnel plot; see :func:`evidence.plotting.funnel_plot`."""
-        from .plotting import funnel_plot
-
-        return funnel_plot(self, **kwargs)
-
-    def sensitivity_plot(self, kind: str = "leave_one_out", **kwargs):
-        """Forest of the leave-one-out or cumulative analysis (``kind``), with this result."""
-        from .plotting import forest_from_frame
-
-        frames = {"leave_one_out": self.leave_one_out, "cumulative": self.cumulative}
-        if kind not in frames:
-            raise ValueError(f"kind must be one of {tuple(frames)}; got {kind!r}")
-        return forest_from_frame(frames[kind](), result=self, **kwargs)
 
 
 @dataclass(frozen=True, eq=False, repr=False)

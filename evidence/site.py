@@ -314,8 +314,6 @@ def render_site(
     """
     import nbformat
 
-    from .build import _title
-
     root = Path(root)
     out = Path(out) if out is not None else root / "site"
     outputs = Path(outputs) if outputs is not None else root
@@ -337,7 +335,7 @@ def render_site(
         titles = {}
         for stem in stems:
             nb = nbformat.read(kept_dir / f"{stem}.ipynb", as_version=4)
-            titles[stem] = _title(nb)
+            titles[stem] = notebook_title(nb)
             nbformat.write(_prepare(nb, stem), src / f"{stem}.ipynb")
         figure = outputs / "figures" / HEADLINE_FIGURE
         if figure.exists():
@@ -379,3 +377,13 @@ def render_site(
     text = re.sub(r"\x1b\[[0-9;]*m", "", warnings.getvalue()).replace(f"{src}{os.sep}", "")
     lines = tuple(w.strip() for w in text.splitlines() if w.strip())
     return SiteReport(tuple(stems), reused, stale, lines)
+
+
+def notebook_title(nb) -> str:
+    """The first level-1 Markdown heading of a notebook ("untitled" when there is none)."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            m = re.search(r"^#\s+(.+)$", cell.source, flags=re.M)
+            if m:
+                return m.group(1).strip()
+    return "untitled"

@@ -17,13 +17,6 @@
 # Panic disorder, social anxiety disorder and generalized anxiety disorder are analysed together
 # in this notebook, with the condition named on every row; pooled estimates are by comparator
 # class, and the overview notebook shows them by condition.
-#
-# All effects are oriented so that **positive values favour psychodynamic therapy (PDT)**.
-# Continuous outcomes are Hedges' g; event outcomes are log odds ratios. Several instruments
-# reported for one comparison are first combined into one effect (compound symmetry with an
-# assumed correlation `RHO`), so that no trial counts twice within a pooled estimate. Every
-# step below is one call into the `evidence` library; the statistics live there, checked
-# against metafor.
 
 # %% tags=["parameters"]
 METHOD = "REML"  # tau^2 estimator
@@ -31,36 +24,15 @@ TEST = "knha"  # Knapp-Hartung
 RHO = 0.5  # assumed correlation between instruments of one comparison
 
 # %%
-from IPython.display import Markdown
-
 import evidence.data
 from evidence import report
-from evidence.tables import format_table
 
 data = evidence.data.load()
 analyses = report.condition_analyses(data, "anxiety", method=METHOD, test=TEST, rho=RHO)
-Markdown(report.overview_text(analyses))
-
-# %% [markdown]
-# ## The comparisons
-#
-# One row per trial comparison after aggregation: comparator, PDT variant, number of PDT
-# sessions, format, risk of bias as the source gives it, and how many effects were combined.
+report.show_introduction(analyses)
 
 # %%
-report.show_comparisons(analyses)
-
-# %% [markdown]
-# ## Forest plots by comparator class
-
-# %%
-report.show_forests(analyses)
-
-# %% [markdown]
-# ## Pooled estimates, heterogeneity and prediction intervals
-
-# %%
-report.show_pooled(analyses)
+report.show_sections(data, analyses)
 
 # %% [markdown]
 # <!-- bayes: start (issue 14) -->
@@ -99,41 +71,8 @@ claims.show_multiplicity(analyses, "anxiety")
 # <!-- multiplicity: end -->
 
 # %% [markdown]
-# ## Does one trial drive the result?
-#
-# Leave-one-out estimates and influence diagnostics (metafor's `influence()`) for the
-# comparator class with the most trials.
-
-# %%
-report.show_sensitivity(analyses)
-
-# %% [markdown]
-# ## Small-study effects
-#
-# Egger's regression test, Begg's rank test and trim-and-fill are computed only for classes with
-# at least 10 comparisons; with fewer, these tests cannot tell bias from chance.
-
-# %%
-report.show_small_study(analyses)
-
-# %% [markdown]
-# ## Moderators and dependent effects
-#
-# Meta-regressions on treatment length (brief, up to 30 sessions, vs long-term, 50 or more),
-# internet vs face-to-face delivery and risk of bias (with comparator class as a covariate),
-# and the pooled estimates under other assumed correlations between instruments.
-
-# %%
-report.show_moderators(data, analyses)
-
-# %% [markdown]
 # <!-- sensitivity: start (issue 10) -->
 # ## Sensitivity to the classification and to flagged values
-#
-# Pooled g at post by comparator class, as classified and with: the alternative classification
-# of judgement-call comparators (`alt_class` in `data/arms.csv`), add-on designs (PDT + X vs X)
-# left out, and rows flagged suspect left out. Only scenarios that change this page's trials
-# are pooled; the `changed` column names the trials that moved or left.
 #
 # **What "vs medication" would mean, and why no anxiety trial is classed so.** Wiborg 1996
 # gave clomipramine to both arms and brief dynamic psychotherapy to one: it tests *adding* PDT
@@ -145,9 +84,7 @@ report.show_moderators(data, analyses)
 # psychotherapy (which the panic database treats as a control) as other control.
 
 # %%
-format_table(
-    report.sensitivity_scenarios(data, "anxiety", method=METHOD, test=TEST, rho=RHO), scale="g"
-)
+report.show_scenarios(data, "anxiety", method=METHOD, test=TEST, rho=RHO)
 
 # %% [markdown]
 # <!-- sensitivity: end -->
@@ -172,11 +109,5 @@ _ = network_report.show_network_section("anxiety", method=METHOD, rho=RHO)
 # %% [markdown]
 # <!-- network: end -->
 
-# %% [markdown]
-# ## What this evidence does and does not show
-#
-# Written from this page's numbers (the statements above give the details). Moderator analyses
-# compare trials with each other, not randomized groups.
-
 # %%
-Markdown(report.conclusion(analyses, "anxiety"))
+report.show_conclusion(analyses, "anxiety")

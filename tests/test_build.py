@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from evidence import build
+from evidence.site import notebook_title
 
 ROOT = Path(__file__).resolve().parents[1]
 FAILING = """# %% [markdown]
@@ -89,7 +90,7 @@ def test_every_notebook_has_a_title_and_parameters_cell():
     assert len(paths) >= 10
     for path in paths:
         nb = jupytext.read(path)
-        assert build._title(nb) != "untitled", path.name
+        assert notebook_title(nb) != "untitled", path.name
         tags = [t for c in nb.cells for t in c.get("metadata", {}).get("tags", [])]
         assert "parameters" in tags, path.name
 

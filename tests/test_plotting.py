@@ -30,7 +30,7 @@ from matplotlib.testing.compare import compare_images  # noqa: E402
 
 import evidence as ev  # noqa: E402
 from evidence.io import save_figure  # noqa: E402
-from evidence.plotting import forest_from_frame, forest_plot, funnel_plot  # noqa: E402
+from evidence.plots import forest_from_frame, forest_plot, funnel_plot  # noqa: E402
 
 BASELINE = Path(__file__).parent / "baseline"
 #: RMS tolerance (0-255 grey levels) for image comparison. The fonts are matplotlib's bundled
@@ -353,6 +353,133 @@ def test_favours_labels_line_of_no_effect_and_configurable_names():
     assert not _texts(ax2, "favours-left")
 
 
+def test_default_favours_follow_the_package_orientation():
+    """Positive yi favours PDT (data/README.md, the direction rule): PDT is favoured right."""
+    res, _ = two()
+    ax = forest_plot(res)
+    assert _by_gid(ax, "favours-left").get_text().strip() == "\u2190 Favours comparator"
+    assert _by_gid(ax, "favours-right").get_text().strip() == "Favours PDT \u2192"
+
+
+def _harmful_events():
+    """Synthetic harmful events: yi oriented so that positive = fewer events with PDT."""
+    e1, n1, e2, n2 = np.array([4, 3, 9]), np.array([56, 40, 80]), np.array([16, 7, 15]), 60
+    n2 = np.array([57, 41, 78])
+    es = ev.effect_sizes("OR", events1=e1, n1=n1, events2=e2, n2=n2)
+    res = ev.pool(-es["yi"], es["vi"], labels=["Syn A", "Syn B", "Syn C"], measure="OR")
+    return res, pd.DataFrame({"events1": e1, "n1": n1, "events2": e2, "n2": n2}), es
+
+
+def test_harmful_event_shown_as_natural_odds_ratio_with_pdt_favoured_left():
+    res, data, es = _harmful_events()
+    ax = forest_plot(res, data=data, reverse=True, event="suicide attempts")
+    # the drawn odds ratios are the natural ones (PDT vs comparator), from the 2x2 tables
+    np.testing.assert_allclose(
+        _by_gid(ax, "study-estimates").get_offsets()[:, 0], np.exp(es["yi"]), rtol=1e-12
+    )
+    xy = _by_gid(ax, "diamond-overall").get_xy()
+    np.testing.assert_allclose(
+        list(xy[:3, 0]), np.exp([-res.ci_high, -res.estimate, -res.ci_low]), rtol=1e-12
+    )
+    assert _by_gid(ax, "favours-left").get_text().strip() == "\u2190 Favours PDT"
+    assert _by_gid(ax, "favours-right").get_text().strip() == "Favours comparator \u2192"
+    (ot,) = _texts(ax, "overall-test")
+    assert _numbers(ot.get_text())[0] == pytest.approx(-res.statistic, abs=5e-3)
+    (head,) = _texts(ax, "plot-header")
+    assert "suicide attempts" in head.get_text().replace("\n", " ")
+    assert "PDT vs comparator" in head.get_text().replace("\n", " ")
+    (note,) = _texts(ax, "footnote")
+    assert "below 1 = lower odds of suicide attempts with PDT" in note.get_text().replace("\n", " ")
+    # events and totals per arm, with subtotals
+    headers = [t.get_text() for t in ax.texts if t.get_text() in ("Events", "Total")]
+    assert headers.count("Events") == 2 and headers.count("Total") == 2
+    (w,) = _texts(ax, "diamond-overall-weight")
+    row = [t.get_text() for t in ax.texts if t.get_position()[1] == w.get_position()[1]]
+    assert str(int(data["events1"].sum())) in row and str(int(data["n2"].sum())) in row
+
+
+def test_arm_subtotals_only_when_every_row_has_them():
+    res, data, _ = _harmful_events()
+    data = data.astype(float)
+    data.loc[1, "n2"] = np.nan
+    ax = forest_plot(res, data=data)
+    (w,) = _texts(ax, "diamond-overall-weight")
+    row = [t.get_text() for t in ax.texts if t.get_position()[1] == w.get_position()[1]]
+    assert str(int(data["n1"].sum())) in row  # complete column: summed
+    assert "\u2013" not in row and str(int(np.nansum(data["n2"]))) not in row  # incomplete: blank
+
+
+def test_k1_says_z_no_pooling_and_no_prediction_interval():
+    res = ev.pool([0.3], [0.04], labels=["Synthetic 2020"], measure="SMD", test="knha")
+    ax = forest_plot(res)
+    (ot,) = _texts(ax, "overall-test")
+    assert _s(ot).startswith("Test for overall effect: z = ")
+    (dl,) = _texts(ax, "diamond-overall-label")
+    assert dl.get_text() == "Single study (k = 1)"
+    assert not _texts(ax, "prediction-interval-label")
+    assert not [a for a in ax.get_children() if a.get_gid() == "prediction-interval"]
+    (note,) = _texts(ax, "footnote")
+    assert "pooled" not in note.get_text() and "Prediction interval" not in note.get_text()
+    sg, _ = smd_subgroups()
+    groups = list(sg.groups)
+    groups[-1] = "single"
+    one = ev.subgroups(sg.yi, sg.vi, groups, test="knha", measure="SMD")
+    ax = forest_plot(one, overall=False)
+    j = list(one.results).index("single")
+    (lab,) = _texts(ax, f"diamond-subgroup-{j}-label")
+    assert lab.get_text() == "Single study (k = 1)"
+    (st,) = _texts(ax, f"subgroup-effect-{j}")
+    assert _s(st).replace("\n", " ").startswith("Test for subgroup effect: z = ")
+    assert not _texts(ax, f"prediction-interval-{j}-label")
+
+
+def test_one_very_wide_subgroup_interval_is_clipped_not_squeezing_the_rows():
+    """k = 2 under Knapp-Hartung (t with 1 df) gives a huge subgroup CI and PI."""
+    rng = np.random.default_rng(5)
+    yi = np.r_[rng.normal(0.3, 0.1, 6), -0.2, 0.9]
+    vi = np.r_[rng.uniform(0.01, 0.03, 6), 0.02, 0.02]
+    groups = ["A"] * 6 + ["B"] * 2
+    sg = ev.subgroups(yi, vi, groups, test="knha", measure="SMD")
+    b = sg.results["B"]
+    assert b.ci_high - b.ci_low > 5  # the case of the issue
+    ax = forest_plot(sg, overall=False)
+    x0, x1 = ax.get_xlim()
+    lo, hi = yi - 1.96 * np.sqrt(vi), yi + 1.96 * np.sqrt(vi)
+    assert x1 - x0 <= 2.5 * (hi.max() - lo.min())  # the study rows use the width
+    right = _by_gid(ax, "ci-arrows-right").get_ydata()
+    (lab,) = _texts(ax, "diamond-subgroup-1-label")
+    assert lab.get_position()[1] in right
+    (note,) = _texts(ax, "footnote")
+    assert "Arrows: the interval continues past the axis limit." in note.get_text().replace(
+        "\n", " "
+    )
+
+
+def test_300_studies_stay_legible_at_natural_size():
+    """Rows keep their height (the figure grows) and no text is smaller than 7 pt."""
+    rng = np.random.default_rng(300)
+    k = 300
+    res = ev.pool(rng.normal(0.3, 0.2, k), rng.uniform(0.01, 0.1, k), measure="SMD")
+    ax = forest_plot(res)
+    assert min(t.get_fontsize() for t in ax.texts) >= 7.0
+    (note,) = _texts(ax, "footnote")
+    assert note.get_fontsize() >= 7.0
+    ys = sorted(
+        t.get_position()[1] for t in _texts(ax, prefix="study-") if t.get_gid().endswith("-label")
+    )
+    assert np.allclose(np.diff(ys), 1.0)  # one row each, no overlap
+    axes_h = ax.get_position().height * ax.figure.get_size_inches()[1]
+    assert axes_h / (ax.get_ylim()[0] - ax.get_ylim()[1]) == pytest.approx(0.2)
+    # or split across pages that line up: same width and axis, tests and footnote at the end
+    pages = forest_plot(res, rows_per_page=100, title="Synthetic")
+    assert len(pages) == 4
+    assert len({p.figure.get_size_inches()[0] for p in pages}) == 1
+    assert len({p.get_xlim() for p in pages}) == 1
+    assert sum(len(_texts(p, prefix="study-")) for p in pages) == 5 * k  # label, est, CI, weight
+    assert _texts(pages[-1], "overall-test") and not _texts(pages[0], "overall-test")
+    assert _texts(pages[1], "title")[0].get_text() == "Synthetic (page 2 of 4)"
+
+
 @pytest.mark.parametrize("sort", ["year", "weight", "effect"])
 def test_sorting(sort):
     res, years = forty()
@@ -411,6 +538,11 @@ def test_result_methods_and_package_entry_point():
     assert isinstance(sg.forest_plot(), plt.Axes)
     fig, ax = plt.subplots(figsize=(4, 3))
     assert forest_plot(res, ax=ax) is ax
+    import evidence.plotting  # the former module still re-exports the public names
+
+    assert evidence.plotting.forest_plot is forest_plot is ev.forest_plot
+    assert evidence.plotting.forest_from_frame is forest_from_frame is ev.forest_from_frame
+    assert evidence.plotting.funnel_plot is funnel_plot is ev.funnel_plot
 
 
 # ------------------------------------------------------------------------------------------
@@ -563,6 +695,55 @@ def test_funnel_of_trim_and_fill_and_ratio_measure():
     ax = funnel_plot(orr)
     assert ax.get_xscale() == "log"
     np.testing.assert_allclose(_by_gid(ax, "funnel-studies").get_offsets()[:, 0], np.exp(orr.yi))
+
+
+def test_frame_forests_use_the_forest_table():
+    """forest_from_frame draws through the same table layer: same header rule and gids."""
+    res, _ = log_or()
+    a = forest_plot(res)
+    b = forest_from_frame(res.leave_one_out(), result=res)
+    for ax in (a, b):
+        assert len(_texts(ax, "plot-header")) == 1 and len(_texts(ax, "footnote")) == 1
+        assert _texts(ax, "diamond-overall-est") or _texts(ax, "diamond-overall-label")
+    (est,) = _texts(b, "diamond-overall-est")
+    assert _numbers(est.get_text())[0] == pytest.approx(np.exp(res.estimate), abs=0.005)
+
+
+def test_frame_forest_of_any_rows_with_level_and_note():
+    """kind="rows" (e.g. network estimates): labels as given, the index name heads them."""
+    frame = pd.DataFrame(
+        {"k": [3, 2], "estimate": [0.2, -0.1], "ci_low": [0.0, -0.4], "ci_high": [0.4, 0.2]},
+        index=pd.Index(["B", "C"], name="Treatment vs A"),
+    )
+    ax = forest_from_frame(frame, kind="rows", level=90, note="Synthetic note.")
+    assert [t.get_text() for t in _texts(ax, prefix="row-") if t.get_gid().endswith("label")] == [
+        "B",
+        "C",
+    ]
+    assert "Treatment vs A" in [t.get_text() for t in ax.texts]
+    assert _texts(ax, "plot-header")[0].get_text().endswith("(90% CI)")
+    assert _texts(ax, "footnote")[0].get_text() == "Synthetic note."
+    with pytest.raises(ValueError, match="kind must be"):
+        forest_from_frame(frame, kind="bars")
+
+
+def test_no_plotting_function_over_80_lines():
+    """The layout layer and the figures built on it keep functions short (code lines,
+    docstrings not counted)."""
+    import ast
+
+    root = Path(ev.__file__).parent / "plots"
+    layout = ("table", "forest", "sensitivity", "funnel", "style", "axis", "text", "__init__")
+    long = []
+    for path in (root / f"{name}.py" for name in layout):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                body = node.body
+                if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                    body = body[1:]
+                if body and node.end_lineno - body[0].lineno + 1 > 80:
+                    long.append(f"{path.name}:{node.name}")
+    assert long == []
 
 
 def test_cumulative_and_leave_one_out_forests():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -83,6 +85,18 @@ def test_describe_wording_follows_the_numbers():
     assert "do not show a difference" in text and "fewer than five" not in text
 
 
+def test_describe_words_a_harmful_event_as_the_forest_shows_it():
+    """reverse=True: the natural PDT-vs-comparator OR (exp(-yi)), CI ends swapped; the verdict
+    still follows the data orientation (positive yi = fewer events with PDT)."""
+    res = ev.pool([1.6, 1.2, 0.9], [0.2, 0.3, 0.25], measure="OR", method="DL")
+    text = report.describe(res, effect="OR", reverse=True)
+    assert f"pooled OR = {np.exp(-res.estimate):.2f}" in text
+    assert f"95% CI {np.exp(-res.ci_high):.2f} to {np.exp(-res.ci_low):.2f}" in text
+    assert "excludes 1: on average PDT did better" in text
+    one = ev.pool([0.3], [0.04], measure="SMD")
+    assert "pooled" not in report.describe(one)
+
+
 def test_moderators_report_what_cannot_be_estimated(data):
     an = report.analyse(data, "ptsd")
     mods = an.moderators()
@@ -161,3 +175,54 @@ def test_risk_of_bias_on_mixed_scales_is_not_regressed(data):
     control = report.headline(data)["control"]  # depression (0-4 score) with borderline (RoB 2)
     note = control.moderators().loc["risk of bias", "note"]
     assert note == "not estimable: the sources rate risk of bias on different scales"
+
+
+#: The report's modules in the order the data flows through them (issue 11).
+REPORT_FLOW = (
+    "vocabulary",
+    "selection",
+    "analysis",
+    "condition",
+    "followups",
+    "wording",
+    "output",
+    "display",
+)
+
+
+def test_report_modules_are_small_and_the_data_flows_one_way():
+    """Each module under 300 lines; each imports only report modules earlier in the flow."""
+    import ast
+
+    root = Path(report.__file__).parent
+    assert sorted(p.stem for p in root.glob("*.py")) == sorted((*REPORT_FLOW, "__init__"))
+    for i, name in enumerate(REPORT_FLOW):
+        path = root / f"{name}.py"
+        assert len(path.read_text().splitlines()) < 300, name
+        imported = {
+            node.module
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and node.level == 1
+        }
+        assert imported <= set(REPORT_FLOW[:i]), (name, imported - set(REPORT_FLOW[:i]))
+
+
+def test_every_public_name_is_importable_from_evidence_report():
+    for name in report.__all__:
+        assert getattr(report, name) is not None
+    an = report.Analysis
+    assert an.forest is report.forest and an.statements is report.statements
+
+
+def test_conclusion_is_written_from_the_numbers(data):
+    analyses = report.condition_analyses(data, "self_harm")
+    text = report.conclusion(analyses, "self_harm")
+    assert text.startswith("**Self-harm and suicidality.**")
+    r = analyses["OR post"].results["other_control"]
+    # a harmful event, named: the natural OR, as in the forest plot and the statements
+    lo, hi = np.exp(-r.ci_high), np.exp(-r.ci_low)
+    assert f"OR of suicidal behaviour = {np.exp(-r.estimate):.2f}, 95% CI {lo:.2f} to {hi:.2f}" in (
+        text
+    )
+    assert "PDT did better than other control" in text
+    assert "no usable randomized comparison" in report.conclusion({}, "ptsd")

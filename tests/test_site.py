@@ -217,7 +217,7 @@ def test_each_condition_page_ends_with_its_own_conclusion():
     assert "CBT was compared directly in 2 trials" in texts["depression"]
     for key in report.CONDITION_GROUPS:  # every condition notebook ends with it
         source = next((ROOT / "notebooks").glob(f"0?_{key}.py")).read_text()
-        assert source.rstrip().endswith(f'\n# %%\nMarkdown(report.conclusion(analyses, "{key}"))')
+        assert source.rstrip().endswith(f'\n# %%\nreport.show_conclusion(analyses, "{key}")')
 
 
 def _plural_trials(k: int) -> str:

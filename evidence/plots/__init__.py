@@ -1,0 +1,23 @@
+"""Figures (stage 5: data -> effects -> pooling -> results -> **plots**).
+
+Every figure is a pure function of a result: it takes ``ax=None`` (a new figure sized to its
+content) or an Axes to draw into, and returns the Axes. Styling happens only inside
+:func:`matplotlib.style.context` (global rcParams are never changed) and matplotlib is imported
+only when a function is called. Save figures with :func:`evidence.io.save_figure` for
+byte-identical files.
+
+Modules: :mod:`~evidence.plots.table` (the table layout every tabular figure uses: rows,
+columns, text measurement, wrapping, drawing), :mod:`~evidence.plots.forest` (forest plots of
+pooled and subgroup results), :mod:`~evidence.plots.sensitivity` (cumulative and leave-one-out
+forests), :mod:`~evidence.plots.funnel`, and the shared :mod:`~evidence.plots.style`,
+:mod:`~evidence.plots.axis` and :mod:`~evidence.plots.text`.
+"""
+
+from __future__ import annotations
+
+from .forest import forest_plot
+from .funnel import funnel_plot
+from .sensitivity import forest_from_frame
+from .style import RATIO_MEASURES, STYLE
+
+__all__ = ["RATIO_MEASURES", "STYLE", "forest_plot", "forest_from_frame", "funnel_plot"]

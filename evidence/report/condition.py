@@ -1,0 +1,99 @@
+"""The analyses of the notebooks' pages: the headline families (PDT vs CBT, other active
+treatments, controls, by condition), every analysis of one condition group, and the accounting
+of which outcome rows each page pools."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .analysis import Analysis, analyse
+from .selection import pooled_rows
+from .vocabulary import COMPARATOR_FAMILIES, CONDITION_GROUPS, CONDITION_NAMES
+
+__all__ = [
+    "ConditionAnalyses",
+    "headline",
+    "condition_analyses",
+    "build_analyses",
+    "row_accounting",
+]
+
+
+def headline(dataset, *, method: str = "REML", test: str = "knha") -> dict:
+    """PDT vs CBT, vs other active treatments and vs control, by condition (SMD, post).
+
+    Returns a dict family -> :class:`Analysis` grouped by condition.
+    """
+    return {
+        family: analyse(
+            dataset,
+            f"headline_{family}",
+            conditions=tuple(CONDITION_NAMES),
+            comparators=classes,
+            by="condition",
+            method=method,
+            test=test,
+        )
+        for family, classes in COMPARATOR_FAMILIES.items()
+    }
+
+
+def condition_analyses(
+    dataset, key: str, *, method: str = "REML", test: str = "knha", rho: float = 0.5
+) -> dict:
+    """Continuous (SMD) and event (OR) analyses of one condition group, at post-treatment and
+    at follow-up (kept separate, never pooled together); empty ones are left out. Keys are
+    ``"<measure> <timepoint>"``, e.g. ``"SMD post"``. The result's ``rows`` accounts for
+    every outcome row of the group's conditions (:func:`row_accounting`)."""
+    out = ConditionAnalyses()
+    for timepoint, tsuffix in (("post", ""), ("follow_up", "_followup")):
+        for measure, msuffix in (("SMD", ""), ("OR", "_events")):
+            an = analyse(
+                dataset,
+                f"{key}{msuffix}{tsuffix}",
+                conditions=CONDITION_GROUPS[key],
+                measure=measure,
+                timepoint=timepoint,
+                method=method,
+                test=test,
+                rho=rho,
+            )
+            if an:
+                out[f"{measure} {timepoint.replace('_', '-')}"] = an
+    conditions = dataset.outcomes["condition"].isin(CONDITION_GROUPS[key])
+    out.rows = pooled_rows(dataset, out.values())[conditions.to_numpy()]
+    return out
+
+
+class ConditionAnalyses(dict):
+    """The analyses of one condition group (``"<measure> <timepoint>"`` -> :class:`Analysis`),
+    with ``rows``: the group's outcome rows and where each is pooled (:func:`row_accounting`)."""
+
+    rows: pd.DataFrame | None = None
+
+
+def build_analyses(
+    dataset, *, method: str = "REML", test: str = "knha", rho: float = 0.5
+) -> dict[str, Analysis]:
+    """Every pooled analysis the notebooks run (headline families and condition pages), by name."""
+    out = {an.name: an for an in headline(dataset, method=method, test=test).values()}
+    for key in CONDITION_GROUPS:
+        for an in condition_analyses(dataset, key, method=method, test=test, rho=rho).values():
+            out[an.name] = an
+    return out
+
+
+def row_accounting(dataset, analyses=None) -> pd.DataFrame:
+    """One row per outcome row: the analyses that pool it (``pooled_in``) or, when none does,
+    the ``reason``. ``analyses`` defaults to :func:`build_analyses` (everything the build pools).
+
+    Examples
+    --------
+    >>> import evidence.data
+    >>> acc = row_accounting(evidence.data.load())
+    >>> bool((acc["pooled_in"].astype(bool) | acc["reason"].astype(bool)).all())
+    True
+    """
+    if analyses is None:
+        analyses = build_analyses(dataset).values()
+    return pooled_rows(dataset, analyses)

@@ -1,0 +1,214 @@
+"""Notebook sections: one call per section, so that the condition notebooks share one
+implementation."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .analysis import Analysis
+from .followups import rho_sensitivity, sensitivity_scenarios
+from .output import forest, save_plot, save_table
+from .vocabulary import COMPARATOR_NAMES, CONDITION_NAMES, EFFECT_COLUMNS
+from .wording import METHODS_TEXT, conclusion, overview_text, statements
+
+__all__ = [
+    "show_items",
+    "show_introduction",
+    "show_sections",
+    "show_scenarios",
+    "show_conclusion",
+    "show_comparisons",
+    "show_forests",
+    "show_pooled",
+    "show_sensitivity",
+    "show_small_study",
+    "show_moderators",
+]
+
+
+def show_items(*objs) -> None:
+    """Display text (as Markdown), frames (formatted for reading) and other objects in turn."""
+    from IPython.display import Markdown, display
+
+    from ..tables import format_table
+
+    display(
+        *(
+            Markdown(o)
+            if isinstance(o, str)
+            else format_table(o)
+            if isinstance(o, pd.DataFrame)
+            else o
+            for o in objs
+        )
+    )
+
+
+def _table(frame: pd.DataFrame, an: Analysis, **kwargs):
+    """``frame`` formatted for reading, on the analysis' effect scale (g, or OR for events)."""
+    from ..tables import format_table
+
+    return format_table(frame, scale="g" if an.measure == "SMD" else "OR", **kwargs)
+
+
+def show_comparisons(analyses: dict) -> None:
+    """Section: the aggregated comparisons, one table per measure."""
+    for an in analyses.values():
+        e = an.effects[EFFECT_COLUMNS].assign(
+            condition=an.effects["condition"].map(lambda c: CONDITION_NAMES.get(c, c)),
+            comparator_class=an.effects["comparator_class"].map(
+                lambda c: COMPARATOR_NAMES.get(c, c)
+            ),
+            pdt_variant=an.effects["pdt_variant"].str.replace("_", " "),
+        )
+        vi = "variance (log OR)" if an.measure == "OR" else "variance"
+        show_items(f"**{an.title}**", _table(e, an, labels={"vi": vi}))
+
+
+def show_forests(analyses: dict) -> None:
+    """Section: forest plots by comparator class (also saved to figures/)."""
+    for an in analyses.values():
+        forest(an)
+
+
+def show_pooled(analyses: dict) -> None:
+    """Section: pooled estimates, heterogeneity, PIs (saved to results/) and the statements."""
+    for an in analyses.values():
+        save_table(an.table(), f"{an.name}_by_comparator")
+        show_items(_table(an.table(), an, labels={"group": "Comparator"}), statements(an))
+
+
+def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
+    """Section: leave-one-out and influence diagnostics for the largest comparator class."""
+    for an in analyses.values():
+        group = an.largest_group
+        if an.results[group].k < min_k:
+            show_items(
+                f"**{an.title}**: fewer than {min_k} comparisons in every class; "
+                "leave-one-out is not informative."
+            )
+            continue
+        show_items(
+            f"**{an.title}: PDT vs {COMPARATOR_NAMES.get(group, group)}**",
+            _table(an.leave_one_out(group), an, labels={"study": "Trial left out"}),
+            _table(an.influence(group), an, labels={"study": "Trial"}),
+        )
+
+
+def show_small_study(analyses: dict, min_k: int = 10) -> None:
+    """Section: small-study tests and trim-and-fill funnel plots (saved as
+    ``figures/<name>_<group>_funnel``) where a class has at least ``min_k`` comparisons."""
+    from ..bias import trim_and_fill
+
+    for an in analyses.values():
+        ss = an.small_study(min_k)
+        if len(ss):
+            show_items(_table(ss, an))
+            for g, res in an.results.items():
+                if res.k >= min_k:
+                    tf = trim_and_fill(res, method=an.method)
+                    title = (
+                        f"{an._name(g)[:1].upper()}{an._name(g)[1:]}, {an.title}: "
+                        f"trim-and-fill ({an.method}) imputes {tf.k0} on the {tf.side}"
+                    )
+                    save_plot(tf.funnel_plot(title=title), f"{an.name}_{g}_funnel")
+        else:
+            show_items(
+                f"**{an.title}**: no class has {min_k} or more comparisons; "
+                "small-study tests not run."
+            )
+
+
+def show_moderators(dataset, analyses: dict) -> None:
+    """Section: meta-regressions and the sensitivity of the pooled estimates to rho."""
+    from ..claims import moderator_report
+    from ..tables import format_table
+
+    for an in analyses.values():
+        # coefficients and estimates stay on the model's scale, which the header names
+        scale = "g" if an.measure == "SMD" else "log OR"
+        rho = rho_sensitivity(dataset, an)
+        show_items(
+            f"**{an.title}**",
+            moderator_report(an),  # each moderator's own test (issue 9)
+            f"Pooled estimate ({scale}) by assumed correlation rho:",
+            format_table(rho.rename(columns=lambda r: f"rho = {r:g}"), scale=scale),
+        )
+
+
+#: The standard sections of a condition page: (heading, what it shows, the call that shows it).
+_SECTIONS = (
+    (
+        "The comparisons",
+        "One row per trial comparison after aggregation: comparator, PDT variant, number of PDT "
+        "sessions, format, risk of bias as the source gives it, and how many effects were "
+        "combined.",
+        lambda data, analyses: show_comparisons(analyses),
+    ),
+    ("Forest plots by comparator class", "", lambda data, analyses: show_forests(analyses)),
+    (
+        "Pooled estimates, heterogeneity and prediction intervals",
+        "",
+        lambda data, analyses: show_pooled(analyses),
+    ),
+    (
+        "Does one trial drive the result?",
+        "Leave-one-out estimates and influence diagnostics (metafor's `influence()`) for the "
+        "comparator class with the most trials.",
+        lambda data, analyses: show_sensitivity(analyses),
+    ),
+    (
+        "Small-study effects",
+        "Egger's regression test, Begg's rank test and trim-and-fill are computed only for "
+        "classes with at least 10 comparisons; with fewer, these tests cannot tell bias from "
+        "chance.",
+        lambda data, analyses: show_small_study(analyses),
+    ),
+    (
+        "Moderators and dependent effects",
+        "Meta-regressions on treatment length (brief, up to 30 sessions, vs long-term, 50 or "
+        "more), internet vs face-to-face delivery and risk of bias (with comparator class as a "
+        "covariate), and the pooled estimates under other assumed correlations between "
+        "instruments.",
+        lambda data, analyses: show_moderators(data, analyses),
+    ),
+)
+#: What the sensitivity scenarios change (shown above the table of every condition page).
+_SCENARIOS_TEXT = (
+    "Pooled g at post by comparator class, as classified and with: the alternative "
+    "classification of judgement-call comparators (`alt_class` in `data/arms.csv`), add-on "
+    "designs (PDT + X vs X) left out, and rows flagged suspect left out. Only scenarios that "
+    "change this page's trials are pooled; the `changed` column names the trials that moved or "
+    "left."
+)
+
+
+def show_introduction(analyses: dict) -> None:
+    """Page opening: how effects are oriented and aggregated, and what this page pools."""
+    show_items(METHODS_TEXT, overview_text(analyses))
+
+
+def show_sections(data, analyses: dict) -> None:
+    """The standard sections of a condition page, each under its own heading."""
+    for heading, text, show in _SECTIONS:
+        show_items(f"## {heading}" + (f"\n\n{text}" if text else ""))
+        if analyses:
+            show(data, analyses)
+
+
+def show_scenarios(data, key: str, **settings) -> None:
+    """What the sensitivity scenarios change, and their table (see ``sensitivity_scenarios``)."""
+    from ..tables import format_table
+
+    table = sensitivity_scenarios(data, key, **settings)
+    show_items(_SCENARIOS_TEXT, format_table(table, scale="g"))
+
+
+def show_conclusion(analyses: dict, key: str) -> None:
+    """Closing section: the conclusion written from this condition's numbers."""
+    show_items(
+        "## What this evidence does and does not show\n\nWritten from this page's numbers (the "
+        "statements above give the details). Moderator analyses compare trials with each other, "
+        "not randomized groups.",
+        conclusion(analyses, key),
+    )

@@ -1,0 +1,109 @@
+"""Figures and tables written to disk byte-stably (``figures/``, ``results/``), and the
+forest plot of an analysis."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .wording import event_display
+
+__all__ = [
+    "output_root",
+    "output_dir",
+    "save_table",
+    "save_plot",
+    "forest",
+]
+
+
+def output_root() -> Path:
+    """The repository root that figures and tables go under (``EVIDENCE_ROOT`` or this checkout)."""
+    env = os.environ.get("EVIDENCE_ROOT")
+    return Path(env) if env else Path(__file__).resolve().parents[2]
+
+
+def output_dir() -> Path:
+    """The folder that ``figures/`` and ``results/`` are written under: ``EVIDENCE_OUTPUT`` (set
+    by ``evidence build`` to its staging folder) or else :func:`output_root`."""
+    env = os.environ.get("EVIDENCE_OUTPUT")
+    return Path(env) if env else output_root()
+
+
+def save_table(frame: pd.DataFrame, name: str, *, root: Path | None = None) -> Path:
+    """Write ``results/<name>.csv`` byte-stably (fixed float format and line endings) and
+    atomically (a temporary file renamed into place)."""
+    from ..io import atomic_path
+
+    path = (root or output_dir()) / "results" / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, float_format="%.6g", lineterminator="\n")
+    return path
+
+
+def save_plot(obj, name: str, *, root: Path | None = None) -> list[Path]:
+    """Write ``figures/<name>.svg`` and ``.png`` from an Axes or Figure (byte-stable); in a
+    notebook, also show the figure."""
+    from ..io import save_figure
+
+    fig = obj.figure if hasattr(obj, "figure") and obj.figure is not None else obj
+    folder = (root or output_dir()) / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{name}.{ext}" for ext in ("svg", "png")]
+    for p in paths:
+        save_figure(fig, p)
+    _display_in_notebook(fig)
+    return paths
+
+
+def _display_in_notebook(fig) -> None:
+    """In a Jupyter kernel, show the figure once now and release it (outside one, do nothing).
+
+    The inline backend only shows figures it saw being drawn, which misses figures built and
+    saved inside a library call; displaying explicitly and closing avoids both gaps and repeats.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
+
+
+def forest(an, *, save: bool = True, **kwargs):
+    """Forest plot by group (saved as ``figures/<name>_forest``)."""
+    from ..plots import forest_plot
+
+    if not an:
+        raise ValueError(f"{an.name}: nothing to plot (no usable comparisons)")
+    arms = ("events1", "n1", "events2", "n2") if an.measure == "OR" else ("n1", "n2")
+    arms = [c for c in arms if c in an.effects and an.effects[c].notna().any()]
+    data = an.effects[arms] if arms else None
+    kwargs.setdefault("favours", ("comparator", "PDT"))  # positive = favours PDT
+    if an.measure == "OR":
+        kwargs.update({k: v for k, v in event_display(an).items() if k not in kwargs})
+    kwargs.setdefault("overall", False)  # groups differ in kind and may share PDT arms
+    shared = an.shared_trials()
+    if shared and an.by_group is not None:
+        kwargs.setdefault(
+            "footnote",
+            f"{', '.join(shared)} contribute to more than one subgroup (shared PDT arm); the "
+            "test for subgroup differences assumes independent subgroups and is approximate.",
+        )
+    kwargs.setdefault(
+        "title",
+        an.title,
+    )
+    ax = forest_plot(an.by_group or next(iter(an.results.values())), data=data, **kwargs)
+    if save:
+        save_plot(ax, f"{an.name}_forest")
+    return ax

@@ -1,0 +1,122 @@
+"""Names the report uses: comparator classes, condition groups, their display order and
+readable names, and the columns that describe a comparison."""
+
+from __future__ import annotations
+
+__all__ = [
+    "COMPARATOR_ORDER",
+    "COMPARATOR_NAMES",
+    "COMPARATOR_FAMILIES",
+    "CONDITION_NAMES",
+    "CONDITION_GROUPS",
+    "EFFECT_COLUMNS",
+]
+
+
+#: Display order of comparator classes in tables and subgroup plots.
+COMPARATOR_ORDER = (
+    "cbt",
+    "other_psychotherapy",
+    "medication",
+    "usual_care",
+    "placebo_attention",
+    "other_control",
+    "waitlist",
+)
+
+
+#: Readable names of the comparator classes (plots, tables, statements).
+COMPARATOR_NAMES = {
+    "cbt": "CBT",
+    "other_psychotherapy": "other psychotherapy",
+    "medication": "medication",
+    "usual_care": "usual care",
+    "placebo_attention": "placebo or attention control",
+    "other_control": "other control",
+    "waitlist": "waitlist",
+}
+
+
+#: The notebooks' condition groups and the dataset's condition labels they cover.
+#: Comparator families of the headline analyses.
+COMPARATOR_FAMILIES = {
+    "cbt": ("cbt",),
+    "other_active": ("other_psychotherapy", "medication"),
+    "control": ("usual_care", "placebo_attention", "other_control", "waitlist"),
+}
+
+
+#: Readable names of the condition labels.
+CONDITION_NAMES = {
+    "depression": "depression",
+    "panic": "panic disorder",
+    "social_anxiety": "social anxiety disorder",
+    "generalized_anxiety": "generalized anxiety disorder",
+    "ptsd": "PTSD",
+    "borderline_pd": "borderline personality disorder",
+    "other_personality_disorder": "other personality disorders",
+    "anorexia_nervosa": "anorexia nervosa",
+    "bulimia_nervosa": "bulimia nervosa",
+    "somatic_symptom": "somatic symptoms",
+    "self_harm": "self-harm and suicidality",
+    "substance_use": "substance use",
+    "mixed_common_mental": "mixed common mental disorders",
+}
+
+
+#: Headings of analyses whose name is not a plain word (see :attr:`Analysis.title`).
+_TITLES = {
+    "ptsd": "PTSD",
+    "self_harm": "Self-harm and suicidality",
+    "anxiety": "Anxiety disorders",
+    "personality": "Personality disorders",
+    "eating": "Eating disorders",
+    "somatic": "Somatic symptoms",
+    "headline_cbt": "PDT vs CBT",
+    "headline_other_active": "PDT vs other active treatments",
+    "headline_control": "PDT vs control conditions",
+}
+
+
+CONDITION_GROUPS = {
+    "depression": ("depression",),
+    "anxiety": ("panic", "social_anxiety", "generalized_anxiety"),
+    "ptsd": ("ptsd",),
+    "personality": ("borderline_pd", "other_personality_disorder"),
+    "eating": ("anorexia_nervosa", "bulimia_nervosa"),
+    "somatic": ("somatic_symptom",),
+    "self_harm": ("self_harm",),
+}
+
+
+#: Columns that describe a comparison (identical on all its outcome rows) and are kept as is.
+_COMPARISON_COLUMNS = (
+    "trial_id",
+    "study",
+    "year",
+    "condition",
+    "comparator_class",
+    "comparator",
+    "pdt_variant",
+    "format",
+    "sessions",
+    "rob",
+)
+
+
+#: Columns shown for the comparisons of an analysis.
+EFFECT_COLUMNS = [
+    "label",
+    "condition",
+    "comparator",
+    "comparator_class",
+    "pdt_variant",
+    "sessions",
+    "format",
+    "rob",
+    "n_comparisons",
+    "n_effects",
+    "instruments",
+    "yi",
+    "vi",
+]

@@ -1,0 +1,233 @@
+"""Wording: the plain-language statements written from the numbers of a result or analysis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .vocabulary import _TITLES, COMPARATOR_NAMES
+
+__all__ = [
+    "METHODS_TEXT",
+    "overview_text",
+    "conclusion",
+    "describe",
+    "statements",
+    "event_display",
+    "accounting_text",
+]
+
+
+def overview_text(analyses: dict) -> str:
+    """Markdown: how many comparisons and trials an analysis dict (measure -> Analysis) holds."""
+    if not analyses:
+        rows = getattr(analyses, "rows", None)
+        return (
+            "**No usable comparisons for this condition in the curated data yet.** Nothing is "
+            "pooled below; see `data/README.md` for the trials that were looked at and why "
+            "they are not (yet) included."
+        ) + ("" if rows is None or not len(rows) else "\n\n" + accounting_text(rows))
+    parts = []
+    for an in analyses.values():
+        e = an.effects
+        kind = (
+            "continuous outcomes (Hedges' g)" if an.measure == "SMD" else "event outcomes (log OR)"
+        )
+        kind += f" at {an.timepoint.replace('_', '-')}"
+        parts.append(
+            f"- {kind}: {_plural(len(e), 'comparison')} from "
+            f"{_plural(e['trial_id'].nunique(), 'trial')}, "
+            f"{_plural(int(e['n_effects'].sum()), 'effect')} before aggregation; comparators: "
+            + ", ".join(f"{COMPARATOR_NAMES.get(g, g)} (k = {r.k})" for g, r in an.results.items())
+        )
+    text = "This notebook pools:\n\n" + "\n".join(parts)
+    rows = getattr(analyses, "rows", None)
+    return text if rows is None else text + "\n\n" + accounting_text(rows)
+
+
+def _plural(n: int, word: str) -> str:
+    """``"1 trial"``, ``"2 trials"``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def conclusion(analyses: dict, key: str) -> str:
+    """Markdown: the closing paragraph of a condition notebook, written from its own numbers.
+
+    Per analysis (measure x timepoint) it names the comparators PDT did better than, those that
+    did better than PDT and those where no difference was shown, each with k and the pooled
+    effect; then how much evidence the conclusion rests on (the largest k, and whether any
+    comparison reaches five trials) and whether CBT was compared directly.
+    """
+    name = _TITLES.get(key, key.replace("_", " ").capitalize())
+    if not analyses:
+        return (
+            f"**{name}:** the curated data hold no usable randomized comparison yet, so this "
+            "page can conclude nothing about PDT for this condition."
+        )
+    parts, ks, cbt = [], [], 0
+    for an in analyses.values():
+        ratio = an.measure != "SMD"
+        tr = np.exp if ratio else (lambda x: x)
+        shown = event_display(an) if an.measure == "OR" else {}
+        sign = -1.0 if shown.get("reverse") else 1.0  # harmful event: the natural OR
+        effect = f"OR of {shown['event']}" if shown.get("event") else "OR" if ratio else "g"
+        better, worse, unclear = [], [], []
+        for g, r in an.results.items():
+            ks.append(r.k)
+            cbt = max(cbt, r.k if g == "cbt" else 0)
+            est = tr(sign * r.estimate)
+            lo, hi = sorted((tr(sign * r.ci_low), tr(sign * r.ci_high)))
+            text = f"{an._name(g)} ({_plural(r.k, 'trial')}, {effect} = {est:.2f}, 95% CI "
+            text += f"{lo:.2f} to {hi:.2f})"
+            # verdicts on the data's orientation (positive favours PDT), whatever is shown
+            (better if r.ci_low > 0 else worse if r.ci_high < 0 else unclear).append(text)
+        what = "Hedges' g" if not ratio else "odds ratios"
+        clauses = []
+        if better:
+            clauses.append("PDT did better than " + "; ".join(better))
+        if worse:
+            clauses.append("; ".join(worse) + " did better than PDT")
+        if unclear:
+            clauses.append("no difference was shown against " + "; ".join(unclear))
+        when = "post-treatment" if an.timepoint == "post" else an.timepoint.replace("_", "-")
+        parts.append(f"On {what} at {when}, " + ", and ".join(clauses) + ".")
+    most = max(ks)
+    if most >= 5:
+        base = (
+            f"The firmest comparison rests on {most} trials; the others on fewer, so their "
+            "intervals, and any difference between comparators, are uncertain."
+        )
+    else:
+        base = (
+            f"No comparison here reaches five trials (at most {most}), so every estimate is "
+            "preliminary and heterogeneity cannot be judged."
+        )
+    if cbt:
+        head = (
+            f'CBT was compared directly in {_plural(cbt, "trial")}: "no difference was shown" '
+            'is not "as good as" unless the overview\'s equivalence test says so.'
+        )
+    else:
+        head = (
+            "No trial here compares PDT with CBT, so this page cannot say how PDT compares "
+            "with the best-studied alternative; comparisons with control conditions show only "
+            "whether PDT helps at all."
+        )
+    return f"**{name}.** " + " ".join([*parts, base, head])
+
+
+def _pct(x: float) -> str:
+    return "not estimable" if not np.isfinite(x) else f"{x:.0f}%"
+
+
+def describe(
+    result, *, effect: str = "g", comparator: str = "the comparator", reverse: bool = False
+) -> str:
+    """A plain-language statement of what a pooled result does and does not show.
+
+    It reports k, the pooled effect with its CI, heterogeneity, the prediction interval and the
+    caveats that follow from them (few trials, wide or sign-crossing intervals). The result is
+    oriented so that positive favours PDT; ``reverse`` words the numbers as the forest plot
+    shows them for a harmful event (natural PDT-vs-comparator odds ratio, -yi).
+    """
+    k = result.k
+    ratio = getattr(result, "measure", None) in ("OR", "RR")
+    sign = -1.0 if reverse else 1.0
+
+    def shown(a: float, b: float) -> tuple[float, float]:
+        a, b = sorted((sign * a, sign * b))
+        return (np.exp(a), np.exp(b)) if ratio else (a, b)
+
+    est = np.exp(sign * result.estimate) if ratio else sign * result.estimate
+    lo, hi = shown(result.ci_low, result.ci_high)
+    null = "1" if ratio else "zero"
+    parts = [
+        f"{k} trial comparison{'s' if k != 1 else ''}; {'pooled ' if k > 1 else ''}{effect} = "
+        f"{est:.2f} "
+        f"(95% CI {lo:.2f} to {hi:.2f})."
+    ]
+    if result.ci_low > 0:  # the orientation of the data: positive favours PDT
+        parts.append(f"The CI excludes {null}: on average PDT did better than {comparator}.")
+    elif result.ci_high < 0:
+        parts.append(f"The CI excludes {null}: on average {comparator} did better than PDT.")
+    else:
+        parts.append(
+            f"The CI includes no effect: these trials do not show a difference between PDT and "
+            f"{comparator}, which is not the same as showing that there is none."
+        )
+    if k >= 2:
+        pl, ph = shown(result.pi_low, result.pi_high)
+        parts.append(
+            f"Heterogeneity: I² = {_pct(result.i2)}, τ² = {result.tau2:.3f}; the 95% "
+            f"prediction interval for a new trial runs from {pl:.2f} to {ph:.2f}."
+        )
+        if result.pi_low < 0 < result.pi_high:
+            parts.append("A new trial could plausibly find an effect in either direction.")
+    if k < 5:
+        parts.append(
+            "With fewer than five trials, τ² and the prediction interval are very uncertain; "
+            "treat this estimate as preliminary."
+        )
+    return " ".join(parts)
+
+
+def statements(an, comparator: str | None = None) -> str:
+    """Markdown: one plain-language paragraph per group."""
+    effect = "g" if an.measure == "SMD" else an.measure
+    reverse = an.measure == "OR" and event_display(an).get("reverse", False)
+    if reverse:
+        effect = "OR (PDT vs comparator; below 1 = fewer events with PDT)"
+    if not an:
+        return f"No usable {an.measure} comparisons at {an.timepoint}."
+    out = []
+    for g, r in an.results.items():
+        if an.by == "comparator_class":
+            head, comp = f"PDT vs {an._name(g)}", an._name(g)
+        else:
+            label = an._name(g)
+            head, comp = label[:1].upper() + label[1:], comparator or "the comparator"
+        text = describe(r, effect=effect, comparator=comp, reverse=reverse)
+        out.append(f"**{head}.** " + text)
+    return "\n\n".join(out)
+
+
+def event_display(an) -> dict:
+    """Forest settings of an event outcome: the event named; a harmful event (every effect
+    has ``higher_is_better`` false) shown as the natural PDT-vs-comparator odds ratio."""
+    e = an.effects
+    out = {}
+    if "construct" in e and e["construct"].notna().all():
+        out["event"] = " or ".join(dict.fromkeys("; ".join(e["construct"]).split("; ")))
+    hib = e["higher_is_better"] if "higher_is_better" in e else pd.Series(dtype=object)
+    if len(hib) and hib.notna().all() and not hib.astype(bool).any():
+        out["reverse"] = True
+    return out
+
+
+def accounting_text(rows: pd.DataFrame, scope: str = "of this page's conditions") -> str:
+    """Markdown: how many outcome rows are pooled and each one that is not, with its reason."""
+    missing = rows[rows["pooled_in"] == ""]
+    n, k, m = len(rows), len(rows) - len(missing), len(missing)
+    text = (
+        f"**Outcome rows {scope}:** {n}; {k} enter at least one pooled analysis, "
+        f"{m} {'does' if m == 1 else 'do'} not"
+    )
+    if missing.empty:
+        return text + "."
+    items = "\n".join(
+        f"- {r.study}, {r.instrument} ({r.timepoint.replace('_', ' ')}): {r.reason}"
+        for r in missing.itertuples()
+    )
+    return text + ":\n\n" + items
+
+
+#: How every condition page's effects are oriented and aggregated (its opening paragraph).
+METHODS_TEXT = (
+    "All effects are oriented so that **positive values favour psychodynamic therapy (PDT)**. "
+    "Continuous outcomes are Hedges' g; event outcomes are log odds ratios, shown as the natural "
+    "odds ratio (PDT vs comparator) where the event is harmful. Several instruments reported for "
+    "one comparison are first combined into one effect (compound symmetry with an assumed "
+    "correlation `RHO`), so that no trial counts twice within a pooled estimate. Every step "
+    "below is one call into the `evidence` library; the statistics live there, checked against "
+    "metafor."
+)

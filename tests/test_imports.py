@@ -1,0 +1,101 @@
+"""The package's import graph has no cycle (issue 11).
+
+Every ``import``/``from ... import`` of an ``evidence`` module is an edge, wherever it stands:
+module level or inside a function (a lazy import is still a dependency). The package's
+``evidence/__init__.py`` is the composition root and may import anything; no module imports it
+back. A subpackage (``evidence.plots``) is a node of its own: importing it runs its
+``__init__``. The test parses the source, so it needs no import of the package and cannot be
+fooled by import order.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "evidence"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _targets(node: ast.AST, name: str, is_pkg: bool, known: set[str]) -> list[str]:
+    """The evidence modules an import statement of module ``name`` refers to."""
+    out = []
+    if isinstance(node, ast.Import):
+        out = [a.name for a in node.names]
+    elif isinstance(node, ast.ImportFrom):
+        if node.level:
+            base = name.split(".") if is_pkg else name.split(".")[:-1]
+            base = base[: len(base) - (node.level - 1)]
+            mod = ".".join(base + ([node.module] if node.module else []))
+        else:
+            mod = node.module or ""
+        subs = [f"{mod}.{a.name}" for a in node.names if f"{mod}.{a.name}" in known]
+        out = subs or [mod]
+    return [m for m in out if m in known]
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the evidence modules it imports (the root ``evidence/__init__`` left out)."""
+    mods = _modules()
+    known = set(mods)
+    graph: dict[str, set[str]] = {}
+    for name, path in mods.items():
+        is_pkg = path.name == "__init__.py"
+        if name == "evidence":
+            continue
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                edges.update(_targets(node, name, is_pkg, known))
+        graph[name] = {e for e in edges if e not in (name, "evidence")}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph (as a path that returns to its start), or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        stack.append(n)
+        for m in sorted(graph.get(n, ())):
+            if state.get(m) == 1:
+                return stack[stack.index(m) :] + [m]
+            if m not in state and (found := visit(m)):
+                return found
+        state[n] = 2
+        stack.pop()
+        return None
+
+    for n in sorted(graph):
+        if n not in state and (found := visit(n)):
+            return found
+    return None
+
+
+def test_the_package_import_graph_has_no_cycle():
+    cycle = _cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    """The check can fail: a graph with a loop is reported."""
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_graph_sees_lazy_imports():
+    """Imports inside functions count: results -> pooling, e.g., would be found."""
+    graph = import_graph()
+    assert "evidence.pooling" in graph["evidence.dependence"]
+    assert "evidence.results" in graph["evidence.pooling"]
+    assert any("evidence.plots" in t for t in graph["evidence.analyses"])  # a lazy import
