@@ -251,7 +251,44 @@ def _prepare(nb, stem: str):
         if stem not in SHOW_CODE and "hide-input" not in tags:
             tags.append("hide-input")
     nb.metadata.pop("evidence_name", None)
+    nb.cells = _split_at_headings(nb.cells)
     return nb
+
+
+def _heading(output) -> str | None:
+    """The Markdown of a displayed output that opens a section (``## ...``), else None."""
+    text = output.get("data", {}).get("text/markdown") if "data" in output else None
+    text = "".join(text) if isinstance(text, list) else text
+    return text if text and text.startswith("## ") else None
+
+
+_CONTINUED = "# outputs of the call above"
+
+
+def _split_at_headings(cells: list) -> list:
+    """Section headings that a library call displays (``report.show_sections``) become Markdown
+    cells of their own, so that the page's table of contents lists them; the outputs after each
+    follow in a cell without input (its code is the call above)."""
+    import nbformat
+
+    out = []
+    for cell in cells:
+        outputs = cell.get("outputs", []) if cell.cell_type == "code" else []
+        if not any(_heading(o) for o in outputs):
+            out.append(cell)
+            continue
+        cell.outputs, current = [], cell
+        out.append(cell)
+        for output in outputs:
+            text = _heading(output)
+            if text is None:
+                current.outputs.append(output)
+                continue
+            out.append(nbformat.v4.new_markdown_cell(text))
+            # (myst-nb skips a code cell without source; this one's input is not shown)
+            current = nbformat.v4.new_code_cell(_CONTINUED, metadata={"tags": ["remove-input"]})
+            out.append(current)
+    return [c for c in out if c.get("outputs") or c.source != _CONTINUED]
 
 
 def _stale(kept: Path, root: Path, stem: str) -> bool:

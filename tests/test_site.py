@@ -273,3 +273,34 @@ def test_landing_table_has_a_network_column_when_the_overview_wrote_one(tmp_path
     assert "<th>PDT vs CBT, network</th>" in html
     assert "442 trials, 2 direct" in html and "-0.19 [-0.51, 0.14]" in html
     assert "bulimia" not in html
+
+
+def test_section_headings_displayed_by_a_call_become_markdown_cells():
+    """show_sections prints '## ...' headings as outputs; the site turns them into Markdown
+    cells so that the per-page table of contents lists every section."""
+    import nbformat
+
+    from evidence.site import _prepare
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("report.show_sections(data, analyses)")
+    md = ["## The comparisons\n\nOne row per trial.", "## Forest plots"]
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/markdown": md[0]}),
+        nbformat.v4.new_output("display_data", data={"text/html": "<table></table>"}),
+        nbformat.v4.new_output("display_data", data={"text/markdown": md[1]}),
+        nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="}),
+    ]
+    nb.cells = [cell]
+    cells = _prepare(nb, "01_depression").cells
+    kinds = [
+        (c.cell_type, c.source[:20] if c.cell_type == "markdown" else len(c.outputs)) for c in cells
+    ]
+    assert kinds == [
+        ("code", 0),
+        ("markdown", "## The comparisons\n\n"),
+        ("code", 1),
+        ("markdown", "## Forest plots"),
+        ("code", 1),
+    ]
+    assert "remove-input" in cells[2].metadata["tags"]

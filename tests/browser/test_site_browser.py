@@ -125,7 +125,7 @@ def test_landing_page_answers_first_and_links_every_condition(browser, site, art
     table = page.locator("table.landing-table")
     assert table.count() == 1
     headers = table.locator("th").all_inner_texts()
-    assert headers[:2] == ["Condition", "PDT vs CBT"] and len(headers) == 4
+    assert headers[:3] == ["Condition", "PDT vs CBT", "PDT vs CBT, network"] and len(headers) == 5
     assert "trial" in table.inner_text()
     links = table.locator("a").evaluate_all("els => els.map(e => e.href)")
     assert links and all((site / name_of(h)).exists() for h in links if "glossary" not in h)
