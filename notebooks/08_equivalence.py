@@ -50,7 +50,10 @@ ours = report.steinert_equivalence(data, margin=MARGIN, method=METHOD, test=TEST
 
 # %%
 effects = ours["post"][0]
-effects[["label", "condition", "comparator_class", "comparator", "instruments", "yi", "vi"]]
+format_table(
+    effects[["label", "condition", "comparator_class", "comparator", "instruments", "yi", "vi"]],
+    scale="g",
+)
 
 # %% [markdown]
 # ## This project beside the published result
@@ -92,7 +95,7 @@ format_table(side)
 # +0.038 with the sign lost in print. See the `note` column of the data file:
 
 # %%
-published[["timepoint", "estimate", "ci_low", "ci_high", "note", "source"]]
+format_table(published[["timepoint", "estimate", "ci_low", "ci_high", "note", "source"]], scale="g")
 
 # %% [markdown]
 # ## TOST details for this dataset
@@ -120,7 +123,7 @@ overlap = pd.DataFrame(
         "named as a Steinert trial in the notes": effects["label"].isin(named["study"]),
     }
 )
-display(named[["study", "in this dataset"]], overlap)
+display(format_table(named[["study", "in this dataset"]]), format_table(overlap))
 
 # %% [markdown]
 # ## Verdict in words

@@ -55,7 +55,14 @@ summary = table.groupby("method", sort=False).agg(
 summary["within 1e-6"] = summary["largest_difference"] < 1e-6
 # the committed table keeps only what cannot drift with the last bits of floating point
 report.save_table(summary[["fits", "within 1e-6"]], "validation_vs_metafor")
-summary.style.format({"largest_difference": "{:.1e}"})
+(
+    summary.reset_index()
+    .rename(
+        columns={"method": "Estimator", "fits": "Fits", "largest_difference": "Largest difference"}
+    )
+    .style.hide(axis="index")
+    .format({"Largest difference": "{:.1e}"})
+)
 
 # %% [markdown]
 # ## Largest absolute difference by estimator and dataset

@@ -30,6 +30,7 @@ import pandas as pd
 import evidence as ev
 import evidence.data
 from evidence import pooling, report
+from evidence.tables import format_table
 
 data = evidence.data.load()
 
@@ -94,7 +95,7 @@ for method in pooling.METHODS:
             "i2": r.i2,
         }
     )
-pd.DataFrame(rows).set_index("method").round(3)
+format_table(pd.DataFrame(rows), scale="g")
 
 # %% [markdown]
 # ## 4. Wald z vs Knapp-Hartung
@@ -104,7 +105,7 @@ pd.DataFrame(rows).set_index("method").round(3)
 # below the Wald SE.
 
 # %%
-pd.DataFrame(
+tests_frame = pd.DataFrame(
     [
         {
             "test": t,
@@ -114,7 +115,8 @@ pd.DataFrame(
         }
         for t in pooling.TESTS
     ]
-).set_index("test").round(4)
+)
+format_table(tests_frame, scale="g")
 
 # %% [markdown]
 # ## 5. Prediction-interval rules
@@ -124,7 +126,7 @@ pd.DataFrame(
 # every result and printed in every figure footnote.
 
 # %%
-pd.DataFrame(
+rules_frame = pd.DataFrame(
     [
         {
             "rule": p,
@@ -134,7 +136,8 @@ pd.DataFrame(
         }
         for p in pooling.PI_RULES
     ]
-).set_index("rule").round(3)
+)
+format_table(rules_frame, scale="g")
 
 # %% [markdown]
 # Every result prints its method choices:

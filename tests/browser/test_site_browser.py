@@ -80,6 +80,8 @@ def test_every_page_loads_offline_with_no_console_error_and_every_image(browser,
         text = page.evaluate(READER_TEXT)
         assert not LEAKS.findall(text), f"{name}: {LEAKS.findall(text)[:5]}"
         assert problems == [], f"{name}: {problems}"
+        # every table is formatted for reading: no raw pandas frame with its row index
+        assert page.locator("table.dataframe").count() == 0, name
         page.close()
     assert images >= 10  # figures are images, not lost on the way
 
