@@ -210,3 +210,14 @@ def test_gosh_chunks_give_the_same_subsets_and_fits(monkeypatch):
         again = sensitivity.gosh(y, v, method=m, max_subsets=500, seed=3)
         np.testing.assert_array_equal(again.incl, g.incl)
         pd.testing.assert_frame_equal(again.table, g.table)
+
+
+def test_pool_binary_reports_no_i2_when_q_is_not_finite():
+    """No events in any comparator arm: the MH odds ratio is infinite, so Q is not finite and
+    I^2 is undefined (NaN, printed NA), never 0%."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = ev.pool_binary([3, 4], [10, 10], [0, 0], [10, 10], method="MH", measure="OR")
+    assert not np.isfinite(res.q)
+    assert np.isnan(res.i2)
+    assert "I^2 = NA%" in res.summary() and "I^2 = 0.0%" not in res.summary()
