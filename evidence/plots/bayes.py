@@ -21,6 +21,43 @@ from ..plotting import RATIO_MEASURES
 __all__ = ["shrinkage_forest", "cell_forest"]
 
 
+def _x_axis(xlim, core, los, his, log: bool, plot_width: float, meas) -> tuple:
+    """Display-scale limits and ticks: chosen from the estimates, or those of ``xlim``."""
+    from .. import plotting as P
+
+    if xlim is None:
+        a, b = P._auto_range(core, los, his, log)
+        return P._fit_ticks(a, b, log, plot_width, meas)
+    x0, x1 = xlim
+    _, _, ticks = P._nice_limits(x0, x1, log)
+    return x0, x1, ticks[(ticks >= x0 - 1e-12) & (ticks <= x1 + 1e-12)]
+
+
+def _value_axes(ax, widths, heights, ylim, xlim):
+    """``ax``, or the graphical column of a new figure sized to the table: ``widths`` are
+    (table, left of the axes, axes), ``heights`` (title, header, axes, below) in inches."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    (table_w, left_w, plot_width), (title_h, head_h, axes_h, bottom_h) = widths, heights
+    margin = 0.15
+    fw = 2 * margin + table_w
+    fh = 2 * margin + title_h + head_h + axes_h + bottom_h
+    fig = plt.figure(figsize=(fw, fh))
+    return fig.add_axes(
+        ((margin + left_w) / fw, (margin + bottom_h) / fh, plot_width / fw, axes_h / fh)
+    )
+
+
+def _null_line(ax, null: float, xlim, ylim) -> None:
+    """The vertical line of no effect, when it falls inside the axis."""
+    from .. import plotting as P
+
+    if xlim[0] <= null <= xlim[1]:
+        ax.plot([null, null], [ylim[0], ylim[1]], color=P.INK, lw=0.8, zorder=1, gid="null-line")
+
+
 def shrinkage_forest(
     result: Any,
     *,
@@ -138,29 +175,21 @@ def shrinkage_forest(
         axes_h = (y_bottom - y_top) * row_height
 
         core = np.concatenate([obs, theta_med, [null, mu_lo, mu_hi]])
-        if xlim is None:
-            a, b = P._auto_range(
-                core, np.r_[obs_lo, th_lo, pi_lo], np.r_[obs_hi, th_hi, pi_hi], log
-            )
-            x0, x1, ticks = P._fit_ticks(a, b, log, plot_width, meas)
-        else:
-            x0, x1 = xlim
-            _, _, ticks = P._nice_limits(x0, x1, log)
-            ticks = ticks[(ticks >= x0 - 1e-12) & (ticks <= x1 + 1e-12)]
-
-        if ax is None:
-            margin = 0.15
-            fw = 2 * margin + table_w
-            fh = 2 * margin + title_h + head_h + axes_h + bottom_h
-            fig = plt.figure(figsize=(fw, fh))
-            ax = fig.add_axes(
-                ((margin + left_w) / fw, (margin + bottom_h) / fh, plot_width / fw, axes_h / fh)
-            )
+        x0, x1, ticks = _x_axis(
+            xlim,
+            core,
+            np.r_[obs_lo, th_lo, pi_lo],
+            np.r_[obs_hi, th_hi, pi_hi],
+            log,
+            plot_width,
+            meas,
+        )
+        heights = (title_h, head_h, axes_h, bottom_h)
+        ax = _value_axes(ax, (table_w, left_w, plot_width), heights, (y_bottom, y_top), (x0, x1))
+        P._value_axis(ax, (y_bottom, y_top), (x0, x1), ticks, log)
+        _null_line(ax, null, (x0, x1), (y_bottom, y_top))
         fig = ax.figure
         tl, trt = P._xin(ax, 0.0), P._xin(ax, 1.0)
-        P._value_axis(ax, (y_bottom, y_top), (x0, x1), ticks, log)
-        if x0 <= null <= x1:
-            ax.plot([null, null], [y_bottom, y_top], color=P.INK, lw=0.8, zorder=1, gid="null-line")
         yo, ys = rows_y - 0.18, rows_y + 0.18
         seg = [
             [(max(a, x0), yv), (min(b, x1), yv)]
@@ -404,28 +433,15 @@ def cell_forest(
         est = np.array([r[2] for r in draw if r[0] != "pi"] + [null])
         los = np.array([r[3] for r in draw])
         his = np.array([r[4] for r in draw])
-        if xlim is None:
-            core = np.r_[est, [r[3] for r in draw if r[0] == "bayes"]]
-            core = np.r_[core, [r[4] for r in draw if r[0] == "bayes"]]
-            a, b = P._auto_range(core[np.isfinite(core)], los, his, log)
-            x0, x1, ticks = P._fit_ticks(a, b, log, plot_width, meas)
-        else:
-            x0, x1 = xlim
-            _, _, ticks = P._nice_limits(x0, x1, log)
-            ticks = ticks[(ticks >= x0 - 1e-12) & (ticks <= x1 + 1e-12)]
-        if ax is None:
-            margin = 0.15
-            fw = 2 * margin + table_w
-            fh = 2 * margin + title_h + head_h + axes_h + bottom_h
-            fig = plt.figure(figsize=(fw, fh))
-            ax = fig.add_axes(
-                ((margin + left_w) / fw, (margin + bottom_h) / fh, plot_width / fw, axes_h / fh)
-            )
+        core = np.r_[est, [r[3] for r in draw if r[0] == "bayes"]]
+        core = np.r_[core, [r[4] for r in draw if r[0] == "bayes"]]
+        x0, x1, ticks = _x_axis(xlim, core[np.isfinite(core)], los, his, log, plot_width, meas)
+        heights = (title_h, head_h, axes_h, bottom_h)
+        ax = _value_axes(ax, (table_w, left_w, plot_width), heights, (y_bottom, y_top), (x0, x1))
+        P._value_axis(ax, (y_bottom, y_top), (x0, x1), ticks, log)
+        _null_line(ax, null, (x0, x1), (y_bottom, y_top))
         fig = ax.figure
         tl, trt = P._xin(ax, 0.0), P._xin(ax, 1.0)
-        P._value_axis(ax, (y_bottom, y_top), (x0, x1), ticks, log)
-        if x0 <= null <= x1:
-            ax.plot([null, null], [y_bottom, y_top], color=P.INK, lw=0.8, zorder=1, gid="null-line")
         spans = []
         for (kind, _, e, lo, hi, gid), y in zip(rows, ys, strict=True):
             if kind == "head" or not (np.isfinite(lo) and np.isfinite(hi)):
