@@ -173,6 +173,14 @@ def _draw_nodes(
         )
 
 
+def _rows_forest(frame: pd.DataFrame, result: Any, note: str, ax: Any, **kwargs):
+    """``frame``'s rows drawn by :func:`evidence.plotting.forest_from_frame` on the result's
+    measure and level."""
+    return forest_from_frame(
+        frame, kind="rows", measure=result.measure, level=result.level, note=note, ax=ax, **kwargs
+    )
+
+
 def network_forest(result: Any, *, ax: Any = None, **kwargs):
     """Forest of every treatment vs the reference (estimates and confidence intervals).
 
@@ -206,15 +214,7 @@ def network_forest(result: Any, *, ax: Any = None, **kwargs):
         f"evidence); k = studies with an arm of the treatment. {result.methods_text()}; "
         f"tau\u00b2 = {result.tau2:.3g}, Q({result.q_df}) = {result.q:.2f}."
     )
-    return forest_from_frame(
-        frame,
-        kind="rows",
-        measure=result.measure,
-        level=result.level,
-        note=note,
-        ax=ax,
-        **kwargs,
-    )
+    return _rows_forest(frame, result, note, ax, **kwargs)
 
 
 def split_forest(result: Any, *, split: pd.DataFrame | None = None, ax: Any = None, **kwargs):
@@ -273,12 +273,4 @@ def split_forest(result: Any, *, split: pd.DataFrame | None = None, ax: Any = No
         + ("; ".join(tests) if tests else "no testable comparison")
         + f". {result.methods_text()}."
     )
-    return forest_from_frame(
-        frame,
-        kind="rows",
-        measure=result.measure,
-        level=result.level,
-        note=note,
-        ax=ax,
-        **kwargs,
-    )
+    return _rows_forest(frame, result, note, ax, **kwargs)
