@@ -6,6 +6,9 @@ median of the study's true effect theta_i with its credible interval (filled cir
 Below them, the posterior of the mean effect mu (diamond: median and credible interval) and the
 posterior predictive interval for a new trial (bar). The table, axis, arrows and fonts follow
 :mod:`evidence.plotting`; the helpers used here are that module's, so both look the same.
+
+:func:`cell_forest` builds its rows and columns and is drawn by the table-layout layer
+(:func:`evidence.plots.table.draw_table`), like every other forest.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 from scipy import stats
 
 from ..plotting import RATIO_MEASURES
+from .table import Column, Graphic, Row, Table, draw_table
 
 __all__ = ["shrinkage_forest", "cell_forest"]
 
@@ -353,156 +357,66 @@ def cell_forest(
         raise ValueError("cell_forest: no cells to draw")
     measure = measure or (table["measure"].iloc[0] if "measure" in table else None)
     log = measure in RATIO_MEASURES
-    null = 1.0 if log else 0.0
-    n = len(table)
+    note = (
+        "Black diamond: REML + Knapp-Hartung estimate and 95% CI. Grey diamond: Bayesian "
+        "posterior median and 95% credible interval (flat prior on the mean, the prior on "
+        "\u03c4 as labelled); bar: 95% Bayesian predictive interval for a new trial."
+    )
+    header = P._MEASURE_NAMES.get(measure, measure or "Estimate")
+    right = [Column("est", "Estimate [95% interval]")]
+    if "p_pdt_better" in table:
+        right.append(Column("prob", "P(PDT better)"))
+    # the axis covers the Bayesian credible intervals (as the estimates); wider intervals get
+    # arrows, by the table layer's rule
+    cover = tuple(table["bayes_ci_low"].astype(float)) + tuple(table["bayes_ci_high"].astype(float))
+    t = Table(
+        _cell_rows(table, digits),
+        Graphic(log=log, null=1.0 if log else 0.0, header=header, xlim=xlim, cover=cover),
+        label_header="Cell",
+        right=right,
+        footnote=f"{note} {footnote}" if footnote else note,
+        title=title,
+        favours=favours,
+        label_width=label_width,
+        plot_width=plot_width,
+        row_height=row_height,
+    )
+    return draw_table(t, ax)
 
-    with P._style():
-        import matplotlib.pyplot as plt
-        from matplotlib import transforms
-        from matplotlib.patches import Polygon
 
-        meas = P._Measure()
-        rows = []  # (kind, label, est, lo, hi, gid)
-        for i, (name, r) in enumerate(table.iterrows()):
-            rows.append(("head", f"{name} (k = {int(r['k'])})", None, None, None, f"cell-{i}"))
-            rows.append(
-                (
-                    "reml",
-                    "REML + Knapp-Hartung",
-                    *(float(r[c]) for c in ("reml_estimate", "reml_ci_low", "reml_ci_high")),
-                    f"cell-{i}-reml",
-                )
-            )
-            rows.append(
-                (
-                    "bayes",
-                    f"Bayesian, {r['tau_prior']} on \u03c4",
-                    *(float(r[c]) for c in ("bayes_median", "bayes_ci_low", "bayes_ci_high")),
-                    f"cell-{i}-bayes",
-                )
-            )
-            rows.append(
-                (
-                    "pi",
-                    "Bayesian prediction (new trial)",
-                    np.nan,
-                    float(r["bayes_pi_low"]),
-                    float(r["bayes_pi_high"]),
-                    f"cell-{i}-pi",
-                )
-            )
-        labels = [meas.wrap(row[1], label_width, P.FONT_PT, max_lines=1) for row in rows]
-        lab_w = min(max(meas(s) for s in labels), label_width)
-        text = [
-            ""
-            if kind == "head"
-            else f"[{P._num(lo, digits)}, {P._num(hi, digits)}]"
-            if kind == "pi"
-            else f"{P._num(e, digits)} [{P._num(lo, digits)}, {P._num(hi, digits)}]"
-            for kind, _, e, lo, hi, _ in rows
+def _cell_rows(table: Any, digits: int) -> list:
+    """Per cell: a header row with k, the REML + KH diamond, the Bayesian diamond (with the
+    probability that PDT is better) and the Bayesian predictive interval; a gap between cells."""
+    from .. import plotting as P
+
+    def ci(e: float, lo: float, hi: float) -> str:
+        return f"{P._num(e, digits)} [{P._num(lo, digits)}, {P._num(hi, digits)}]"
+
+    rows = []
+    for i, (name, r) in enumerate(table.iterrows()):
+        if i:
+            rows.append(Row("blank", height=0.4))
+        reml = [float(r[c]) for c in ("reml_estimate", "reml_ci_low", "reml_ci_high")]
+        bayes = [float(r[c]) for c in ("bayes_median", "bayes_ci_low", "bayes_ci_high")]
+        pi = float(r["bayes_pi_low"]), float(r["bayes_pi_high"])
+        prob = {"prob": f"{100 * float(r['p_pdt_better']):.0f}%"} if "p_pdt_better" in r else {}
+        rows += [
+            Row("group", f"{name} (k = {int(r['k'])})", bold=True, gid=f"cell-{i}"),
+            Row("overall", "REML + Knapp-Hartung", {"est": ci(*reml)}, *reml, gid=f"cell-{i}-reml"),
+            Row(
+                "subtotal",
+                f"Bayesian, {r['tau_prior']} on \u03c4",
+                {"est": ci(*bayes)} | prob,
+                *bayes,
+                gid=f"cell-{i}-bayes",
+            ),
+            Row(
+                "pi",
+                "Bayesian prediction (new trial)",
+                {"est": f"[{P._num(pi[0], digits)}, {P._num(pi[1], digits)}]"},
+                np.nan,
+                *pi,
+                gid=f"cell-{i}-pi",
+            ),
         ]
-        prob = [""] * len(rows)
-        if "p_pdt_better" in table:
-            for i, p in enumerate(table["p_pdt_better"]):
-                prob[4 * i + 2] = f"{100 * float(p):.0f}%"
-        head_est, head_p = "Estimate [95% interval]", "P(PDT better)"
-        w_est = max([meas(s) for s in text] + [meas(head_est, P.FONT_PT, "bold")])
-        w_p = max([meas(s) for s in prob] + [meas(head_p, P.FONT_PT, "bold")])
-        pad, gap = 0.15, 0.15
-        x_est, x_p = pad + w_est, pad + w_est + gap + w_p
-        right_w, left_w = x_p, pad + lab_w
-        ys = np.arange(len(rows), dtype=float) + np.repeat(np.arange(n) * 0.4, 4)
-        y_top, y_bottom = -0.6, ys[-1] + 0.6
-        table_w = left_w + plot_width + right_w
-        title_txt = meas.wrap(title, table_w, 9.0, "bold") if title else None
-        head_h = 1.5 * row_height
-        title_h = (title_txt.count("\n") + 1) * 0.19 + 0.08 if title_txt else 0.0
-        note = (
-            "Black diamond: REML + Knapp-Hartung estimate and 95% CI. Grey diamond: Bayesian "
-            "posterior median and 95% credible interval (flat prior on the mean, the prior on "
-            "\u03c4 as labelled); bar: 95% Bayesian predictive interval for a new trial."
-        )
-        if footnote:
-            note += " " + footnote
-        note_txt = meas.wrap(note, table_w, P.NOTE_PT)
-        fav_h = 0.2 if favours else 0.0
-        bottom_h = 0.35 + fav_h + 0.08 + (note_txt.count("\n") + 1) * 0.125
-        axes_h = (y_bottom - y_top) * row_height
-
-        draw = [r for r in rows if r[0] != "head"]
-        est = np.array([r[2] for r in draw if r[0] != "pi"] + [null])
-        los = np.array([r[3] for r in draw])
-        his = np.array([r[4] for r in draw])
-        core = np.r_[est, [r[3] for r in draw if r[0] == "bayes"]]
-        core = np.r_[core, [r[4] for r in draw if r[0] == "bayes"]]
-        x0, x1, ticks = _x_axis(xlim, core[np.isfinite(core)], los, his, log, plot_width, meas)
-        heights = (title_h, head_h, axes_h, bottom_h)
-        ax = _value_axes(ax, (table_w, left_w, plot_width), heights, (y_bottom, y_top), (x0, x1))
-        P._value_axis(ax, (y_bottom, y_top), (x0, x1), ticks, log)
-        _null_line(ax, null, (x0, x1), (y_bottom, y_top))
-        fig = ax.figure
-        tl, trt = P._xin(ax, 0.0), P._xin(ax, 1.0)
-        spans = []
-        for (kind, _, e, lo, hi, gid), y in zip(rows, ys, strict=True):
-            if kind == "head" or not (np.isfinite(lo) and np.isfinite(hi)):
-                continue
-            a, b = max(lo, x0), min(hi, x1)
-            spans.append((lo, hi, y))
-            if kind == "pi":
-                ax.add_patch(
-                    plt.Rectangle(
-                        (a, y - 0.15), b - a, 0.3, facecolor=P.PI_FILL, edgecolor=P.INK, lw=0.6,
-                        zorder=3, gid=gid,
-                    )
-                )  # fmt: skip
-            else:
-                fill = P.DIAMOND if kind == "reml" else P.SUB_DIAMOND
-                ax.add_patch(
-                    Polygon(
-                        [(a, y), (e, y - 0.34), (b, y), (e, y + 0.34)], closed=True,
-                        facecolor=fill, edgecolor=P.INK, lw=0.6, zorder=4, gid=gid,
-                    )
-                )  # fmt: skip
-        P._arrows(ax, spans, x0, x1)
-
-        put = functools.partial(P._put, ax)
-        head_y = y_top - 0.55
-        put(-left_w, head_y, "Cell", tl, weight="bold")
-        put(x_est, head_y, head_est, trt, ha="right", weight="bold")
-        put(x_p, head_y, head_p, trt, ha="right", weight="bold")
-        bt = transforms.blended_transform_factory(ax.transAxes, ax.transData)
-        put(0.5, head_y, P._MEASURE_NAMES.get(measure, measure or "Estimate"), bt,
-            ha="center", weight="bold")  # fmt: skip
-        rule_y = y_top - 0.05
-        ax.plot([-left_w, 0], [rule_y] * 2, transform=tl, color=P.INK, lw=0.6, clip_on=False)
-        ax.plot([0, 1], [rule_y] * 2, transform=bt, color=P.INK, lw=0.6, clip_on=False)
-        ax.plot([0, right_w], [rule_y] * 2, transform=trt, color=P.INK, lw=0.6, clip_on=False)
-        for (kind, _, _, _, _, gid), lab, txt, pr, y in zip(
-            rows, labels, text, prob, ys, strict=True
-        ):
-            bold = kind == "head"
-            put(-left_w + (0 if bold else 0.1), y, lab, tl, weight="bold" if bold else "normal",
-                gid=f"{gid}-label")  # fmt: skip
-            if txt:
-                put(x_est, y, txt, trt, ha="right", color=P.GREY if kind == "pi" else P.INK)
-            if pr:
-                put(x_p, y, pr, trt, ha="right", gid=f"{gid}-prob")
-        yin = P._yin(ax, 0.0)
-        if favours:
-            fy = -0.35
-            xn = (
-                (np.log(null) - np.log(x0)) / (np.log(x1) - np.log(x0))
-                if log
-                else ((null - x0) / (x1 - x0))
-            )
-            xt = transforms.blended_transform_factory(ax.transAxes, yin)
-            if 0 < xn < 1:
-                put(xn - 0.02, fy, f"Favours {favours[0]}", xt, ha="right", size=P.SMALL_PT)
-                put(xn + 0.02, fy, f"Favours {favours[1]}", xt, size=P.SMALL_PT)
-        put(-left_w, -(0.35 + fav_h + 0.08), note_txt, yin, size=P.NOTE_PT, color=P.GREY,
-            va="top", gid="footnote")  # fmt: skip
-        if title_txt:
-            tt = fig.dpi_scale_trans + transforms.ScaledTranslation(0, 1, ax.transAxes)
-            put(-left_w, head_h + 0.08, title_txt, tt, size=9.0, weight="bold", va="bottom",
-                gid="title")  # fmt: skip
-    return ax
+    return rows
