@@ -14,6 +14,7 @@ posterior predictive interval for a new trial (bar). The table, axis, arrows and
 from __future__ import annotations
 
 import functools
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -102,55 +103,21 @@ def shrinkage_forest(
 
     if not hasattr(result, "theta_mean") or not hasattr(result, "prior"):
         raise TypeError("shrinkage_forest needs a BayesResult (evidence.bayes.bayes_pool)")
-    measure = result.measure
-    log = measure in RATIO_MEASURES
-    tf = np.exp if log else (lambda x: np.asarray(x, dtype=float))
-    null = 1.0 if log else 0.0
+    v = _shrinkage_values(result)
     lvl = f"{result.level:g}%"
-    z = stats.norm.ppf(0.5 + result.level / 200)
     k = result.k
-    se = np.sqrt(result.vi)
-    obs = tf(result.yi)
-    obs_lo, obs_hi = tf(result.yi - z * se), tf(result.yi + z * se)
-    theta_med = tf(result.theta_median)
-    th_lo, th_hi = tf(result.theta_ci_low), tf(result.theta_ci_high)
-    mu_e, mu_lo, mu_hi = (
-        float(tf(v)) for v in (result.mu_median, result.mu_ci_low, result.mu_ci_high)
-    )
-    pi_lo, pi_hi = float(tf(result.pi_low)), float(tf(result.pi_high))
 
     with P._style():
-        import matplotlib.pyplot as plt
         from matplotlib import transforms
-        from matplotlib.collections import LineCollection
-        from matplotlib.patches import Polygon
 
         meas = P._Measure()
         labels = [meas.wrap(s, label_width, P.FONT_PT, max_lines=1) for s in result.study_labels]
         lab_w = min(
             max([meas(s) for s in labels] + [meas("Prediction (new trial)"), 0.8]), label_width
         )
-        cells = {
-            "obs": [
-                f"{P._num(e, digits)} [{P._num(a, digits)}, {P._num(b, digits)}]"
-                for e, a, b in zip(obs, obs_lo, obs_hi, strict=True)
-            ],
-            "shr": [
-                f"{P._num(e, digits)} [{P._num(a, digits)}, {P._num(b, digits)}]"
-                for e, a, b in zip(theta_med, th_lo, th_hi, strict=True)
-            ],
-        }
-        pooled = {
-            "obs": "",
-            "shr": f"{P._num(mu_e, digits)} [{P._num(mu_lo, digits)}, {P._num(mu_hi, digits)}]",
-        }
-        pred = {"obs": "", "shr": f"[{P._num(pi_lo, digits)}, {P._num(pi_hi, digits)}]"}
-        heads = {"obs": f"Observed [{lvl} CI]", "shr": f"Shrunken [{lvl} CrI]"}
+        cells, heads = _shrinkage_cells(v, digits, lvl)
         widths = {
-            key: max(
-                [meas(v) for v in cells[key] + [pooled[key], pred[key]]]
-                + [meas(heads[key], P.FONT_PT, "bold")]
-            )
+            key: max([meas(c) for c in cells[key]] + [meas(heads[key], P.FONT_PT, "bold")])
             for key in cells
         }
         gap, pad = 0.15, 0.15
@@ -168,105 +135,20 @@ def shrinkage_forest(
         title_txt = meas.wrap(title, table_w, 9.0, "bold") if title else None
         head_h = 1.5 * row_height
         title_h = (title_txt.count("\n") + 1) * 0.19 + 0.08 if title_txt else 0.0
-        note = (
-            f"Open squares: observed estimates with Wald {lvl} CIs. Filled circles: shrunken "
-            f"estimates (posterior median and {result.interval} {lvl} credible interval of each "
-            f"study's true effect). Diamond: mean effect; bar: {lvl} prediction interval for a "
-            f"new trial. Model: {result.methods_text()}."
-        )
-        note_txt = meas.wrap(note, table_w, P.NOTE_PT)
+        note_txt = meas.wrap(_shrinkage_note(result, lvl), table_w, P.NOTE_PT)
         bottom_h = 0.35 + 0.08 + (note_txt.count("\n") + 1) * 0.125
         axes_h = (y_bottom - y_top) * row_height
 
-        core = np.concatenate([obs, theta_med, [null, mu_lo, mu_hi]])
-        x0, x1, ticks = _x_axis(
-            xlim,
-            core,
-            np.r_[obs_lo, th_lo, pi_lo],
-            np.r_[obs_hi, th_hi, pi_hi],
-            log,
-            plot_width,
-            meas,
-        )
+        core = np.concatenate([v.obs, v.theta_med, [v.null, v.mu_lo, v.mu_hi]])
+        los, his = np.r_[v.obs_lo, v.th_lo, v.pi_lo], np.r_[v.obs_hi, v.th_hi, v.pi_hi]
+        x0, x1, ticks = _x_axis(xlim, core, los, his, v.log, plot_width, meas)
         heights = (title_h, head_h, axes_h, bottom_h)
         ax = _value_axes(ax, (table_w, left_w, plot_width), heights, (y_bottom, y_top), (x0, x1))
-        P._value_axis(ax, (y_bottom, y_top), (x0, x1), ticks, log)
-        _null_line(ax, null, (x0, x1), (y_bottom, y_top))
+        P._value_axis(ax, (y_bottom, y_top), (x0, x1), ticks, v.log)
+        _null_line(ax, v.null, (x0, x1), (y_bottom, y_top))
         fig = ax.figure
         tl, trt = P._xin(ax, 0.0), P._xin(ax, 1.0)
-        yo, ys = rows_y - 0.18, rows_y + 0.18
-        seg = [
-            [(max(a, x0), yv), (min(b, x1), yv)]
-            for a, b, yv in zip(obs_lo, obs_hi, yo, strict=True)
-        ]
-        ax.add_collection(
-            LineCollection(seg, colors=P.GREY, linewidths=0.8, zorder=2, gid="observed-cis")
-        )
-        ax.scatter(
-            obs,
-            yo,
-            s=20,
-            marker="s",
-            facecolors="white",
-            edgecolors=P.GREY,
-            linewidths=0.8,
-            zorder=3,
-            gid="observed-estimates",
-        )
-        seg = [
-            [(max(a, x0), yv), (min(b, x1), yv)] for a, b, yv in zip(th_lo, th_hi, ys, strict=True)
-        ]
-        ax.add_collection(
-            LineCollection(seg, colors=P.INK, linewidths=0.8, zorder=2, gid="shrunken-cis")
-        )
-        ax.scatter(
-            theta_med,
-            ys,
-            s=20,
-            marker="o",
-            color=P.SQUARE,
-            edgecolors="none",
-            zorder=3,
-            gid="shrunken-estimates",
-        )
-        ax.plot(
-            [mu_e, mu_e],
-            [-0.5, k - 0.5],
-            color=P.GREY,
-            lw=0.6,
-            ls=(0, (3, 2)),
-            zorder=1,
-            gid="pooled-line",
-        )
-        ax.add_patch(
-            Polygon(
-                [(mu_lo, y_mu), (mu_e, y_mu - 0.34), (mu_hi, y_mu), (mu_e, y_mu + 0.34)],
-                closed=True,
-                facecolor=P.DIAMOND,
-                edgecolor=P.INK,
-                lw=0.6,
-                zorder=4,
-                gid="diamond-overall",
-            )
-        )
-        ax.add_patch(
-            plt.Rectangle(
-                (max(pi_lo, x0), y_pi - 0.15),
-                min(pi_hi, x1) - max(pi_lo, x0),
-                0.3,
-                facecolor=P.PI_FILL,
-                edgecolor=P.INK,
-                lw=0.6,
-                zorder=3,
-                gid="prediction-interval",
-            )
-        )
-        spans = (
-            list(zip(obs_lo, obs_hi, yo, strict=True))
-            + list(zip(th_lo, th_hi, ys, strict=True))
-            + [(pi_lo, pi_hi, y_pi)]
-        )
-        P._arrows(ax, spans, x0, x1)
+        _draw_shrinkage_marks(ax, v, (rows_y, y_mu, y_pi), (x0, x1))
 
         put = functools.partial(P._put, ax)
         head_y = y_top - 0.55
@@ -274,7 +156,7 @@ def shrinkage_forest(
         for key in cells:
             put(xs[key], head_y, heads[key], trt, ha="right", weight="bold")
         bt = transforms.blended_transform_factory(ax.transAxes, ax.transData)
-        name = P._MEASURE_NAMES.get(measure, measure or "Estimate")
+        name = P._MEASURE_NAMES.get(result.measure, result.measure or "Estimate")
         put(0.5, head_y, name, bt, ha="center", weight="bold")
         rule_y = y_top - 0.05
         ax.plot([-left_w, 0], [rule_y] * 2, transform=tl, color=P.INK, lw=0.6, clip_on=False)
@@ -285,32 +167,108 @@ def shrinkage_forest(
             put(xs["obs"], rows_y[i], cells["obs"][i], trt, ha="right", color=P.GREY)
             put(xs["shr"], rows_y[i], cells["shr"][i], trt, ha="right")
         put(-left_w, y_mu, "Mean effect (\u03bc)", tl, weight="bold", gid="mu-label")
-        put(xs["shr"], y_mu, pooled["shr"], trt, ha="right", weight="bold")
+        put(xs["shr"], y_mu, cells["shr"][k], trt, ha="right", weight="bold")
         put(-left_w, y_pi, "Prediction (new trial)", tl, gid="pi-label")
-        put(xs["shr"], y_pi, pred["shr"], trt, ha="right")
-        put(
-            -left_w,
-            -(0.35 + 0.08),
-            note_txt,
-            P._yin(ax, 0.0),
-            size=P.NOTE_PT,
-            color=P.GREY,
-            va="top",
-            gid="footnote",
-        )
+        put(xs["shr"], y_pi, cells["shr"][k + 1], trt, ha="right")
+        put(-left_w, -(0.35 + 0.08), note_txt, P._yin(ax, 0.0), size=P.NOTE_PT, color=P.GREY,
+            va="top", gid="footnote")  # fmt: skip
         if title_txt:
             tt = fig.dpi_scale_trans + transforms.ScaledTranslation(0, 1, ax.transAxes)
-            put(
-                -left_w,
-                head_h + 0.08,
-                title_txt,
-                tt,
-                size=9.0,
-                weight="bold",
-                va="bottom",
-                gid="title",
-            )
+            put(-left_w, head_h + 0.08, title_txt, tt, size=9.0, weight="bold", va="bottom",
+                gid="title")  # fmt: skip
     return ax
+
+
+def _shrinkage_note(result: Any, lvl: str) -> str:
+    return (
+        f"Open squares: observed estimates with Wald {lvl} CIs. Filled circles: shrunken "
+        f"estimates (posterior median and {result.interval} {lvl} credible interval of each "
+        f"study's true effect). Diamond: mean effect; bar: {lvl} prediction interval for a "
+        f"new trial. Model: {result.methods_text()}."
+    )
+
+
+def _shrinkage_values(result: Any) -> SimpleNamespace:
+    """Display-scale observed (Wald) and shrunken study intervals, mu and the prediction
+    interval of a BayesResult; ``log`` and ``null`` of its measure."""
+    log = result.measure in RATIO_MEASURES
+    tf = np.exp if log else (lambda x: np.asarray(x, dtype=float))
+    z = stats.norm.ppf(0.5 + result.level / 200)
+    se = np.sqrt(result.vi)
+    mu_e, mu_lo, mu_hi = (
+        float(tf(x)) for x in (result.mu_median, result.mu_ci_low, result.mu_ci_high)
+    )
+    return SimpleNamespace(
+        log=log,
+        null=1.0 if log else 0.0,
+        obs=tf(result.yi),
+        obs_lo=tf(result.yi - z * se),
+        obs_hi=tf(result.yi + z * se),
+        theta_med=tf(result.theta_median),
+        th_lo=tf(result.theta_ci_low),
+        th_hi=tf(result.theta_ci_high),
+        mu_e=mu_e,
+        mu_lo=mu_lo,
+        mu_hi=mu_hi,
+        pi_lo=float(tf(result.pi_low)),
+        pi_hi=float(tf(result.pi_high)),
+    )
+
+
+def _shrinkage_cells(v: SimpleNamespace, digits: int, lvl: str) -> tuple[dict, dict]:
+    """Text of the observed and shrunken columns (the k studies, then mu and the prediction
+    interval) and their headers."""
+    from .. import plotting as P
+
+    def ci(e, a, b) -> str:
+        return f"{P._num(e, digits)} [{P._num(a, digits)}, {P._num(b, digits)}]"
+
+    cells = {
+        "obs": [ci(*t) for t in zip(v.obs, v.obs_lo, v.obs_hi, strict=True)] + ["", ""],
+        "shr": [ci(*t) for t in zip(v.theta_med, v.th_lo, v.th_hi, strict=True)]
+        + [ci(v.mu_e, v.mu_lo, v.mu_hi), f"[{P._num(v.pi_lo, digits)}, {P._num(v.pi_hi, digits)}]"],
+    }
+    heads = {"obs": f"Observed [{lvl} CI]", "shr": f"Shrunken [{lvl} CrI]"}
+    return cells, heads
+
+
+def _draw_shrinkage_marks(ax, v: SimpleNamespace, ys: tuple, xlim: tuple) -> None:
+    """Observed (open squares, upper) and shrunken (filled circles, lower) study marks, the
+    mu line and diamond, the prediction bar and the arrows of clipped intervals."""
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+    from matplotlib.patches import Polygon
+
+    from .. import plotting as P
+
+    (rows_y, y_mu, y_pi), (x0, x1) = ys, xlim
+    k = rows_y.size
+    yo, ys = rows_y - 0.18, rows_y + 0.18
+    for lo, hi, y, colour, gid in (
+        (v.obs_lo, v.obs_hi, yo, P.GREY, "observed-cis"),
+        (v.th_lo, v.th_hi, ys, P.INK, "shrunken-cis"),
+    ):
+        seg = [[(max(a, x0), yv), (min(b, x1), yv)] for a, b, yv in zip(lo, hi, y, strict=True)]
+        ax.add_collection(LineCollection(seg, colors=colour, linewidths=0.8, zorder=2, gid=gid))
+        if gid == "observed-cis":
+            ax.scatter(v.obs, yo, s=20, marker="s", facecolors="white", edgecolors=P.GREY,
+                       linewidths=0.8, zorder=3, gid="observed-estimates")  # fmt: skip
+    ax.scatter(v.theta_med, ys, s=20, marker="o", color=P.SQUARE, edgecolors="none", zorder=3,
+               gid="shrunken-estimates")  # fmt: skip
+    ax.plot([v.mu_e, v.mu_e], [-0.5, k - 0.5], color=P.GREY, lw=0.6, ls=(0, (3, 2)), zorder=1,
+            gid="pooled-line")  # fmt: skip
+    diamond = [(v.mu_lo, y_mu), (v.mu_e, y_mu - 0.34), (v.mu_hi, y_mu), (v.mu_e, y_mu + 0.34)]
+    ax.add_patch(Polygon(diamond, closed=True, facecolor=P.DIAMOND, edgecolor=P.INK, lw=0.6,
+                         zorder=4, gid="diamond-overall"))  # fmt: skip
+    a, b = max(v.pi_lo, x0), min(v.pi_hi, x1)
+    ax.add_patch(plt.Rectangle((a, y_pi - 0.15), b - a, 0.3, facecolor=P.PI_FILL, edgecolor=P.INK,
+                               lw=0.6, zorder=3, gid="prediction-interval"))  # fmt: skip
+    spans = (
+        list(zip(v.obs_lo, v.obs_hi, yo, strict=True))
+        + list(zip(v.th_lo, v.th_hi, ys, strict=True))
+        + [(v.pi_lo, v.pi_hi, y_pi)]
+    )
+    P._arrows(ax, spans, x0, x1)
 
 
 def cell_forest(
