@@ -250,6 +250,81 @@ def _common_group_result(
     )
 
 
+#: columns of ``SubgroupResult.table``, one row per subgroup
+_SUBGROUP_COLUMNS = (
+    "k",
+    "estimate",
+    "se",
+    "statistic",
+    "pvalue",
+    "ci_low",
+    "ci_high",
+    "tau2",
+    "i2",
+    "q",
+    "q_pvalue",
+    "pi_low",
+    "pi_high",
+)
+
+
+def _separate_groups(y, v, codes, idx, uniq, sub_labels, *, method, test, level, measure):
+    """Each subgroup pooled on its own, compared by a Q test on the subgroup estimates;
+    (results, (q, df, p, test name, common tau^2 = nan))."""
+    results = {
+        uniq[j]: pool(
+            y[ix],
+            v[ix],
+            method=method,
+            test=test,
+            level=level,
+            labels=sub_labels[j],
+            measure=measure,
+        )
+        for j, ix in enumerate(idx)
+    }
+    est = np.array([r.estimate for r in results.values()])
+    se = np.array([r.se for r in results.values()])
+    if not np.all(np.isfinite(se)):
+        raise ValueError(
+            "a subgroup has an undefined standard error (k = 1 under "
+            "Knapp-Hartung); use test='z' or merge the subgroup"
+        )
+    w = 1 / se**2
+    qb = float(np.sum(w * (est - np.sum(w * est) / w.sum()) ** 2))
+    G = len(uniq)
+    return results, (qb, G - 1, float(stats.chi2.sf(qb, G - 1)), "chi2", float("nan"))
+
+
+def _common_groups(y, v, codes, idx, uniq, sub_labels, *, method, test, level, measure):
+    """One mixed-effects model with the grouping factor (common tau^2), compared by its
+    omnibus test; (results, (q, df, p, test name, common tau^2))."""
+    G = len(uniq)
+    X = np.column_stack([np.ones(y.size)] + [(codes == j).astype(float) for j in range(1, G)])
+    fit = fit_regression_batch(
+        y[None], v[None], np.ones((1, y.size), bool), X, method=method, test=test, level=level
+    )
+    t2c, s2w = float(fit["tau2"][0]), float(fit["s2w"][0])
+    results = {
+        uniq[j]: _common_group_result(
+            y[ix],
+            v[ix],
+            sub_labels[j],
+            measure,
+            method,
+            test,
+            level,
+            t2c,
+            s2w,
+            y.size - G,
+            fit["iterations"],
+        )
+        for j, ix in enumerate(idx)
+    }
+    qb_test = "chi2" if test == "z" else "F"
+    return results, (float(fit["qm"][0]), G - 1, float(fit["qm_pvalue"][0]), qb_test, t2c)
+
+
 def subgroups(
     yi,
     vi,
@@ -309,71 +384,12 @@ def subgroups(
     overall = pool(y, v, method=method, test=test, level=level, labels=labels, measure=measure)
     idx = [np.flatnonzero(codes == j) for j in range(G)]
     sub_labels = [None if labels is None else tuple(labels[i] for i in ix) for ix in idx]
-    if rule == "separate":
-        results = {
-            uniq[j]: pool(
-                y[ix],
-                v[ix],
-                method=method,
-                test=test,
-                level=level,
-                labels=sub_labels[j],
-                measure=measure,
-            )
-            for j, ix in enumerate(idx)
-        }
-        est = np.array([r.estimate for r in results.values()])
-        se = np.array([r.se for r in results.values()])
-        if not np.all(np.isfinite(se)):
-            raise ValueError(
-                "a subgroup has an undefined standard error (k = 1 under "
-                "Knapp-Hartung); use test='z' or merge the subgroup"
-            )
-        w = 1 / se**2
-        qb = float(np.sum(w * (est - np.sum(w * est) / w.sum()) ** 2))
-        qb_df, qb_p, qb_test, t2c = G - 1, float(stats.chi2.sf(qb, G - 1)), "chi2", float("nan")
-    else:
-        X = np.column_stack([np.ones(y.size)] + [(codes == j).astype(float) for j in range(1, G)])
-        fit = fit_regression_batch(
-            y[None], v[None], np.ones((1, y.size), bool), X, method=method, test=test, level=level
-        )
-        t2c, s2w = float(fit["tau2"][0]), float(fit["s2w"][0])
-        results = {
-            uniq[j]: _common_group_result(
-                y[ix],
-                v[ix],
-                sub_labels[j],
-                measure,
-                method,
-                test,
-                level,
-                t2c,
-                s2w,
-                y.size - G,
-                fit["iterations"],
-            )
-            for j, ix in enumerate(idx)
-        }
-        qb, qb_df = float(fit["qm"][0]), G - 1
-        qb_p = float(fit["qm_pvalue"][0])
-        qb_test = "chi2" if test == "z" else "F"
-    cols = [
-        "k",
-        "estimate",
-        "se",
-        "statistic",
-        "pvalue",
-        "ci_low",
-        "ci_high",
-        "tau2",
-        "i2",
-        "q",
-        "q_pvalue",
-        "pi_low",
-        "pi_high",
-    ]
+    fit_groups = _separate_groups if rule == "separate" else _common_groups
+    results, (qb, qb_df, qb_p, qb_test, t2c) = fit_groups(
+        y, v, codes, idx, uniq, sub_labels, method=method, test=test, level=level, measure=measure
+    )
     table = pd.DataFrame(
-        [{c: getattr(r, c) for c in cols} for r in results.values()],
+        [{c: getattr(r, c) for c in _SUBGROUP_COLUMNS} for r in results.values()],
         index=pd.Index(list(results), name="group"),
     )
     return SubgroupResult(

@@ -271,28 +271,14 @@ def pdt_vs_cbt_cells(dataset, *, method: str = "REML", test: str = "knha") -> di
     >>> "bulimia nervosa, OR, post" in cells
     True
     """
-    from .report import CONDITION_NAMES, analyse
+    from .report import CONDITION_NAMES
+    from .report.followups import cbt_cells
 
-    o = dataset.outcomes[dataset.outcomes["comparator_class"] == "cbt"]
     out = {}
-    for cond in [c for c in CONDITION_NAMES if c in set(o["condition"])]:
-        oc = o[o["condition"] == cond]
-        for (measure, timepoint), _ in oc.groupby(["measure", "timepoint"], sort=True):
-            if measure not in RULE_PRIORS:
-                continue
-            an = analyse(
-                dataset,
-                f"cbt_{cond}",
-                conditions=(cond,),
-                comparators=("cbt",),
-                measure=measure,
-                timepoint=timepoint,
-                method=method,
-                test=test,
-            )
-            if an:
-                key = f"{CONDITION_NAMES[cond]}, {measure}, {timepoint.replace('_', '-')}"
-                out[key] = an.results["cbt"]
+    for cond, measure, timepoint, _, an in cbt_cells(dataset, method=method, test=test):
+        if measure in RULE_PRIORS:
+            key = f"{CONDITION_NAMES[cond]}, {measure}, {timepoint.replace('_', '-')}"
+            out[key] = an.results["cbt"]
     return out
 
 

@@ -250,6 +250,21 @@ class _Problems:
             return "an empty cell"
         return _shown(raw[column].iloc[row - 1])
 
+    def filled_where(
+        self,
+        frame: pd.DataFrame,
+        where: pd.Series,
+        column: str,
+        rules: tuple[str, str],
+        missing: str,
+        extra: str,
+    ) -> None:
+        """``column`` is filled exactly on the rows ``where`` holds: a problem (``rules[0]``,
+        ``missing``) where it holds and the column is empty, and (``rules[1]``, ``extra``) where
+        it does not hold and the column is filled."""
+        self.rows(frame, where & frame[column].isna(), column, rules[0], missing)
+        self.rows(frame, ~where & frame[column].notna(), column, rules[1], extra)
+
     def rows(
         self,
         frame: pd.DataFrame,
@@ -573,18 +588,12 @@ def _rule_arms(t: dict, p: _Problems) -> None:
     arms = t["arms"]
     _foreign(p, arms, "trial_id", t["trials"], "trial_id", "trial in trials.csv")
     pdt = arms["arm_class"] == "psychodynamic"
-    p.rows(
+    p.filled_where(
         arms,
-        pdt & arms["pdt_variant"].isna(),
+        pdt,
         "pdt_variant",
-        "PDT arm has a variant",
+        ("PDT arm has a variant", "only PDT arms have a variant"),
         "a psychodynamic arm needs a pdt_variant ('unspecified' if the source is silent)",
-    )
-    p.rows(
-        arms,
-        ~pdt & arms["pdt_variant"].notna(),
-        "pdt_variant",
-        "only PDT arms have a variant",
         "pdt_variant must be empty for a comparator arm",
     )
 
@@ -780,18 +789,12 @@ def _rule_identifiers(t: dict, p: _Problems) -> None:
     """A DOI or PMID is marked verified (true) or unverified (false); no mark without one."""
     trials = t["trials"]
     has_id = trials[["doi", "pmid"]].notna().any(axis=1)
-    p.rows(
+    p.filled_where(
         trials,
-        has_id & trials["id_verified"].isna(),
+        has_id,
         "id_verified",
-        "identifier marked",
+        ("identifier marked", "identifier marked"),
         "a DOI/PMID needs id_verified true (found in the sources) or false (unverified)",
-    )
-    p.rows(
-        trials,
-        ~has_id & trials["id_verified"].notna(),
-        "id_verified",
-        "identifier marked",
         "id_verified must be empty when there is no DOI or PMID",
     )
 

@@ -200,6 +200,63 @@ def _reml_parts(y, v, Z1, Z2, s):
     return V, P, sw, vinv
 
 
+def _design(trial, effect, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indicator matrices of the trial (level 3) and the effect within trial (level 2)."""
+    t_codes, t_uniq = _clusters(trial, k, "trial")
+    if effect is None:
+        e_codes = np.arange(k)
+    else:
+        e_raw, _ = _clusters(effect, k, "effect")
+        e_codes = pd.factorize(pd.Series(list(zip(t_codes, e_raw, strict=True))))[0]
+    Z1 = (t_codes[:, None] == np.arange(len(t_uniq))).astype(float)
+    Z2 = (e_codes[:, None] == np.arange(e_codes.max() + 1)).astype(float)
+    return Z1, Z2
+
+
+def _scoring(y, v, Z1, Z2, s, fixed) -> tuple[np.ndarray, int]:
+    """Fisher scoring with components in ``fixed`` held at 0; (s, iterations or -MAX)."""
+    dV = (Z1 @ Z1.T, Z2 @ Z2.T)
+    s = np.where(fixed, 0.0, s)
+    for it in range(1, MAX_ITER + 1):
+        _, P, _, _ = _reml_parts(y, v, Z1, Z2, s)
+        Py = P @ y
+        PD = [P @ d for d in dV]
+        score = np.array(
+            [-0.5 * np.trace(pd_) + 0.5 * Py @ d @ Py for pd_, d in zip(PD, dV, strict=True)]
+        )
+        info = 0.5 * np.array([[np.sum(a * b.T) for b in PD] for a in PD])
+        free = ~((s <= 0) & (score < 0)) & ~fixed
+        step = np.zeros(2)
+        if free.any():
+            idx = np.flatnonzero(free)
+            step[idx] = np.linalg.solve(info[np.ix_(idx, idx)], score[idx])
+        new = np.maximum(s + step, 0.0)
+        if np.all(np.abs(new - s) <= SIGMA2_TOL * np.maximum(v.mean(), s)):
+            return new, it
+        s = new
+    return s, -MAX_ITER
+
+
+def _fit_sigma2(y, v, Z1, Z2, start, fixed) -> tuple[np.ndarray, int]:
+    """The two variance components by REML; (s, iterations or -MAX)."""
+
+    def reml_ll(s):
+        V, P, sw, _ = _reml_parts(y, v, Z1, Z2, s)
+        return -0.5 * (np.linalg.slogdet(V)[1] + np.log(sw) + y @ P @ y)
+
+    # the joint fit, and each component alone (the other at 0): the joint scoring with its
+    # simple active set can stall next to the boundary, so the highest restricted likelihood
+    # among the converged candidates is kept (metafor's optimiser finds that maximum)
+    cands = [_scoring(y, v, Z1, Z2, start, fixed)]
+    if not fixed.any():
+        cands += [
+            _scoring(y, v, Z1, Z2, start, np.array([True, False])),
+            _scoring(y, v, Z1, Z2, start, np.array([False, True])),
+        ]
+    ok = [c for c in cands if c[1] > 0] or cands
+    return max(ok, key=lambda c: reml_ll(c[0]))
+
+
 def three_level(
     yi, vi, trial, effect=None, *, test: str = "z", level: float = 95.0
 ) -> ThreeLevelResult:
@@ -236,22 +293,15 @@ def three_level(
     k = y.size
     if test not in ("z", "t"):
         raise ValueError(f"unknown test {test!r}; choose 'z' or 't'")
-    t_codes, t_uniq = _clusters(trial, k, "trial")
-    if effect is None:
-        e_codes = np.arange(k)
-    else:
-        e_raw, _ = _clusters(effect, k, "effect")
-        e_codes = pd.factorize(pd.Series(list(zip(t_codes, e_raw, strict=True))))[0]
-    Z1 = (t_codes[:, None] == np.arange(len(t_uniq))).astype(float)
-    Z2 = (e_codes[:, None] == np.arange(e_codes.max() + 1)).astype(float)
+    Z1, Z2 = _design(trial, effect, k)
+    n_trials, n_effects = Z1.shape[1], Z2.shape[1]
     if k < 3:
         raise ValueError("a three-level model needs at least 3 effect sizes")
-    dV = (Z1 @ Z1.T, Z2 @ Z2.T)
     ybar = y.mean()
     s = np.full(2, max(np.mean((y - ybar) ** 2) - v.mean(), 0.01 * np.var(y) + 1e-8 * v.mean()))
     s = s / 2
-    one_trial = len(t_uniq) == 1
-    confounded = e_codes.max() + 1 == len(t_uniq)  # every trial holds a single effect
+    one_trial = n_trials == 1
+    confounded = n_effects == n_trials  # every trial holds a single effect
     fixed = np.array([one_trial or confounded, False])
     if one_trial:
         warnings.warn(
@@ -267,41 +317,7 @@ def three_level(
             stacklevel=2,
         )
     s[fixed] = 0.0
-
-    def scoring(s, fixed):
-        """Fisher scoring with components in ``fixed`` held at 0; (s, iterations or -MAX)."""
-        s = np.where(fixed, 0.0, s)
-        for it in range(1, MAX_ITER + 1):
-            _, P, _, _ = _reml_parts(y, v, Z1, Z2, s)
-            Py = P @ y
-            PD = [P @ d for d in dV]
-            score = np.array(
-                [-0.5 * np.trace(pd_) + 0.5 * Py @ d @ Py for pd_, d in zip(PD, dV, strict=True)]
-            )
-            info = 0.5 * np.array([[np.sum(a * b.T) for b in PD] for a in PD])
-            free = ~((s <= 0) & (score < 0)) & ~fixed
-            step = np.zeros(2)
-            if free.any():
-                idx = np.flatnonzero(free)
-                step[idx] = np.linalg.solve(info[np.ix_(idx, idx)], score[idx])
-            new = np.maximum(s + step, 0.0)
-            if np.all(np.abs(new - s) <= SIGMA2_TOL * np.maximum(v.mean(), s)):
-                return new, it
-            s = new
-        return s, -MAX_ITER
-
-    def reml_ll(s):
-        V, P, sw, _ = _reml_parts(y, v, Z1, Z2, s)
-        return -0.5 * (np.linalg.slogdet(V)[1] + np.log(sw) + y @ P @ y)
-
-    # the joint fit, and each component alone (the other at 0): the joint scoring with its
-    # simple active set can stall next to the boundary, so the highest restricted likelihood
-    # among the converged candidates is kept (metafor's optimiser finds that maximum)
-    cands = [scoring(s, fixed)]
-    if not fixed.any():
-        cands += [scoring(s, np.array([True, False])), scoring(s, np.array([False, True]))]
-    ok = [c for c in cands if c[1] > 0] or cands
-    s, iterations = max(ok, key=lambda c: reml_ll(c[0]))
+    s, iterations = _fit_sigma2(y, v, Z1, Z2, s, fixed)
     if iterations < 0:
         warnings.warn("three-level REML did not converge", ConvergenceWarning, stacklevel=2)
     if confounded and not one_trial:
@@ -328,7 +344,7 @@ def three_level(
         test=test,
         level=level,
         k=k,
-        n_trials=len(t_uniq),
+        n_trials=n_trials,
         estimate=est,
         se=se,
         statistic=est / se,

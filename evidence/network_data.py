@@ -60,6 +60,10 @@ NODES = (
     "psychological_placebo",
     "other_control",
 )
+#: Arm-level statistics columns (arm 1, then arm 2).
+_ARM_STATS = tuple(f"{stat}{arm}" for arm in "12" for stat in ("n", "mean", "sd", "events"))
+#: Effect columns: the curated effect and Metapsy's g, each with its standard error.
+_EFFECT_COLUMNS = ("effect", "effect_se", "metapsy_g", "metapsy_g_se")
 #: Columns of ``data/network/comparisons.csv``, in order.
 COLUMNS = (
     "row_id",
@@ -87,19 +91,9 @@ COLUMNS = (
     "higher_is_better",
     "direction_rule",
     "stats_form",
-    "n1",
-    "mean1",
-    "sd1",
-    "events1",
-    "n2",
-    "mean2",
-    "sd2",
-    "events2",
+    *_ARM_STATS,
     "effect_measure",
-    "effect",
-    "effect_se",
-    "metapsy_g",
-    "metapsy_g_se",
+    *_EFFECT_COLUMNS,
     "source",
     "curated_effect_ids",
     "note",
@@ -129,18 +123,8 @@ _REQUIRED = (
 _NUMERIC = (
     "year",
     "time_weeks",
-    "n1",
-    "mean1",
-    "sd1",
-    "events1",
-    "n2",
-    "mean2",
-    "sd2",
-    "events2",
-    "effect",
-    "effect_se",
-    "metapsy_g",
-    "metapsy_g_se",
+    *_ARM_STATS,
+    *_EFFECT_COLUMNS,
 )
 #: statistics form -> columns that must be filled
 _NEEDS = {

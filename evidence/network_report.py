@@ -537,6 +537,110 @@ def _refit_pdt(eff: pd.DataFrame, measure: str, method: str, ref: str) -> dict:
     return out
 
 
+def _pdt_table(res, sp: pd.DataFrame) -> pd.DataFrame:
+    """PDT against every other node: network estimate and the node-split direct/indirect."""
+    tab = []
+    for node in (t for t in res.treatments if t != "pdt"):
+        e, se, lo, hi = _pdt_vs(res, node)
+        s = sp[sp["node"] == node] if len(sp) else sp
+        tab.append(
+            {
+                "node": node,
+                "estimate": e,
+                "se": se,
+                "ci_low": lo,
+                "ci_high": hi,
+                "k_direct": int(s["k_direct"].iloc[0]) if len(s) else 0,
+                "direct": float(s["direct"].iloc[0]) if len(s) else np.nan,
+                "indirect": float(s["indirect"].iloc[0]) if len(s) else np.nan,
+                "pvalue_split": float(s["pvalue_split"].iloc[0]) if len(s) else np.nan,
+            }
+        )
+    return pd.DataFrame(tab)
+
+
+def _league_pdt(res, pdt_table: pd.DataFrame) -> pd.DataFrame:
+    """PDT's row and column of the league table, with the number of direct trials."""
+    lt = res.league(table=True)
+    k_direct = pdt_table.set_index("node")["k_direct"]
+    league_pdt = pd.DataFrame(
+        {
+            "PDT vs node (PDT's row)": lt.loc["pdt"],
+            "node vs PDT (PDT's column)": lt["pdt"],
+            "k_direct": k_direct.reindex(lt.index),
+        }
+    ).drop(index="pdt")
+    league_pdt.index.name = "node"
+    return league_pdt
+
+
+def _pdt_cbt(
+    database: str, pdt_table: pd.DataFrame, sp: pd.DataFrame, inc: pd.DataFrame
+) -> pd.DataFrame | None:
+    """One row: PDT vs CBT direct, indirect and network, with the design-by-treatment test;
+    None when CBT is not in the network."""
+    if "cbt" not in set(pdt_table["node"]):
+        return None
+    r = pdt_table[pdt_table["node"] == "cbt"].iloc[0]
+    s = sp[sp["node"] == "cbt"] if len(sp) else sp
+    return pd.DataFrame(
+        [
+            {
+                "database": database,
+                "k_direct": int(r.k_direct),
+                "direct": r.direct,
+                "direct_se": float(s["direct_se"].iloc[0]) if len(s) else np.nan,
+                "indirect": r.indirect,
+                "indirect_se": float(s["indirect_se"].iloc[0]) if len(s) else np.nan,
+                "network": r.estimate,
+                "network_se": r.se,
+                "net_low": r.ci_low,
+                "net_high": r.ci_high,
+                "pvalue_split": r.pvalue_split,
+                "design_by_treatment_q": float(inc.loc["between designs", "q"]),
+                "design_by_treatment_df": int(inc.loc["between designs", "df"]),
+                "design_by_treatment_p": float(inc.loc["between designs", "pvalue"]),
+            }
+        ]
+    )
+
+
+def _sensitivity(eff: pd.DataFrame, measure: str, method: str, reference: str) -> pd.DataFrame:
+    """PDT refitted on all trials, without waitlist-controlled trials, low risk of bias only."""
+    wl = set(eff.loc[(eff["node_a"] == "waitlist") | (eff["node_b"] == "waitlist"), "study_id"])
+    scen = {
+        "all trials": eff,
+        "without waitlist-controlled trials": eff[~eff["study_id"].isin(wl)],
+        "low risk of bias only": eff[_low_rob(eff["rob"])],
+    }
+    return pd.DataFrame(
+        [{"scenario": k} | _refit_pdt(v, measure, method, reference) for k, v in scen.items()]
+    )
+
+
+def _fragility(
+    kept: pd.DataFrame, eff: pd.DataFrame, measure: str, method: str, reference: str
+) -> tuple[bool, pd.DataFrame | None]:
+    """Whether PDT is linked only to one control node through 1-2 trials, and then the
+    leave-one-trial-out refits."""
+    pdt_rows = kept[(kept["node_a"] == "pdt") | (kept["node_b"] == "pdt")]
+    neighbours = set(pdt_rows["node_a"]) | set(pdt_rows["node_b"]) - {"pdt"}
+    neighbours.discard("pdt")
+    trials = sorted(pdt_rows["study_id"].unique())
+    fragile = len(neighbours) == 1 and len(trials) <= FRAGILE_MAX_TRIALS
+    if not fragile:
+        return fragile, None
+    loo = pd.DataFrame(
+        [
+            {"left_out": t.split(":", 1)[1]}
+            | _refit_pdt(eff[eff["study_id"] != t], measure, method, reference)
+            for t in trials
+        ]
+    )
+    loo.attrs["node"] = next(iter(neighbours))
+    return fragile, loo
+
+
 def network_report(
     net: pd.DataFrame,
     database: str,
@@ -580,88 +684,10 @@ def network_report(
             message=f"PDT has no {timepoint} effect on SMD or OR in this network "
             "(its trials report other timepoints or none that can be computed)",
         )
-    split = res.split()
-    sp = _split_pdt(split)
-    others = [t for t in res.treatments if t != "pdt"]
-    tab = []
-    for node in others:
-        e, se, lo, hi = _pdt_vs(res, node)
-        s = sp[sp["node"] == node] if len(sp) else sp
-        tab.append(
-            {
-                "node": node,
-                "estimate": e,
-                "se": se,
-                "ci_low": lo,
-                "ci_high": hi,
-                "k_direct": int(s["k_direct"].iloc[0]) if len(s) else 0,
-                "direct": float(s["direct"].iloc[0]) if len(s) else np.nan,
-                "indirect": float(s["indirect"].iloc[0]) if len(s) else np.nan,
-                "pvalue_split": float(s["pvalue_split"].iloc[0]) if len(s) else np.nan,
-            }
-        )
-    pdt_table = pd.DataFrame(tab)
-    lt = res.league(table=True)
-    k_direct = pdt_table.set_index("node")["k_direct"]
-    league_pdt = pd.DataFrame(
-        {
-            "PDT vs node (PDT's row)": lt.loc["pdt"],
-            "node vs PDT (PDT's column)": lt["pdt"],
-            "k_direct": k_direct.reindex(lt.index),
-        }
-    ).drop(index="pdt")
-    league_pdt.index.name = "node"
+    sp = _split_pdt(res.split())
+    pdt_table = _pdt_table(res, sp)
     inc = res.inconsistency()
-    pdt_cbt = None
-    if "cbt" in others:
-        r = pdt_table[pdt_table["node"] == "cbt"].iloc[0]
-        s = sp[sp["node"] == "cbt"] if len(sp) else sp
-        pdt_cbt = pd.DataFrame(
-            [
-                {
-                    "database": database,
-                    "k_direct": int(r.k_direct),
-                    "direct": r.direct,
-                    "direct_se": float(s["direct_se"].iloc[0]) if len(s) else np.nan,
-                    "indirect": r.indirect,
-                    "indirect_se": float(s["indirect_se"].iloc[0]) if len(s) else np.nan,
-                    "network": r.estimate,
-                    "network_se": r.se,
-                    "net_low": r.ci_low,
-                    "net_high": r.ci_high,
-                    "pvalue_split": r.pvalue_split,
-                    "design_by_treatment_q": float(inc.loc["between designs", "q"]),
-                    "design_by_treatment_df": int(inc.loc["between designs", "df"]),
-                    "design_by_treatment_p": float(inc.loc["between designs", "pvalue"]),
-                }
-            ]
-        )
-    # sensitivity: all, no waitlist-controlled trials, low risk of bias only
-    wl = set(eff.loc[(eff["node_a"] == "waitlist") | (eff["node_b"] == "waitlist"), "study_id"])
-    scen = {
-        "all trials": eff,
-        "without waitlist-controlled trials": eff[~eff["study_id"].isin(wl)],
-        "low risk of bias only": eff[_low_rob(eff["rob"])],
-    }
-    sens = pd.DataFrame(
-        [{"scenario": k} | _refit_pdt(v, measure, method, res.reference) for k, v in scen.items()]
-    )
-    # fragility: PDT linked only to one control node through 1-2 trials
-    pdt_rows = kept[(kept["node_a"] == "pdt") | (kept["node_b"] == "pdt")]
-    neighbours = set(pdt_rows["node_a"]) | set(pdt_rows["node_b"]) - {"pdt"}
-    neighbours.discard("pdt")
-    trials = sorted(pdt_rows["study_id"].unique())
-    fragile = len(neighbours) == 1 and len(trials) <= FRAGILE_MAX_TRIALS
-    loo = None
-    if fragile:
-        loo = pd.DataFrame(
-            [
-                {"left_out": t.split(":", 1)[1]}
-                | _refit_pdt(eff[eff["study_id"] != t], measure, method, res.reference)
-                for t in trials
-            ]
-        )
-        loo.attrs["node"] = next(iter(neighbours))
+    fragile, loo = _fragility(kept, eff, measure, method, res.reference)
     return NetworkReport(
         **base,
         message="",
@@ -670,12 +696,12 @@ def network_report(
         cov=cov,
         dropped=dropped,
         pdt_table=pdt_table,
-        league_pdt=league_pdt,
+        league_pdt=_league_pdt(res, pdt_table),
         pscores=res.pscores(small_values="undesirable"),
-        pdt_cbt=pdt_cbt,
+        pdt_cbt=_pdt_cbt(database, pdt_table, sp, inc),
         inconsistency=inc,
         transitivity=_transitivity(kept),
-        sensitivity=sens,
+        sensitivity=_sensitivity(eff, measure, method, res.reference),
         fragile=fragile,
         leave_one_out=loo,
     )

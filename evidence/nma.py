@@ -298,6 +298,111 @@ def _name(value: str, allowed: tuple[str, ...], what: str) -> str:
 # public API
 
 
+def _check_contrast_rows(
+    y: np.ndarray, v: np.ndarray, t1s: np.ndarray, t2s: np.ndarray, st: np.ndarray
+) -> None:
+    """Raise on unequal lengths, no rows, ``treat1 == treat2`` or ``vi <= 0`` (naming the row)."""
+    n = y.size
+    lengths = {"yi": n, "vi": v.size, "treat1": t1s.size, "treat2": t2s.size, "study": st.size}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"inputs have unequal lengths: {lengths}")
+    if n == 0:
+        raise ValueError("no contrasts to analyse")
+    same = np.flatnonzero(t1s == t2s)
+    if same.size:
+        raise ValueError(
+            f"row {same[0]} (study {st[same[0]]!r}): treat1 and treat2 are both {t1s[same[0]]!r}"
+        )
+    bad = np.flatnonzero(~(v > 0))
+    if bad.size:
+        raise ValueError(f"study {st[bad[0]]!r}: sampling variance vi <= 0 at row {bad[0]}")
+
+
+def _treatment_order(
+    t1s: np.ndarray, t2s: np.ndarray, reference: str | None
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Treatments with the reference first, the column index of each contrast's two
+    treatments, and a check that the network is connected."""
+    names = sorted(set(t1s) | set(t2s))
+    if reference is None:
+        reference = names[0]
+    if str(reference) not in names:
+        raise ValueError(f"reference {reference!r} is not a treatment of the network: {names}")
+    reference = str(reference)
+    treatments = [reference] + [t for t in names if t != reference]
+    pos = {t: i for i, t in enumerate(treatments)}
+    i1 = np.array([pos[t] for t in t1s])
+    i2 = np.array([pos[t] for t in t2s])
+    comps = _components(treatments, i1, i2)
+    if len(comps) > 1:
+        text = " | ".join("{" + ", ".join(c) + "}" for c in comps)
+        raise ValueError(f"the network is disconnected; its components are {text}")
+    return treatments, i1, i2
+
+
+def _check_cov(
+    cov: np.ndarray | None, v: np.ndarray, st: np.ndarray, scode: np.ndarray, studies: list
+) -> np.ndarray | None:
+    """The validated full within-study covariance matrix, or None when every study has one
+    contrast and none was given."""
+    n = v.size
+    if cov is None:
+        counts = np.bincount(scode)
+        multi = np.flatnonzero(counts > 1)
+        if multi.size:
+            raise ValueError(
+                f"study {studies[multi[0]]!r} has {counts[multi[0]]} contrasts but no covariance "
+                "was given: pass cov= (the full covariance matrix) or use network_from_arms()"
+            )
+        return None
+    full = np.asarray(cov, dtype=float)
+    if full.shape != (n, n):
+        raise ValueError(f"cov must have shape ({n}, {n}); got {full.shape}")
+    if not np.all(np.isfinite(full)):
+        raise ValueError("cov: non-finite entries")
+    if not np.allclose(full, full.T, rtol=0, atol=1e-12 * np.abs(full).max()):
+        raise ValueError("cov is not symmetric")
+    if not np.allclose(np.diag(full), v, rtol=1e-10, atol=0):
+        i = int(np.flatnonzero(~np.isclose(np.diag(full), v, rtol=1e-10, atol=0))[0])
+        raise ValueError(f"cov: diagonal differs from vi at row {i} (study {st[i]!r})")
+    cross = (scode[:, None] != scode[None, :]) & (full != 0)
+    if cross.any():
+        i, j = np.argwhere(cross)[0]
+        raise ValueError(
+            f"cov: non-zero covariance between rows {i} and {j} of different studies "
+            f"({st[i]!r} and {st[j]!r}); cov must be block diagonal by study"
+        )
+    return full
+
+
+def _check_study_blocks(
+    blk: _Blocks,
+    scode: np.ndarray,
+    studies: list,
+    i1: np.ndarray,
+    i2: np.ndarray,
+    n_treatments: int,
+) -> None:
+    """Raise when a multi-contrast study's covariance block is not positive definite or its
+    contrasts are linearly dependent (naming the study)."""
+    for rows, block in blk.multi_contrast_studies():
+        s = int(scode[rows[0]])
+        try:
+            np.linalg.cholesky(block)
+        except np.linalg.LinAlgError:
+            raise ValueError(
+                f"study {studies[s]!r}: its covariance block is singular or not positive definite"
+            ) from None
+        D = np.zeros((rows.size, n_treatments))
+        D[np.arange(rows.size), i1[rows]] += 1
+        D[np.arange(rows.size), i2[rows]] -= 1
+        if np.linalg.matrix_rank(D) < rows.size:
+            raise ValueError(
+                f"study {studies[s]!r}: its contrasts are linearly dependent (give a-1 "
+                "contrasts against one baseline arm for an a-arm study)"
+            )
+
+
 def network(
     yi: Sequence[float] | np.ndarray,
     vi: Sequence[float] | np.ndarray,
@@ -370,81 +475,13 @@ def network(
     y, v = _vector("yi", yi), _vector("vi", vi)
     t1s, t2s, st = _strings("treat1", treat1), _strings("treat2", treat2), _strings("study", study)
     n = y.size
-    lengths = {"yi": n, "vi": v.size, "treat1": t1s.size, "treat2": t2s.size, "study": st.size}
-    if len(set(lengths.values())) != 1:
-        raise ValueError(f"inputs have unequal lengths: {lengths}")
-    if n == 0:
-        raise ValueError("no contrasts to analyse")
-    same = np.flatnonzero(t1s == t2s)
-    if same.size:
-        raise ValueError(
-            f"row {same[0]} (study {st[same[0]]!r}): treat1 and treat2 are both {t1s[same[0]]!r}"
-        )
-    bad = np.flatnonzero(~(v > 0))
-    if bad.size:
-        raise ValueError(f"study {st[bad[0]]!r}: sampling variance vi <= 0 at row {bad[0]}")
-    names = sorted(set(t1s) | set(t2s))
-    if reference is None:
-        reference = names[0]
-    if str(reference) not in names:
-        raise ValueError(f"reference {reference!r} is not a treatment of the network: {names}")
-    reference = str(reference)
-    treatments = [reference] + [t for t in names if t != reference]
-    pos = {t: i for i, t in enumerate(treatments)}
-    i1 = np.array([pos[t] for t in t1s])
-    i2 = np.array([pos[t] for t in t2s])
-    comps = _components(treatments, i1, i2)
-    if len(comps) > 1:
-        text = " | ".join("{" + ", ".join(c) + "}" for c in comps)
-        raise ValueError(f"the network is disconnected; its components are {text}")
+    _check_contrast_rows(y, v, t1s, t2s, st)
+    treatments, i1, i2 = _treatment_order(t1s, t2s, reference)
     studies = list(dict.fromkeys(st))
     scode = np.array([studies.index(s) for s in st]) if n < 50 else pd.factorize(st)[0]
-
-    # within-study covariance blocks
-    if cov is None:
-        counts = np.bincount(scode)
-        multi = np.flatnonzero(counts > 1)
-        if multi.size:
-            raise ValueError(
-                f"study {studies[multi[0]]!r} has {counts[multi[0]]} contrasts but no covariance "
-                "was given: pass cov= (the full covariance matrix) or use network_from_arms()"
-            )
-        full = None
-    else:
-        full = np.asarray(cov, dtype=float)
-        if full.shape != (n, n):
-            raise ValueError(f"cov must have shape ({n}, {n}); got {full.shape}")
-        if not np.all(np.isfinite(full)):
-            raise ValueError("cov: non-finite entries")
-        if not np.allclose(full, full.T, rtol=0, atol=1e-12 * np.abs(full).max()):
-            raise ValueError("cov is not symmetric")
-        if not np.allclose(np.diag(full), v, rtol=1e-10, atol=0):
-            i = int(np.flatnonzero(~np.isclose(np.diag(full), v, rtol=1e-10, atol=0))[0])
-            raise ValueError(f"cov: diagonal differs from vi at row {i} (study {st[i]!r})")
-        cross = (scode[:, None] != scode[None, :]) & (full != 0)
-        if cross.any():
-            i, j = np.argwhere(cross)[0]
-            raise ValueError(
-                f"cov: non-zero covariance between rows {i} and {j} of different studies "
-                f"({st[i]!r} and {st[j]!r}); cov must be block diagonal by study"
-            )
+    full = _check_cov(cov, v, st, scode, studies)
     blk = _Blocks.build(scode, full, v)
-    for rows, block in blk.multi_contrast_studies():
-        s = int(scode[rows[0]])
-        try:
-            np.linalg.cholesky(block)
-        except np.linalg.LinAlgError:
-            raise ValueError(
-                f"study {studies[s]!r}: its covariance block is singular or not positive definite"
-            ) from None
-        D = np.zeros((rows.size, len(treatments)))
-        D[np.arange(rows.size), i1[rows]] += 1
-        D[np.arange(rows.size), i2[rows]] -= 1
-        if np.linalg.matrix_rank(D) < rows.size:
-            raise ValueError(
-                f"study {studies[s]!r}: its contrasts are linearly dependent (give a-1 "
-                "contrasts against one baseline arm for an a-arm study)"
-            )
+    _check_study_blocks(blk, scode, studies, i1, i2, len(treatments))
     X = np.zeros((n, len(treatments)))
     X[np.arange(n), i1] += 1
     X[np.arange(n), i2] -= 1

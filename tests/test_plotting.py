@@ -727,23 +727,27 @@ def test_frame_forest_of_any_rows_with_level_and_note():
         forest_from_frame(frame, kind="bars")
 
 
-def test_no_plotting_function_over_80_lines():
-    """The layout layer and the figures built on it keep functions short (code lines,
-    docstrings not counted)."""
+#: Functions in ``evidence/`` allowed to stay over 80 code lines, each with the reason (none
+#: today; add ``"path/in/evidence.py:function": "why"`` only with a reason a reviewer accepts).
+LONG_FUNCTION_ALLOW: dict[str, str] = {}
+
+
+def test_no_function_over_80_lines():
+    """Every function in ``evidence/`` keeps to about 80 code lines (docstrings not counted),
+    except those named in ``LONG_FUNCTION_ALLOW`` with a reason."""
     import ast
 
-    root = Path(ev.__file__).parent / "plots"
-    layout = ("table", "forest", "sensitivity", "funnel", "style", "axis", "text", "__init__")
+    root = Path(ev.__file__).parent
     long = []
-    for path in (root / f"{name}.py" for name in layout):
+    for path in sorted(root.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.FunctionDef):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 body = node.body
                 if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
                     body = body[1:]
                 if body and node.end_lineno - body[0].lineno + 1 > 80:
-                    long.append(f"{path.name}:{node.name}")
-    assert long == []
+                    long.append(f"{path.relative_to(root).as_posix()}:{node.name}")
+    assert sorted(long) == sorted(LONG_FUNCTION_ALLOW)
 
 
 def test_cumulative_and_leave_one_out_forests():

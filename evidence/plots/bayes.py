@@ -6,19 +6,61 @@ median of the study's true effect theta_i with its credible interval (filled cir
 Below them, the posterior of the mean effect mu (diamond: median and credible interval) and the
 posterior predictive interval for a new trial (bar). The table, axis, arrows and fonts follow
 :mod:`evidence.plotting`; the helpers used here are that module's, so both look the same.
+
+:func:`cell_forest` builds its rows and columns and is drawn by the table-layout layer
+(:func:`evidence.plots.table.draw_table`), like every other forest.
 """
 
 from __future__ import annotations
 
 import functools
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from ..plotting import RATIO_MEASURES
+from .table import Column, Graphic, Row, Table, draw_table
 
 __all__ = ["shrinkage_forest", "cell_forest"]
+
+
+def _x_axis(xlim, core, los, his, log: bool, plot_width: float, meas) -> tuple:
+    """Display-scale limits and ticks: chosen from the estimates, or those of ``xlim``."""
+    from .. import plotting as P
+
+    if xlim is None:
+        a, b = P._auto_range(core, los, his, log)
+        return P._fit_ticks(a, b, log, plot_width, meas)
+    x0, x1 = xlim
+    _, _, ticks = P._nice_limits(x0, x1, log)
+    return x0, x1, ticks[(ticks >= x0 - 1e-12) & (ticks <= x1 + 1e-12)]
+
+
+def _value_axes(ax, widths, heights, ylim, xlim):
+    """``ax``, or the graphical column of a new figure sized to the table: ``widths`` are
+    (table, left of the axes, axes), ``heights`` (title, header, axes, below) in inches."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    (table_w, left_w, plot_width), (title_h, head_h, axes_h, bottom_h) = widths, heights
+    margin = 0.15
+    fw = 2 * margin + table_w
+    fh = 2 * margin + title_h + head_h + axes_h + bottom_h
+    fig = plt.figure(figsize=(fw, fh))
+    return fig.add_axes(
+        ((margin + left_w) / fw, (margin + bottom_h) / fh, plot_width / fw, axes_h / fh)
+    )
+
+
+def _null_line(ax, null: float, xlim, ylim) -> None:
+    """The vertical line of no effect, when it falls inside the axis."""
+    from .. import plotting as P
+
+    if xlim[0] <= null <= xlim[1]:
+        ax.plot([null, null], [ylim[0], ylim[1]], color=P.INK, lw=0.8, zorder=1, gid="null-line")
 
 
 def shrinkage_forest(
@@ -61,55 +103,21 @@ def shrinkage_forest(
 
     if not hasattr(result, "theta_mean") or not hasattr(result, "prior"):
         raise TypeError("shrinkage_forest needs a BayesResult (evidence.bayes.bayes_pool)")
-    measure = result.measure
-    log = measure in RATIO_MEASURES
-    tf = np.exp if log else (lambda x: np.asarray(x, dtype=float))
-    null = 1.0 if log else 0.0
+    v = _shrinkage_values(result)
     lvl = f"{result.level:g}%"
-    z = stats.norm.ppf(0.5 + result.level / 200)
     k = result.k
-    se = np.sqrt(result.vi)
-    obs = tf(result.yi)
-    obs_lo, obs_hi = tf(result.yi - z * se), tf(result.yi + z * se)
-    theta_med = tf(result.theta_median)
-    th_lo, th_hi = tf(result.theta_ci_low), tf(result.theta_ci_high)
-    mu_e, mu_lo, mu_hi = (
-        float(tf(v)) for v in (result.mu_median, result.mu_ci_low, result.mu_ci_high)
-    )
-    pi_lo, pi_hi = float(tf(result.pi_low)), float(tf(result.pi_high))
 
     with P._style():
-        import matplotlib.pyplot as plt
         from matplotlib import transforms
-        from matplotlib.collections import LineCollection
-        from matplotlib.patches import Polygon
 
         meas = P._Measure()
         labels = [meas.wrap(s, label_width, P.FONT_PT, max_lines=1) for s in result.study_labels]
         lab_w = min(
             max([meas(s) for s in labels] + [meas("Prediction (new trial)"), 0.8]), label_width
         )
-        cells = {
-            "obs": [
-                f"{P._num(e, digits)} [{P._num(a, digits)}, {P._num(b, digits)}]"
-                for e, a, b in zip(obs, obs_lo, obs_hi, strict=True)
-            ],
-            "shr": [
-                f"{P._num(e, digits)} [{P._num(a, digits)}, {P._num(b, digits)}]"
-                for e, a, b in zip(theta_med, th_lo, th_hi, strict=True)
-            ],
-        }
-        pooled = {
-            "obs": "",
-            "shr": f"{P._num(mu_e, digits)} [{P._num(mu_lo, digits)}, {P._num(mu_hi, digits)}]",
-        }
-        pred = {"obs": "", "shr": f"[{P._num(pi_lo, digits)}, {P._num(pi_hi, digits)}]"}
-        heads = {"obs": f"Observed [{lvl} CI]", "shr": f"Shrunken [{lvl} CrI]"}
+        cells, heads = _shrinkage_cells(v, digits, lvl)
         widths = {
-            key: max(
-                [meas(v) for v in cells[key] + [pooled[key], pred[key]]]
-                + [meas(heads[key], P.FONT_PT, "bold")]
-            )
+            key: max([meas(c) for c in cells[key]] + [meas(heads[key], P.FONT_PT, "bold")])
             for key in cells
         }
         gap, pad = 0.15, 0.15
@@ -127,113 +135,20 @@ def shrinkage_forest(
         title_txt = meas.wrap(title, table_w, 9.0, "bold") if title else None
         head_h = 1.5 * row_height
         title_h = (title_txt.count("\n") + 1) * 0.19 + 0.08 if title_txt else 0.0
-        note = (
-            f"Open squares: observed estimates with Wald {lvl} CIs. Filled circles: shrunken "
-            f"estimates (posterior median and {result.interval} {lvl} credible interval of each "
-            f"study's true effect). Diamond: mean effect; bar: {lvl} prediction interval for a "
-            f"new trial. Model: {result.methods_text()}."
-        )
-        note_txt = meas.wrap(note, table_w, P.NOTE_PT)
+        note_txt = meas.wrap(_shrinkage_note(result, lvl), table_w, P.NOTE_PT)
         bottom_h = 0.35 + 0.08 + (note_txt.count("\n") + 1) * 0.125
         axes_h = (y_bottom - y_top) * row_height
 
-        core = np.concatenate([obs, theta_med, [null, mu_lo, mu_hi]])
-        if xlim is None:
-            a, b = P._auto_range(
-                core, np.r_[obs_lo, th_lo, pi_lo], np.r_[obs_hi, th_hi, pi_hi], log
-            )
-            x0, x1, ticks = P._fit_ticks(a, b, log, plot_width, meas)
-        else:
-            x0, x1 = xlim
-            _, _, ticks = P._nice_limits(x0, x1, log)
-            ticks = ticks[(ticks >= x0 - 1e-12) & (ticks <= x1 + 1e-12)]
-
-        if ax is None:
-            margin = 0.15
-            fw = 2 * margin + table_w
-            fh = 2 * margin + title_h + head_h + axes_h + bottom_h
-            fig = plt.figure(figsize=(fw, fh))
-            ax = fig.add_axes(
-                ((margin + left_w) / fw, (margin + bottom_h) / fh, plot_width / fw, axes_h / fh)
-            )
+        core = np.concatenate([v.obs, v.theta_med, [v.null, v.mu_lo, v.mu_hi]])
+        los, his = np.r_[v.obs_lo, v.th_lo, v.pi_lo], np.r_[v.obs_hi, v.th_hi, v.pi_hi]
+        x0, x1, ticks = _x_axis(xlim, core, los, his, v.log, plot_width, meas)
+        heights = (title_h, head_h, axes_h, bottom_h)
+        ax = _value_axes(ax, (table_w, left_w, plot_width), heights, (y_bottom, y_top), (x0, x1))
+        P._value_axis(ax, (y_bottom, y_top), (x0, x1), ticks, v.log)
+        _null_line(ax, v.null, (x0, x1), (y_bottom, y_top))
         fig = ax.figure
         tl, trt = P._xin(ax, 0.0), P._xin(ax, 1.0)
-        P._value_axis(ax, (y_bottom, y_top), (x0, x1), ticks, log)
-        if x0 <= null <= x1:
-            ax.plot([null, null], [y_bottom, y_top], color=P.INK, lw=0.8, zorder=1, gid="null-line")
-        yo, ys = rows_y - 0.18, rows_y + 0.18
-        seg = [
-            [(max(a, x0), yv), (min(b, x1), yv)]
-            for a, b, yv in zip(obs_lo, obs_hi, yo, strict=True)
-        ]
-        ax.add_collection(
-            LineCollection(seg, colors=P.GREY, linewidths=0.8, zorder=2, gid="observed-cis")
-        )
-        ax.scatter(
-            obs,
-            yo,
-            s=20,
-            marker="s",
-            facecolors="white",
-            edgecolors=P.GREY,
-            linewidths=0.8,
-            zorder=3,
-            gid="observed-estimates",
-        )
-        seg = [
-            [(max(a, x0), yv), (min(b, x1), yv)] for a, b, yv in zip(th_lo, th_hi, ys, strict=True)
-        ]
-        ax.add_collection(
-            LineCollection(seg, colors=P.INK, linewidths=0.8, zorder=2, gid="shrunken-cis")
-        )
-        ax.scatter(
-            theta_med,
-            ys,
-            s=20,
-            marker="o",
-            color=P.SQUARE,
-            edgecolors="none",
-            zorder=3,
-            gid="shrunken-estimates",
-        )
-        ax.plot(
-            [mu_e, mu_e],
-            [-0.5, k - 0.5],
-            color=P.GREY,
-            lw=0.6,
-            ls=(0, (3, 2)),
-            zorder=1,
-            gid="pooled-line",
-        )
-        ax.add_patch(
-            Polygon(
-                [(mu_lo, y_mu), (mu_e, y_mu - 0.34), (mu_hi, y_mu), (mu_e, y_mu + 0.34)],
-                closed=True,
-                facecolor=P.DIAMOND,
-                edgecolor=P.INK,
-                lw=0.6,
-                zorder=4,
-                gid="diamond-overall",
-            )
-        )
-        ax.add_patch(
-            plt.Rectangle(
-                (max(pi_lo, x0), y_pi - 0.15),
-                min(pi_hi, x1) - max(pi_lo, x0),
-                0.3,
-                facecolor=P.PI_FILL,
-                edgecolor=P.INK,
-                lw=0.6,
-                zorder=3,
-                gid="prediction-interval",
-            )
-        )
-        spans = (
-            list(zip(obs_lo, obs_hi, yo, strict=True))
-            + list(zip(th_lo, th_hi, ys, strict=True))
-            + [(pi_lo, pi_hi, y_pi)]
-        )
-        P._arrows(ax, spans, x0, x1)
+        _draw_shrinkage_marks(ax, v, (rows_y, y_mu, y_pi), (x0, x1))
 
         put = functools.partial(P._put, ax)
         head_y = y_top - 0.55
@@ -241,7 +156,7 @@ def shrinkage_forest(
         for key in cells:
             put(xs[key], head_y, heads[key], trt, ha="right", weight="bold")
         bt = transforms.blended_transform_factory(ax.transAxes, ax.transData)
-        name = P._MEASURE_NAMES.get(measure, measure or "Estimate")
+        name = P._MEASURE_NAMES.get(result.measure, result.measure or "Estimate")
         put(0.5, head_y, name, bt, ha="center", weight="bold")
         rule_y = y_top - 0.05
         ax.plot([-left_w, 0], [rule_y] * 2, transform=tl, color=P.INK, lw=0.6, clip_on=False)
@@ -252,32 +167,108 @@ def shrinkage_forest(
             put(xs["obs"], rows_y[i], cells["obs"][i], trt, ha="right", color=P.GREY)
             put(xs["shr"], rows_y[i], cells["shr"][i], trt, ha="right")
         put(-left_w, y_mu, "Mean effect (\u03bc)", tl, weight="bold", gid="mu-label")
-        put(xs["shr"], y_mu, pooled["shr"], trt, ha="right", weight="bold")
+        put(xs["shr"], y_mu, cells["shr"][k], trt, ha="right", weight="bold")
         put(-left_w, y_pi, "Prediction (new trial)", tl, gid="pi-label")
-        put(xs["shr"], y_pi, pred["shr"], trt, ha="right")
-        put(
-            -left_w,
-            -(0.35 + 0.08),
-            note_txt,
-            P._yin(ax, 0.0),
-            size=P.NOTE_PT,
-            color=P.GREY,
-            va="top",
-            gid="footnote",
-        )
+        put(xs["shr"], y_pi, cells["shr"][k + 1], trt, ha="right")
+        put(-left_w, -(0.35 + 0.08), note_txt, P._yin(ax, 0.0), size=P.NOTE_PT, color=P.GREY,
+            va="top", gid="footnote")  # fmt: skip
         if title_txt:
             tt = fig.dpi_scale_trans + transforms.ScaledTranslation(0, 1, ax.transAxes)
-            put(
-                -left_w,
-                head_h + 0.08,
-                title_txt,
-                tt,
-                size=9.0,
-                weight="bold",
-                va="bottom",
-                gid="title",
-            )
+            put(-left_w, head_h + 0.08, title_txt, tt, size=9.0, weight="bold", va="bottom",
+                gid="title")  # fmt: skip
     return ax
+
+
+def _shrinkage_note(result: Any, lvl: str) -> str:
+    return (
+        f"Open squares: observed estimates with Wald {lvl} CIs. Filled circles: shrunken "
+        f"estimates (posterior median and {result.interval} {lvl} credible interval of each "
+        f"study's true effect). Diamond: mean effect; bar: {lvl} prediction interval for a "
+        f"new trial. Model: {result.methods_text()}."
+    )
+
+
+def _shrinkage_values(result: Any) -> SimpleNamespace:
+    """Display-scale observed (Wald) and shrunken study intervals, mu and the prediction
+    interval of a BayesResult; ``log`` and ``null`` of its measure."""
+    log = result.measure in RATIO_MEASURES
+    tf = np.exp if log else (lambda x: np.asarray(x, dtype=float))
+    z = stats.norm.ppf(0.5 + result.level / 200)
+    se = np.sqrt(result.vi)
+    mu_e, mu_lo, mu_hi = (
+        float(tf(x)) for x in (result.mu_median, result.mu_ci_low, result.mu_ci_high)
+    )
+    return SimpleNamespace(
+        log=log,
+        null=1.0 if log else 0.0,
+        obs=tf(result.yi),
+        obs_lo=tf(result.yi - z * se),
+        obs_hi=tf(result.yi + z * se),
+        theta_med=tf(result.theta_median),
+        th_lo=tf(result.theta_ci_low),
+        th_hi=tf(result.theta_ci_high),
+        mu_e=mu_e,
+        mu_lo=mu_lo,
+        mu_hi=mu_hi,
+        pi_lo=float(tf(result.pi_low)),
+        pi_hi=float(tf(result.pi_high)),
+    )
+
+
+def _shrinkage_cells(v: SimpleNamespace, digits: int, lvl: str) -> tuple[dict, dict]:
+    """Text of the observed and shrunken columns (the k studies, then mu and the prediction
+    interval) and their headers."""
+    from .. import plotting as P
+
+    def ci(e, a, b) -> str:
+        return f"{P._num(e, digits)} [{P._num(a, digits)}, {P._num(b, digits)}]"
+
+    cells = {
+        "obs": [ci(*t) for t in zip(v.obs, v.obs_lo, v.obs_hi, strict=True)] + ["", ""],
+        "shr": [ci(*t) for t in zip(v.theta_med, v.th_lo, v.th_hi, strict=True)]
+        + [ci(v.mu_e, v.mu_lo, v.mu_hi), f"[{P._num(v.pi_lo, digits)}, {P._num(v.pi_hi, digits)}]"],
+    }
+    heads = {"obs": f"Observed [{lvl} CI]", "shr": f"Shrunken [{lvl} CrI]"}
+    return cells, heads
+
+
+def _draw_shrinkage_marks(ax, v: SimpleNamespace, ys: tuple, xlim: tuple) -> None:
+    """Observed (open squares, upper) and shrunken (filled circles, lower) study marks, the
+    mu line and diamond, the prediction bar and the arrows of clipped intervals."""
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+    from matplotlib.patches import Polygon
+
+    from .. import plotting as P
+
+    (rows_y, y_mu, y_pi), (x0, x1) = ys, xlim
+    k = rows_y.size
+    yo, ys = rows_y - 0.18, rows_y + 0.18
+    for lo, hi, y, colour, gid in (
+        (v.obs_lo, v.obs_hi, yo, P.GREY, "observed-cis"),
+        (v.th_lo, v.th_hi, ys, P.INK, "shrunken-cis"),
+    ):
+        seg = [[(max(a, x0), yv), (min(b, x1), yv)] for a, b, yv in zip(lo, hi, y, strict=True)]
+        ax.add_collection(LineCollection(seg, colors=colour, linewidths=0.8, zorder=2, gid=gid))
+        if gid == "observed-cis":
+            ax.scatter(v.obs, yo, s=20, marker="s", facecolors="white", edgecolors=P.GREY,
+                       linewidths=0.8, zorder=3, gid="observed-estimates")  # fmt: skip
+    ax.scatter(v.theta_med, ys, s=20, marker="o", color=P.SQUARE, edgecolors="none", zorder=3,
+               gid="shrunken-estimates")  # fmt: skip
+    ax.plot([v.mu_e, v.mu_e], [-0.5, k - 0.5], color=P.GREY, lw=0.6, ls=(0, (3, 2)), zorder=1,
+            gid="pooled-line")  # fmt: skip
+    diamond = [(v.mu_lo, y_mu), (v.mu_e, y_mu - 0.34), (v.mu_hi, y_mu), (v.mu_e, y_mu + 0.34)]
+    ax.add_patch(Polygon(diamond, closed=True, facecolor=P.DIAMOND, edgecolor=P.INK, lw=0.6,
+                         zorder=4, gid="diamond-overall"))  # fmt: skip
+    a, b = max(v.pi_lo, x0), min(v.pi_hi, x1)
+    ax.add_patch(plt.Rectangle((a, y_pi - 0.15), b - a, 0.3, facecolor=P.PI_FILL, edgecolor=P.INK,
+                               lw=0.6, zorder=3, gid="prediction-interval"))  # fmt: skip
+    spans = (
+        list(zip(v.obs_lo, v.obs_hi, yo, strict=True))
+        + list(zip(v.th_lo, v.th_hi, ys, strict=True))
+        + [(v.pi_lo, v.pi_hi, y_pi)]
+    )
+    P._arrows(ax, spans, x0, x1)
 
 
 def cell_forest(
@@ -324,169 +315,66 @@ def cell_forest(
         raise ValueError("cell_forest: no cells to draw")
     measure = measure or (table["measure"].iloc[0] if "measure" in table else None)
     log = measure in RATIO_MEASURES
-    null = 1.0 if log else 0.0
-    n = len(table)
+    note = (
+        "Black diamond: REML + Knapp-Hartung estimate and 95% CI. Grey diamond: Bayesian "
+        "posterior median and 95% credible interval (flat prior on the mean, the prior on "
+        "\u03c4 as labelled); bar: 95% Bayesian predictive interval for a new trial."
+    )
+    header = P._MEASURE_NAMES.get(measure, measure or "Estimate")
+    right = [Column("est", "Estimate [95% interval]")]
+    if "p_pdt_better" in table:
+        right.append(Column("prob", "P(PDT better)"))
+    # the axis covers the Bayesian credible intervals (as the estimates); wider intervals get
+    # arrows, by the table layer's rule
+    cover = tuple(table["bayes_ci_low"].astype(float)) + tuple(table["bayes_ci_high"].astype(float))
+    t = Table(
+        _cell_rows(table, digits),
+        Graphic(log=log, null=1.0 if log else 0.0, header=header, xlim=xlim, cover=cover),
+        label_header="Cell",
+        right=right,
+        footnote=f"{note} {footnote}" if footnote else note,
+        title=title,
+        favours=favours,
+        label_width=label_width,
+        plot_width=plot_width,
+        row_height=row_height,
+    )
+    return draw_table(t, ax)
 
-    with P._style():
-        import matplotlib.pyplot as plt
-        from matplotlib import transforms
-        from matplotlib.patches import Polygon
 
-        meas = P._Measure()
-        rows = []  # (kind, label, est, lo, hi, gid)
-        for i, (name, r) in enumerate(table.iterrows()):
-            rows.append(("head", f"{name} (k = {int(r['k'])})", None, None, None, f"cell-{i}"))
-            rows.append(
-                (
-                    "reml",
-                    "REML + Knapp-Hartung",
-                    *(float(r[c]) for c in ("reml_estimate", "reml_ci_low", "reml_ci_high")),
-                    f"cell-{i}-reml",
-                )
-            )
-            rows.append(
-                (
-                    "bayes",
-                    f"Bayesian, {r['tau_prior']} on \u03c4",
-                    *(float(r[c]) for c in ("bayes_median", "bayes_ci_low", "bayes_ci_high")),
-                    f"cell-{i}-bayes",
-                )
-            )
-            rows.append(
-                (
-                    "pi",
-                    "Bayesian prediction (new trial)",
-                    np.nan,
-                    float(r["bayes_pi_low"]),
-                    float(r["bayes_pi_high"]),
-                    f"cell-{i}-pi",
-                )
-            )
-        labels = [meas.wrap(row[1], label_width, P.FONT_PT, max_lines=1) for row in rows]
-        lab_w = min(max(meas(s) for s in labels), label_width)
-        text = [
-            ""
-            if kind == "head"
-            else f"[{P._num(lo, digits)}, {P._num(hi, digits)}]"
-            if kind == "pi"
-            else f"{P._num(e, digits)} [{P._num(lo, digits)}, {P._num(hi, digits)}]"
-            for kind, _, e, lo, hi, _ in rows
+def _cell_rows(table: Any, digits: int) -> list:
+    """Per cell: a header row with k, the REML + KH diamond, the Bayesian diamond (with the
+    probability that PDT is better) and the Bayesian predictive interval; a gap between cells."""
+    from .. import plotting as P
+
+    def ci(e: float, lo: float, hi: float) -> str:
+        return f"{P._num(e, digits)} [{P._num(lo, digits)}, {P._num(hi, digits)}]"
+
+    rows = []
+    for i, (name, r) in enumerate(table.iterrows()):
+        if i:
+            rows.append(Row("blank", height=0.4))
+        reml = [float(r[c]) for c in ("reml_estimate", "reml_ci_low", "reml_ci_high")]
+        bayes = [float(r[c]) for c in ("bayes_median", "bayes_ci_low", "bayes_ci_high")]
+        pi = float(r["bayes_pi_low"]), float(r["bayes_pi_high"])
+        prob = {"prob": f"{100 * float(r['p_pdt_better']):.0f}%"} if "p_pdt_better" in r else {}
+        rows += [
+            Row("group", f"{name} (k = {int(r['k'])})", bold=True, gid=f"cell-{i}"),
+            Row("overall", "REML + Knapp-Hartung", {"est": ci(*reml)}, *reml, gid=f"cell-{i}-reml"),
+            Row(
+                "subtotal",
+                f"Bayesian, {r['tau_prior']} on \u03c4",
+                {"est": ci(*bayes)} | prob,
+                *bayes,
+                gid=f"cell-{i}-bayes",
+            ),
+            Row(
+                "pi",
+                "Bayesian prediction (new trial)",
+                {"est": f"[{P._num(pi[0], digits)}, {P._num(pi[1], digits)}]"},
+                np.nan,
+                *pi,
+                gid=f"cell-{i}-pi",
+            ),
         ]
-        prob = [""] * len(rows)
-        if "p_pdt_better" in table:
-            for i, p in enumerate(table["p_pdt_better"]):
-                prob[4 * i + 2] = f"{100 * float(p):.0f}%"
-        head_est, head_p = "Estimate [95% interval]", "P(PDT better)"
-        w_est = max([meas(s) for s in text] + [meas(head_est, P.FONT_PT, "bold")])
-        w_p = max([meas(s) for s in prob] + [meas(head_p, P.FONT_PT, "bold")])
-        pad, gap = 0.15, 0.15
-        x_est, x_p = pad + w_est, pad + w_est + gap + w_p
-        right_w, left_w = x_p, pad + lab_w
-        ys = np.arange(len(rows), dtype=float) + np.repeat(np.arange(n) * 0.4, 4)
-        y_top, y_bottom = -0.6, ys[-1] + 0.6
-        table_w = left_w + plot_width + right_w
-        title_txt = meas.wrap(title, table_w, 9.0, "bold") if title else None
-        head_h = 1.5 * row_height
-        title_h = (title_txt.count("\n") + 1) * 0.19 + 0.08 if title_txt else 0.0
-        note = (
-            "Black diamond: REML + Knapp-Hartung estimate and 95% CI. Grey diamond: Bayesian "
-            "posterior median and 95% credible interval (flat prior on the mean, the prior on "
-            "\u03c4 as labelled); bar: 95% Bayesian predictive interval for a new trial."
-        )
-        if footnote:
-            note += " " + footnote
-        note_txt = meas.wrap(note, table_w, P.NOTE_PT)
-        fav_h = 0.2 if favours else 0.0
-        bottom_h = 0.35 + fav_h + 0.08 + (note_txt.count("\n") + 1) * 0.125
-        axes_h = (y_bottom - y_top) * row_height
-
-        draw = [r for r in rows if r[0] != "head"]
-        est = np.array([r[2] for r in draw if r[0] != "pi"] + [null])
-        los = np.array([r[3] for r in draw])
-        his = np.array([r[4] for r in draw])
-        if xlim is None:
-            core = np.r_[est, [r[3] for r in draw if r[0] == "bayes"]]
-            core = np.r_[core, [r[4] for r in draw if r[0] == "bayes"]]
-            a, b = P._auto_range(core[np.isfinite(core)], los, his, log)
-            x0, x1, ticks = P._fit_ticks(a, b, log, plot_width, meas)
-        else:
-            x0, x1 = xlim
-            _, _, ticks = P._nice_limits(x0, x1, log)
-            ticks = ticks[(ticks >= x0 - 1e-12) & (ticks <= x1 + 1e-12)]
-        if ax is None:
-            margin = 0.15
-            fw = 2 * margin + table_w
-            fh = 2 * margin + title_h + head_h + axes_h + bottom_h
-            fig = plt.figure(figsize=(fw, fh))
-            ax = fig.add_axes(
-                ((margin + left_w) / fw, (margin + bottom_h) / fh, plot_width / fw, axes_h / fh)
-            )
-        fig = ax.figure
-        tl, trt = P._xin(ax, 0.0), P._xin(ax, 1.0)
-        P._value_axis(ax, (y_bottom, y_top), (x0, x1), ticks, log)
-        if x0 <= null <= x1:
-            ax.plot([null, null], [y_bottom, y_top], color=P.INK, lw=0.8, zorder=1, gid="null-line")
-        spans = []
-        for (kind, _, e, lo, hi, gid), y in zip(rows, ys, strict=True):
-            if kind == "head" or not (np.isfinite(lo) and np.isfinite(hi)):
-                continue
-            a, b = max(lo, x0), min(hi, x1)
-            spans.append((lo, hi, y))
-            if kind == "pi":
-                ax.add_patch(
-                    plt.Rectangle(
-                        (a, y - 0.15), b - a, 0.3, facecolor=P.PI_FILL, edgecolor=P.INK, lw=0.6,
-                        zorder=3, gid=gid,
-                    )
-                )  # fmt: skip
-            else:
-                fill = P.DIAMOND if kind == "reml" else P.SUB_DIAMOND
-                ax.add_patch(
-                    Polygon(
-                        [(a, y), (e, y - 0.34), (b, y), (e, y + 0.34)], closed=True,
-                        facecolor=fill, edgecolor=P.INK, lw=0.6, zorder=4, gid=gid,
-                    )
-                )  # fmt: skip
-        P._arrows(ax, spans, x0, x1)
-
-        put = functools.partial(P._put, ax)
-        head_y = y_top - 0.55
-        put(-left_w, head_y, "Cell", tl, weight="bold")
-        put(x_est, head_y, head_est, trt, ha="right", weight="bold")
-        put(x_p, head_y, head_p, trt, ha="right", weight="bold")
-        bt = transforms.blended_transform_factory(ax.transAxes, ax.transData)
-        put(0.5, head_y, P._MEASURE_NAMES.get(measure, measure or "Estimate"), bt,
-            ha="center", weight="bold")  # fmt: skip
-        rule_y = y_top - 0.05
-        ax.plot([-left_w, 0], [rule_y] * 2, transform=tl, color=P.INK, lw=0.6, clip_on=False)
-        ax.plot([0, 1], [rule_y] * 2, transform=bt, color=P.INK, lw=0.6, clip_on=False)
-        ax.plot([0, right_w], [rule_y] * 2, transform=trt, color=P.INK, lw=0.6, clip_on=False)
-        for (kind, _, _, _, _, gid), lab, txt, pr, y in zip(
-            rows, labels, text, prob, ys, strict=True
-        ):
-            bold = kind == "head"
-            put(-left_w + (0 if bold else 0.1), y, lab, tl, weight="bold" if bold else "normal",
-                gid=f"{gid}-label")  # fmt: skip
-            if txt:
-                put(x_est, y, txt, trt, ha="right", color=P.GREY if kind == "pi" else P.INK)
-            if pr:
-                put(x_p, y, pr, trt, ha="right", gid=f"{gid}-prob")
-        yin = P._yin(ax, 0.0)
-        if favours:
-            fy = -0.35
-            xn = (
-                (np.log(null) - np.log(x0)) / (np.log(x1) - np.log(x0))
-                if log
-                else ((null - x0) / (x1 - x0))
-            )
-            xt = transforms.blended_transform_factory(ax.transAxes, yin)
-            if 0 < xn < 1:
-                put(xn - 0.02, fy, f"Favours {favours[0]}", xt, ha="right", size=P.SMALL_PT)
-                put(xn + 0.02, fy, f"Favours {favours[1]}", xt, size=P.SMALL_PT)
-        put(-left_w, -(0.35 + fav_h + 0.08), note_txt, yin, size=P.NOTE_PT, color=P.GREY,
-            va="top", gid="footnote")  # fmt: skip
-        if title_txt:
-            tt = fig.dpi_scale_trans + transforms.ScaledTranslation(0, 1, ax.transAxes)
-            put(-left_w, head_h + 0.08, title_txt, tt, size=9.0, weight="bold", va="bottom",
-                gid="title")  # fmt: skip
-    return ax
+    return rows

@@ -100,7 +100,6 @@ def network_graph(
     )
     with _style():
         import matplotlib.pyplot as plt
-        from matplotlib.collections import LineCollection
 
         if ax is None:
             fig = plt.figure(figsize=(5.2, 5.6))
@@ -112,41 +111,8 @@ def network_graph(
         segs = [
             [xy[pos[a]], xy[pos[b]]] for a, b in zip(comps["treat1"], comps["treat2"], strict=True)
         ]
-        ax.add_collection(
-            LineCollection(segs, linewidths=widths, colors=GREY, zorder=1, gid="edges")
-        )
-        for (p, q), n in zip(segs, k, strict=True):
-            mid = (np.asarray(p) + np.asarray(q)) / 2
-            ax.text(
-                mid[0],
-                mid[1],
-                f"{int(n)}",
-                ha="center",
-                va="center",
-                fontsize=NOTE_PT,
-                color=INK,
-                zorder=3,
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
-                gid="edge-count",
-            )
-        ax.scatter(
-            xy[:, 0], xy[:, 1], s=areas, color=SQUARE, edgecolors="white", zorder=2, gid="nodes"
-        )
-        for (x, y), name in zip(xy, treatments, strict=True):
-            ha = "left" if x > 0.3 else "right" if x < -0.3 else "center"
-            va = "bottom" if y > 0.3 else "top" if y < -0.3 else "center"
-            r = 1.0 + 0.5 * np.sqrt(areas.max()) / 72 / 1.2  # clear of the largest node
-            ax.text(
-                x * r,
-                y * r,
-                name,
-                ha=ha,
-                va=va,
-                fontsize=8.0,
-                fontweight="bold" if name == result.reference else "normal",
-                color=INK,
-                gid="node-label",
-            )
+        _draw_edges(ax, segs, widths, k)
+        _draw_nodes(ax, xy, areas, treatments, result.reference)
         fig = ax.figure
         import textwrap
 
@@ -162,6 +128,57 @@ def network_graph(
         if title:
             fig.text(0.03, 0.98, title, fontsize=9.0, fontweight="bold", va="top", gid="title")
     return ax
+
+
+def _draw_edges(ax: Any, segs: list, widths: np.ndarray, k: np.ndarray) -> None:
+    """Edges of the given widths, each with its number of studies at the middle."""
+    from matplotlib.collections import LineCollection
+
+    ax.add_collection(LineCollection(segs, linewidths=widths, colors=GREY, zorder=1, gid="edges"))
+    for (p, q), n in zip(segs, k, strict=True):
+        mid = (np.asarray(p) + np.asarray(q)) / 2
+        ax.text(
+            mid[0],
+            mid[1],
+            f"{int(n)}",
+            ha="center",
+            va="center",
+            fontsize=NOTE_PT,
+            color=INK,
+            zorder=3,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
+            gid="edge-count",
+        )
+
+
+def _draw_nodes(
+    ax: Any, xy: np.ndarray, areas: np.ndarray, treatments: list[str], reference: str
+) -> None:
+    """Nodes of the given areas, labelled outside the circle (the reference in bold)."""
+    ax.scatter(xy[:, 0], xy[:, 1], s=areas, color=SQUARE, edgecolors="white", zorder=2, gid="nodes")
+    for (x, y), name in zip(xy, treatments, strict=True):
+        ha = "left" if x > 0.3 else "right" if x < -0.3 else "center"
+        va = "bottom" if y > 0.3 else "top" if y < -0.3 else "center"
+        r = 1.0 + 0.5 * np.sqrt(areas.max()) / 72 / 1.2  # clear of the largest node
+        ax.text(
+            x * r,
+            y * r,
+            name,
+            ha=ha,
+            va=va,
+            fontsize=8.0,
+            fontweight="bold" if name == reference else "normal",
+            color=INK,
+            gid="node-label",
+        )
+
+
+def _rows_forest(frame: pd.DataFrame, result: Any, note: str, ax: Any, **kwargs):
+    """``frame``'s rows drawn by :func:`evidence.plotting.forest_from_frame` on the result's
+    measure and level."""
+    return forest_from_frame(
+        frame, kind="rows", measure=result.measure, level=result.level, note=note, ax=ax, **kwargs
+    )
 
 
 def network_forest(result: Any, *, ax: Any = None, **kwargs):
@@ -197,15 +214,7 @@ def network_forest(result: Any, *, ax: Any = None, **kwargs):
         f"evidence); k = studies with an arm of the treatment. {result.methods_text()}; "
         f"tau\u00b2 = {result.tau2:.3g}, Q({result.q_df}) = {result.q:.2f}."
     )
-    return forest_from_frame(
-        frame,
-        kind="rows",
-        measure=result.measure,
-        level=result.level,
-        note=note,
-        ax=ax,
-        **kwargs,
-    )
+    return _rows_forest(frame, result, note, ax, **kwargs)
 
 
 def split_forest(result: Any, *, split: pd.DataFrame | None = None, ax: Any = None, **kwargs):
@@ -264,12 +273,4 @@ def split_forest(result: Any, *, split: pd.DataFrame | None = None, ax: Any = No
         + ("; ".join(tests) if tests else "no testable comparison")
         + f". {result.methods_text()}."
     )
-    return forest_from_frame(
-        frame,
-        kind="rows",
-        measure=result.measure,
-        level=result.level,
-        note=note,
-        ax=ax,
-        **kwargs,
-    )
+    return _rows_forest(frame, result, note, ax, **kwargs)

@@ -119,6 +119,7 @@ class Graphic:
     header: str
     band: tuple[float, float] | None = None
     ref: float | None = None  # dashed vertical line (the pooled estimate)
+    cover: tuple[float, ...] = ()  # further values the axis range must include
     xlim: tuple[float, float] | None = None
     xticks: object = None
     markers: str = "weight"  # or "point"
@@ -231,6 +232,7 @@ def _value_range(t: Table, meas: Measure) -> tuple[float, float, np.ndarray]:
     core = [r.est for r in t.rows if r.kind == "study"] + [g.null] + [r.est for r in pooled]
     if g.band is not None:
         core += list(g.band)
+    core += list(g.cover)
     tr = np.log if g.log else (lambda v: np.asarray(v, float))
     est_span = max(float(np.ptp(tr(np.asarray(core, float)))), np.log(2) if g.log else 0.4)
     wide = {

@@ -152,6 +152,40 @@ def _direction_words(measure: str) -> str:
     return "g > 0 favours PDT"
 
 
+def cbt_cells(dataset, *, method: str = "REML", test: str = "knha", rho: float = 0.5):
+    """Every PDT vs CBT cell with an analysis: condition, measure (SMD or OR) and timepoint.
+
+    Yields ``(condition, measure, timepoint, outcome rows, Analysis)`` in the order of
+    ``CONDITION_NAMES``, then measure and timepoint; cells with nothing to pool are skipped.
+
+    Examples
+    --------
+    >>> from evidence.data import load
+    >>> cond, measure, timepoint, _, an = next(cbt_cells(load()))
+    >>> cond in CONDITION_NAMES and measure in ("SMD", "OR") and bool(an)
+    True
+    """
+    o = dataset.outcomes[dataset.outcomes["comparator_class"] == "cbt"]
+    for cond in [c for c in CONDITION_NAMES if c in set(o["condition"])]:
+        oc = o[o["condition"] == cond]
+        for (measure, timepoint), part in oc.groupby(["measure", "timepoint"], sort=True):
+            if measure not in ("SMD", "OR"):
+                continue
+            an = analyse(
+                dataset,
+                f"cbt_{cond}",
+                conditions=(cond,),
+                comparators=("cbt",),
+                measure=measure,
+                timepoint=timepoint,
+                method=method,
+                test=test,
+                rho=rho,
+            )
+            if an:
+                yield cond, measure, timepoint, part, an
+
+
 def pdt_vs_cbt_all_outcomes(
     dataset, *, method: str = "REML", test: str = "knha", rho: float = 0.5
 ) -> pd.DataFrame:
@@ -170,52 +204,34 @@ def pdt_vs_cbt_all_outcomes(
     >>> row["timepoint"], row["measure"], row["result"]
     ('during treatment', 'OR', 'favours CBT')
     """
-    o = dataset.outcomes[dataset.outcomes["comparator_class"] == "cbt"]
     rows = []
-    for cond in [c for c in CONDITION_NAMES if c in set(o["condition"])]:
-        oc = o[o["condition"] == cond]
-        for (measure, timepoint), part in oc.groupby(["measure", "timepoint"], sort=True):
-            if measure not in ("SMD", "OR"):
-                continue
-            an = analyse(
-                dataset,
-                f"cbt_{cond}",
-                conditions=(cond,),
-                comparators=("cbt",),
-                measure=measure,
-                timepoint=timepoint,
-                method=method,
-                test=test,
-                rho=rho,
-            )
-            if not an:
-                continue
-            r = an.results["cbt"]
-            tr = np.exp if measure == "OR" else (lambda x: x)
-            est, lo, hi = tr(r.estimate), tr(r.ci_low), tr(r.ci_high)
-            null = 1.0 if measure == "OR" else 0.0
-            if lo > null:
-                verdict = "favours PDT"
-            elif hi < null:
-                verdict = "favours CBT"
-            else:
-                verdict = "no difference shown"
-            rows.append(
-                {
-                    "condition": CONDITION_NAMES[cond],
-                    "timepoint": timepoint.replace("_", " "),
-                    "measure": "g" if measure == "SMD" else "OR",
-                    "k": r.k,
-                    "trials": ", ".join(dict.fromkeys(an.effects["label"])),
-                    "outcome": "; ".join(dict.fromkeys(part["instrument"])),
-                    "estimate": est,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "direction": _direction_words(measure),
-                    "result": verdict,
-                    "g_from_or": r.estimate * np.sqrt(3) / np.pi if measure == "OR" else np.nan,
-                }
-            )
+    for cond, measure, timepoint, part, an in cbt_cells(dataset, method=method, test=test, rho=rho):
+        r = an.results["cbt"]
+        tr = np.exp if measure == "OR" else (lambda x: x)
+        est, lo, hi = tr(r.estimate), tr(r.ci_low), tr(r.ci_high)
+        null = 1.0 if measure == "OR" else 0.0
+        if lo > null:
+            verdict = "favours PDT"
+        elif hi < null:
+            verdict = "favours CBT"
+        else:
+            verdict = "no difference shown"
+        rows.append(
+            {
+                "condition": CONDITION_NAMES[cond],
+                "timepoint": timepoint.replace("_", " "),
+                "measure": "g" if measure == "SMD" else "OR",
+                "k": r.k,
+                "trials": ", ".join(dict.fromkeys(an.effects["label"])),
+                "outcome": "; ".join(dict.fromkeys(part["instrument"])),
+                "estimate": est,
+                "ci_low": lo,
+                "ci_high": hi,
+                "direction": _direction_words(measure),
+                "result": verdict,
+                "g_from_or": r.estimate * np.sqrt(3) / np.pi if measure == "OR" else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
