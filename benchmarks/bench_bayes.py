@@ -19,11 +19,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _timing import best as _best
 
 from evidence.bayes import TauPrior, bayes_batch, bayes_pool
 
@@ -33,15 +33,6 @@ args <- commandArgs(trailingOnly = TRUE)
 d <- escalc("ZCOR", ri = ri, ni = ni, data = dat.moura2021$dat)[1:900, ]
 write.csv(data.frame(yi = c(d$yi), vi = c(d$vi)), args[1], row.names = FALSE)
 """
-
-
-def _best(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def _data() -> tuple[np.ndarray, np.ndarray, str]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _timing import best as _best
 
 import evidence as ev
 
@@ -32,15 +32,6 @@ fit <- rma(small$yi, small$vi, method = "REML", control = ctrl)
 cat(best(function() rma(d$yi, d$vi, method = "REML", control = ctrl), 3),
     best(function() leave1out(fit), 1), best(function() cumul(fit), 1), "\n")
 """
-
-
-def _best(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _timing import best as _best
 
 import evidence as ev
 
@@ -73,15 +73,6 @@ def simulate(k: int = 300, treatments: int = 8) -> pd.DataFrame:
             "vi": vi,
         }
     )
-
-
-def _best(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:
