@@ -33,6 +33,8 @@ __all__ = [
     "COLUMNS",
     "EXCLUSION_COLUMNS",
     "NODES",
+    "NODE_NAMES",
+    "DATABASE_NAMES",
 ]
 
 #: Treatment nodes (psychotherapies, then controls).
@@ -60,6 +62,44 @@ NODES = (
     "psychological_placebo",
     "other_control",
 )
+#: How figures and tables name the nodes (a node not listed is named by its id).
+NODE_NAMES = {
+    "pdt": "PDT",
+    "cbt": "CBT",
+    "third_wave": "third-wave CBT",
+    "behavioural_activation": "behavioural activation",
+    "problem_solving": "problem solving",
+    "ipt": "IPT",
+    "life_review": "life review",
+    "supportive": "supportive therapy",
+    "emdr": "EMDR",
+    "relaxation": "relaxation",
+    "dbt": "DBT",
+    "schema_therapy": "schema therapy",
+    "family_therapy": "family therapy",
+    "other_psychotherapy": "other psychotherapy",
+    "medication": "medication",
+    "expert_community_treatment": "expert community treatment",
+    "bpd_general_management": "general BPD management",
+    "usual_care": "usual care",
+    "waitlist": "waitlist",
+    "pill_placebo": "pill placebo",
+    "psychological_placebo": "psychological placebo",
+    "other_control": "other control",
+}
+#: How figures and tables name the Metapsy databases of the networks.
+DATABASE_NAMES = {
+    "depression-psyctr": "Depression",
+    "depression-inpatients": "Depression (inpatients)",
+    "panic-psyctr": "Panic disorder",
+    "sad-psyctr": "Social anxiety disorder",
+    "gad-psyctr": "Generalized anxiety disorder",
+    "ptsd-psyctr": "PTSD",
+    "borderline-psyctr": "Borderline personality disorder",
+    "suicide-psyctr": "Suicidal thoughts and behaviour",
+    "ed-psyctr": "Eating disorders",
+    "bodily-distress-psyctr": "Bodily distress",
+}
 #: Arm-level statistics columns (arm 1, then arm 2).
 _ARM_STATS = tuple(f"{stat}{arm}" for arm in "12" for stat in ("n", "mean", "sd", "events"))
 #: Effect columns: the curated effect and Metapsy's g, each with its standard error.

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .network_data import NODES, load_network
+from .network_data import DATABASE_NAMES, NODE_NAMES, NODES, load_network
 
 __all__ = [
     "NETWORK_REFERENCES",
@@ -831,14 +831,18 @@ def _pdt_forest(rep: NetworkReport):
             "ci_low": t["ci_low"].to_numpy(),
             "ci_high": t["ci_high"].to_numpy(),
         },
-        index=pd.Index(t["node"], name="PDT vs"),
+        index=pd.Index(t["node"].map(lambda n: NODE_NAMES.get(n, n)), name="PDT vs"),
     )
     note = (
         f"PDT vs each node from the network (direct and indirect evidence); k = direct trials. "
         f"Positive favours PDT. {rep.result.methods_text()}."
     )
     return forest_from_frame(
-        frame, kind="rows", measure=rep.measure, note=note, title=f"PDT in {rep.database}"
+        frame,
+        kind="rows",
+        measure=rep.measure,
+        note=note,
+        title=f"PDT in the {DATABASE_NAMES.get(rep.database, rep.database).lower()} network",
     )
 
 
@@ -849,13 +853,10 @@ def _overview_forest(tab: pd.DataFrame):
     for r in tab[tab["measure"] == "SMD"].itertuples():
         if not np.isfinite(getattr(r, "network", np.nan)):
             continue
+        name = DATABASE_NAMES.get(r.database, r.database)
         if np.isfinite(getattr(r, "direct", np.nan)):
-            rows.append(
-                (f"{r.database}: direct", r.k_direct, r.direct, r.direct_low, r.direct_high)
-            )
-        rows.append(
-            (f"{r.database}: network", r.k_direct, r.network, r.network_low, r.network_high)
-        )
+            rows.append((f"{name}: direct", r.k_direct, r.direct, r.direct_low, r.direct_high))
+        rows.append((f"{name}: network", r.k_direct, r.network, r.network_low, r.network_high))
     frame = pd.DataFrame(rows, columns=["label", "k", "estimate", "ci_low", "ci_high"])
     frame = frame.set_index(pd.Index(frame.pop("label"), name="PDT vs CBT (SMD)"))
     note = (
@@ -879,7 +880,8 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
     reps = condition_networks(key, method=method, rho=rho)
     for rep in reps:
         name = f"network_{rep.database}"
-        display(Markdown(f"### Network: {rep.database}\n\n" + rep.summary().replace("\n", "\n\n")))
+        heading = f"### Network: {DATABASE_NAMES.get(rep.database, rep.database)} ({rep.database})"
+        display(Markdown(f"{heading}\n\n" + rep.summary().replace("\n", "\n\n")))
         if rep.result is None:
             continue
         display(Markdown(f"*{rep.methods_text()}; {rep.dropped} redundant contrasts left out.*"))
@@ -888,7 +890,10 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
         def table(frame: pd.DataFrame, scale: str | None = scale) -> None:
             display(format_table(frame, scale=scale))
 
-        save_plot(rep.result.network_plot(title=rep.database), f"{name}_graph")
+        graph = rep.result.network_plot(
+            title=DATABASE_NAMES.get(rep.database, rep.database), labels=NODE_NAMES
+        )
+        save_plot(graph, f"{name}_graph")
         save_plot(_pdt_forest(rep), f"{name}_pdt")
         display(
             Markdown(

@@ -180,3 +180,22 @@ def test_league_row_and_column_of_pdt(sad):
     row = lg.loc["cbt", "PDT vs node (PDT's row)"]
     est = float(row.split()[0])
     assert est == pytest.approx(sad.pdt_cbt["network"].iloc[0], abs=0.005)
+
+
+def test_graph_and_forest_name_nodes_for_readers():
+    """Figures say 'usual care' and 'PDT', not the node ids 'usual_care' and 'pdt'."""
+    import matplotlib.pyplot as plt
+
+    from evidence.network_data import NODE_NAMES, NODES
+    from evidence.network_report import _pdt_forest, condition_networks
+
+    assert set(NODES) <= set(NODE_NAMES)
+    rep = next(r for r in condition_networks("depression") if r.result is not None)
+    ax = rep.result.network_plot(labels=NODE_NAMES)
+    names = {t.get_text() for t in ax.texts if t.get_gid() == "node-label"}
+    assert {"PDT", "CBT", "usual care", "waitlist"} <= names
+    assert not any("_" in n for n in names)
+    fig = _pdt_forest(rep)
+    texts = {t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text"))}
+    assert "usual care" in texts and "usual_care" not in texts
+    plt.close("all")

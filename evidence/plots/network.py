@@ -18,6 +18,7 @@ fonts and determinism of the project's other forests; save any of these figures 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ def network_graph(
     size: str | None = None,
     ax: Any = None,
     title: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ):
     """Draw the network: nodes are treatments, edges direct comparisons.
 
@@ -51,6 +53,8 @@ def network_graph(
     ax : matplotlib Axes, optional
         Axes to draw into; default a new 5.2 x 5.6 inch figure.
     title : str, optional
+    labels : mapping, optional
+        Display name of each treatment (default: the treatment as given).
 
     Returns
     -------
@@ -112,7 +116,8 @@ def network_graph(
             [xy[pos[a]], xy[pos[b]]] for a, b in zip(comps["treat1"], comps["treat2"], strict=True)
         ]
         _draw_edges(ax, segs, widths, k)
-        _draw_nodes(ax, xy, areas, treatments, result.reference)
+        names = [(labels or {}).get(t, t) for t in treatments]
+        _draw_nodes(ax, xy, areas, names, (labels or {}).get(result.reference, result.reference))
         fig = ax.figure
         import textwrap
 
