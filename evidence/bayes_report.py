@@ -271,8 +271,8 @@ def pdt_vs_cbt_cells(dataset, *, method: str = "REML", test: str = "knha") -> di
     >>> "bulimia nervosa, OR, post" in cells
     True
     """
-    from .report import CONDITION_NAMES
     from .report.followups import cbt_cells
+    from .report.vocabulary import CONDITION_NAMES
 
     out = {}
     for cond, measure, timepoint, _, an in cbt_cells(dataset, method=method, test=test):
@@ -349,7 +349,7 @@ def show_small_cells(analyses: Mapping, comparators: Sequence[str] | None = None
     :func:`evidence.plots.bayes.cell_forest` (``figures/<name>_bayes_forest``).
     """
     from .plots.bayes import cell_forest
-    from .report import save_plot, save_table, show_items
+    from .report.output import save_plot, save_table, show_items
     from .tables import format_table
 
     comps = [None] * len(analyses) if comparators is None else list(comparators)

@@ -866,6 +866,19 @@ def _overview_forest(tab: pd.DataFrame):
     return forest_from_frame(frame, kind="rows", measure="SMD", note=note)
 
 
+#: Heading and introduction of the network section of a condition page.
+NETWORK_SECTION_TEXT = (
+    "## PDT in the evidence network\n\n"
+    "Every usable psychotherapy comparison of this condition's Metapsy database(s) "
+    "(`data/network/`), with the curated PDT trials reconciled, in a network meta-analysis "
+    "(REML): PDT is compared with every treatment and control, directly where trials compared "
+    "them and indirectly through shared comparators. Indirect comparisons assume "
+    "**transitivity** (the trials of each comparison are alike in what modifies the effect); "
+    "the tables below show the inconsistency tests and effect modifiers that check it. Every "
+    "network estimate is shown with the number of direct trials behind it."
+)
+
+
 def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) -> list:
     """The network section of a condition notebook (issue 13): for every database of ``key``,
     the graph, PDT vs every node, PDT's league row and column, P-scores, PDT vs CBT direct /
@@ -877,6 +890,7 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
     from .report import save_plot, save_table
     from .tables import format_table
 
+    display(Markdown(NETWORK_SECTION_TEXT))
     reps = condition_networks(key, method=method, rho=rho)
     for rep in reps:
         name = f"network_{rep.database}"

@@ -32,43 +32,7 @@ analyses = report.condition_analyses(data, "anxiety", method=METHOD, test=TEST, 
 report.show_introduction(analyses)
 
 # %%
-report.show_sections(data, analyses)
-
-# %% [markdown]
-# <!-- bayes: start (issue 14) -->
-# ## Bayesian estimates for small cells
-#
-# Pre-specified rule (methods page): where a comparator class has fewer than 5 comparisons,
-# the Bayesian random-effects estimate (posterior median, 95% credible interval, prior on tau
-# named in the footnote) is shown beside the REML + Knapp-Hartung one and its statement below
-# replaces the frequentist one above; with 5 or more, both estimates are in the table and the
-# statement above stands. `p_pdt_better` is the posterior probability that PDT is better on
-# average (g > 0, OR > 1).
-
-# %%
-from evidence import bayes_report
-
-bayes_report.show_small_cells(analyses)
-
-# %% [markdown]
-# <!-- bayes: end -->
-
-# %% [markdown]
-# <!-- multiplicity: start (issue 9) -->
-# ## Many comparisons, one dataset
-#
-# Each p-value above is stated alone, but this page makes several claims from one dataset.
-# The table lists every pooled comparison of the page (each comparator class, measure and
-# timepoint) with its p-value unadjusted, adjusted by Holm's step-down method (family-wise
-# error rate; the primary view) and by Benjamini-Hochberg (false discovery rate; secondary).
-
-# %%
-from evidence import claims
-
-claims.show_multiplicity(analyses, "anxiety")
-
-# %% [markdown]
-# <!-- multiplicity: end -->
+report.show_sections(data, analyses, "anxiety")
 
 # %% [markdown]
 # <!-- sensitivity: start (issue 10) -->
@@ -89,25 +53,10 @@ report.show_scenarios(data, "anxiety", method=METHOD, test=TEST, rho=RHO)
 # %% [markdown]
 # <!-- sensitivity: end -->
 
-# %% [markdown]
-# <!-- network: start (issue 13) -->
-# ## PDT in the evidence network
-#
-# Every usable psychotherapy comparison of this condition's Metapsy database(s)
-# (`data/network/`), with the curated PDT trials reconciled, in a network meta-analysis
-# (REML): PDT is compared with every treatment and control, directly where trials compared
-# them and indirectly through shared comparators. Indirect comparisons assume
-# **transitivity** (the trials of each comparison are alike in what modifies the effect);
-# the tables below show the inconsistency tests and effect modifiers that check it. Every
-# network estimate is shown with the number of direct trials behind it.
-
 # %%
 from evidence import network_report
 
 _ = network_report.show_network_section("anxiety", method=METHOD, rho=RHO)
-
-# %% [markdown]
-# <!-- network: end -->
 
 # %%
 report.show_conclusion(analyses, "anxiety")

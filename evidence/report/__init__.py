@@ -34,7 +34,6 @@ from .display import (
     show_conclusion,
     show_forests,
     show_introduction,
-    show_items,
     show_moderators,
     show_pooled,
     show_scenarios,
@@ -49,7 +48,7 @@ from .followups import (
     sensitivity_scenarios,
     steinert_equivalence,
 )
-from .output import forest, output_dir, output_root, save_plot, save_table
+from .output import forest, output_dir, output_root, save_plot, save_table, show_items
 from .selection import (
     SENSITIVITY_SCENARIOS,
     comparison_effects,

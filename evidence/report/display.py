@@ -7,12 +7,11 @@ import pandas as pd
 
 from .analysis import Analysis
 from .followups import rho_sensitivity, sensitivity_scenarios
-from .output import forest, save_plot, save_table
+from .output import forest, save_plot, save_table, show_items
 from .vocabulary import COMPARATOR_NAMES, CONDITION_NAMES, EFFECT_COLUMNS
 from .wording import METHODS_TEXT, conclusion, overview_text, statements
 
 __all__ = [
-    "show_items",
     "show_introduction",
     "show_sections",
     "show_scenarios",
@@ -24,24 +23,6 @@ __all__ = [
     "show_small_study",
     "show_moderators",
 ]
-
-
-def show_items(*objs) -> None:
-    """Display text (as Markdown), frames (formatted for reading) and other objects in turn."""
-    from IPython.display import Markdown, display
-
-    from ..tables import format_table
-
-    display(
-        *(
-            Markdown(o)
-            if isinstance(o, str)
-            else format_table(o)
-            if isinstance(o, pd.DataFrame)
-            else o
-            for o in objs
-        )
-    )
 
 
 def _table(frame: pd.DataFrame, an: Analysis, **kwargs):
@@ -143,26 +124,45 @@ _SECTIONS = (
         "One row per trial comparison after aggregation: comparator, PDT variant, number of PDT "
         "sessions, format, risk of bias as the source gives it, and how many effects were "
         "combined.",
-        lambda data, analyses: show_comparisons(analyses),
+        lambda data, analyses, key: show_comparisons(analyses),
     ),
-    ("Forest plots by comparator class", "", lambda data, analyses: show_forests(analyses)),
+    ("Forest plots by comparator class", "", lambda data, analyses, key: show_forests(analyses)),
     (
         "Pooled estimates, heterogeneity and prediction intervals",
         "",
-        lambda data, analyses: show_pooled(analyses),
+        lambda data, analyses, key: show_pooled(analyses),
+    ),
+    (
+        "Bayesian estimates for small cells",
+        "Pre-specified rule (methods page): where a comparator class has fewer than 5 "
+        "comparisons, the Bayesian random-effects estimate (posterior median, 95% credible "
+        "interval, prior on tau named in the footnote) is shown beside the REML + Knapp-Hartung "
+        "one and its statement below replaces the frequentist one above; with 5 or more, both "
+        "estimates are in the table and the statement above stands. `p_pdt_better` is the "
+        "posterior probability that PDT is better on average (g > 0, OR > 1).",
+        lambda data, analyses, key: _bayes_cells(analyses),
+    ),
+    (
+        "Many comparisons, one dataset",
+        "Each p-value above is stated alone, but this page makes several claims from one "
+        "dataset. The table lists every pooled comparison of the page (each comparator class, "
+        "measure and timepoint) with its p-value unadjusted, adjusted by Holm's step-down method "
+        "(family-wise error rate; the primary view) and by Benjamini-Hochberg (false discovery "
+        "rate; secondary).",
+        lambda data, analyses, key: _multiplicity(analyses, key),
     ),
     (
         "Does one trial drive the result?",
         "Leave-one-out estimates and influence diagnostics (metafor's `influence()`) for the "
         "comparator class with the most trials.",
-        lambda data, analyses: show_sensitivity(analyses),
+        lambda data, analyses, key: show_sensitivity(analyses),
     ),
     (
         "Small-study effects",
         "Egger's regression test, Begg's rank test and trim-and-fill are computed only for "
         "classes with at least 10 comparisons; with fewer, these tests cannot tell bias from "
         "chance.",
-        lambda data, analyses: show_small_study(analyses),
+        lambda data, analyses, key: show_small_study(analyses),
     ),
     (
         "Moderators and dependent effects",
@@ -170,7 +170,7 @@ _SECTIONS = (
         "more), internet vs face-to-face delivery and risk of bias (with comparator class as a "
         "covariate), and the pooled estimates under other assumed correlations between "
         "instruments.",
-        lambda data, analyses: show_moderators(data, analyses),
+        lambda data, analyses, key: show_moderators(data, analyses),
     ),
 )
 #: What the sensitivity scenarios change (shown above the table of every condition page).
@@ -188,12 +188,24 @@ def show_introduction(analyses: dict) -> None:
     show_items(METHODS_TEXT, overview_text(analyses))
 
 
-def show_sections(data, analyses: dict) -> None:
-    """The standard sections of a condition page, each under its own heading."""
+def _bayes_cells(analyses: dict) -> None:
+    from ..bayes_report import show_small_cells
+
+    show_small_cells(analyses)
+
+
+def _multiplicity(analyses: dict, key: str) -> None:
+    from ..claims import show_multiplicity
+
+    show_multiplicity(analyses, key)
+
+
+def show_sections(data, analyses: dict, key: str) -> None:
+    """The standard sections of condition page ``key``, each under its own heading."""
     for heading, text, show in _SECTIONS:
         show_items(f"## {heading}" + (f"\n\n{text}" if text else ""))
         if analyses:
-            show(data, analyses)
+            show(data, analyses, key)
 
 
 def show_scenarios(data, key: str, **settings) -> None:

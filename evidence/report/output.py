@@ -11,6 +11,7 @@ import pandas as pd
 from .wording import event_display
 
 __all__ = [
+    "show_items",
     "output_root",
     "output_dir",
     "save_table",
@@ -107,3 +108,21 @@ def forest(an, *, save: bool = True, **kwargs):
     if save:
         save_plot(ax, f"{an.name}_forest")
     return ax
+
+
+def show_items(*objs) -> None:
+    """Display text (as Markdown), frames (formatted for reading) and other objects in turn."""
+    from IPython.display import Markdown, display
+
+    from ..tables import format_table
+
+    display(
+        *(
+            Markdown(o)
+            if isinstance(o, str)
+            else format_table(o)
+            if isinstance(o, pd.DataFrame)
+            else o
+            for o in objs
+        )
+    )
