@@ -900,10 +900,6 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
             continue
         display(Markdown(f"*{rep.methods_text()}; {rep.dropped} redundant contrasts left out.*"))
         scale = "g" if rep.measure == "SMD" else "log OR"
-
-        def table(frame: pd.DataFrame, scale: str | None = scale) -> None:
-            display(format_table(frame, scale=scale))
-
         graph = rep.result.network_plot(
             title=DATABASE_NAMES.get(rep.database, rep.database), labels=NODE_NAMES
         )
@@ -915,18 +911,20 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
                 "the direct trials behind each and the direct-vs-indirect test:"
             )
         )
-        table(rep.to_frame())
-        save_table(rep.to_frame(), f"{name}_pdt")
-        scale = " (odds ratios: the league table exponentiates log ORs)" * (rep.measure == "OR")
-        display(Markdown(f"PDT's row and column of the league table{scale}:"))
-        table(rep.league_pdt, None)
+        pdt_frame = rep.to_frame()
+        display(format_table(pdt_frame, scale=scale))
+        save_table(pdt_frame, f"{name}_pdt")
+        odds = rep.measure == "OR"
+        league_note = " (odds ratios: the league table exponentiates log ORs)" * odds
+        display(Markdown(f"PDT's row and column of the league table{league_note}:"))
+        display(format_table(rep.league_pdt))
         display(
             Markdown(
                 "P-scores (higher = better on average; **ranks are uncertain** where "
                 "intervals overlap, and say nothing about the size of differences):"
             )
         )
-        table(rep.pscores, None)
+        display(format_table(rep.pscores))
         display(
             Markdown(
                 "**PDT vs CBT: direct, indirect and network** with design-by-treatment "
@@ -936,25 +934,25 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
         if rep.pdt_cbt is None:
             display(Markdown("CBT is not connected to PDT in this network."))
         else:
-            table(rep.pdt_cbt)
-        table(rep.inconsistency)
+            display(format_table(rep.pdt_cbt, scale=scale))
+        display(format_table(rep.inconsistency, scale=scale))
         display(
             Markdown(
                 "Transitivity: effect modifiers by comparison (baseline severity is not "
                 "in the network table):"
             )
         )
-        table(rep.transitivity, None)
+        display(format_table(rep.transitivity))
         display(
             Markdown(
                 "Sensitivity: without waitlist-controlled trials, and low risk of bias "
                 "only (score 4 of 4, or RoB 2 'low'):"
             )
         )
-        table(rep.sensitivity)
+        display(format_table(rep.sensitivity, scale=scale))
         if rep.fragile:
             display(Markdown("**Fragile link**: leave-one-PDT-trial-out:"))
-            table(rep.leave_one_out)
+            display(format_table(rep.leave_one_out, scale=scale))
     return reps
 
 

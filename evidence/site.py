@@ -296,7 +296,7 @@ def _stale(kept: Path, root: Path, stem: str) -> bool:
     built = kept.stat().st_mtime
     inputs = [root / "notebooks" / f"{stem}.py"]
     inputs += [p for p in (root / "data").rglob("*") if p.is_file()]
-    inputs += [p for p in (ROOT / "evidence").glob("*.py") if p.name != "site.py"]
+    inputs += [p for p in (ROOT / "evidence").rglob("*.py") if p.name != "site.py"]
     return any(p.exists() and p.stat().st_mtime > built for p in inputs)
 
 
