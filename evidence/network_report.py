@@ -821,7 +821,7 @@ def overview_statements(tab: pd.DataFrame) -> str:
 
 def _pdt_forest(rep: NetworkReport):
     """Forest of PDT vs every other node (network estimates; k = direct trials)."""
-    from .plotting import forest_from_frame
+    from .plots import forest_from_frame
 
     t = rep.pdt_table
     frame = pd.DataFrame(
@@ -847,7 +847,7 @@ def _pdt_forest(rep: NetworkReport):
 
 
 def _overview_forest(tab: pd.DataFrame):
-    from .plotting import forest_from_frame
+    from .plots import forest_from_frame
 
     rows = []
     for r in tab[tab["measure"] == "SMD"].itertuples():

@@ -7,7 +7,9 @@ Image comparisons run by default (no pytest option needed): each canonical figur
 :func:`evidence.io.save_figure` at 100 dpi and compared with ``tests/baseline/<name>.png`` by
 ``matplotlib.testing.compare.compare_images`` (the comparison pytest-mpl uses). To regenerate the
 baselines after an intended change, run ``EVIDENCE_UPDATE_BASELINES=1 pytest
-tests/test_plotting.py`` and look at every image before committing it.
+tests/test_plotting.py``, then ``python tools/figure_review.py tests/baseline`` (before, after
+and the differing pixels of every changed image, in ``artifacts/figure-review/``) and look at
+every image before committing it.
 """
 
 from __future__ import annotations
@@ -162,11 +164,20 @@ def _fig_two():
     return forest_plot(res, data=arm, title="Synthetic data (software test): two studies")
 
 
+def _fig_shrinkage():
+    from evidence.bayes import bayes_pool
+
+    res, _ = log_or()
+    fit = bayes_pool(res.yi, res.vi, labels=res.study_labels, measure="OR")
+    return fit.shrinkage_plot(title="Synthetic data (software test): observed and shrunken ORs")
+
+
 CANONICAL = {
     "forest_smd_subgroups": _fig_smd_subgroups,
     "forest_log_or": _fig_log_or,
     "forest_40_studies": _fig_forty,
     "forest_2_studies": _fig_two,
+    "shrinkage_log_or": _fig_shrinkage,
 }
 
 
@@ -725,6 +736,58 @@ def test_frame_forest_of_any_rows_with_level_and_note():
     assert _texts(ax, "footnote")[0].get_text() == "Synthetic note."
     with pytest.raises(ValueError, match="kind must be"):
         forest_from_frame(frame, kind="bars")
+
+
+def test_row_marks_are_drawn_offset_counted_in_the_range_and_clipped_with_arrows():
+    """A study row's further marks: own gids, drawn ``offset`` rows from the row's centre, part
+    of the automatic axis range, arrows past a fixed limit, open squares in their colour."""
+    from matplotlib.colors import to_rgba
+
+    from evidence.plots.table import Graphic, Mark, Row, Table, draw_table
+
+    def table(xlim=None):
+        rows = [
+            Row("study", f"S{i}", {}, 0.1 * i, -0.2, 0.3, 1.0, offset=0.2,
+                marks=(Mark(0.5 + i, 0.2 + i, 0.8 + i, offset=-0.2, gid="obs"),))
+            for i in range(3)
+        ]  # fmt: skip
+        return Table(rows, Graphic(log=False, null=0.0, header="x", xlim=xlim, gid="shr"))
+
+    ax = draw_table(table())
+    obs = _by_gid(ax, "obs-estimates")
+    np.testing.assert_allclose(obs.get_offsets(), [[0.5, -0.2], [1.5, 0.8], [2.5, 1.8]])
+    np.testing.assert_allclose(_by_gid(ax, "shr-estimates").get_offsets()[:, 1], [0.2, 1.2, 2.2])
+    assert obs.get_facecolor()[0].tolist() == list(to_rgba("white"))
+    assert ax.get_xlim()[1] >= 2.8  # the marks' intervals widen the automatic range
+    assert len(_by_gid(ax, "obs-cis").get_segments()) == 3
+    ax = draw_table(table(xlim=(-1.0, 1.0)))
+    right = _by_gid(ax, "ci-arrows-right")
+    assert sorted(right.get_ydata()) == [0.8, 1.8]  # the marks of S1 and S2 run past 1.0
+    assert len(_by_gid(ax, "obs-estimates").get_offsets()) == 1  # 1.5 and 2.5 are off the axis
+    assert "Arrows" in _texts(ax, "footnote")[0].get_text()
+
+
+def test_single_line_text_shares_a_baseline_with_or_without_descenders(tmp_path):
+    """Header "Study" (descender y) and "Total" (none), row "Cooper 2003" and "45": the ink of
+    each pair starts on the same pixel row (it was about 1 pt apart with a forced line spacing)."""
+    from evidence.plots.table import Column, Graphic, Row, Table, draw_table
+
+    rows = [Row("study", "Cooper 2003", {"n": "45"}, 0.1, -0.2, 0.4, 1.0)]
+    t = Table(rows, Graphic(log=False, null=0.0, header="x"), left=[Column("n", "Total")])
+    ax = draw_table(t)
+    fig = ax.figure
+    path = save_figure(fig, tmp_path / "t.png", dpi=300)
+    ink = np.asarray(plt.imread(path))[..., :3].mean(axis=2) < 0.5
+    renderer, scale, height = fig.canvas.get_renderer(), 300 / fig.dpi, ink.shape[0]
+
+    def top(text: str) -> int:
+        (t,) = [x for x in ax.texts if x.get_text() == text]
+        bb = t.get_window_extent(renderer)
+        y0, y1 = int(height - bb.y1 * scale) - 6, int(height - bb.y0 * scale) + 6
+        return y0 + int(np.argmax(ink[y0:y1, int(bb.x0 * scale) : int(bb.x1 * scale)].any(1)))
+
+    assert top("Study") == top("Total")  # ascenders d and l
+    assert top("Cooper 2003") == top("45")  # capital C and digits
 
 
 #: Functions in ``evidence/`` allowed to stay over 80 code lines, each with the reason (none

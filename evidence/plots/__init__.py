@@ -7,10 +7,14 @@ only when a function is called. Save figures with :func:`evidence.io.save_figure
 byte-identical files.
 
 Modules: :mod:`~evidence.plots.table` (the table layout every tabular figure uses: rows,
-columns, text measurement, wrapping, drawing), :mod:`~evidence.plots.forest` (forest plots of
-pooled and subgroup results), :mod:`~evidence.plots.sensitivity` (cumulative and leave-one-out
-forests), :mod:`~evidence.plots.funnel`, and the shared :mod:`~evidence.plots.style`,
-:mod:`~evidence.plots.axis` and :mod:`~evidence.plots.text`.
+columns, further marks per row, text measurement, wrapping, drawing), :mod:`~evidence.plots.forest`
+(forest plots of pooled and subgroup results), :mod:`~evidence.plots.sensitivity` (cumulative,
+leave-one-out and any frame of rows, e.g. network estimates), :mod:`~evidence.plots.bayes`
+(shrinkage and small-cell forests), :mod:`~evidence.plots.network` (network graph and forests),
+:mod:`~evidence.plots.funnel`, :mod:`~evidence.plots.profile`, and the shared
+:mod:`~evidence.plots.style`, :mod:`~evidence.plots.axis` and :mod:`~evidence.plots.text`.
+Every forest (pooled, subgroup, sensitivity, network, Bayesian) is rows and columns drawn by
+:func:`evidence.plots.table.draw_table`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@
 * :func:`split_forest`: direct, indirect and network estimates per comparison (netmeta
   ``forest(netsplit(...))``).
 
-Both forests are drawn by :func:`evidence.plotting.forest_from_frame`, so they share the layout,
+Both forests are drawn by :func:`evidence.plots.forest_from_frame`, so they share the layout,
 fonts and determinism of the project's other forests; save any of these figures with
 :func:`evidence.io.save_figure`. matplotlib is imported only when a function is called.
 """
@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..plotting import GREY, INK, NOTE_PT, SQUARE, _style, forest_from_frame
+from .sensitivity import forest_from_frame
+from .style import GREY, INK, NOTE_PT, SQUARE
+from .style import style as _style
 
 __all__ = ["network_graph", "network_forest", "split_forest"]
 
@@ -179,7 +181,7 @@ def _draw_nodes(
 
 
 def _rows_forest(frame: pd.DataFrame, result: Any, note: str, ax: Any, **kwargs):
-    """``frame``'s rows drawn by :func:`evidence.plotting.forest_from_frame` on the result's
+    """``frame``'s rows drawn by :func:`evidence.plots.forest_from_frame` on the result's
     measure and level."""
     return forest_from_frame(
         frame, kind="rows", measure=result.measure, level=result.level, note=note, ax=ax, **kwargs
@@ -190,7 +192,7 @@ def network_forest(result: Any, *, ax: Any = None, **kwargs):
     """Forest of every treatment vs the reference (estimates and confidence intervals).
 
     ``k`` is the number of studies with an arm of the treatment. Further keywords go to
-    :func:`evidence.plotting.forest_from_frame` (``xlim``, ``digits``, ``title``, ...).
+    :func:`evidence.plots.forest_from_frame` (``xlim``, ``digits``, ``title``, ...).
 
     Examples
     --------
@@ -231,7 +233,7 @@ def split_forest(result: Any, *, split: pd.DataFrame | None = None, ax: Any = No
     split : DataFrame, optional
         ``result.split()`` if already computed.
     ax, **kwargs
-        Passed to :func:`evidence.plotting.forest_from_frame` (``label_width`` defaults to 3.2
+        Passed to :func:`evidence.plots.forest_from_frame` (``label_width`` defaults to 3.2
         inches here, for the long labels).
 
     Comparisons without independent indirect evidence show their network (= direct) estimate

@@ -14,6 +14,9 @@ Layout rules (documented so that readers of a figure can rely on them):
   square of ``MAX_MARKER_PT`` points a side; squares never shrink below ``MIN_MARKER_PT`` points a
   side so that a tiny weight stays visible; the interval line is always drawn), or, for rows that
   carry no weight (cumulative and leave-one-out frames), equal circles.
+* A study row may carry further :class:`Mark` objects (another interval and marker, e.g. the
+  observed estimate above the shrunken one), drawn ``offset`` rows from the row's centre; they
+  count for the axis range and get arrows like the row's own interval.
 * The axis range covers the estimates, the line of no effect, the band and the pooled intervals,
   extended by up to that span to show study and prediction intervals. A pooled or prediction
   interval more than ``WIDE`` (2) times as wide as that span (e.g. k = 2 under Knapp-Hartung,
@@ -48,7 +51,7 @@ from .style import (
 )
 from .text import Measure, put, xin, yin
 
-__all__ = ["Row", "Column", "Span", "Graphic", "Table", "draw_table", "draw_pages"]
+__all__ = ["Mark", "Row", "Column", "Span", "Graphic", "Table", "draw_table", "draw_pages"]
 
 ROB_COLOURS = {"low": "#2ca02c", "some": "#f2c500", "high": "#c0392b"}
 ROB_SYMBOLS = {"low": "+", "some": "!", "high": "\u2212"}
@@ -63,6 +66,21 @@ LINE_SMALL = 0.155  # line height of SMALL_PT text under the axis (inches)
 LINE_NOTE = 0.135  # line height of the footnote
 WIDE = 2.0  # pooled/prediction intervals wider than this many estimate spans are clipped
 CLIPPED_NOTE = "Arrows: the interval continues past the axis limit."
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A further interval and marker in a study row, ``offset`` rows below the row's centre
+    (negative: above). Marks of one ``gid`` are drawn as "<gid>-cis" and "<gid>-estimates":
+    open squares when ``hollow``, else filled circles, in ``colour``."""
+
+    est: float
+    lo: float
+    hi: float
+    offset: float = 0.0
+    gid: str = "marks"
+    colour: str = GREY
+    hollow: bool = True
 
 
 @dataclass
@@ -82,6 +100,8 @@ class Row:
     bold: bool = False
     size: float = FONT_PT
     label_gid: str | None = None  # default: "<gid>-label" (text rows: "<gid>")
+    offset: float = 0.0  # of the row's own interval and marker from its centre (rows)
+    marks: tuple[Mark, ...] = ()  # further intervals and markers (study rows)
     y: float = 0.0
 
 
@@ -94,6 +114,7 @@ class Column:
     align: str = "right"
     kind: str = "numbers"
     fit: str = ""  # text the column must be wide enough for (not drawn)
+    colour: str = INK
     tight: bool = False  # small gap after it (pieces of "est [lo, hi]")
     min_width: float = 0.0
     width: float = 0.0
@@ -142,6 +163,7 @@ class Table:
     plot_width: float = 2.6
     row_height: float = 0.2
     label_min: float = 0.6  # narrowest label column (inches)
+    label_fit: str = ""  # text the label column must be wide enough for (e.g. a PI row's label)
 
 
 @dataclass
@@ -168,6 +190,7 @@ def _weight(r: Row) -> str:
 def _column_widths(t: Table, meas: Measure) -> float:
     """Width of every column (numbers from their cells and headers); returns the label width."""
     labels = [meas(r.label, r.size, _weight(r)) for r in t.rows if r.kind in LABELLED]
+    labels.append(meas(t.label_fit))
     lab_w = min(max(labels + [t.label_min]), t.label_width)
     for col in t.left + t.right:
         if col.kind == "rob":
@@ -233,6 +256,8 @@ def _value_range(t: Table, meas: Measure) -> tuple[float, float, np.ndarray]:
     if g.band is not None:
         core += list(g.band)
     core += list(g.cover)
+    marks = _marks(t.rows)
+    core += [m.est for m in marks]
     tr = np.log if g.log else (lambda v: np.asarray(v, float))
     est_span = max(float(np.ptp(tr(np.asarray(core, float)))), np.log(2) if g.log else 0.4)
     wide = {
@@ -242,6 +267,7 @@ def _value_range(t: Table, meas: Measure) -> tuple[float, float, np.ndarray]:
     }
     core += [v for r in pooled if id(r) not in wide for v in (r.lo, r.hi)]
     ext = [r for r in t.rows if r.kind == "study" or (r.kind == "pi" and id(r) not in wide)]
+    ext += marks
     lo, hi = auto_range(core, [r.lo for r in ext], [r.hi for r in ext], g.log)
     if g.xlim is not None:
         x0, x1 = (float(v) for v in g.xlim)
@@ -255,6 +281,10 @@ def _value_range(t: Table, meas: Measure) -> tuple[float, float, np.ndarray]:
     return x0, x1, ticks
 
 
+def _marks(rows: list[Row]) -> list[Mark]:
+    return [m for r in rows if r.kind == "study" for m in r.marks]
+
+
 def _layout(t: Table, meas: Measure) -> _Geometry:
     lab_w = _column_widths(t, meas)
     left_w, right_w = _column_positions(t, lab_w)
@@ -262,6 +292,7 @@ def _layout(t: Table, meas: Measure) -> _Geometry:
     geo = _Geometry(lab_w, left_w, right_w, y_top=-0.6, y_bottom=y - 0.3)
     geo.x0, geo.x1, geo.ticks = _value_range(t, meas)
     spans = [(r.lo, r.hi) for r in t.rows if r.kind in ("study", "pi", *POOLED)]
+    spans += [(m.lo, m.hi) for m in _marks(t.rows)]
     geo.clipped = sum(
         bool((np.isfinite(lo) and lo < geo.x0) or (np.isfinite(hi) and hi > geo.x1))
         for lo, hi in spans
@@ -355,20 +386,23 @@ def _draw_graphic(ax, t: Table, geo: _Geometry) -> None:
             gid="pooled-line",
         )
     st = [r for r in t.rows if r.kind == "study"]
-    segs = [[(max(r.lo, x0), r.y), (min(r.hi, x1), r.y)] for r in st]
+    segs = [[(max(r.lo, x0), r.y + r.offset), (min(r.hi, x1), r.y + r.offset)] for r in st]
     ax.add_collection(
         LineCollection(segs, colors=INK, linewidths=0.8, zorder=2, gid=f"{g.gid}-cis")
     )
     _draw_markers(ax, st, g, x0, x1)
+    marks = [(m, r.y + m.offset) for r in st for m in r.marks]
+    _draw_marks(ax, marks, x0, x1)
     others = [r for r in t.rows if r.kind in ("pi", *POOLED)]
-    arrows(ax, [(r.lo, r.hi, r.y) for r in st + others], x0, x1)
+    spans = [(r.lo, r.hi, r.y + r.offset) for r in st + others]
+    arrows(ax, spans + [(m.lo, m.hi, y) for m, y in marks], x0, x1)
     _draw_diamonds(ax, t.rows)
 
 
 def _draw_markers(ax, st: list[Row], g: Graphic, x0: float, x1: float) -> None:
     inside = np.array([x0 <= r.est <= x1 for r in st], dtype=bool)
     est = np.array([r.est for r in st], dtype=float)
-    y = np.array([r.y for r in st], dtype=float)
+    y = np.array([r.y + r.offset for r in st], dtype=float)
     if g.markers == "weight":
         w = np.array([r.weight for r in st], dtype=float)
         wmax = np.nanmax(w) if np.isfinite(w).any() else 1.0
@@ -386,6 +420,31 @@ def _draw_markers(ax, st: list[Row], g: Graphic, x0: float, x1: float) -> None:
         zorder=3,
         gid=f"{g.gid}-estimates",
     )
+
+
+def _draw_marks(ax, marks: list[tuple[Mark, float]], x0: float, x1: float) -> None:
+    """Further marks ``(mark, y)`` of study rows: one line collection and one scatter per gid."""
+    from matplotlib.collections import LineCollection
+
+    for gid in dict.fromkeys(m.gid for m, _ in marks):
+        ms = [(m, y) for m, y in marks if m.gid == gid]
+        colour, hollow = ms[0][0].colour, ms[0][0].hollow
+        segs = [[(max(m.lo, x0), y), (min(m.hi, x1), y)] for m, y in ms]
+        ax.add_collection(
+            LineCollection(segs, colors=colour, linewidths=0.8, zorder=2, gid=f"{gid}-cis")
+        )
+        pts = np.array([(m.est, y) for m, y in ms if x0 <= m.est <= x1], dtype=float)
+        ax.scatter(
+            pts[:, 0] if pts.size else [],
+            pts[:, 1] if pts.size else [],
+            s=20 if hollow else 22,
+            marker="s" if hollow else "o",
+            facecolors="white" if hollow else colour,
+            edgecolors=colour if hollow else "none",
+            linewidths=0.8,
+            zorder=3,
+            gid=f"{gid}-estimates",
+        )
 
 
 def _draw_diamonds(ax, rows: list[Row]) -> None:
@@ -462,11 +521,20 @@ def _draw_cells(ax, t: Table, geo: _Geometry) -> None:
         text(-geo.left_w, r.y, r.label, tl, size=r.size, weight=wt, color=color, gid=gid)
         for col in t.left:
             if col.key in r.cells:
-                text(col.x, r.y, r.cells[col.key], tl, ha="right", weight=wt)
+                text(col.x, r.y, r.cells[col.key], tl, ha="right", weight=wt, color=col.colour)
         for col in t.right:
             if col.key in r.cells:
                 g = f"{r.gid}-{col.key}" if r.gid else None
-                text(col.x, r.y, r.cells[col.key], trt, ha="right", weight=wt, gid=g)
+                text(
+                    col.x,
+                    r.y,
+                    r.cells[col.key],
+                    trt,
+                    ha="right",
+                    weight=wt,
+                    gid=g,
+                    color=col.colour,
+                )
             if col.kind == "rob" and r.rob is not None:
                 _draw_rob(ax, col.x, r.y, r.rob, trt)
 

@@ -117,7 +117,14 @@ def put(
     gid=None,
     linespacing=None,
 ):
-    """Unclipped plain text (no mathtext) on the table grid of a figure."""
+    """Unclipped plain text (no mathtext) on the table grid of a figure.
+
+    ``linespacing`` applies to text of several lines only: matplotlib (3.11) places a single line
+    drawn with an explicit line spacing by its own descent, so that a word with a descender
+    ("Study", "Cooper") would sit about 1 pt higher than one without ("Total", "45").
+    """
+    if "\n" not in str(s):
+        linespacing = None
     return ax.text(
         xx,
         yy,
