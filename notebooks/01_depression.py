@@ -24,15 +24,13 @@ TEST = "knha"  # Knapp-Hartung
 RHO = 0.5  # assumed correlation between instruments of one comparison
 
 # %%
-import evidence.data
-from evidence import report
+from evidence.pages import ConditionPage
 
-data = evidence.data.load()
-analyses = report.condition_analyses(data, "depression", method=METHOD, test=TEST, rho=RHO)
-report.show_introduction(analyses)
+page = ConditionPage.load("depression", method=METHOD, test=TEST, rho=RHO)
+page.introduction()
 
 # %%
-report.show_sections(data, analyses, "depression")
+page.sections()
 
 # %% [markdown]
 # <!-- sensitivity: start (issue 10) -->
@@ -46,15 +44,13 @@ report.show_sections(data, analyses, "depression")
 # database (its means lost their decimal points).
 
 # %%
-report.show_scenarios(data, "depression", method=METHOD, test=TEST, rho=RHO)
+page.scenarios()
 
 # %% [markdown]
 # <!-- sensitivity: end -->
 
 # %%
-from evidence import network_report
-
-_ = network_report.show_network_section("depression", method=METHOD, rho=RHO)
+page.network()
 
 # %%
-report.show_conclusion(analyses, "depression")
+page.conclusion()

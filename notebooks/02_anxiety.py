@@ -24,15 +24,13 @@ TEST = "knha"  # Knapp-Hartung
 RHO = 0.5  # assumed correlation between instruments of one comparison
 
 # %%
-import evidence.data
-from evidence import report
+from evidence.pages import ConditionPage
 
-data = evidence.data.load()
-analyses = report.condition_analyses(data, "anxiety", method=METHOD, test=TEST, rho=RHO)
-report.show_introduction(analyses)
+page = ConditionPage.load("anxiety", method=METHOD, test=TEST, rho=RHO)
+page.introduction()
 
 # %%
-report.show_sections(data, analyses, "anxiety")
+page.sections()
 
 # %% [markdown]
 # <!-- sensitivity: start (issue 10) -->
@@ -48,15 +46,13 @@ report.show_sections(data, analyses, "anxiety")
 # psychotherapy (which the panic database treats as a control) as other control.
 
 # %%
-report.show_scenarios(data, "anxiety", method=METHOD, test=TEST, rho=RHO)
+page.scenarios()
 
 # %% [markdown]
 # <!-- sensitivity: end -->
 
 # %%
-from evidence import network_report
-
-_ = network_report.show_network_section("anxiety", method=METHOD, rho=RHO)
+page.network()
 
 # %%
-report.show_conclusion(analyses, "anxiety")
+page.conclusion()

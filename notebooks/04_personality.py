@@ -24,15 +24,13 @@ TEST = "knha"  # Knapp-Hartung
 RHO = 0.5  # assumed correlation between instruments of one comparison
 
 # %%
-import evidence.data
-from evidence import report
+from evidence.pages import ConditionPage
 
-data = evidence.data.load()
-analyses = report.condition_analyses(data, "personality", method=METHOD, test=TEST, rho=RHO)
-report.show_introduction(analyses)
+page = ConditionPage.load("personality", method=METHOD, test=TEST, rho=RHO)
+page.introduction()
 
 # %%
-report.show_sections(data, analyses, "personality")
+page.sections()
 
 # %% [markdown]
 # <!-- sensitivity: start (issue 10) -->
@@ -45,15 +43,13 @@ report.show_sections(data, analyses, "personality")
 # alternative classification counts them as other psychotherapy.
 
 # %%
-report.show_scenarios(data, "personality", method=METHOD, test=TEST, rho=RHO)
+page.scenarios()
 
 # %% [markdown]
 # <!-- sensitivity: end -->
 
 # %%
-from evidence import network_report
-
-_ = network_report.show_network_section("personality", method=METHOD, rho=RHO)
+page.network()
 
 # %%
-report.show_conclusion(analyses, "personality")
+page.conclusion()

@@ -23,30 +23,26 @@ TEST = "knha"  # Knapp-Hartung
 RHO = 0.5  # assumed correlation between instruments of one comparison
 
 # %%
-import evidence.data
-from evidence import report
+from evidence.pages import ConditionPage
 
-data = evidence.data.load()
-analyses = report.condition_analyses(data, "eating", method=METHOD, test=TEST, rho=RHO)
-report.show_introduction(analyses)
+page = ConditionPage.load("eating", method=METHOD, test=TEST, rho=RHO)
+page.introduction()
 
 # %%
-report.show_sections(data, analyses, "eating")
+page.sections()
 
 # %% [markdown]
 # <!-- sensitivity: start (issue 10) -->
 # ## Sensitivity to the classification and to flagged values
 
 # %%
-report.show_scenarios(data, "eating", method=METHOD, test=TEST, rho=RHO)
+page.scenarios()
 
 # %% [markdown]
 # <!-- sensitivity: end -->
 
 # %%
-from evidence import network_report
-
-_ = network_report.show_network_section("eating", method=METHOD, rho=RHO)
+page.network()
 
 # %%
-report.show_conclusion(analyses, "eating")
+page.conclusion()

@@ -23,30 +23,26 @@ TEST = "knha"  # Knapp-Hartung
 RHO = 0.5  # assumed correlation between instruments of one comparison
 
 # %%
-import evidence.data
-from evidence import report
+from evidence.pages import ConditionPage
 
-data = evidence.data.load()
-analyses = report.condition_analyses(data, "somatic", method=METHOD, test=TEST, rho=RHO)
-report.show_introduction(analyses)
+page = ConditionPage.load("somatic", method=METHOD, test=TEST, rho=RHO)
+page.introduction()
 
 # %%
-report.show_sections(data, analyses, "somatic")
+page.sections()
 
 # %% [markdown]
 # <!-- sensitivity: start (issue 10) -->
 # ## Sensitivity to the classification and to flagged values
 
 # %%
-report.show_scenarios(data, "somatic", method=METHOD, test=TEST, rho=RHO)
+page.scenarios()
 
 # %% [markdown]
 # <!-- sensitivity: end -->
 
 # %%
-from evidence import network_report
-
-_ = network_report.show_network_section("somatic", method=METHOD, rho=RHO)
+page.network()
 
 # %%
-report.show_conclusion(analyses, "somatic")
+page.conclusion()

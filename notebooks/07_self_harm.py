@@ -24,30 +24,26 @@ TEST = "knha"  # Knapp-Hartung
 RHO = 0.5  # assumed correlation between instruments of one comparison
 
 # %%
-import evidence.data
-from evidence import report
+from evidence.pages import ConditionPage
 
-data = evidence.data.load()
-analyses = report.condition_analyses(data, "self_harm", method=METHOD, test=TEST, rho=RHO)
-report.show_introduction(analyses)
+page = ConditionPage.load("self_harm", method=METHOD, test=TEST, rho=RHO)
+page.introduction()
 
 # %%
-report.show_sections(data, analyses, "self_harm")
+page.sections()
 
 # %% [markdown]
 # <!-- sensitivity: start (issue 10) -->
 # ## Sensitivity to the classification and to flagged values
 
 # %%
-report.show_scenarios(data, "self_harm", method=METHOD, test=TEST, rho=RHO)
+page.scenarios()
 
 # %% [markdown]
 # <!-- sensitivity: end -->
 
 # %%
-from evidence import network_report
-
-_ = network_report.show_network_section("self_harm", method=METHOD, rho=RHO)
+page.network()
 
 # %%
-report.show_conclusion(analyses, "self_harm")
+page.conclusion()

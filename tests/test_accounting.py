@@ -61,4 +61,4 @@ def test_build_analyses_are_the_analyses_the_notebooks_run():
     sources = "\n".join(p.read_text() for p in notebook_paths())
     assert "report.headline(data" in sources
     for key in report.CONDITION_GROUPS:
-        assert f'report.condition_analyses(data, "{key}"' in sources, key
+        assert f'ConditionPage.load("{key}", method=METHOD, test=TEST, rho=RHO)' in sources, key

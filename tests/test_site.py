@@ -217,7 +217,8 @@ def test_each_condition_page_ends_with_its_own_conclusion():
     assert "CBT was compared directly in 2 trials" in texts["depression"]
     for key in report.CONDITION_GROUPS:  # every condition notebook ends with it
         source = next((ROOT / "notebooks").glob(f"0?_{key}.py")).read_text()
-        assert source.rstrip().endswith(f'\n# %%\nreport.show_conclusion(analyses, "{key}")')
+        assert f'page = ConditionPage.load("{key}", method=METHOD' in source
+        assert source.rstrip().endswith("\n# %%\npage.conclusion()")
 
 
 def _plural_trials(k: int) -> str:
@@ -304,3 +305,31 @@ def test_section_headings_displayed_by_a_call_become_markdown_cells():
         ("code", 1),
     ]
     assert "remove-input" in cells[2].metadata["tags"]
+
+
+def test_condition_notebooks_are_their_own_text_around_the_page_calls():
+    """Issue 11: no condition notebook repeats code; each is Markdown around the same calls of
+    one :class:`evidence.pages.ConditionPage` (fewer than 10 lines of code)."""
+    import re
+
+    for key in report.CONDITION_GROUPS:
+        source = next((ROOT / "notebooks").glob(f"0?_{key}.py")).read_text()
+        code = [
+            ln.split("  #")[0]
+            for ln in source.splitlines()
+            if ln.strip() and not ln.startswith("#")
+        ]
+        assert code == [
+            'METHOD = "REML"',
+            'TEST = "knha"',
+            "RHO = 0.5",
+            "from evidence.pages import ConditionPage",
+            f'page = ConditionPage.load("{key}", method=METHOD, test=TEST, rho=RHO)',
+            "page.introduction()",
+            "page.sections()",
+            "page.scenarios()",
+            "page.network()",
+            "page.conclusion()",
+        ], key
+        intro = re.search(r"# %% \[markdown\]\n# # .+\n#\n((?:# .+\n)+)", source)
+        assert intro and len(intro.group(1)) > 100, f"{key}: no introduction of its own"
