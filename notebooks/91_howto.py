@@ -144,3 +144,33 @@ format_table(rules_frame, scale="g")
 
 # %%
 print(ev.pool(res.yi, res.vi, method=METHOD, test=TEST, pi="higgins", labels=res.labels))
+
+# %% [markdown]
+# ## 6. Bayesian random effects: observed and shrunken trial effects
+#
+# With few trials the posterior of each trial's true effect borrows strength from the others.
+# The shrinkage forest shows, per trial, the observed estimate (open square, Wald CI) above
+# its shrunken estimate (filled circle, posterior median and credible interval), then the
+# posterior of the mean effect and the predictive interval for a new trial. The prior on tau
+# is the project's default for small cells (see the methods page).
+
+# %%
+fit = ev.bayes_pool(res.yi, res.vi, labels=res.labels, measure=res.measure)
+title = f"Depression, PDT vs {report.COMPARATOR_NAMES[group]}: observed and shrunken"
+favours = (report.COMPARATOR_NAMES[group], "PDT")  # positive effects favour PDT
+_ = report.save_plot(fit.shrinkage_plot(title=title, favours=favours), "howto_shrinkage_forest")
+
+# %% [markdown]
+# ## 7. A condition page in your own notebook
+#
+# Every condition page is one `ConditionPage`: its data, its analyses and one call per
+# section. Load one with other choices and reuse its analyses, e.g. the depression page's
+# pooled Hedges' g by comparator under DerSimonian-Laird with a Wald z test (`page.sections()`
+# would show the whole page under these choices):
+
+# %%
+from evidence.pages import ConditionPage
+
+page = ConditionPage.load("depression", method="DL", test="z", data=data)
+print(sorted(page.analyses))
+format_table(page.analyses["SMD post"].table(), scale="g")

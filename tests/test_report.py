@@ -226,3 +226,17 @@ def test_conclusion_is_written_from_the_numbers(data):
     )
     assert "PDT did better than other control" in text
     assert "no usable randomized comparison" in report.conclusion({}, "ptsd")
+
+
+def test_single_trial_rows_have_no_tau2_and_no_prediction_interval(data):
+    """k = 1: the table leaves tau^2 and the PI missing (metafor's tau^2 = 0 and PI = CI are
+    kept in the result object); groups with k >= 2 keep theirs."""
+    an = report.condition_analyses(data, "ptsd")["SMD post"]
+    t = an.table()
+    single = t[t["k"] == 1]
+    assert len(single) >= 1
+    assert single[["pi_low", "pi_high", "tau2"]].isna().all().all()
+    r = an.results["cbt"]
+    assert r.k == 1 and r.pi_low == r.ci_low and r.tau2 == 0.0
+    several = report.condition_analyses(data, "depression")["SMD post"].table()
+    assert several.loc[several["k"] >= 2, ["pi_low", "pi_high", "tau2"]].notna().all().all()

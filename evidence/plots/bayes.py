@@ -36,6 +36,7 @@ def shrinkage_forest(
     xlim: tuple[float, float] | None = None,
     digits: int = 2,
     title: str | None = None,
+    favours: tuple[str, str] | None = None,
     label_width: float = 2.0,
     plot_width: float = 2.6,
     row_height: float = 0.2,
@@ -50,6 +51,9 @@ def shrinkage_forest(
         Draw into this Axes (the graphical column); default: a new figure sized to the rows.
     xlim : (float, float), optional
         Display-scale limits; default: chosen from the estimates (intervals beyond get arrows).
+    favours : (str, str), optional
+        Who is favoured left and right of the line of no effect (e.g. ``("usual care",
+        "PDT")`` for effects oriented so that positive favours PDT); default: no labels.
 
     Returns
     -------
@@ -87,6 +91,7 @@ def shrinkage_forest(
         ],
         footnote=_shrinkage_note(result, lvl),
         title=title,
+        favours=favours,
         label_fit="Prediction (new trial)",
         label_width=label_width,
         plot_width=plot_width,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .selection import select_effects
@@ -68,7 +69,12 @@ class Analysis:
         return names.get(key, key)
 
     def table(self) -> pd.DataFrame:
-        """Per group: k, estimate, CI, PI, tau^2, I^2, Q and p values."""
+        """Per group: k, estimate, CI, PI, tau^2, I^2, Q and p values.
+
+        A single trial (k = 1) has no heterogeneity and no prediction interval: its tau^2 and
+        PI are missing here (metafor reports tau^2 = 0 and a PI equal to the CI; the result
+        objects keep those values).
+        """
         cols = (
             "k",
             "estimate",
@@ -86,7 +92,9 @@ class Analysis:
             {"group": self._name(g), **{c: getattr(r, c) for c in cols}}
             for g, r in self.results.items()
         ]
-        return pd.DataFrame(rows, columns=["group", *cols]).set_index("group")
+        frame = pd.DataFrame(rows, columns=["group", *cols]).set_index("group")
+        frame.loc[frame["k"] == 1, ["pi_low", "pi_high", "tau2"]] = np.nan
+        return frame
 
     def shared_trials(self) -> list[str]:
         """Labels of trials that contribute comparisons to more than one group."""
