@@ -97,13 +97,21 @@ class SiteReport:
 
 
 def _section(stem: str) -> str:
+    """Sidebar section of a notebook: a condition page is named after its condition key
+    (``01_depression``); other numbered pages (``08_equivalence``) compare across conditions.
+
+    >>> [_section(s) for s in ("00_overview", "07_self_harm", "08_equivalence", "91_howto")]
+    ['Overview', 'Conditions', 'Across conditions', 'Methods and reference']
+    """
+    from .report import CONDITION_GROUPS
+
     if stem.startswith("00"):
         return "Overview"
-    if stem[:1] == "0" and stem[:2].isdigit():
+    if stem.split("_", 1)[-1] in CONDITION_GROUPS:
         return "Conditions"
     if stem.startswith("9"):
         return "Methods and reference"
-    return "More"
+    return "Across conditions"
 
 
 def _toctree(stems: list[str]) -> str:
@@ -111,7 +119,7 @@ def _toctree(stems: list[str]) -> str:
     for stem in stems:
         sections.setdefault(_section(stem), []).append(stem)
     sections.setdefault("Methods and reference", []).append("glossary")
-    order = ("Overview", "Conditions", "Methods and reference", "More")
+    order = ("Overview", "Conditions", "Across conditions", "Methods and reference")
     blocks = [
         f"```{{toctree}}\n:hidden:\n:caption: {name}\n\n" + "\n".join(sections[name]) + "\n```"
         for name in order

@@ -229,6 +229,9 @@ def test_landing_table_points_to_conditions_it_cannot_show():
     stems = ["01_depression", "05_eating"]
     html = site.landing_table(ROOT / "results", stems, {"05_eating": "Eating disorders"})
     assert "Not in this table" in html and '<a href="05_eating.html">Eating disorders</a>' in html
+    # a page across conditions (Steinert's equivalence test) is not a condition left out
+    html = site.landing_table(ROOT / "results", [*stems, "08_equivalence"])
+    assert "08_equivalence" not in html
 
 
 def test_counts_have_no_decimals_and_headers_are_capitalised():
