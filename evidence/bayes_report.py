@@ -30,7 +30,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .bayes import TauPrior, bayes_pool, compare_cells, prior_sensitivity
+from .bayes import bayes_pool, compare_cells, prior_sensitivity
+from .small_cells import RULE_PRIORS, SMALL_K, rule_prior
 
 __all__ = [
     "SMALL_K",
@@ -46,13 +47,6 @@ __all__ = [
     "show_small_cells",
 ]
 
-#: Cells with fewer trial comparisons than this use the Bayesian estimate in their statement.
-SMALL_K = 5
-#: The pre-specified prior on tau per effect measure (see the module docstring for why).
-RULE_PRIORS: dict[str, TauPrior] = {
-    "SMD": TauPrior("halfnormal", scale=0.5),
-    "OR": TauPrior("halfnormal", scale=0.5 * np.pi / np.sqrt(3)),
-}
 #: The rule in words, for the methods page.
 RULE_TEXT = (
     f"**Pre-specified rule for small cells.** Where a pooled cell has fewer than {SMALL_K} "
@@ -80,24 +74,6 @@ RULE_TEXT = (
     "probability that the mean g is above 0 or the mean OR above 1."
 )
 _REML = "REML + Knapp-Hartung"
-
-
-def rule_prior(measure: str) -> TauPrior:
-    """The pre-specified prior on tau for ``measure`` (``"SMD"`` or ``"OR"``).
-
-    Examples
-    --------
-    >>> rule_prior("SMD").label
-    'half-normal(scale = 0.5)'
-    >>> rule_prior("OR").label
-    'half-normal(scale = 0.9069)'
-    """
-    try:
-        return RULE_PRIORS[measure]
-    except KeyError:
-        raise ValueError(
-            f"measure {measure!r}: the Bayesian rule has priors for {list(RULE_PRIORS)} only"
-        ) from None
 
 
 def footnote(measure: str) -> str:

@@ -738,6 +738,36 @@ def test_frame_forest_of_any_rows_with_level_and_note():
         forest_from_frame(frame, kind="bars")
 
 
+def test_bayesian_fits_are_hollow_diamonds_under_their_subgroups():
+    """forest_plot(bayes=...): a hollow diamond at the posterior median and credible interval
+    under the subgroups that have a fit (none elsewhere), the model in the footnote; with
+    reverse=True it turns round like every other row."""
+    from evidence.bayes import bayes_pool
+
+    sg, data = smd_subgroups()
+    cbt = sg.results["vs CBT"]
+    fit = bayes_pool(cbt.yi, cbt.vi, measure="SMD")
+    ax = forest_plot(sg, data=data, bayes={"vs CBT": fit})
+    (d,) = [p for p in ax.patches if p.get_gid() == "diamond-bayes-0"]
+    xy = d.get_xy()
+    np.testing.assert_allclose(
+        [xy[0, 0], xy[1, 0], xy[2, 0]], [fit.mu_ci_low, fit.mu_median, fit.mu_ci_high]
+    )
+    assert d.get_facecolor()[:3] == (1.0, 1.0, 1.0)
+    assert not [p for p in ax.patches if (p.get_gid() or "").startswith("diamond-bayes-1")]
+    assert "half-normal(scale = 0.5)" in _texts(ax, "footnote")[0].get_text().replace("\n", " ")
+    res, _ = log_or()
+    fit = bayes_pool(res.yi, res.vi, measure="OR")
+    ax = forest_plot(res, bayes=fit, reverse=True)
+    xy = next(p for p in ax.patches if p.get_gid() == "diamond-bayes").get_xy()
+    np.testing.assert_allclose(xy[1, 0], np.exp(-fit.mu_median))
+    np.testing.assert_allclose([xy[0, 0], xy[2, 0]], np.exp([-fit.mu_ci_high, -fit.mu_ci_low]))
+    with pytest.raises(ValueError, match="not among"):
+        forest_plot(sg, bayes={"vs nothing": fit})
+    with pytest.raises(TypeError, match="not a BayesResult"):
+        forest_plot(res, bayes=res)
+
+
 def test_row_marks_are_drawn_offset_counted_in_the_range_and_clipped_with_arrows():
     """A study row's further marks: own gids, drawn ``offset`` rows from the row's centre, part
     of the automatic axis range, arrows past a fixed limit, open squares in their colour."""

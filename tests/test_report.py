@@ -240,3 +240,27 @@ def test_single_trial_rows_have_no_tau2_and_no_prediction_interval(data):
     assert r.k == 1 and r.pi_low == r.ci_low and r.tau2 == 0.0
     several = report.condition_analyses(data, "depression")["SMD post"].table()
     assert several.loc[several["k"] >= 2, ["pi_low", "pi_high", "tau2"]].notna().all().all()
+
+
+def test_condition_forests_show_the_bayesian_estimate_of_small_groups_only(data):
+    """The small-cell rule in the main forest: groups with k < 5 get a hollow diamond at the
+    same posterior as the Bayesian table; larger groups do not."""
+    import matplotlib.pyplot as plt
+
+    from evidence.bayes_report import cell_table
+    from evidence.small_cells import SMALL_K
+
+    an = report.condition_analyses(data, "depression")["SMD post"]
+    ax = report.forest(an, save=False)
+    try:
+        bayes = {p.get_gid(): p.get_xy() for p in ax.patches if "bayes" in (p.get_gid() or "")}
+        t = cell_table(an)
+        small = [i for i, g in enumerate(an.results) if an.results[g].k < SMALL_K]
+        assert sorted(bayes) == sorted(f"diamond-bayes-{i}" for i in small) and small
+        for i in small:
+            name = an._name(list(an.results)[i])
+            assert bayes[f"diamond-bayes-{i}"][1, 0] == pytest.approx(t.loc[name, "bayes_median"])
+        foot = next(x for x in ax.texts if x.get_gid() == "footnote").get_text()
+        assert f"fewer than {SMALL_K} trials" in foot.replace("\n", " ")
+    finally:
+        plt.close("all")

@@ -227,7 +227,7 @@ def cell_forest(
     measure = measure or (table["measure"].iloc[0] if "measure" in table else None)
     log = measure in RATIO_MEASURES
     note = (
-        "Black diamond: REML + Knapp-Hartung estimate and 95% CI. Grey diamond: Bayesian "
+        "Black diamond: REML + Knapp-Hartung estimate and 95% CI. Hollow diamond: Bayesian "
         "posterior median and 95% credible interval (flat prior on the mean, the prior on "
         "\u03c4 as labelled); bar: 95% Bayesian predictive interval for a new trial."
     )
@@ -279,6 +279,7 @@ def _cell_rows(table: Any, digits: int) -> list:
                 {"est": _ci(*bayes, digits)} | prob,
                 *bayes,
                 gid=f"cell-{i}-bayes",
+                hollow=True,
             ),
             Row(
                 "pi",

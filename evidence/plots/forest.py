@@ -19,8 +19,8 @@ Decisions (documented so that readers of a figure can rely on them):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -271,6 +271,8 @@ def _footnote(f: _Forest, tau2_rule, band) -> str:
                 else "common to all subgroups."
             )
         )
+    for text in dict.fromkeys(fit.methods_text() for fit in f.bayes.values()):
+        parts.append(f"Hollow diamond: posterior of the mean effect; {text}.")
     if band is not None:
         parts.append(
             f"Shaded: equivalence band [{tick_label(band[0])}, {tick_label(band[1])}]"
@@ -307,6 +309,7 @@ class _Forest:
     arm_cols: list[tuple[str, str, int]]
     rob: list[str | None] | None
     sign: float = 1.0  # -1: drawn as -yi (reverse=True)
+    bayes: Mapping[str | None, Any] = field(default_factory=dict)  # block name -> BayesResult
 
     @property
     def multi(self) -> bool:
@@ -325,9 +328,12 @@ class _Forest:
         return tuple(float(self.tf(v)) for v in (self.sign * est, a, b))
 
 
-def _prepare(result, *, data, labels, sort, year, show_pi, overall, digits, reverse) -> _Forest:
+def _prepare(
+    result, *, data, labels, sort, year, show_pi, overall, digits, reverse, bayes=None
+) -> _Forest:
     _check_result(result)
     res, blocks = _blocks(result)
+    bayes = _bayes_fits(bayes, blocks)
     k = res.k
     data = _validate_data(data, k)
     if sort not in (None, "year", "weight", "effect"):
@@ -368,7 +374,28 @@ def _prepare(result, *, data, labels, sort, year, show_pi, overall, digits, reve
         arm_cols=_arm_columns(data),
         rob=rob,
         sign=sign,
+        bayes=bayes,
     )
+
+
+def _bayes_fits(bayes: Any, blocks: list[_Block]) -> dict[str | None, Any]:
+    """``bayes`` as {block name: fit}; a single fit belongs to the one unnamed block."""
+    if bayes is None:
+        return {}
+    if not isinstance(bayes, Mapping):
+        bayes = {None: bayes}
+    names = {b.name for b in blocks}
+    unknown = [str(n) for n in bayes if n not in names]
+    if unknown:
+        raise ValueError(
+            f"forest_plot: bayes names {unknown} are not among {sorted(map(str, names - {None}))}"
+        )
+    for name, fit in bayes.items():
+        if not hasattr(fit, "mu_median"):
+            raise TypeError(
+                f"forest_plot: bayes[{name!r}] is not a BayesResult (evidence.bayes_pool)"
+            )
+    return dict(bayes)
 
 
 def _fmt_arm_col(values: pd.Series, integer: bool) -> list[str]:
@@ -436,6 +463,13 @@ def _pi_row(f: _Forest, res: Any, gid: str) -> Row:
     return Row("pi", label, cells, np.nan, pl, ph, gid=gid)
 
 
+def _bayes_row(f: _Forest, fit: Any, gid: str) -> Row:
+    """A hollow diamond: the posterior median and credible interval of the mean effect."""
+    est, lo, hi = f.interval(fit.mu_median, fit.mu_ci_low, fit.mu_ci_high)
+    label = f"Bayesian estimate ({fit.level:g}%{NBSP}CrI)"
+    return Row("subtotal", label, _effect_cells(f, est, lo, hi), est, lo, hi, gid=gid, hollow=True)
+
+
 def _block_rows(f: _Forest, j: int, blk: _Block, subgroup_pi: bool) -> list[Row]:
     """Header, studies, subtotal, PI and heterogeneity lines of subgroup ``j``."""
     if not f.multi:
@@ -447,6 +481,8 @@ def _block_rows(f: _Forest, j: int, blk: _Block, subgroup_pi: bool) -> list[Row]
     rows.append(_pooled_row(f, res, "subtotal", label, blk.idx, f"diamond-subgroup-{j}"))
     if subgroup_pi and res.k > 1:
         rows.append(_pi_row(f, res, f"prediction-interval-{j}"))
+    if blk.name in f.bayes:
+        rows.append(_bayes_row(f, f.bayes[blk.name], f"diamond-bayes-{j}"))
     for text, gid in (
         (_het_text(res), f"heterogeneity-{j}"),
         (_test_text(res, "subgroup effect", f.sign), f"subgroup-effect-{j}"),
@@ -468,6 +504,8 @@ def _rows(f: _Forest) -> list[Row]:
         rows.append(_pooled_row(f, f.overall, "overall", label, np.arange(k), "diamond-overall"))
         if f.show_pi and k > 1:  # no prediction interval, and no rule, for a single study
             rows.append(_pi_row(f, f.overall, "prediction-interval"))
+        if None in f.bayes:
+            rows.append(_bayes_row(f, f.bayes[None], "diamond-bayes"))
     return rows
 
 
@@ -529,6 +567,7 @@ def forest_plot(
     row_height: float = 0.2,
     overall: bool = True,
     rows_per_page: int | None = None,
+    bayes: Any = None,
 ):
     """Forest plot of a pooled or subgroup result, in the layout journals expect.
 
@@ -594,13 +633,20 @@ def forest_plot(
     rows_per_page : int, optional
         Split a longer forest into pages of at most this many rows (same columns and axis on
         every page; tests and footnote on the last) and return a list of Axes, one figure each.
+    bayes : BayesResult or mapping, optional
+        Bayesian fits (:func:`evidence.bayes_pool`) to show as a hollow diamond under the
+        pooled rows they belong to: one fit for a pooled result, or ``{subgroup name: fit}``
+        for a subgroup result (subgroups without a fit get none). The posterior median and
+        credible interval of the mean effect are drawn, in the orientation of the plot; the
+        footnote names the model and the prior.
 
     Returns
     -------
     matplotlib.axes.Axes (list of them with ``rows_per_page``)
         The graphical column. Artists carry gids: ``study-estimates`` (squares),
         ``study-cis``, ``diamond-overall``, ``diamond-subgroup-<i>``, ``prediction-interval``,
-        ``heterogeneity``, ``heterogeneity-<i>``, ``overall-test``, ``subgroup-test``.
+        ``heterogeneity``, ``heterogeneity-<i>``, ``overall-test``, ``subgroup-test``,
+        ``diamond-bayes`` and ``diamond-bayes-<i>``.
 
     Examples
     --------
@@ -616,7 +662,7 @@ def forest_plot(
     """
     f = _prepare(
         result, data=data, labels=labels, sort=sort, year=year, show_pi=show_pi,
-        overall=overall, digits=digits, reverse=reverse,
+        overall=overall, digits=digits, reverse=reverse, bayes=bayes,
     )  # fmt: skip
     measure = f.overall.measure
     mname = effect_label or (measure if measure else "Estimate")

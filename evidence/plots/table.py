@@ -101,6 +101,7 @@ class Row:
     size: float = FONT_PT
     label_gid: str | None = None  # default: "<gid>-label" (text rows: "<gid>")
     offset: float = 0.0  # of the row's own interval and marker from its centre (rows)
+    hollow: bool = False  # a pooled row's diamond drawn white (e.g. a Bayesian estimate)
     marks: tuple[Mark, ...] = ()  # further intervals and markers (study rows)
     y: float = 0.0
 
@@ -456,7 +457,7 @@ def _draw_diamonds(ax, rows: list[Row]) -> None:
             poly = Polygon(
                 [(r.lo, r.y), (r.est, r.y - dh), (r.hi, r.y), (r.est, r.y + dh)],
                 closed=True,
-                facecolor=DIAMOND if r.kind == "overall" else SUB_DIAMOND,
+                facecolor="white" if r.hollow else DIAMOND if r.kind == "overall" else SUB_DIAMOND,
                 edgecolor=INK,
                 lw=0.6,
                 zorder=4,

@@ -81,8 +81,13 @@ def _display_in_notebook(fig) -> None:
 
 
 def forest(an, *, save: bool = True, **kwargs):
-    """Forest plot by group (saved as ``figures/<name>_forest``)."""
+    """Forest plot by group (saved as ``figures/<name>_forest``).
+
+    Groups with fewer than :data:`evidence.small_cells.SMALL_K` trial comparisons also show
+    their Bayesian estimate (the pre-specified rule; pass ``bayes=None`` to leave it out).
+    """
     from ..plots import forest_plot
+    from ..small_cells import SMALL_K, small_cell_fits
 
     if not an:
         raise ValueError(f"{an.name}: nothing to plot (no usable comparisons)")
@@ -100,10 +105,15 @@ def forest(an, *, save: bool = True, **kwargs):
             f"{', '.join(shared)} contribute to more than one subgroup (shared PDT arm); the "
             "test for subgroup differences assumes independent subgroups and is approximate.",
         )
-    kwargs.setdefault(
-        "title",
-        an.title,
-    )
+    kwargs.setdefault("title", an.title)
+    if "bayes" not in kwargs:
+        grouped = an.by_group is not None
+        cells = {an._name(g): r for g, r in an.results.items()} if grouped else an.results
+        fits = small_cell_fits(cells, an.measure)
+        kwargs["bayes"] = fits if grouped else next(iter(fits.values()), None)
+        if fits:
+            rule = f"Bayesian estimate for groups of fewer than {SMALL_K} trials (methods page)."
+            kwargs["footnote"] = f"{kwargs.get('footnote', '')} {rule}".strip()
     ax = forest_plot(an.by_group or next(iter(an.results.values())), data=data, **kwargs)
     if save:
         save_plot(ax, f"{an.name}_forest")
