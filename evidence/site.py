@@ -145,6 +145,32 @@ def _read(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def _bayes_stem(stem: str) -> str:
+    """``overview_cbt_by_condition`` -> ``headline_cbt_bayes.csv`` (the overview's small cells)."""
+    return stem.replace("overview_", "headline_").replace("_by_condition", "_bayes") + ".csv"
+
+
+def _bayes_lines(path: Path) -> dict[str, str]:
+    """Per condition whose cell is headlined by its Bayesian estimate (k < 5): a third line of
+    its landing-table cell, posterior median [95% credible interval]. None when the overview
+    wrote no Bayesian table."""
+    import html as _html
+
+    from .tables import _interval, _number
+
+    if not path.exists():
+        return {}
+    out = {}
+    for row in _read(path):
+        if row["headline"] == "Bayesian":
+            text = (
+                f"Bayesian {_number(float(row['bayes_median']), 2)} "
+                f"{_interval(float(row['bayes_ci_low']), float(row['bayes_ci_high']))}"
+            )
+            out[row["group"]] = f'<br><span class="bayes">{_html.escape(text)}</span>'
+    return out
+
+
 def landing_table(results: Path, stems: list[str], titles: Mapping[str, str] | None = None) -> str:
     """The landing page's table (HTML): per condition, PDT vs CBT, vs other active treatments
     and vs control conditions as pooled g [95% CI] with the number of trials, read from the
@@ -165,45 +191,14 @@ def landing_table(results: Path, stems: list[str], titles: Mapping[str, str] | N
     import html as _html
 
     from .report import CONDITION_NAMES
-    from .tables import MISSING, _interval, _number
+    from .tables import MISSING
 
     pages = _condition_pages(stems)
-    cells: dict[str, dict[str, str]] = {}
-    for stem, _ in FAMILIES:
-        path = results / f"{stem}.csv"
-        if not path.exists():
-            raise FileNotFoundError(f"results/{stem}.csv is missing")
-        for row in _read(path):
-            k = int(row["k"])
-            text = (
-                f"{_number(float(row['estimate']), 2)} "
-                f"{_interval(float(row['ci_low']), float(row['ci_high']))}"
-            )
-            trials = f"{k} trial" + ("s" if k != 1 else "")
-            cells.setdefault(row["group"], {})[stem] = (
-                f'<span class="est">{_html.escape(text)}</span><br>'
-                f'<span class="k">{_html.escape(trials)}</span>'
-            )
+    cells = _family_cells(results)
     heads = [h for _, h in FAMILIES]
-    network = results / "network_pdt_vs_cbt.csv"
-    if network.exists():  # the overview's network section has run
-        heads.insert(1, "PDT vs CBT, network")
-        for row in _read(network):
-            code = NETWORK_CONDITIONS.get(row["database"])
-            if code is None or row["measure"] != "SMD" or not row["network"]:
-                continue
-            text = (
-                f"{_number(float(row['network']), 2)} "
-                f"{_interval(float(row['network_low']), float(row['network_high']))}"
-            )
-            k_direct = int(float(row["k_direct"] or 0))
-            trials = f"{int(float(row['k_network']))} trials, {k_direct} direct"
-            cells.setdefault(CONDITION_NAMES[code], {})["network"] = (
-                f'<span class="est">{_html.escape(text)}</span><br>'
-                f'<span class="k">{_html.escape(trials)}</span>'
-            )
     columns = [stem for stem, _ in FAMILIES]
-    if network.exists():
+    if _network_cells(results, cells):  # the overview's network section has run
+        heads.insert(1, "PDT vs CBT, network")
         columns.insert(1, "network")
     order = {name: i for i, name in enumerate(CONDITION_NAMES.values())}
     rows = []
@@ -216,27 +211,91 @@ def landing_table(results: Path, stems: list[str], titles: Mapping[str, str] | N
     head = "".join(f"<th>{_html.escape(h)}</th>" for h in heads)
     shown = {pages.get(c) for c in cells}
     others = [s for s in stems if _section(s) == "Conditions" and s not in shown]
-    note = ""
-    if others:
-        names = ", ".join(
-            f'<a href="{s}.html">{_html.escape((titles or {}).get(s, s))}</a>' for s in others
-        )
-        note = (
-            f" Not in this table (no continuous post-treatment comparison; their pages show "
-            f"event and follow-up outcomes): {names}."
-        )
     return (
         '<table class="evidence-table landing-table"><thead><tr><th>Condition</th>'
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
-        '<caption>Pooled <a href="glossary.html#hedges-g">Hedges\' g</a> at post-treatment '
+        f"<caption>{_landing_caption(cells, others, titles or {})}</caption></table>"
+    )
+
+
+def _cell(estimate: float, low: float, high: float, trials: str, extra: str = "") -> str:
+    """A landing-table cell: estimate [interval], then the number of trials (and ``extra``)."""
+    import html as _html
+
+    from .tables import _interval, _number
+
+    text = f"{_number(estimate, 2)} {_interval(low, high)}"
+    return (
+        f'<span class="est">{_html.escape(text)}</span><br>'
+        f'<span class="k">{_html.escape(trials)}</span>{extra}'
+    )
+
+
+def _family_cells(results: Path) -> dict[str, dict[str, str]]:
+    """Condition -> family stem -> cell, from the overview's ``overview_*_by_condition.csv``."""
+    cells: dict[str, dict[str, str]] = {}
+    for stem, _ in FAMILIES:
+        path = results / f"{stem}.csv"
+        if not path.exists():
+            raise FileNotFoundError(f"results/{stem}.csv is missing")
+        bayes = _bayes_lines(results / _bayes_stem(stem))
+        for row in _read(path):
+            k = int(row["k"])
+            trials = f"{k} trial" + ("s" if k != 1 else "")
+            est = (float(row[c]) for c in ("estimate", "ci_low", "ci_high"))
+            cells.setdefault(row["group"], {})[stem] = _cell(
+                *est, trials, bayes.get(row["group"], "")
+            )
+    return cells
+
+
+def _network_cells(results: Path, cells: dict[str, dict[str, str]]) -> bool:
+    """Add the network column's cells (PDT vs CBT in the condition's Metapsy network); False
+    when the overview wrote no network table."""
+    from .report import CONDITION_NAMES
+
+    network = results / "network_pdt_vs_cbt.csv"
+    if not network.exists():
+        return False
+    for row in _read(network):
+        code = NETWORK_CONDITIONS.get(row["database"])
+        if code is None or row["measure"] != "SMD" or not row["network"]:
+            continue
+        trials = f"{int(float(row['k_network']))} trials, {int(float(row['k_direct'] or 0))} direct"
+        est = (float(row[c]) for c in ("network", "network_low", "network_high"))
+        cells.setdefault(CONDITION_NAMES[code], {})["network"] = _cell(*est, trials)
+    return True
+
+
+def _landing_caption(cells: dict, others: list[str], titles: Mapping[str, str]) -> str:
+    import html as _html
+
+    from .tables import MISSING
+
+    text = (
+        'Pooled <a href="glossary.html#hedges-g">Hedges\' g</a> at post-treatment '
         'with its <a href="glossary.html#confidence-interval">95% confidence interval</a> and '
         "the number of trials; positive values favour PDT; "
         f"{MISSING} = no randomized comparison in the data. Direct comparisons, except the "
         "network column: a network meta-analysis (REML) of every psychotherapy trial of the "
         "condition's Metapsy database, with the number of trials in the network and of direct "
         "PDT vs CBT trials; it assumes transitivity (see each condition page)."
-        f"{note}</caption></table>"
     )
+    if any('class="bayes"' in c for row in cells.values() for c in row.values()):
+        text += (
+            " With fewer than 5 trials, a third line gives the Bayesian posterior median with its "
+            "95% credible interval (half-normal prior on \u03c4): the estimate that the "
+            "pre-specified rule and the condition pages use for such small cells (methods page)."
+        )
+    if others:
+        names = ", ".join(
+            f'<a href="{s}.html">{_html.escape(titles.get(s, s))}</a>' for s in others
+        )
+        text += (
+            f" Not in this table (no continuous post-treatment comparison; their pages show "
+            f"event and follow-up outcomes): {names}."
+        )
+    return text
 
 
 def _condition_links(titles: Mapping[str, str]) -> str:

@@ -131,6 +131,19 @@ def test_landing_table_reads_the_overview_results(tmp_path):
     assert '<a href="01_depression.html">Depression</a>' in html
     assert '<a href="03_ptsd.html">PTSD</a>' in html
     assert MISSING in html  # conditions without a comparison in a family
+    assert "Bayesian" not in html  # the overview's Bayesian tables are not there
+    for stem, _ in site.FAMILIES:
+        bayes = stem.replace("overview_", "headline_").replace("_by_condition", "_bayes")
+        shutil.copy(ROOT / "results" / f"{bayes}.csv", tmp_path)
+    html = site.landing_table(tmp_path, ["01_depression", "03_ptsd"])
+    b = pd.read_csv(tmp_path / "headline_cbt_bayes.csv").set_index("group").loc["depression"]
+    assert b["headline"] == "Bayesian" and b["k"] == 2
+    line = f"Bayesian {b['bayes_median']:.2f} [{b['bayes_ci_low']:.2f}, {b['bayes_ci_high']:.2f}]"
+    assert line.replace("-", "\u2212") in html or line in html
+    control = pd.read_csv(tmp_path / "overview_control_by_condition.csv").set_index("group")
+    assert control.loc["depression", "k"] >= 5  # a large cell: no Bayesian line
+    row = html.split('href="01_depression.html"')[1].split("</tr>")[0]
+    assert row.count("Bayesian") == 2  # vs CBT and vs other active (k = 2 each), not control
     (tmp_path / "overview_control_by_condition.csv").unlink()
     with pytest.raises(FileNotFoundError, match="overview_control_by_condition"):
         site.landing_table(tmp_path, [])
