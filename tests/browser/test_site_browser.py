@@ -129,6 +129,18 @@ def test_landing_page_answers_first_and_links_every_condition(browser, site, art
     headers = table.locator("th").all_inner_texts()
     assert headers[:3] == ["Condition", "PDT vs CBT", "PDT vs CBT, network"] and len(headers) == 5
     assert "trial" in table.inner_text()
+    # small cells carry their Bayesian estimate, visible as a line of its own
+    bayes = table.locator("span.bayes")
+    assert bayes.count() > 0 and bayes.first.is_visible()
+    assert bayes.first.inner_text().startswith("Bayesian ")
+    # the sidebar keeps the equivalence page out of the conditions
+    captions = page.locator("nav.bd-docs-nav p.caption").all_inner_texts()
+    assert [c.strip() for c in captions] == [
+        "Overview",
+        "Conditions",
+        "Across conditions",
+        "Methods and reference",
+    ]
     links = table.locator("a").evaluate_all("els => els.map(e => e.href)")
     assert links and all((site / name_of(h)).exists() for h in links if "glossary" not in h)
     figure = page.locator("figure img").first
