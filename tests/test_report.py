@@ -224,8 +224,31 @@ def test_conclusion_is_written_from_the_numbers(data):
     assert f"OR of suicidal behaviour = {np.exp(-r.estimate):.2f}, 95% CI {lo:.2f} to {hi:.2f}" in (
         text
     )
-    assert "PDT did better than other control" in text
+    # one trial: its CI excludes no effect, the Bayesian CrI of the average effect (the small-
+    # cell rule) does not, and the conclusion says the question stays open instead of choosing
+    from evidence.bayes import bayes_pool
+    from evidence.small_cells import rule_prior
+
+    fit = bayes_pool(r.yi, r.vi, tau_prior=rule_prior("OR"))
+    blo, bhi = np.exp(-fit.mu_ci_high), np.exp(-fit.mu_ci_low)
+    assert blo < 1 < bhi
+    assert f"95% CrI {blo:.2f} to {bhi:.2f}" in text
+    assert "the question stays open against other control" in text
+    assert "PDT did better than other control" not in text
     assert "no usable randomized comparison" in report.conclusion({}, "ptsd")
+
+
+def test_conclusion_judges_small_cells_by_their_credible_interval(data):
+    """k < 5: the Bayesian CrI decides (depression waitlist, k = 3, both exclude 0: better;
+    CBT, k = 2: no difference); k >= 5 keeps the CI alone (usual care, k = 7)."""
+    analyses = report.condition_analyses(data, "depression")
+    text = report.conclusion(analyses, "depression")
+    smd = text.split("On odds ratios")[0]
+    assert "PDT did better than waitlist (3 trials" in smd
+    assert "no difference was shown against CBT (2 trials" in smd
+    usual = smd.split("usual care (7 trials")[1].split(")")[0]
+    assert "CrI" not in usual  # a large cell: no Bayesian interval
+    assert "judged by their Bayesian 95% credible interval" in text
 
 
 def test_single_trial_rows_have_no_tau2_and_no_prediction_interval(data):

@@ -56,8 +56,13 @@ def conclusion(analyses: dict, key: str) -> str:
     Per analysis (measure x timepoint) it names the comparators PDT did better than, those that
     did better than PDT and those where no difference was shown, each with k and the pooled
     effect; then how much evidence the conclusion rests on (the largest k, and whether any
-    comparison reaches five trials) and whether CBT was compared directly.
+    comparison reaches five trials) and whether CBT was compared directly. A comparison with
+    fewer than :data:`~evidence.small_cells.SMALL_K` trials is judged by its Bayesian 95%
+    credible interval (the pre-specified rule), shown beside the CI; where the two disagree
+    the sentence says so instead of choosing.
     """
+    from ..small_cells import SMALL_K, small_cell_fits
+
     name = _TITLES.get(key, key.replace("_", " ").capitalize())
     if not analyses:
         return (
@@ -66,33 +71,18 @@ def conclusion(analyses: dict, key: str) -> str:
         )
     parts, ks, cbt = [], [], 0
     for an in analyses.values():
-        ratio = an.measure != "SMD"
-        tr = np.exp if ratio else (lambda x: x)
-        shown = event_display(an) if an.measure == "OR" else {}
-        sign = -1.0 if shown.get("reverse") else 1.0  # harmful event: the natural OR
-        effect = f"OR of {shown['event']}" if shown.get("event") else "OR" if ratio else "g"
-        better, worse, unclear = [], [], []
+        fits = small_cell_fits(an.results, an.measure)
+        verdicts: dict[str, list[str]] = {v: [] for v in ("better", "worse", "unclear", "open")}
         for g, r in an.results.items():
             ks.append(r.k)
             cbt = max(cbt, r.k if g == "cbt" else 0)
-            est = tr(sign * r.estimate)
-            lo, hi = sorted((tr(sign * r.ci_low), tr(sign * r.ci_high)))
-            text = f"{an._name(g)} ({_plural(r.k, 'trial')}, {effect} = {est:.2f}, 95% CI "
-            text += f"{lo:.2f} to {hi:.2f})"
-            # verdicts on the data's orientation (positive favours PDT), whatever is shown
-            (better if r.ci_low > 0 else worse if r.ci_high < 0 else unclear).append(text)
-        what = "Hedges' g" if not ratio else "odds ratios"
-        clauses = []
-        if better:
-            clauses.append("PDT did better than " + "; ".join(better))
-        if worse:
-            clauses.append("; ".join(worse) + " did better than PDT")
-        if unclear:
-            clauses.append("no difference was shown against " + "; ".join(unclear))
+            verdict, text = _cell_verdict(an, g, r, fits.get(g))
+            verdicts[verdict].append(text)
+        what = "Hedges' g" if an.measure == "SMD" else "odds ratios"
         when = "post-treatment" if an.timepoint == "post" else an.timepoint.replace("_", "-")
-        parts.append(f"On {what} at {when}, " + ", and ".join(clauses) + ".")
+        parts.append(f"On {what} at {when}, " + ", and ".join(_clauses(verdicts)) + ".")
     most = max(ks)
-    if most >= 5:
+    if most >= SMALL_K:
         base = (
             f"The firmest comparison rests on {most} trials; the others on fewer, so their "
             "intervals, and any difference between comparators, are uncertain."
@@ -101,6 +91,11 @@ def conclusion(analyses: dict, key: str) -> str:
         base = (
             f"No comparison here reaches five trials (at most {most}), so every estimate is "
             "preliminary and heterogeneity cannot be judged."
+        )
+    if min(ks) < SMALL_K:
+        base += (
+            f" Comparisons with fewer than {SMALL_K} trials are judged by their Bayesian 95% "
+            "credible interval (CrI; the pre-specified rule on the methods page)."
         )
     if cbt:
         head = (
@@ -114,6 +109,50 @@ def conclusion(analyses: dict, key: str) -> str:
             "whether PDT helps at all."
         )
     return f"**{name}.** " + " ".join([*parts, base, head])
+
+
+def _side(low: float, high: float) -> str:
+    """Verdict of an interval in the data's orientation (positive favours PDT)."""
+    return "better" if low > 0 else "worse" if high < 0 else "unclear"
+
+
+def _cell_verdict(an, g: str, r, fit) -> tuple[str, str]:
+    """The verdict on one comparison and its text: k, the effect with its CI and, for a small
+    cell (``fit`` given), the Bayesian median and CrI, which decide the verdict. ``open``: the
+    CI excludes no effect but the CrI does not."""
+    ratio = an.measure != "SMD"
+    tr = np.exp if ratio else (lambda x: x)
+    shown = event_display(an) if an.measure == "OR" else {}
+    sign = -1.0 if shown.get("reverse") else 1.0  # harmful event: the natural OR
+    effect = f"OR of {shown['event']}" if shown.get("event") else "OR" if ratio else "g"
+    lo, hi = sorted((tr(sign * r.ci_low), tr(sign * r.ci_high)))
+    text = f"{an._name(g)} ({_plural(r.k, 'trial')}, {effect} = {tr(sign * r.estimate):.2f}, "
+    text += f"95% CI {lo:.2f} to {hi:.2f}"
+    verdict = _side(r.ci_low, r.ci_high)
+    if fit is not None:
+        blo, bhi = sorted((tr(sign * fit.mu_ci_low), tr(sign * fit.mu_ci_high)))
+        text += f"; Bayesian {tr(sign * fit.mu_median):.2f}, 95% CrI {blo:.2f} to {bhi:.2f}"
+        bayes = _side(fit.mu_ci_low, fit.mu_ci_high)
+        verdict = "open" if bayes == "unclear" and verdict != "unclear" else bayes
+    return verdict, text + ")"
+
+
+def _clauses(verdicts: dict[str, list[str]]) -> list[str]:
+    clauses = []
+    if verdicts["better"]:
+        clauses.append("PDT did better than " + "; ".join(verdicts["better"]))
+    if verdicts["worse"]:
+        clauses.append("; ".join(verdicts["worse"]) + " did better than PDT")
+    if verdicts["unclear"]:
+        clauses.append("no difference was shown against " + "; ".join(verdicts["unclear"]))
+    if verdicts["open"]:
+        clauses.append(
+            "the question stays open against "
+            + "; ".join(verdicts["open"])
+            + " (the CI excludes no effect but, with so few trials, the Bayesian CrI of the "
+            "average effect does not)"
+        )
+    return clauses
 
 
 def _pct(x: float) -> str:
