@@ -345,8 +345,20 @@ def format_table(
     return Table(cells, tuple(headers), caption, glossary)
 
 
+#: Words written in capitals (or mixed case) wherever a header is made from a column name.
+_ACRONYMS = {"pdt": "PDT", "cbt": "CBT", "ptsd": "PTSD", "gad": "GAD", "rob": "RoB"}
+
+
 def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    """A header from a column name: acronyms as written, a leading count ``k`` or ``p`` kept
+    lower-case, else the first letter capitalised.
+
+    >>> _capital("pdt vs cbt"), _capital("k direct usual care"), _capital("design by rob")
+    ('PDT vs CBT', 'k direct usual care', 'Design by RoB')
+    """
+    words = [_ACRONYMS.get(w.lower(), w) for w in text.split(" ")]
+    out = " ".join(words)
+    return out if words[0] in ("k", "p") else out[:1].upper() + out[1:]
 
 
 def _effect_anchor(scale: str | None) -> str | None:

@@ -250,8 +250,10 @@ def test_landing_table_points_to_conditions_it_cannot_show():
 def test_counts_have_no_decimals_and_headers_are_capitalised():
     frame = pd.DataFrame({"cbt": [2, 0], "trials": [11, 2], "years": ["1999-2020", "2014-2017"]})
     t = format_table(frame).to_frame()
-    assert list(t.columns) == ["Cbt", "Trials", "Years"]
+    assert list(t.columns) == ["CBT", "Trials", "Years"]  # acronyms stay acronyms
     assert t.to_numpy().tolist() == [["2", "11", "1999-2020"], ["0", "2", "2014-2017"]]
+    names = format_table(pd.DataFrame(columns=["pdt_vs_cbt", "k_direct_usual_care"])).to_frame()
+    assert list(names.columns) == ["PDT vs CBT", "k direct usual care"]
 
 
 def test_browser_tests_fail_not_skip_in_ci_without_a_browser(tmp_path):

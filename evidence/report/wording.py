@@ -108,7 +108,8 @@ def conclusion(analyses: dict, key: str) -> str:
             "with the best-studied alternative; comparisons with control conditions show only "
             "whether PDT helps at all."
         )
-    return f"**{name}.** " + " ".join([*parts, base, head])
+    bullets = "\n".join(f"- {p}" for p in parts)  # one per measure and timepoint
+    return f"**{name}.**\n\n{bullets}\n\n{base} {head}"
 
 
 def _side(low: float, high: float) -> str:
