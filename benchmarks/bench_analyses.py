@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from evidence import pool
-from evidence.analyses import gosh, influence, meta_regression
+from evidence.meta.analyses import gosh, influence, meta_regression
 
 
 def _data(k: int, seed: int) -> pd.DataFrame:

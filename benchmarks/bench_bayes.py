@@ -1,4 +1,4 @@
-"""Benchmark the Bayesian random-effects fit (evidence.bayes).
+"""Benchmark the Bayesian random-effects fit (evidence.meta.bayes).
 
 Run: ``PYTHONPATH=$PWD /work/venv/bin/python benchmarks/bench_bayes.py`` (any Python with the
 package importable). Times, best of several repeats:
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from _timing import best as _best
 
-from evidence.bayes import TauPrior, bayes_batch, bayes_pool
+from evidence.meta.bayes import TauPrior, bayes_batch, bayes_pool
 
 R_SCRIPT = r"""
 suppressMessages(library(metafor))

@@ -1,4 +1,4 @@
-"""Sphinx configuration of the rendered site (``evidence build`` renders it; see evidence/site.py).
+"""Sphinx configuration of the rendered site (``evidence build`` renders it; see evidence/site/render.py).
 
 Sphinx + myst-nb + sphinx-book-theme (the Jupyter Book 1 stack) renders the notebooks that
 ``evidence build`` has already executed: myst-nb's execution is off, so nothing runs twice. The

@@ -9,7 +9,7 @@ matter of writing two small functions and one dict entry.
 
 ``evidence build [--notebook NAME] [--method M] [--test T] [--out DIR]``
     Validate the data, execute the notebooks, write figures and tables, render the site
-    (see :mod:`evidence.build`) of the repository this package is in, or of the one named by
+    (see :mod:`evidence.site.build`) of the repository this package is in, or of the one named by
     the ``EVIDENCE_ROOT`` environment variable. With ``--method`` or ``--test`` the outputs go to
     ``builds/<choices>/`` (or ``--out``), never over the committed ones. On failure one
     "BUILD FAILED" block names the problems (exit status 1); on Ctrl-C one line says the
@@ -37,7 +37,7 @@ def _validate_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .data import DataValidationError, load
+    from evidence.review.data import DataValidationError, load
 
     try:
         dataset = load(args.path)
@@ -58,7 +58,7 @@ def _problem_list(exc) -> str:
 
 
 def _build_args(parser: argparse.ArgumentParser) -> None:
-    from .pooling import METHODS, TESTS
+    from evidence.meta.pooling import METHODS, TESTS
 
     parser.add_argument("--notebook", default=None, help="build one notebook only (file stem)")
     parser.add_argument(
@@ -78,8 +78,8 @@ def _failed(lines: str) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .build import ROOT, BuildError, build
-    from .data import DataValidationError
+    from evidence.review.data import DataValidationError
+    from evidence.site.build import ROOT, BuildError, build
 
     params = {k.upper(): v for k, v in (("method", args.method), ("test", args.test)) if v}
     try:

@@ -33,11 +33,11 @@ MARGIN = 0.25  # equivalence margin in g (as Steinert et al. 2017)
 import pandas as pd
 from IPython.display import Markdown
 
-import evidence.data
-from evidence import report
-from evidence.tables import format_table
+import evidence.review.data
+from evidence import review
+from evidence.review.tables import format_table
 
-data = evidence.data.load()
+data = evidence.review.data.load()
 print(data.summary().splitlines()[1])  # the counts (line 0 is the data folder)
 
 # %% [markdown]
@@ -48,18 +48,18 @@ print(data.summary().splitlines()[1])  # the counts (line 0 is the data folder)
 
 # %%
 table = data.crosstab()
-report.save_table(table, "overview_trials_by_condition_and_comparator")
-format_table(table.rename(index=report.CONDITION_NAMES, columns=report.COMPARATOR_NAMES))
+review.save_table(table, "overview_trials_by_condition_and_comparator")
+format_table(table.rename(index=review.CONDITION_NAMES, columns=review.COMPARATOR_NAMES))
 
 # %%
-format_table(report.dataset_profile(data))
+format_table(review.dataset_profile(data))
 
 # %% [markdown]
 # Every outcome row of the dataset enters at least one pooled analysis of these pages, or is
 # listed here with the reason it does not.
 
 # %%
-Markdown(report.accounting_text(report.row_accounting(data), scope="in the dataset"))
+Markdown(review.accounting_text(review.row_accounting(data), scope="in the dataset"))
 
 # %% [markdown]
 # ## Headline results
@@ -68,9 +68,9 @@ Markdown(report.accounting_text(report.row_accounting(data), scope="in the datas
 # PDT vs CBT, PDT vs other active treatments, and PDT vs control conditions.
 
 # %%
-headline = report.headline(data, method=METHOD, test=TEST)
+headline = review.headline(data, method=METHOD, test=TEST)
 for family, an in headline.items():
-    report.save_table(an.table(), f"overview_{family}_by_condition")
+    review.save_table(an.table(), f"overview_{family}_by_condition")
 
 # %% [markdown]
 # ### PDT vs CBT
@@ -92,8 +92,8 @@ Markdown(headline["cbt"].statements(comparator="CBT"))
 # CBT had ended; 4.34 at 2 years), which a continuous-only headline leaves out.
 
 # %%
-cbt_all = report.pdt_vs_cbt_all_outcomes(data, method=METHOD, test=TEST)
-report.save_table(cbt_all, "overview_cbt_all_outcome_types")
+cbt_all = review.pdt_vs_cbt_all_outcomes(data, method=METHOD, test=TEST)
+review.save_table(cbt_all, "overview_cbt_all_outcome_types")
 format_table(cbt_all)
 
 # %% [markdown]
@@ -106,7 +106,7 @@ format_table(cbt_all)
 
 # %%
 eq = headline["cbt"].equivalence(margin=MARGIN)
-report.save_table(eq, "overview_cbt_equivalence")
+review.save_table(eq, "overview_cbt_equivalence")
 format_table(eq, scale="g", ci="90% CI", drop=("alpha", "df", "low", "high"))
 
 # %% [markdown]
@@ -135,7 +135,7 @@ Markdown(headline["control"].statements(comparator="control conditions"))
 # better on average (g > 0, OR > 1).
 
 # %%
-from evidence import bayes_report
+from evidence.review import bayes_report
 
 bayes_report.show_small_cells(
     {
@@ -162,7 +162,7 @@ bayes_report.show_small_cells(
 cbt_prior = bayes_report.sensitivity_table(
     bayes_report.pdt_vs_cbt_cells(data, method=METHOD, test=TEST)
 )
-report.save_table(cbt_prior, "overview_cbt_prior_sensitivity")
+review.save_table(cbt_prior, "overview_cbt_prior_sensitivity")
 format_table(
     cbt_prior,
     labels={
@@ -188,9 +188,9 @@ format_table(
 # Benjamini-Hochberg (false discovery rate; secondary).
 
 # %%
-from evidence import claims
+from evidence.review import multiplicity
 
-claims.show_multiplicity(headline, "overview")
+multiplicity.show_multiplicity(headline, "overview")
 
 # %% [markdown]
 # <!-- multiplicity: end -->
@@ -213,13 +213,13 @@ claims.show_multiplicity(headline, "overview")
 # %%
 sens = pd.concat(
     {
-        key: report.sensitivity_scenarios(data, key, method=METHOD, test=TEST)
-        for key in report.CONDITION_GROUPS
+        key: review.sensitivity_scenarios(data, key, method=METHOD, test=TEST)
+        for key in review.CONDITION_GROUPS
     },
     names=["condition group"],
 )
 sens = sens[sens["k"].notna()]
-report.save_table(sens, "overview_sensitivity_scenarios")
+review.save_table(sens, "overview_sensitivity_scenarios")
 format_table(sens, scale="g")
 
 # %% [markdown]
@@ -243,7 +243,7 @@ format_table(sens, scale="g")
 # tests cannot tell bias from chance and are not run.
 
 # %%
-report.show_small_study(headline)
+review.show_small_study(headline)
 
 # %% [markdown]
 # ## What this evidence does and does not show
@@ -268,7 +268,7 @@ report.show_small_study(headline)
 # trials behind each. Positive favours PDT (SMD, or log OR where the network is of events).
 
 # %%
-from evidence import network_report
+from evidence.review import network_report
 
 network_report.show_network_overview(method=METHOD)
 

@@ -23,7 +23,7 @@ TEST = "knha"  # Knapp-Hartung
 RHO = 0.5  # assumed correlation between instruments of one comparison
 
 # %%
-from evidence.pages import ConditionPage
+from evidence.review.pages import ConditionPage
 
 page = ConditionPage.load("eating", method=METHOD, test=TEST, rho=RHO)
 page.introduction()

@@ -24,7 +24,7 @@ TEST = "knha"  # Knapp-Hartung
 RHO = 0.5  # assumed correlation between instruments of one comparison
 
 # %%
-from evidence.pages import ConditionPage
+from evidence.review.pages import ConditionPage
 
 page = ConditionPage.load("self_harm", method=METHOD, test=TEST, rho=RHO)
 page.introduction()

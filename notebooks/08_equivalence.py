@@ -37,13 +37,13 @@ MARGIN = 0.25  # equivalence margin in g (as Steinert et al. 2017)
 import pandas as pd
 from IPython.display import Markdown, display
 
-import evidence.data
-from evidence import report
-from evidence.tables import format_table
+import evidence.review.data
+from evidence import review
+from evidence.review.tables import format_table
 
-data = evidence.data.load()
-published = report.load_published("steinert2017")
-ours = report.steinert_equivalence(data, margin=MARGIN, method=METHOD, test=TEST, rho=RHO)
+data = evidence.review.data.load()
+published = review.load_published("steinert2017")
+ours = review.steinert_equivalence(data, margin=MARGIN, method=METHOD, test=TEST, rho=RHO)
 
 # %% [markdown]
 # ## The trials used here
@@ -86,7 +86,7 @@ for _, pub in published.iterrows():
         }
     )
 side = pd.DataFrame(rows)
-report.save_table(side, "equivalence_steinert2017_side_by_side")
+review.save_table(side, "equivalence_steinert2017_side_by_side")
 format_table(side)
 
 # %% [markdown]
@@ -114,7 +114,7 @@ format_table(eq_post.to_frame()) if eq_post is not None else "no trial qualifies
 # trials are among Steinert's cannot be checked without the full list.
 
 # %%
-named = report.load_published("steinert2017_trials_named")
+named = review.load_published("steinert2017_trials_named")
 in_data = set(data.trials["study"])
 named["in this dataset"] = named["study"].isin(in_data)
 overlap = pd.DataFrame(

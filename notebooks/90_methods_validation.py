@@ -34,9 +34,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import evidence as ev
-from evidence import report
+from evidence import review
 
-ref = json.loads((report.output_root() / "tests" / "reference" / "core.json").read_text())
+ref = json.loads((review.output_root() / "tests" / "reference" / "core.json").read_text())
 print("reference generated with", ref["meta"]["r_version"], "and metafor", ref["meta"]["metafor"])
 
 # %% [markdown]
@@ -48,13 +48,13 @@ print("reference generated with", ref["meta"]["r_version"], "and metafor", ref["
 # Knapp-Hartung).
 
 # %%
-table = report.reference_comparison()
+table = review.reference_comparison()
 summary = table.groupby("method", sort=False).agg(
     fits=("max_abs_diff", "size"), largest_difference=("max_abs_diff", "max")
 )
 summary["within 1e-6"] = summary["largest_difference"] < 1e-6
 # the committed table keeps only what cannot drift with the last bits of floating point
-report.save_table(summary[["fits", "within 1e-6"]], "validation_vs_metafor")
+review.save_table(summary[["fits", "within 1e-6"]], "validation_vs_metafor")
 (
     summary.reset_index()
     .rename(
@@ -109,14 +109,14 @@ for key in ("estimate", "se", "tau2", "pi_low", "pi_high"):
 # ## Pre-specified rule: Bayesian estimates for cells with fewer than 5 trials
 #
 # The rule and its priors, as every condition page applies them (the text comes from
-# `evidence.bayes_report.RULE_TEXT`, so the pages' footnotes and this statement cannot drift
-# apart). The Bayesian engine (`evidence.bayes`) reproduces R's bayesmeta to 1e-5
+# `evidence.review.bayes_report.RULE_TEXT`, so the pages' footnotes and this statement cannot drift
+# apart). The Bayesian engine (`evidence.meta.bayes`) reproduces R's bayesmeta to 1e-5
 # (`tests/test_bayes.py`, reference values from `tools/make_reference_bayes.R`).
 
 # %%
 from IPython.display import Markdown
 
-from evidence import bayes_report
+from evidence.review import bayes_report
 
 Markdown(bayes_report.RULE_TEXT)
 

@@ -28,11 +28,12 @@ from pathlib import Path
 import pandas as pd
 
 import evidence as ev
-import evidence.data
-from evidence import pooling, report
-from evidence.tables import format_table
+import evidence.review.data
+from evidence import review
+from evidence.meta import pooling
+from evidence.review.tables import format_table
 
-data = evidence.data.load()
+data = evidence.review.data.load()
 
 # %% [markdown]
 # ## 1. Add a trial
@@ -59,8 +60,8 @@ with tempfile.TemporaryDirectory() as tmp:
     trials = (copy / "trials.csv").read_text().splitlines()
     (copy / "trials.csv").write_text("\n".join([*trials, trials[1]]) + "\n")
     try:
-        evidence.data.load(copy)
-    except evidence.data.DataValidationError as exc:
+        evidence.review.data.load(copy)
+    except evidence.review.data.DataValidationError as exc:
         for problem in exc.problems:  # file names shown relative to the copied data folder
             print(str(problem).replace(f"{copy.as_posix()}/", "data/"))
 
@@ -78,10 +79,10 @@ with tempfile.TemporaryDirectory() as tmp:
 # estimator the library offers.
 
 # %%
-dep = report.analyse(data, "depression", method=METHOD, test=TEST)
+dep = review.analyse(data, "depression", method=METHOD, test=TEST)
 group = dep.largest_group
 res = dep.results[group]
-print(f"PDT vs {report.COMPARATOR_NAMES[group]} in depression, k = {res.k}")
+print(f"PDT vs {review.COMPARATOR_NAMES[group]} in depression, k = {res.k}")
 rows = []
 for method in pooling.METHODS:
     r = ev.pool(res.yi, res.vi, method=method, test=TEST)
@@ -156,9 +157,9 @@ print(ev.pool(res.yi, res.vi, method=METHOD, test=TEST, pi="higgins", labels=res
 
 # %%
 fit = ev.bayes_pool(res.yi, res.vi, labels=res.labels, measure=res.measure)
-title = f"Depression, PDT vs {report.COMPARATOR_NAMES[group]}: observed and shrunken"
-favours = (report.COMPARATOR_NAMES[group], "PDT")  # positive effects favour PDT
-_ = report.save_plot(fit.shrinkage_plot(title=title, favours=favours), "howto_shrinkage_forest")
+title = f"Depression, PDT vs {review.COMPARATOR_NAMES[group]}: observed and shrunken"
+favours = (review.COMPARATOR_NAMES[group], "PDT")  # positive effects favour PDT
+_ = review.save_plot(fit.shrinkage_plot(title=title, favours=favours), "howto_shrinkage_forest")
 
 # %% [markdown]
 # ## 7. A condition page in your own notebook
@@ -169,7 +170,7 @@ _ = report.save_plot(fit.shrinkage_plot(title=title, favours=favours), "howto_sh
 # would show the whole page under these choices):
 
 # %%
-from evidence.pages import ConditionPage
+from evidence.review.pages import ConditionPage
 
 page = ConditionPage.load("depression", method="DL", test="z", data=data)
 print(sorted(page.analyses))

@@ -14,7 +14,7 @@ from scipy import stats
 
 import evidence
 from evidence import pool
-from evidence.analyses import (
+from evidence.meta.analyses import (
     aggregate_effects,
     bucher,
     egger_test,
@@ -29,7 +29,7 @@ from evidence.analyses import (
     three_level,
     trim_and_fill,
 )
-from evidence.pooling import ConvergenceWarning
+from evidence.meta.pooling import ConvergenceWarning
 
 #: Two fits of the same data in a different order differ only by floating-point summation order
 #: and the iterative estimators' stopping point (1e-13 on tau^2).

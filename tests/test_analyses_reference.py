@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from evidence import pool
-from evidence.analyses import (
+from evidence.meta.analyses import (
     aggregate_effects,
     baujat,
     egger_test,

@@ -1,4 +1,4 @@
-"""Bayesian random-effects meta-analysis (evidence.bayes) against exact R integrals.
+"""Bayesian random-effects meta-analysis (evidence.meta.bayes) against exact R integrals.
 
 Reference values come from tools/make_reference_bayes.R, which integrates the marginal posterior
 of tau with R's integrate() (rel. tol. 1e-12) and solves quantiles with uniroot() (tol. 1e-13),
@@ -19,7 +19,7 @@ from scipy.integrate import trapezoid
 
 import evidence
 from evidence import pool
-from evidence.bayes import (
+from evidence.meta.bayes import (
     TAU_PRIORS,
     BayesResult,
     TauPrior,

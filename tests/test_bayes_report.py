@@ -1,4 +1,4 @@
-"""The small-cell Bayesian rule as the notebooks show it (evidence.bayes_report)."""
+"""The small-cell Bayesian rule as the notebooks show it (evidence.review.bayes_report)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, stats
 
-from evidence import bayes_report as br
-from evidence.bayes import bayes_pool, make_prior
-from evidence.data import load
-from evidence.pooling import pool
-from evidence.report import analyse, condition_analyses, headline
+from evidence.meta.bayes import bayes_pool, make_prior
+from evidence.meta.pooling import pool
+from evidence.review import analyse, condition_analyses, headline
+from evidence.review import bayes_report as br
+from evidence.review.data import load
 
 #: Quadrature (bayes.py, 1e-10 against R) against scipy's adaptive quad of the same integral.
 QUAD_TOL = 1e-4

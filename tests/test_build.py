@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from evidence import build
-from evidence.site import notebook_title
+from evidence.site import build
+from evidence.site.render import notebook_title
 
 ROOT = Path(__file__).resolve().parents[1]
 FAILING = """# %% [markdown]
@@ -116,21 +116,21 @@ X = 1
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from evidence import report
-from evidence.data import load
+from evidence import review
+from evidence.review.data import load
 
-n = len(load(report.output_root() / "data").outcomes)
-report.save_table(pd.DataFrame({{"rows": [n]}}), "{name}")
+n = len(load(review.output_root() / "data").outcomes)
+review.save_table(pd.DataFrame({{"rows": [n]}}), "{name}")
 fig, ax = plt.subplots()
 ax.set_title(f"{{n}} outcome rows")
-report.save_plot(fig, "{name}")
+review.save_plot(fig, "{name}")
 """
 
 SLOW = """
 # %%
 import os, time
 if os.environ.get("EVIDENCE_TEST_SLOW"):
-    (report.output_root() / "slow-notebook-started").touch()
+    (review.output_root() / "slow-notebook-started").touch()
     time.sleep(120)
 """
 

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import evidence.data
-from evidence import claims, report
-from evidence.regression import meta_regression
+import evidence.review.data
+from evidence import review
+from evidence.meta.regression import meta_regression
+from evidence.review import multiplicity
 
 #: The same arithmetic (a quadratic form and an F or t tail) done two ways in double precision.
 TOL_SAME_TEST = 1e-10
@@ -18,18 +19,18 @@ TOL_SAME_TEST = 1e-10
 
 @pytest.fixture(scope="module")
 def data():
-    return evidence.data.load()
+    return evidence.review.data.load()
 
 
 @pytest.fixture(scope="module")
 def depression(data):
-    return report.condition_analyses(data, "depression")
+    return review.condition_analyses(data, "depression")
 
 
 def _refit(an, name):
-    """The moderator's model, fitted here independently of claims.py."""
+    """The moderator's model, fitted here independently of multiplicity.py."""
     e = an.effects
-    mod = claims.moderator_candidates(e)[name]
+    mod = multiplicity.moderator_candidates(e)[name]
     ok = mod.notna().to_numpy()
     mods = {name: mod[ok].astype(str).to_numpy(), "cc": e.loc[ok, "comparator_class"].to_numpy()}
     return meta_regression(e.loc[ok, "yi"], e.loc[ok, "vi"], mods, method="REML", test="knha")
@@ -79,7 +80,7 @@ def test_multilevel_moderator_is_tested_on_all_its_levels_at_once(depression):
 
 
 def test_moderator_report_says_what_each_p_tests(depression):
-    text = claims.moderator_report(depression["SMD post"])
+    text = multiplicity.moderator_report(depression["SMD post"])
     assert "p (this moderator)" in text.to_frame().columns
     assert "only that moderator's coefficients" in text.caption
 
@@ -94,25 +95,25 @@ def _fake(results: dict, by="comparator_class", measure="SMD", title="X (Hedges'
 
 def test_holm_and_bh_match_a_hand_checked_family():
     page = {"SMD post": _fake({"cbt": 0.01, "waitlist": 0.04}), "OR post": _fake({"tau": 0.03})}
-    t = claims.multiplicity_table(page)
+    t = multiplicity.multiplicity_table(page)
     # Holm: sorted 0.01, 0.03, 0.04 times 3, 2, 1 -> 0.03, 0.06, 0.04, running maximum
     np.testing.assert_allclose(t["p_holm"], [0.03, 0.06, 0.06])
     # BH: sorted times 3/1, 3/2, 3/3 -> 0.03, 0.045, 0.04, running minimum from the top
     np.testing.assert_allclose(t["p_bh"], [0.03, 0.04, 0.04])
     assert t.attrs["family"] == 3 and t.attrs["methods"][0].startswith("Holm")
-    text = claims.multiplicity_text(t, "two measures")
+    text = multiplicity.multiplicity_text(t, "two measures")
     assert "3 pooled comparisons" in text and "Holm" in text and "Benjamini-Hochberg" in text
     assert "3 are below 0.05 unadjusted, 1 after Holm and 3 after Benjamini-Hochberg" in text
-    one = claims.multiplicity_table({"a": _fake({"cbt": 0.02})})
+    one = multiplicity.multiplicity_table({"a": _fake({"cbt": 0.02})})
     assert one["p_holm"].iloc[0] == one["p_bh"].iloc[0] == 0.02
-    assert "single pooled comparison" in claims.multiplicity_text(one, "PDT vs CBT")
+    assert "single pooled comparison" in multiplicity.multiplicity_text(one, "PDT vs CBT")
 
 
 def test_a_claim_without_p_is_refused_by_name():
     with pytest.raises(ValueError, match="PDT vs waitlist: no p-value"):
-        claims.multiplicity_table({"a": _fake({"cbt": 0.2, "waitlist": float("nan")})})
+        multiplicity.multiplicity_table({"a": _fake({"cbt": 0.2, "waitlist": float("nan")})})
     with pytest.raises(ValueError, match="no pooled comparison"):
-        claims.multiplicity_table({})
+        multiplicity.multiplicity_table({})
 
 
 def _holm(p):
@@ -126,10 +127,10 @@ def _holm(p):
 
 
 def test_condition_page_family_is_exactly_its_stated_comparisons(depression):
-    t = claims.multiplicity_table(depression)
+    t = multiplicity.multiplicity_table(depression)
     stated = [(an.title, g) for an in depression.values() for g in an.results]
     assert len(t) == len(stated)
-    expected = [(title, f"PDT vs {report.COMPARATOR_NAMES.get(g, g)}") for title, g in stated]
+    expected = [(title, f"PDT vs {review.COMPARATOR_NAMES.get(g, g)}") for title, g in stated]
     assert list(zip(t["analysis"], t["comparison"], strict=True)) == expected
     pooled = [r.pvalue for an in depression.values() for r in an.results.values()]
     np.testing.assert_allclose(t["pvalue"], pooled, rtol=0, atol=0)
@@ -139,8 +140,8 @@ def test_condition_page_family_is_exactly_its_stated_comparisons(depression):
 
 
 def test_overview_family_is_the_headline_comparisons(data):
-    headline = report.headline(data)
-    t = claims.multiplicity_table(headline)
+    headline = review.headline(data)
+    t = multiplicity.multiplicity_table(headline)
     assert len(t) == sum(len(an.results) for an in headline.values())
     assert set(t["analysis"]) == {an.title for an in headline.values()}
     assert (t["measure"] == "SMD").all()
@@ -149,7 +150,7 @@ def test_overview_family_is_the_headline_comparisons(data):
 
 def test_show_multiplicity_saves_the_table(depression, tmp_path, monkeypatch):
     monkeypatch.setenv("EVIDENCE_OUTPUT", str(tmp_path))
-    claims.show_multiplicity(depression, "depression")
+    multiplicity.show_multiplicity(depression, "depression")
     saved = pd.read_csv(tmp_path / "results" / "depression_multiplicity.csv", index_col=0)
     assert list(saved.columns[-2:]) == ["p_holm", "p_bh"]
-    assert len(saved) == len(claims.claims_family(depression))
+    assert len(saved) == len(multiplicity.claims_family(depression))

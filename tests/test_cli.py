@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from evidence.cli import COMMANDS, main
-from evidence.data import default_path
+from evidence.review.data import default_path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "data_bad"
 

@@ -1,4 +1,5 @@
-"""Tests for evidence.data: the bundled dataset, its validation rules and agreement with Metapsy."""
+"""Tests for evidence.review.data: the bundled dataset, its validation rules and agreement with
+Metapsy."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import pandas as pd
 import pytest
 
 from evidence import effect_sizes
-from evidence.data import DataValidationError, default_path, load
-from evidence.sources import metapsy_source, read_metapsy
+from evidence.review.data import DataValidationError, default_path, load
+from evidence.review.sources import metapsy_source, read_metapsy
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "data_bad"
@@ -411,34 +412,34 @@ def test_zipfel_and_creed_reasons(ds):
 
 
 def test_anxiety_page_has_no_medication_comparison(ds):
-    from evidence import report
+    from evidence import review
 
-    analyses = report.condition_analyses(ds, "anxiety")
+    analyses = review.condition_analyses(ds, "anxiety")
     assert all("medication" not in an.results for an in analyses.values())
     statements = " ".join(an.statements() for an in analyses.values())
     assert "better than medication" not in statements
 
 
 def test_sensitivity_scenarios_show_the_judgement_calls(ds):
-    from evidence import report
+    from evidence import review
 
-    anx = report.sensitivity_scenarios(ds, "anxiety")
+    anx = review.sensitivity_scenarios(ds, "anxiety")
     alt = anx.loc["alternative classification"]
     assert "medication" in alt.index and "Wiborg 1996" in alt.loc["medication", "changed"]
     assert "medication" not in anx.loc["as classified"].index
-    pers = report.sensitivity_scenarios(ds, "personality")
+    pers = review.sensitivity_scenarios(ds, "personality")
     k_all = pers.loc[("as classified", "usual care"), "k"]
     assert pers.loc[("suspect rows excluded", "usual care"), "k"] == k_all - 1  # Bateman 2009
-    dep = report.sensitivity_scenarios(ds, "depression")
+    dep = review.sensitivity_scenarios(ds, "depression")
     assert "Heshmati 2023" in dep.loc[("suspect rows excluded", "waitlist"), "changed"]
 
 
 def test_pdt_vs_cbt_overview_covers_every_outcome_type(ds):
-    from evidence import report
+    from evidence import review
 
-    table = report.pdt_vs_cbt_all_outcomes(ds)
+    table = review.pdt_vs_cbt_all_outcomes(ds)
     cbt = ds.outcomes.loc[ds.outcomes["comparator_class"] == "cbt", "condition"]
-    cbt_conditions = {report.CONDITION_NAMES[c] for c in cbt}
+    cbt_conditions = {review.CONDITION_NAMES[c] for c in cbt}
     assert set(table["condition"]) == cbt_conditions
     bulimia = table[(table["condition"] == "bulimia nervosa") & (table["measure"] == "OR")]
     early = bulimia[bulimia["timepoint"] == "during treatment"].iloc[0]
@@ -447,9 +448,9 @@ def test_pdt_vs_cbt_overview_covers_every_outcome_type(ds):
 
 
 def test_steinert_selection_excludes_add_on_and_controls(ds):
-    from evidence import report
+    from evidence import review
 
-    published = report.load_published("steinert2017").set_index("timepoint")
+    published = review.load_published("steinert2017").set_index("timepoint")
     assert published.loc["post", ["estimate", "ci_low", "ci_high", "k_trials"]].tolist() == [
         -0.153, -0.227, -0.079, 23
     ]  # fmt: skip
@@ -457,7 +458,7 @@ def test_steinert_selection_excludes_add_on_and_controls(ds):
         -0.049, -0.137, -0.038
     ]  # fmt: skip
     assert "not symmetric" in published.loc["follow_up", "note"]
-    eff, res, eq = report.steinert_equivalence(ds)["post"]
+    eff, res, eq = review.steinert_equivalence(ds)["post"]
     chosen = ds.outcomes[ds.outcomes["trial_id"].isin(eff["trial_id"])]
     assert res.k == len(eff) == eff["trial_id"].nunique()
     assert not {"wiborg1996", "fonagy2015", "roten2017", "amianto2011"} & set(eff["trial_id"])
@@ -467,7 +468,7 @@ def test_steinert_selection_excludes_add_on_and_controls(ds):
 
 # ------------------------------------------------------------------ independent audit (issue 10)
 # Every Metapsy-sourced value is re-read here from the raw data.csv with the csv module alone
-# (not with evidence.sources.read_metapsy), so a reader bug cannot hide a wrong value.
+# (not with evidence.review.sources.read_metapsy), so a reader bug cannot hide a wrong value.
 
 RESEARCH = ROOT.parent / "shared" / "research"
 

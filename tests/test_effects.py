@@ -1,4 +1,4 @@
-"""Unit tests for evidence.effects beyond the metafor reference grid (guards, derivations)."""
+"""Unit tests for evidence.meta.effects beyond the metafor reference grid (guards, derivations)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 import evidence as ev
-from evidence.effects import hedges_correction
+from evidence.meta.effects import hedges_correction
 
 ARMS = {
     "m1": [10.0, 8.0],

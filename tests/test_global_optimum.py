@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import evidence as ev
-from evidence import pooling
+from evidence.meta import pooling
 
 REF = json.loads((Path(__file__).parent / "reference" / "hard.json").read_text())
 DATA = REF["datasets"]

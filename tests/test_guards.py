@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import evidence as ev
-from evidence import analyses, pooling, sensitivity
-from evidence.regression import EXACT_MAX
+from evidence.meta import analyses, pooling, sensitivity
+from evidence.meta.regression import EXACT_MAX
 
 Y = np.array([0.1, 0.3, 0.35, 0.65, 0.45, 0.15])
 V = np.array([0.03, 0.03, 0.05, 0.01, 0.05, 0.02])

@@ -96,6 +96,78 @@ def test_the_cycle_finder_finds_a_cycle():
 def test_the_graph_sees_lazy_imports():
     """Imports inside functions count: results -> pooling, e.g., would be found."""
     graph = import_graph()
-    assert "evidence.pooling" in graph["evidence.dependence"]
-    assert "evidence.results" in graph["evidence.pooling"]
-    assert any("evidence.plots" in t for t in graph["evidence.analyses"])  # a lazy import
+    assert "evidence.meta.pooling" in graph["evidence.meta.dependence"]
+    assert "evidence.meta.results" in graph["evidence.meta.pooling"]
+    assert any("evidence.plots" in t for t in graph["evidence.meta.analyses"])  # a lazy import
+
+
+#: The wings of the package (issue 20) and what each may import. The dependency runs one way:
+#: the engine knows nothing of this review or the site; the review uses the engine and the
+#: figures, never the site; the site uses everything. ``evidence.io`` (byte-stable files) is
+#: shared by every wing and imports no wing.
+WINGS = {
+    "evidence.meta": {"evidence.meta", "evidence.plots", "evidence.io"},
+    "evidence.plots": {"evidence.plots", "evidence.meta", "evidence.io"},
+    "evidence.review": {"evidence.review", "evidence.meta", "evidence.plots", "evidence.io"},
+    "evidence.site": {
+        "evidence.site",
+        "evidence.review",
+        "evidence.meta",
+        "evidence.plots",
+        "evidence.io",
+    },
+    "evidence.io": {"evidence.io"},
+}
+
+#: The public face: the only modules at the top level of ``evidence/``.
+TOP_LEVEL = {"__init__", "__main__", "cli", "io"}
+
+
+def _wing(module: str) -> str | None:
+    return next((w for w in WINGS if module == w or module.startswith(w + ".")), None)
+
+
+def wing_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Edges that run against the wings' one-way dependency (``a -> b``)."""
+    bad = []
+    for a, targets in sorted(graph.items()):
+        wing = _wing(a)
+        if wing is None:
+            continue
+        bad += [f"{a} -> {b}" for b in sorted(targets) if _wing(b) not in WINGS[wing] | {None}]
+    return bad
+
+
+def test_the_wings_depend_one_way():
+    assert wing_violations(import_graph()) == []
+
+
+def test_the_wing_check_can_fail():
+    """An engine module importing a review or site module is reported, and so is the review
+    importing the site."""
+    graph = {
+        "evidence.meta.pooling": {"evidence.review.data"},
+        "evidence.meta.nma": {"evidence.site.build"},
+        "evidence.review.pages": {"evidence.site.render", "evidence.meta.pooling"},
+        "evidence.site.build": {"evidence.review.data"},
+    }
+    assert wing_violations(graph) == [
+        "evidence.meta.nma -> evidence.site.build",
+        "evidence.meta.pooling -> evidence.review.data",
+        "evidence.review.pages -> evidence.site.render",
+    ]
+
+
+def test_every_module_belongs_to_a_wing_or_the_public_face():
+    top = {p.stem for p in PACKAGE.glob("*.py")}
+    assert top <= TOP_LEVEL, top - TOP_LEVEL
+    assert all(_wing(m) or m in ("evidence.cli", "evidence.__main__") for m in import_graph())
+
+
+def test_no_module_is_over_600_lines():
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 600
+    }
+    assert long == {}

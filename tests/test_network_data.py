@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evidence.data import DataValidationError, default_path, load
-from evidence.network_data import (
+from evidence.review.data import DataValidationError, default_path, load
+from evidence.review.network_data import (
     COLUMNS,
     NODES,
     arm_table,
@@ -24,7 +24,7 @@ from evidence.network_data import (
     load_network,
     load_nodes,
 )
-from evidence.sources import read_metapsy
+from evidence.review.sources import read_metapsy
 
 ROOT = Path(__file__).resolve().parents[1]
 METAPSY = ROOT.parent / "shared" / "metapsy"
@@ -405,7 +405,7 @@ def test_risk_of_bias_comes_from_the_documented_column(net, tool, metapsy_dir):
 
 def test_arm_sizes_are_whole_numbers_and_fractional_sources_are_listed():
     """Fractional n in Metapsy (e.g. Jesse 2015, 19.5) are excluded with a reason, never rounded."""
-    from evidence.network_data import load_network
+    from evidence.review.network_data import load_network
 
     net = load_network()
     for col in ("n1", "n2"):

@@ -1,4 +1,4 @@
-"""Network sections (evidence.network_report): data preparation, honesty rules, overview."""
+"""Network sections (evidence.review.network_report): data preparation, honesty rules, overview."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evidence.dependence import aggregate_effects
-from evidence.effects import effect_sizes
-from evidence.network_data import load_network
-from evidence.network_report import (
+from evidence.meta.dependence import aggregate_effects
+from evidence.meta.effects import effect_sizes
+from evidence.review.network_data import load_network
+from evidence.review.network_report import (
     _contrasts,
     fit_network,
     network_effects,
@@ -51,7 +51,7 @@ def test_effects_are_the_aggregated_oriented_row_effects(net):
 
 def test_node_pairs_are_ordered_and_turned(net):
     eff = network_effects(net[net["database"] == "panic-psyctr"])
-    from evidence.network_data import NODES
+    from evidence.review.network_data import NODES
 
     order = {n: i for i, n in enumerate(NODES)}
     assert (eff["node_a"].map(order) < eff["node_b"].map(order)).all()
@@ -153,7 +153,7 @@ def test_pdt_forest_is_byte_stable(sad, tmp_path):
     import matplotlib.pyplot as plt
 
     from evidence.io import save_figure
-    from evidence.network_report import _pdt_forest
+    from evidence.review.network_report import _pdt_forest
 
     out = []
     for i in range(2):
@@ -166,7 +166,7 @@ def test_pdt_forest_is_byte_stable(sad, tmp_path):
 
 
 def test_low_risk_of_bias_rule():
-    from evidence.network_report import _low_rob
+    from evidence.review.network_report import _low_rob
 
     rob = pd.Series(["4", "3", "low", "Low", "low risk", "some concerns", "", "High"])
     assert _low_rob(rob).tolist() == [True, False, True, True, True, False, False, False]
@@ -186,8 +186,8 @@ def test_graph_and_forest_name_nodes_for_readers():
     """Figures say 'usual care' and 'PDT', not the node ids 'usual_care' and 'pdt'."""
     import matplotlib.pyplot as plt
 
-    from evidence.network_data import NODE_NAMES, NODES
-    from evidence.network_report import _pdt_forest, condition_networks
+    from evidence.review.network_data import NODE_NAMES, NODES
+    from evidence.review.network_report import _pdt_forest, condition_networks
 
     assert set(NODES) <= set(NODE_NAMES)
     rep = next(r for r in condition_networks("depression") if r.result is not None)

@@ -165,7 +165,7 @@ def _fig_two():
 
 
 def _fig_shrinkage():
-    from evidence.bayes import bayes_pool
+    from evidence.meta.bayes import bayes_pool
 
     res, _ = log_or()
     fit = bayes_pool(res.yi, res.vi, labels=res.study_labels, measure="OR")
@@ -742,7 +742,7 @@ def test_bayesian_fits_are_hollow_diamonds_under_their_subgroups():
     """forest_plot(bayes=...): a hollow diamond at the posterior median and credible interval
     under the subgroups that have a fit (none elsewhere), the model in the footnote; with
     reverse=True it turns round like every other row."""
-    from evidence.bayes import bayes_pool
+    from evidence.meta.bayes import bayes_pool
 
     sg, data = smd_subgroups()
     cbt = sg.results["vs CBT"]

@@ -1,4 +1,5 @@
-"""Guards, edge cases and result objects of evidence.pooling (values: see test_reference_core)."""
+"""Guards, edge cases and result objects of evidence.meta.pooling (values: see
+test_reference_core)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from scipy import stats
 
 import evidence as ev
-from evidence import pooling
+from evidence.meta import pooling
 
 REF = json.loads((Path(__file__).parent / "reference" / "core.json").read_text())
 NORMAND = REF["datasets"]["normand1999_smd"]

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import evidence as ev
-from evidence import pooling
+from evidence.meta import pooling
 
 REF = json.loads((Path(__file__).parent / "reference" / "random.json").read_text())
 METHODS = ("FE", "DL", "HE", "HS", "SJ", "PM", "EB", "ML", "REML")

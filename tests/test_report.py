@@ -1,4 +1,4 @@
-"""evidence.report: aggregation, grouped analyses, statements and deterministic tables."""
+"""evidence.review: aggregation, grouped analyses, statements and deterministic tables."""
 
 from __future__ import annotations
 
@@ -9,21 +9,21 @@ import pandas as pd
 import pytest
 
 import evidence as ev
-import evidence.data
-from evidence import report
-from evidence.dependence import aggregate_effects
+import evidence.review.data
+from evidence import review
+from evidence.meta.dependence import aggregate_effects
 
 
 @pytest.fixture(scope="module")
 def data():
-    return evidence.data.load()
+    return evidence.review.data.load()
 
 
 def test_comparison_effects_aggregates_each_comparison_once(data):
     rows = data.outcomes[
         (data.outcomes["measure"] == "SMD") & (data.outcomes["timepoint"] == "post")
     ]
-    eff = report.comparison_effects(data.outcomes, rho=0.5)
+    eff = review.comparison_effects(data.outcomes, rho=0.5)
     assert eff["cluster_id"].is_unique
     assert set(eff["cluster_id"]) == set(rows["comparison_id"])
     assert eff["n_effects"].sum() == len(rows)
@@ -35,8 +35,8 @@ def test_comparison_effects_aggregates_each_comparison_once(data):
 
 
 def test_rho_changes_aggregated_variance(data):
-    lo = report.comparison_effects(data.outcomes, rho=0.0).set_index("cluster_id")
-    hi = report.comparison_effects(data.outcomes, rho=0.9).set_index("cluster_id")
+    lo = review.comparison_effects(data.outcomes, rho=0.0).set_index("cluster_id")
+    hi = review.comparison_effects(data.outcomes, rho=0.9).set_index("cluster_id")
     multi = lo.index[lo["n_effects"] > 1]
     assert (hi.loc[multi, "vi"] > lo.loc[multi, "vi"]).all()
     single = lo.index[lo["n_effects"] == 1]
@@ -44,7 +44,7 @@ def test_rho_changes_aggregated_variance(data):
 
 
 def test_analyse_pools_each_group_like_pool(data):
-    an = report.analyse(data, "depression", method="DL", test="z")
+    an = review.analyse(data, "depression", method="DL", test="z")
     assert an.by_group is not None and len(an.groups) >= 2
     for g, res in an.results.items():
         sub = an.effects[an.effects["comparator_class"] == g]
@@ -52,36 +52,36 @@ def test_analyse_pools_each_group_like_pool(data):
         assert res.k == len(sub) == sub["trial_id"].nunique()  # a trial counts once per group
         assert res.estimate == pytest.approx(want.estimate, abs=1e-12)
     table = an.table()
-    assert list(table.index) == [report.COMPARATOR_NAMES[g] for g in an.groups]
+    assert list(table.index) == [review.COMPARATOR_NAMES[g] for g in an.groups]
     assert set(an.effects["condition"]) == {"depression"}
 
 
 def test_analyse_by_condition_and_family_filter(data):
-    an = report.analyse(
-        data, "x", conditions=tuple(report.CONDITION_NAMES), comparators=("cbt",), by="condition"
+    an = review.analyse(
+        data, "x", conditions=tuple(review.CONDITION_NAMES), comparators=("cbt",), by="condition"
     )
     assert set(an.effects["comparator_class"]) == {"cbt"}
     assert an.groups == tuple(dict.fromkeys(an.effects["condition"]))
 
 
 def test_empty_selection_is_falsy_and_says_so(data):
-    an = report.analyse(data, "none", conditions=("no_such_condition",))
+    an = review.analyse(data, "none", conditions=("no_such_condition",))
     assert not an and an.groups == ()
     assert "No usable" in an.statements()
     with pytest.raises(ValueError, match="nothing to plot"):
         an.forest(save=False)
-    assert "No usable comparisons" in report.overview_text({})
+    assert "No usable comparisons" in review.overview_text({})
 
 
 def test_describe_wording_follows_the_numbers():
     pos = ev.pool([0.5, 0.6, 0.4], [0.01, 0.02, 0.015], method="DL")
-    text = report.describe(pos, comparator="waitlist")
+    text = review.describe(pos, comparator="waitlist")
     assert "3 trial comparisons" in text and "PDT did better than waitlist" in text
     assert "fewer than five" in text
     neg = ev.pool([-0.5, -0.6, -0.4, -0.5, -0.55], [0.01] * 5, method="DL")
-    assert "waitlist did better than PDT" in report.describe(neg, comparator="waitlist")
+    assert "waitlist did better than PDT" in review.describe(neg, comparator="waitlist")
     null = ev.pool([0.3, -0.3, 0.2, -0.2, 0.0, 0.1], [0.04] * 6, method="DL")
-    text = report.describe(null)
+    text = review.describe(null)
     assert "do not show a difference" in text and "fewer than five" not in text
 
 
@@ -89,16 +89,16 @@ def test_describe_words_a_harmful_event_as_the_forest_shows_it():
     """reverse=True: the natural PDT-vs-comparator OR (exp(-yi)), CI ends swapped; the verdict
     still follows the data orientation (positive yi = fewer events with PDT)."""
     res = ev.pool([1.6, 1.2, 0.9], [0.2, 0.3, 0.25], measure="OR", method="DL")
-    text = report.describe(res, effect="OR", reverse=True)
+    text = review.describe(res, effect="OR", reverse=True)
     assert f"pooled OR = {np.exp(-res.estimate):.2f}" in text
     assert f"95% CI {np.exp(-res.ci_high):.2f} to {np.exp(-res.ci_low):.2f}" in text
     assert "excludes 1: on average PDT did better" in text
     one = ev.pool([0.3], [0.04], measure="SMD")
-    assert "pooled" not in report.describe(one)
+    assert "pooled" not in review.describe(one)
 
 
 def test_moderators_report_what_cannot_be_estimated(data):
-    an = report.analyse(data, "ptsd")
+    an = review.analyse(data, "ptsd")
     mods = an.moderators()
     assert set(mods.index) == {"treatment length", "internet delivery", "risk of bias"}
     assert mods["note"].str.startswith("not estimable").all()
@@ -106,15 +106,15 @@ def test_moderators_report_what_cannot_be_estimated(data):
 
 def test_save_table_is_byte_stable(tmp_path):
     frame = pd.DataFrame({"a": [1 / 3, 2 / 3], "b": ["x", "y"]})
-    p1 = report.save_table(frame, "t", root=tmp_path)
+    p1 = review.save_table(frame, "t", root=tmp_path)
     first = p1.read_bytes()
-    report.save_table(frame, "t", root=tmp_path)
+    review.save_table(frame, "t", root=tmp_path)
     assert p1.read_bytes() == first and b"\r" not in first
     assert first.splitlines()[1] == b"0,0.333333,x"
 
 
 def test_reference_comparison_is_within_promise():
-    table = report.reference_comparison()
+    table = review.reference_comparison()
     assert len(table) == 8 * 9 * 3
     assert table["max_abs_diff"].max() < 1e-6
 
@@ -122,7 +122,7 @@ def test_reference_comparison_is_within_promise():
 def test_forest_by_comparator_never_pools_across_comparators(data):
     import matplotlib.pyplot as plt
 
-    an = report.analyse(data, "depression")
+    an = review.analyse(data, "depression")
     ax = an.forest(save=False)
     gids = {a.get_gid() for a in [*ax.patches, *ax.lines, *ax.collections, *ax.texts]}
     assert "diamond-overall" not in gids and "prediction-interval" not in gids
@@ -141,11 +141,11 @@ def test_forest_by_comparator_never_pools_across_comparators(data):
 
 def test_no_trial_counts_twice_within_a_group(data):
     analyses = [
-        report.analyse(data, key, measure=m)
-        for key in report.CONDITION_GROUPS
+        review.analyse(data, key, measure=m)
+        for key in review.CONDITION_GROUPS
         for m in ("SMD", "OR")
     ]
-    analyses += list(report.headline(data).values())
+    analyses += list(review.headline(data).values())
     checked = 0
     for an in analyses:
         if an:
@@ -172,7 +172,7 @@ def test_trim_and_fill_funnel_draws_imputed_studies_open():
 
 
 def test_risk_of_bias_on_mixed_scales_is_not_regressed(data):
-    control = report.headline(data)["control"]  # depression (0-4 score) with borderline (RoB 2)
+    control = review.headline(data)["control"]  # depression (0-4 score) with borderline (RoB 2)
     note = control.moderators().loc["risk of bias", "note"]
     assert note == "not estimable: the sources rate risk of bias on different scales"
 
@@ -191,32 +191,36 @@ REPORT_FLOW = (
 
 
 def test_report_modules_are_small_and_the_data_flows_one_way():
-    """Each module under 300 lines; each imports only report modules earlier in the flow."""
+    """Each report module of the review under 300 lines; each imports only report modules earlier
+    in the flow."""
     import ast
 
-    root = Path(report.__file__).parent
-    assert sorted(p.stem for p in root.glob("*.py")) == sorted((*REPORT_FLOW, "__init__"))
+    root = Path(review.__file__).parent
+    assert set(REPORT_FLOW) <= {p.stem for p in root.glob("*.py")}
     for i, name in enumerate(REPORT_FLOW):
         path = root / f"{name}.py"
         assert len(path.read_text().splitlines()) < 300, name
         imported = {
-            node.module
+            node.module.removeprefix("evidence.review.")
             for node in ast.walk(ast.parse(path.read_text()))
-            if isinstance(node, ast.ImportFrom) and node.level == 1
+            if isinstance(node, ast.ImportFrom)
+            and node.module
+            and (node.level == 1 or node.module.startswith("evidence.review."))
         }
-        assert imported <= set(REPORT_FLOW[:i]), (name, imported - set(REPORT_FLOW[:i]))
+        flow = imported & set(REPORT_FLOW)
+        assert flow <= set(REPORT_FLOW[:i]), (name, flow - set(REPORT_FLOW[:i]))
 
 
-def test_every_public_name_is_importable_from_evidence_report():
-    for name in report.__all__:
-        assert getattr(report, name) is not None
-    an = report.Analysis
-    assert an.forest is report.forest and an.statements is report.statements
+def test_every_public_name_is_importable_from_evidence_review():
+    for name in review.__all__:
+        assert getattr(review, name) is not None
+    an = review.Analysis
+    assert an.forest is review.forest and an.statements is review.statements
 
 
 def test_conclusion_is_written_from_the_numbers(data):
-    analyses = report.condition_analyses(data, "self_harm")
-    text = report.conclusion(analyses, "self_harm")
+    analyses = review.condition_analyses(data, "self_harm")
+    text = review.conclusion(analyses, "self_harm")
     assert text.startswith("**Self-harm and suicidality.**")
     r = analyses["OR post"].results["other_control"]
     # a harmful event, named: the natural OR, as in the forest plot and the statements
@@ -226,8 +230,8 @@ def test_conclusion_is_written_from_the_numbers(data):
     )
     # one trial: its CI excludes no effect, the Bayesian CrI of the average effect (the small-
     # cell rule) does not, and the conclusion says the question stays open instead of choosing
-    from evidence.bayes import bayes_pool
-    from evidence.small_cells import rule_prior
+    from evidence.meta.bayes import bayes_pool
+    from evidence.review.small_cells import rule_prior
 
     fit = bayes_pool(r.yi, r.vi, tau_prior=rule_prior("OR"))
     blo, bhi = np.exp(-fit.mu_ci_high), np.exp(-fit.mu_ci_low)
@@ -235,14 +239,14 @@ def test_conclusion_is_written_from_the_numbers(data):
     assert f"95% CrI {blo:.2f} to {bhi:.2f}" in text
     assert "the question stays open against other control" in text
     assert "PDT did better than other control" not in text
-    assert "no usable randomized comparison" in report.conclusion({}, "ptsd")
+    assert "no usable randomized comparison" in review.conclusion({}, "ptsd")
 
 
 def test_conclusion_judges_small_cells_by_their_credible_interval(data):
     """k < 5: the Bayesian CrI decides (depression waitlist, k = 3, both exclude 0: better;
     CBT, k = 2: no difference); k >= 5 keeps the CI alone (usual care, k = 7)."""
-    analyses = report.condition_analyses(data, "depression")
-    text = report.conclusion(analyses, "depression")
+    analyses = review.condition_analyses(data, "depression")
+    text = review.conclusion(analyses, "depression")
     smd = text.split("On odds ratios")[0]
     assert "PDT did better than waitlist (3 trials" in smd
     assert "no difference was shown against CBT (2 trials" in smd
@@ -254,14 +258,14 @@ def test_conclusion_judges_small_cells_by_their_credible_interval(data):
 def test_single_trial_rows_have_no_tau2_and_no_prediction_interval(data):
     """k = 1: the table leaves tau^2 and the PI missing (metafor's tau^2 = 0 and PI = CI are
     kept in the result object); groups with k >= 2 keep theirs."""
-    an = report.condition_analyses(data, "ptsd")["SMD post"]
+    an = review.condition_analyses(data, "ptsd")["SMD post"]
     t = an.table()
     single = t[t["k"] == 1]
     assert len(single) >= 1
     assert single[["pi_low", "pi_high", "tau2"]].isna().all().all()
     r = an.results["cbt"]
     assert r.k == 1 and r.pi_low == r.ci_low and r.tau2 == 0.0
-    several = report.condition_analyses(data, "depression")["SMD post"].table()
+    several = review.condition_analyses(data, "depression")["SMD post"].table()
     assert several.loc[several["k"] >= 2, ["pi_low", "pi_high", "tau2"]].notna().all().all()
 
 
@@ -270,11 +274,11 @@ def test_condition_forests_show_the_bayesian_estimate_of_small_groups_only(data)
     same posterior as the Bayesian table; larger groups do not."""
     import matplotlib.pyplot as plt
 
-    from evidence.bayes_report import cell_table
-    from evidence.small_cells import SMALL_K
+    from evidence.review.bayes_report import cell_table
+    from evidence.review.small_cells import SMALL_K
 
-    an = report.condition_analyses(data, "depression")["SMD post"]
-    ax = report.forest(an, save=False)
+    an = review.condition_analyses(data, "depression")["SMD post"]
+    ax = review.forest(an, save=False)
     try:
         bayes = {p.get_gid(): p.get_xy() for p in ax.patches if "bayes" in (p.get_gid() or "")}
         t = cell_table(an)

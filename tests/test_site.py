@@ -1,5 +1,6 @@
-"""Tables formatted for reading (evidence.tables), the glossary they point to, the landing table
-and the site renderer (evidence.site); the browser tests of the built site are in tests/browser."""
+"""Tables formatted for reading (evidence.review.tables), the glossary they point to, the landing
+table and the site renderer (evidence.site.render); the browser tests of the built site are in
+tests/browser."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import evidence.data
-from evidence import report, site
-from evidence.tables import GLOSSARY, MISSING, format_p, format_rob, format_table
+import evidence.review.data
+from evidence import review
+from evidence.review.tables import GLOSSARY, MISSING, format_p, format_rob, format_table
+from evidence.site import render
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,7 +98,7 @@ def test_influence_headers_name_the_diagnostics():
 
 
 def test_risk_of_bias_in_one_vocabulary_for_every_value_in_the_data():
-    data = evidence.data.load()
+    data = evidence.review.data.load()
     shown = {format_rob(v) for v in data.trials["rob"]}
     allowed = re.compile(r"low|some concerns|high|[0-4]/4 criteria met|" + MISSING)
     assert all(allowed.fullmatch(s) for s in shown), shown
@@ -111,7 +113,7 @@ def test_p_values_and_missing_values():
 
 
 def test_every_glossary_anchor_is_a_section_of_the_glossary_page():
-    text = (site.SOURCE / "glossary.md").read_text()
+    text = (render.SOURCE / "glossary.md").read_text()
     labels = set(re.findall(r"^\(([a-z0-9-]+)\)=$", text, flags=re.M))
     assert set(GLOSSARY) <= labels, set(GLOSSARY) - labels
     for term in ("tau²", "I²", "Prediction interval", "Knapp-Hartung", "Hedges' g"):
@@ -121,9 +123,9 @@ def test_every_glossary_anchor_is_a_section_of_the_glossary_page():
 
 
 def test_landing_table_reads_the_overview_results(tmp_path):
-    for stem, _ in site.FAMILIES:
+    for stem, _ in render.FAMILIES:
         shutil.copy(ROOT / "results" / f"{stem}.csv", tmp_path)
-    html = site.landing_table(tmp_path, ["01_depression", "03_ptsd"])
+    html = render.landing_table(tmp_path, ["01_depression", "03_ptsd"])
     cbt = pd.read_csv(tmp_path / "overview_cbt_by_condition.csv").set_index("group")
     depression = cbt.loc["depression"]
     assert f"{depression['estimate']:.2f} [{depression['ci_low']:.2f}, " in html
@@ -132,10 +134,10 @@ def test_landing_table_reads_the_overview_results(tmp_path):
     assert '<a href="03_ptsd.html">PTSD</a>' in html
     assert MISSING in html  # conditions without a comparison in a family
     assert "Bayesian" not in html  # the overview's Bayesian tables are not there
-    for stem, _ in site.FAMILIES:
+    for stem, _ in render.FAMILIES:
         bayes = stem.replace("overview_", "headline_").replace("_by_condition", "_bayes")
         shutil.copy(ROOT / "results" / f"{bayes}.csv", tmp_path)
-    html = site.landing_table(tmp_path, ["01_depression", "03_ptsd"])
+    html = render.landing_table(tmp_path, ["01_depression", "03_ptsd"])
     b = pd.read_csv(tmp_path / "headline_cbt_bayes.csv").set_index("group").loc["depression"]
     assert b["headline"] == "Bayesian" and b["k"] == 2
     line = f"Bayesian {b['bayes_median']:.2f} [{b['bayes_ci_low']:.2f}, {b['bayes_ci_high']:.2f}]"
@@ -146,21 +148,21 @@ def test_landing_table_reads_the_overview_results(tmp_path):
     assert row.count("Bayesian") == 2  # vs CBT and vs other active (k = 2 each), not control
     (tmp_path / "overview_control_by_condition.csv").unlink()
     with pytest.raises(FileNotFoundError, match="overview_control_by_condition"):
-        site.landing_table(tmp_path, [])
+        render.landing_table(tmp_path, [])
 
 
 def test_analysis_titles_and_plurals():
     empty = pd.DataFrame()
-    an = report.Analysis(
+    an = review.Analysis(
         "ptsd_events_followup", "comparator_class", "OR", "follow_up", "REML", "knha", 0.5,
         empty, {}, None,
     )  # fmt: skip
     assert an.title == "PTSD (odds ratio, follow-up)"
-    an = report.Analysis(
+    an = review.Analysis(
         "self_harm", "comparator_class", "SMD", "post", "REML", "knha", 0.5, empty, {}, None
     )
     assert an.title == "Self-harm and suicidality (Hedges' g, post)"
-    text = report.overview_text(report.condition_analyses(evidence.data.load(), "self_harm"))
+    text = review.overview_text(review.condition_analyses(evidence.review.data.load(), "self_harm"))
     assert "1 comparison from 1 trial," in text and "1 comparisons" not in text
 
 
@@ -186,10 +188,10 @@ def test_render_site_renders_pages_and_reuses_and_flags_kept_ones(tmp_path):
     for stem in ("00_overview", "01_depression"):
         (tmp_path / "notebooks" / f"{stem}.py").write_text("# %%\n")
     (tmp_path / "results").mkdir()
-    for stem, _ in site.FAMILIES:
+    for stem, _ in render.FAMILIES:
         shutil.copy(ROOT / "results" / f"{stem}.csv", tmp_path / "results")
     out = tmp_path / "site"
-    first = site.render_site(
+    first = render.render_site(
         {"00_overview": notebook("Overview", 42), "01_depression": notebook("Depression", 43)},
         tmp_path,
         out,
@@ -208,7 +210,7 @@ def test_render_site_renders_pages_and_reuses_and_flags_kept_ones(tmp_path):
     kept = out / "_notebooks" / "00_overview.ipynb"
     old = kept.stat().st_mtime - 10
     os.utime(kept, (old, old))
-    second = site.render_site({"01_depression": notebook("Depression", 44)}, tmp_path, out)
+    second = render.render_site({"01_depression": notebook("Depression", 44)}, tmp_path, out)
     assert second.reused == ("00_overview",) and second.stale == ("00_overview",)
     assert "out of date" in second.summary() and "00_overview" in second.summary()
     assert "44" in (out / "01_depression.html").read_text()
@@ -216,11 +218,11 @@ def test_render_site_renders_pages_and_reuses_and_flags_kept_ones(tmp_path):
 
 
 def test_each_condition_page_ends_with_its_own_conclusion():
-    data = evidence.data.load()
+    data = evidence.review.data.load()
     texts = {}
-    for key in report.CONDITION_GROUPS:
-        analyses = report.condition_analyses(data, key)
-        texts[key] = report.conclusion(analyses, key)
+    for key in review.CONDITION_GROUPS:
+        analyses = review.condition_analyses(data, key)
+        texts[key] = review.conclusion(analyses, key)
         for an in analyses.values():
             for r in an.results.values():
                 assert _plural_trials(r.k) in texts[key]
@@ -228,7 +230,7 @@ def test_each_condition_page_ends_with_its_own_conclusion():
     assert texts["ptsd"].startswith("**PTSD.**")
     assert "No trial here compares PDT with CBT" in texts["personality"]
     assert "CBT was compared directly in 2 trials" in texts["depression"]
-    for key in report.CONDITION_GROUPS:  # every condition notebook ends with it
+    for key in review.CONDITION_GROUPS:  # every condition notebook ends with it
         source = next((ROOT / "notebooks").glob(f"0?_{key}.py")).read_text()
         assert f'page = ConditionPage.load("{key}", method=METHOD' in source
         assert source.rstrip().endswith("\n# %%\npage.conclusion()")
@@ -240,10 +242,10 @@ def _plural_trials(k: int) -> str:
 
 def test_landing_table_points_to_conditions_it_cannot_show():
     stems = ["01_depression", "05_eating"]
-    html = site.landing_table(ROOT / "results", stems, {"05_eating": "Eating disorders"})
+    html = render.landing_table(ROOT / "results", stems, {"05_eating": "Eating disorders"})
     assert "Not in this table" in html and '<a href="05_eating.html">Eating disorders</a>' in html
     # a page across conditions (Steinert's equivalence test) is not a condition left out
-    html = site.landing_table(ROOT / "results", [*stems, "08_equivalence"])
+    html = render.landing_table(ROOT / "results", [*stems, "08_equivalence"])
     assert "08_equivalence" not in html
 
 
@@ -276,7 +278,7 @@ def test_browser_tests_fail_not_skip_in_ci_without_a_browser(tmp_path):
 
 
 def test_landing_table_has_a_network_column_when_the_overview_wrote_one(tmp_path):
-    from evidence.site import FAMILIES, landing_table
+    from evidence.site.render import FAMILIES, landing_table
 
     head = "group,k,estimate,ci_low,ci_high\n"
     for stem, _ in FAMILIES:
@@ -299,10 +301,10 @@ def test_section_headings_displayed_by_a_call_become_markdown_cells():
     cells so that the per-page table of contents lists every section."""
     import nbformat
 
-    from evidence.site import _prepare
+    from evidence.site.render import _prepare
 
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("report.show_sections(data, analyses)")
+    cell = nbformat.v4.new_code_cell("review.show_sections(data, analyses)")
     md = ["## The comparisons\n\nOne row per trial.", "## Forest plots"]
     cell.outputs = [
         nbformat.v4.new_output("display_data", data={"text/markdown": md[0]}),
@@ -327,10 +329,10 @@ def test_section_headings_displayed_by_a_call_become_markdown_cells():
 
 def test_condition_notebooks_are_their_own_text_around_the_page_calls():
     """Issue 11: no condition notebook repeats code; each is Markdown around the same calls of
-    one :class:`evidence.pages.ConditionPage` (fewer than 10 lines of code)."""
+    one :class:`evidence.review.pages.ConditionPage` (fewer than 10 lines of code)."""
     import re
 
-    for key in report.CONDITION_GROUPS:
+    for key in review.CONDITION_GROUPS:
         source = next((ROOT / "notebooks").glob(f"0?_{key}.py")).read_text()
         code = [
             ln.split("  #")[0]
@@ -341,7 +343,7 @@ def test_condition_notebooks_are_their_own_text_around_the_page_calls():
             'METHOD = "REML"',
             'TEST = "knha"',
             "RHO = 0.5",
-            "from evidence.pages import ConditionPage",
+            "from evidence.review.pages import ConditionPage",
             f'page = ConditionPage.load("{key}", method=METHOD, test=TEST, rho=RHO)',
             "page.introduction()",
             "page.sections()",

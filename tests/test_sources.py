@@ -1,4 +1,5 @@
-"""Tests for evidence.sources.read_metapsy: synthetic edge cases and all 19 Metapsy databases."""
+"""Tests for evidence.review.sources.read_metapsy: synthetic edge cases and all 19 Metapsy
+databases."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evidence.sources import metapsy_source, read_metapsy
+from evidence.review.sources import metapsy_source, read_metapsy
 
 ROOT = Path(__file__).resolve().parents[1]
 METAPSY = ROOT.parent / "shared" / "metapsy"

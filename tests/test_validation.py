@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from evidence.cli import main
-from evidence.data import DataValidationError, Problem, default_path, load
+from evidence.review.data import DataValidationError, Problem, default_path, load
 
 FIXTURES = Path(__file__).parent / "fixtures" / "data_corrupt"
 
@@ -136,7 +136,7 @@ def test_year_in_the_future_is_refused(tmp_path):
 
 def test_bundled_data_messages_name_the_repository_folder(tmp_path, monkeypatch):
     """Bundled data are named data/<file>, never by an absolute path outside the repository."""
-    from evidence import data
+    from evidence.review import data
 
     monkeypatch.setattr(data, "default_path", lambda: tmp_path.resolve())
     shutil.copytree(default_path(), tmp_path, dirs_exist_ok=True)

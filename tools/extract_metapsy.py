@@ -8,8 +8,8 @@ METAPSY_DIR defaults to ``../shared/metapsy``. Each database folder must hold ``
 ``_source.txt`` (repository and commit); the commit is checked against ``COMMITS`` below so that
 a different release is never mixed in silently (update ``COMMITS`` and rerun to move on).
 
-Every psychodynamic (PDT) row that :func:`evidence.sources.read_metapsy` finds (``arm1_class ==
-"psychodynamic"``) must be either mapped to a comparison in ``PDT_ROWS`` or listed in ``EXCLUDE``
+Every psychodynamic (PDT) row that :func:`evidence.review.sources.read_metapsy` finds (``arm1_class
+== "psychodynamic"``) must be either mapped to a comparison in ``PDT_ROWS`` or listed in ``EXCLUDE``
 with a reason; otherwise the tool stops. Direct PDT vs other-treatment comparisons are built in
 ``DIRECT`` from two rows of the same multi-arm trial that share the control arm: arm 1 comes from
 the PDT row, arm 2 from the other active arm's row (its arm-1 columns). Values are copied exactly
@@ -32,7 +32,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evidence.sources import metapsy_source, read_metapsy  # noqa: E402
+from evidence.review.sources import metapsy_source, read_metapsy  # noqa: E402
 
 COMMITS = {
     "depression-psyctr": "ceeabb718db4a8ed6d5c5e265262d6ed7a392b72",

@@ -5,16 +5,16 @@ Usage (from the repository root)::
     PYTHONPATH=$PWD /work/venv/bin/python tools/make_network_data.py [METAPSY_DIR]
 
 METAPSY_DIR defaults to ``../shared/metapsy``. The schema of the output is documented in
-``data/network/README.md`` and checked by :func:`evidence.network_data.load_network`.
+``data/network/README.md`` and checked by :func:`evidence.review.network_data.load_network`.
 
 One output row per usable source row (a psychotherapy arm against another arm, one instrument,
 one timepoint) of the databases in ``NETWORKS``. Rows are read with
-:func:`evidence.sources.read_metapsy`; each arm is mapped to a treatment node with
-``data/network_nodes.csv`` (a psychodynamic arm as :mod:`evidence.sources` detects it is always
-``pdt``). Values are copied, never computed; the locator ``metapsy:<db>@<commit> row N`` names
-the source row (1-based data row of ``data.csv``).
+:func:`evidence.review.sources.read_metapsy`; each arm is mapped to a treatment node with
+``data/network_nodes.csv`` (a psychodynamic arm as :mod:`evidence.review.sources` detects it is
+always ``pdt``). Values are copied, never computed; the locator ``metapsy:<db>@<commit> row N``
+names the source row (1-based data row of ``data.csv``).
 
-Reconciliation with the curated PDT data (``evidence.data.load()``): a Metapsy row that a
+Reconciliation with the curated PDT data (``evidence.review.data.load()``): a Metapsy row that a
 curated outcome row was extracted from takes the curated values (``curated_effect_ids`` names
 the curated rows; the locator keeps naming the Metapsy row). Curated direct comparisons built from
 two rows that share the control arm are not added again (their two arm-vs-control rows, with the
@@ -39,11 +39,11 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from extract_metapsy import COMMITS as CURATED_COMMITS  # noqa: E402
 
-from evidence.data import load  # noqa: E402
-from evidence.network_data import COLUMNS, EXCLUSION_COLUMNS, load_nodes  # noqa: E402
-from evidence.sources import metapsy_source, read_metapsy  # noqa: E402
+from evidence.review.data import load  # noqa: E402
+from evidence.review.network_data import COLUMNS, EXCLUSION_COLUMNS, load_nodes  # noqa: E402
+from evidence.review.sources import metapsy_source, read_metapsy  # noqa: E402
 
-#: database -> the notebooks' condition group (evidence.report.CONDITION_GROUPS keys)
+#: database -> the notebooks' condition group (evidence.review.CONDITION_GROUPS keys)
 NETWORKS = {
     "depression-psyctr": "depression",
     "depression-inpatients": "depression",

@@ -1,4 +1,4 @@
-# Reference values for evidence.bayes (exact Bayesian random-effects meta-analysis, the
+# Reference values for evidence.meta.bayes (exact Bayesian random-effects meta-analysis, the
 # normal-normal hierarchical model of bayesmeta; Roever 2020, J Stat Softw 93(6)).
 #
 # Usage: Rscript tools/make_reference_bayes.R [OUTPUT_JSON]

@@ -41,12 +41,12 @@ def shrinkage_forest(
     plot_width: float = 2.6,
     row_height: float = 0.2,
 ):
-    """Forest of observed and shrunken study effects of a :class:`~evidence.bayes.BayesResult`.
+    """Forest of observed and shrunken study effects of a :class:`~evidence.meta.bayes.BayesResult`.
 
     Parameters
     ----------
     result : BayesResult
-        The fit (see :func:`evidence.bayes.bayes_pool`); ratio measures get a log axis.
+        The fit (see :func:`evidence.meta.bayes.bayes_pool`); ratio measures get a log axis.
     ax : matplotlib Axes, optional
         Draw into this Axes (the graphical column); default: a new figure sized to the rows.
     xlim : (float, float), optional
@@ -61,7 +61,7 @@ def shrinkage_forest(
 
     Examples
     --------
-    >>> from evidence.bayes import bayes_pool
+    >>> from evidence.meta.bayes import bayes_pool
     >>> r = bayes_pool([-0.8893, -1.5854], [0.3256, 0.1946], labels=["Aronson", "Ferguson"],
     ...                measure="RR")
     >>> ax = shrinkage_forest(r)
@@ -70,7 +70,7 @@ def shrinkage_forest(
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     if not hasattr(result, "theta_mean") or not hasattr(result, "prior"):
-        raise TypeError("shrinkage_forest needs a BayesResult (evidence.bayes.bayes_pool)")
+        raise TypeError("shrinkage_forest needs a BayesResult (evidence.meta.bayes.bayes_pool)")
     v = _shrinkage_values(result)
     lvl = f"{result.level:g}%"
     graphic = Graphic(
@@ -200,7 +200,7 @@ def cell_forest(
 ):
     """Summary forest of pooled cells: REML + Knapp-Hartung diamond beside the Bayesian one.
 
-    Per cell (``table`` row; :func:`evidence.bayes_report.cell_table`'s columns, display
+    Per cell (``table`` row; :func:`evidence.review.bayes_report.cell_table`'s columns, display
     scale): a header with k, the frequentist diamond (black), the Bayesian diamond (grey,
     labelled with the prior on tau: posterior median and credible interval), the Bayesian
     predictive interval (bar) and the posterior probability that PDT is better on average.

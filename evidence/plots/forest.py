@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..results import METHOD_NAMES, PI_NAMES, TEST_NAMES
+from evidence.meta.results import METHOD_NAMES, PI_NAMES, TEST_NAMES
+
 from .style import (
     MEASURE_NAMES,
     MINUS,

@@ -162,7 +162,7 @@ def _prepare(result, contours, center, filled_yi, filled_vi, measure) -> _Funnel
         if filled_yi is None or filled_vi is None:
             raise ValueError("funnel_plot: give both filled_yi and filled_vi")
         if np.size(filled_yi) or np.size(filled_vi):
-            from ..pooling import check_inputs
+            from evidence.meta.pooling import check_inputs
 
             fy, fv = check_inputs(filled_yi, filled_vi)
             fse = np.sqrt(fv)

@@ -1,4 +1,4 @@
-"""Plots of a network meta-analysis (:class:`evidence.nma.NetworkResult`).
+"""Plots of a network meta-analysis (:class:`evidence.meta.nma.NetworkResult`).
 
 * :func:`network_graph`: the network. Treatments sit on a circle in the result's order (the
   reference at the top, then clockwise in sorted order), so the layout never depends on a random

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from evidence.tables import GLOSSARY
+from evidence.review.tables import GLOSSARY
 
 CONDITION_PAGE = "01_depression.html"
 #: Text that must never reach a reader: build paths, Python reprs, tracebacks.

@@ -6,7 +6,7 @@ method choices that produced it (estimator, test, prediction-interval rule, conf
 
 This module imports no other stage. The one-call methods of a pooled result
 (``res.leave_one_out()``, ``res.influence()``, ``res.forest_plot()``, ...) are registered on
-:class:`PoolResult` by :mod:`evidence.methods` when the package is imported, so the dependency
+:class:`PoolResult` by :mod:`evidence.meta.methods` when the package is imported, so the dependency
 runs one way (methods -> analyses -> results).
 """
 

@@ -1,7 +1,7 @@
 """Mixed-effects meta-regression (metafor ``rma(yi, vi, mods = ...)``), batched.
 
 The engine fits a *batch* of weighted regressions at once, in the style of
-:func:`evidence.pooling.fit_batch`: effect sizes ``y`` and variances ``v`` of shape ``(B, k)``,
+:func:`evidence.meta.pooling.fit_batch`: effect sizes ``y`` and variances ``v`` of shape ``(B, k)``,
 a boolean mask ``m`` choosing the studies of each row, and a design ``X`` of shape ``(B, k, p)``
 (or ``(k, p)``, shared). Permutation tests are a batch of permuted designs; leave-one-out
 diagnostics are a batch of masks. All matrix work is on ``p x p`` blocks (``P``-matrix traces are
@@ -9,7 +9,7 @@ expanded so that no ``k x k`` matrix is formed).
 
 tau^2 estimators with moderators follow metafor's ``rma.uni`` formulas: ``FE``, ``DL``, ``HE``,
 ``HS``, ``SJ``, ``PM``, ``EB``, ``ML``, ``REML``. Intercept-only designs are handed to the core
-engine (:func:`evidence.pooling._tau2`), so a meta-regression without moderators is exactly
+engine (:func:`evidence.meta.pooling._tau2`), so a meta-regression without moderators is exactly
 :func:`evidence.pool`.
 """
 

@@ -1,6 +1,6 @@
 """Tables formatted for reading: what a student sees in the notebooks and on the site.
 
-:func:`format_table` turns a results frame (one of :mod:`evidence.report`'s tables, a result's
+:func:`format_table` turns a results frame (one of :mod:`evidence.review`'s tables, a result's
 ``to_frame()``) into a :class:`Table` that shows it the way a journal would: no pandas row
 index, readable column names, numbers rounded by what they are (2 decimals for effects, 3 for
 tau^2, whole percent for I^2, ``<0.001`` for small p values), a confidence interval in one

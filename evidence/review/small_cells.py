@@ -2,10 +2,10 @@
 
 Where a pooled cell has fewer than :data:`SMALL_K` trial comparisons, the REML + Knapp-Hartung
 interval (t with k - 1 df) is very wide and tau^2 is barely estimable, so the cell is also
-analysed with a Bayesian normal-normal random-effects model (:func:`evidence.bayes.bayes_pool`,
+analysed with a Bayesian normal-normal random-effects model (:func:`evidence.meta.bayes.bayes_pool`,
 flat prior on the mean) with the prior on tau of :data:`RULE_PRIORS`. Why these priors, and how
-the pages word the result, is in :mod:`evidence.bayes_report`; this module holds only the rule,
-so that the forest plots (:mod:`evidence.report.output`) and the Bayesian report share it.
+the pages word the result, is in :mod:`evidence.review.bayes_report`; this module holds only the
+rule, so that the forest plots (:mod:`evidence.review.output`) and the Bayesian report share it.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from .bayes import BayesResult, TauPrior, bayes_pool
+from evidence.meta.bayes import BayesResult, TauPrior, bayes_pool
 
 __all__ = ["SMALL_K", "RULE_PRIORS", "rule_prior", "small_cell_fits"]
 
 #: Cells with fewer trial comparisons than this get the Bayesian estimate as their headline.
 SMALL_K = 5
-#: The pre-specified prior on tau per effect measure (see :mod:`evidence.bayes_report`).
+#: The pre-specified prior on tau per effect measure (see :mod:`evidence.review.bayes_report`).
 RULE_PRIORS: dict[str, TauPrior] = {
     "SMD": TauPrior("halfnormal", scale=0.5),
     "OR": TauPrior("halfnormal", scale=0.5 * np.pi / np.sqrt(3)),

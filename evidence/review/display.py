@@ -27,7 +27,7 @@ __all__ = [
 
 def _table(frame: pd.DataFrame, an: Analysis, **kwargs):
     """``frame`` formatted for reading, on the analysis' effect scale (g, or OR for events)."""
-    from ..tables import format_table
+    from .tables import format_table
 
     return format_table(frame, scale="g" if an.measure == "SMD" else "OR", **kwargs)
 
@@ -79,7 +79,7 @@ def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
 def show_small_study(analyses: dict, min_k: int = 10) -> None:
     """Section: small-study tests and trim-and-fill funnel plots (saved as
     ``figures/<name>_<group>_funnel``) where a class has at least ``min_k`` comparisons."""
-    from ..bias import trim_and_fill
+    from evidence.meta.bias import trim_and_fill
 
     for an in analyses.values():
         ss = an.small_study(min_k)
@@ -102,8 +102,8 @@ def show_small_study(analyses: dict, min_k: int = 10) -> None:
 
 def show_moderators(dataset, analyses: dict) -> None:
     """Section: meta-regressions and the sensitivity of the pooled estimates to rho."""
-    from ..claims import moderator_report
-    from ..tables import format_table
+    from .multiplicity import moderator_report
+    from .tables import format_table
 
     for an in analyses.values():
         # coefficients and estimates stay on the model's scale, which the header names
@@ -189,13 +189,13 @@ def show_introduction(analyses: dict) -> None:
 
 
 def _bayes_cells(analyses: dict) -> None:
-    from ..bayes_report import show_small_cells
+    from .bayes_report import show_small_cells
 
     show_small_cells(analyses)
 
 
 def _multiplicity(analyses: dict, key: str) -> None:
-    from ..claims import show_multiplicity
+    from .multiplicity import show_multiplicity
 
     show_multiplicity(analyses, key)
 
@@ -210,7 +210,7 @@ def show_sections(data, analyses: dict, key: str) -> None:
 
 def show_scenarios(data, key: str, **settings) -> None:
     """What the sensitivity scenarios change, and their table (see ``sensitivity_scenarios``)."""
-    from ..tables import format_table
+    from .tables import format_table
 
     table = sensitivity_scenarios(data, key, **settings)
     show_items(_SCENARIOS_TEXT, format_table(table, scale="g"))

@@ -11,7 +11,7 @@ rows of one measurement (instrument, outcome type, rater, timepoint, weeks) of o
 ``study_id`` the rows of one trial, for aggregating instruments as the condition notebooks do.
 
 :func:`load_network` reads and validates the table; :func:`load_nodes` reads the node mapping.
-Both raise :class:`evidence.data.DataValidationError` naming file, data row and column.
+Both raise :class:`evidence.review.data.DataValidationError` naming file, data row and column.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Analyses that re-run :func:`~evidence.report.analysis.analyse` under other choices:
+"""Analyses that re-run :func:`~evidence.review.analysis.analyse` under other choices:
 the correlation rho, the classification scenarios, PDT vs CBT on every outcome type, the
 Steinert et al. 2017 equivalence analysis, and the comparison with metafor's reference values."""
 
@@ -30,7 +30,7 @@ def reference_comparison(path: Path | None = None) -> pd.DataFrame:
     """
     import json
 
-    from ..pooling import pool
+    from evidence.meta.pooling import pool
 
     path = path or Path(__file__).resolve().parents[2] / "tests" / "reference" / "core.json"
     ref = json.loads(Path(path).read_text())
@@ -99,7 +99,7 @@ def sensitivity_scenarios(
 
     Examples
     --------
-    >>> from evidence.data import load
+    >>> from evidence.review.data import load
     >>> t = sensitivity_scenarios(load(), "anxiety")
     >>> "medication" in t.loc["alternative classification"].index  # Wiborg 1996 re-classed
     True
@@ -160,7 +160,7 @@ def cbt_cells(dataset, *, method: str = "REML", test: str = "knha", rho: float =
 
     Examples
     --------
-    >>> from evidence.data import load
+    >>> from evidence.review.data import load
     >>> cond, measure, timepoint, _, an = next(cbt_cells(load()))
     >>> cond in CONDITION_NAMES and measure in ("SMD", "OR") and bool(an)
     True
@@ -198,7 +198,7 @@ def pdt_vs_cbt_all_outcomes(
 
     Examples
     --------
-    >>> from evidence.data import load
+    >>> from evidence.review.data import load
     >>> t = pdt_vs_cbt_all_outcomes(load())
     >>> row = t[t["condition"] == "bulimia nervosa"].iloc[0]
     >>> row["timepoint"], row["measure"], row["result"]
@@ -247,15 +247,15 @@ def steinert_equivalence(
 
     Examples
     --------
-    >>> from evidence.data import load
+    >>> from evidence.review.data import load
     >>> eff, res, eq = steinert_equivalence(load())["post"]
     >>> bool(eff["trial_id"].is_unique), sorted(set(eff["comparator_class"]))
     (True, ['cbt', 'other_psychotherapy'])
     """
     import dataclasses
 
-    from ..analyses import equivalence_test
-    from ..pooling import pool
+    from evidence.meta.analyses import equivalence_test
+    from evidence.meta.pooling import pool
 
     o = dataset.outcomes
     active = ("cbt", "other_psychotherapy", "medication")

@@ -1,17 +1,17 @@
 """PDT in each condition's evidence network: data preparation, fits and the notebook sections.
 
-One network per database of ``data/network/comparisons.csv`` (:mod:`evidence.network_data`).
+One network per database of ``data/network/comparisons.csv`` (:mod:`evidence.review.network_data`).
 The steps, each a named choice recorded in the result:
 
-1. **Effects per row**: Hedges' g (exact J, :func:`evidence.effects.effect_sizes`) from means or
-   change scores, log odds ratios from events, or the row's stored effect (``precalc_g``,
+1. **Effects per row**: Hedges' g (exact J, :func:`evidence.meta.effects.effect_sizes`) from means
+   or change scores, log odds ratios from events, or the row's stored effect (``precalc_g``,
    ``reported``), multiplied by -1 where ``higher_is_better`` is false (effect-only rows are
    already oriented), so that a positive value favours arm 1.
 2. **One effect per study and contrast**: rows are turned so that the pair of nodes is in
-   :data:`evidence.network_data.NODES` order, then the rows of one study, node pair, measure and
-   timepoint (several instruments, and several arms of one node against one comparator) are
-   combined with :func:`evidence.dependence.aggregate_effects` under correlation ``rho``, as the
-   condition notebooks combine instruments (:func:`evidence.report.comparison_effects`).
+   :data:`evidence.review.network_data.NODES` order, then the rows of one study, node pair, measure
+   and timepoint (several instruments, and several arms of one node against one comparator) are
+   combined with :func:`evidence.meta.dependence.aggregate_effects` under correlation ``rho``, as
+   the condition notebooks combine instruments (:func:`evidence.review.comparison_effects`).
 3. **Multi-arm studies**: one spanning tree of each study's contrasts is kept (breadth first from
    the study's most connected node; a contrast that closes a loop within a study is redundant
    and dropped, counted in ``dropped``). Two contrasts that share an arm are correlated as
@@ -60,7 +60,7 @@ _EFFECT_ONLY = ("precalc_g", "reported")
 
 def _row_effects(net: pd.DataFrame) -> pd.DataFrame:
     """yi, vi and measure of every row (positive favours arm 1)."""
-    from .effects import effect_sizes
+    from evidence.meta.effects import effect_sizes
 
     out = pd.DataFrame(index=net.index, columns=["yi", "vi", "measure"], dtype=object)
     cont = net["stats_form"].isin(("msd", "change"))
@@ -98,7 +98,7 @@ def network_effects(
     rho: float = 0.5,
 ) -> pd.DataFrame:
     """One effect per study and node pair (``yi`` = ``node_a`` minus ``node_b``, positive
-    favours ``node_a``; pairs in :data:`~evidence.network_data.NODES` order).
+    favours ``node_a``; pairs in :data:`~evidence.review.network_data.NODES` order).
 
     Columns: ``study_id``, ``study``, ``node_a``, ``node_b``, ``yi``, ``vi``, ``n_rows``,
     ``n_a``, ``n_b`` (arm sizes, first row; events arms: ``e_a``, ``e_b``), ``year``, ``rob``,
@@ -106,13 +106,13 @@ def network_effects(
 
     Examples
     --------
-    >>> from evidence.network_data import load_network
+    >>> from evidence.review.network_data import load_network
     >>> net = load_network()
     >>> eff = network_effects(net[net["database"] == "sad-psyctr"])
     >>> eff[eff["node_a"] == "pdt"]["study"].tolist()
     ['Johansson, 2017', 'Leichsenring, 2013', 'Rahmani, 2020']
     """
-    from .dependence import aggregate_effects
+    from evidence.meta.dependence import aggregate_effects
 
     rows = net[net["timepoint"] == timepoint]
     eff = _row_effects(rows)
@@ -258,14 +258,14 @@ def fit_network(
 
     Examples
     --------
-    >>> from evidence.network_data import load_network
+    >>> from evidence.review.network_data import load_network
     >>> net = load_network()
     >>> eff = network_effects(net[net["database"] == "sad-psyctr"])
     >>> res, kept, dropped = fit_network(eff)
     >>> res.reference, res.k
     ('waitlist', 65)
     """
-    from .nma import network
+    from evidence.meta.nma import network
 
     if eff.empty or not ((eff["node_a"] == "pdt") | (eff["node_b"] == "pdt")).any():
         return None, eff.iloc[:0], 0
@@ -653,7 +653,7 @@ def network_report(
 
     Examples
     --------
-    >>> from evidence.network_data import load_network
+    >>> from evidence.review.network_data import load_network
     >>> rep = network_report(load_network(), "sad-psyctr")
     >>> rep.reference, rep.measure, int(rep.pdt_cbt["k_direct"].iloc[0])
     ('waitlist', 'SMD', 1)
@@ -729,7 +729,7 @@ def pdt_vs_cbt_overview(
     >>> tab.loc[tab["database"] == "sad-psyctr", ["k_direct", "agreement"]].values.tolist()
     [[1.0, 'direct and indirect agree (p = 0.54)']]
     """
-    from .pooling import pool
+    from evidence.meta.pooling import pool
 
     if reports is None:
         net = load_network()
@@ -821,7 +821,7 @@ def overview_statements(tab: pd.DataFrame) -> str:
 
 def _pdt_forest(rep: NetworkReport):
     """Forest of PDT vs every other node (network estimates; k = direct trials)."""
-    from .plots import forest_from_frame
+    from evidence.plots import forest_from_frame
 
     t = rep.pdt_table
     frame = pd.DataFrame(
@@ -847,7 +847,7 @@ def _pdt_forest(rep: NetworkReport):
 
 
 def _overview_forest(tab: pd.DataFrame):
-    from .plots import forest_from_frame
+    from evidence.plots import forest_from_frame
 
     rows = []
     for r in tab[tab["measure"] == "SMD"].itertuples():
@@ -887,7 +887,8 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
     ``network_<database>_*``."""
     from IPython.display import Markdown, display
 
-    from .report import save_plot, save_table
+    from evidence.review import save_plot, save_table
+
     from .tables import format_table
 
     display(Markdown(NETWORK_SECTION_TEXT))
@@ -961,7 +962,8 @@ def show_network_overview(*, method: str = "REML", rho: float = 0.5):
     returned formatted for reading; the numbers are saved as ``results/network_pdt_vs_cbt.csv``)."""
     from IPython.display import Markdown, display
 
-    from .report import save_plot, save_table
+    from evidence.review import save_plot, save_table
+
     from .tables import format_table
 
     tab = pdt_vs_cbt_overview(method=method, rho=rho)

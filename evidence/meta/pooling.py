@@ -723,7 +723,7 @@ class ProfileResult:
 
     def plot(self, **kwargs):
         """Plot the profile; see :func:`evidence.plots.profile.profile_plot`."""
-        from .plots.profile import profile_plot
+        from evidence.plots.profile import profile_plot
 
         return profile_plot(self, **kwargs)
 

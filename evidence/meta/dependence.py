@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .pooling import MAX_ITER, ConvergenceWarning, check_groups, check_inputs, check_level, pool
+from .pooling import (
+    MAX_ITER,
+    ConvergenceWarning,
+    check_groups,
+    check_inputs,
+    check_level,
+    pool,
+)
 from .results import _fmt, _html_table, _p
 
 __all__ = ["ThreeLevelResult", "aggregate_effects", "rho_sensitivity", "three_level"]

@@ -19,7 +19,7 @@ __all__: list[str] = []  # nothing to import from here: use the methods on the r
 
 
 def _analyses():
-    from . import analyses  # imported on first use: analyses are the heaviest stage
+    from evidence.meta import analyses  # imported on first use: analyses are the heaviest stage
 
     return analyses
 
@@ -71,49 +71,49 @@ def cumulative(self) -> pd.DataFrame:
 
 
 def profile(self, tau2=None, steps: int = 200):
-    """Profile likelihood of tau^2; see :func:`evidence.pooling.profile_likelihood`."""
+    """Profile likelihood of tau^2; see :func:`evidence.meta.pooling.profile_likelihood`."""
     from .pooling import profile_likelihood
 
     return profile_likelihood(self, tau2=tau2, steps=steps)
 
 
 def influence(self):
-    """metafor ``influence()`` diagnostics; see :func:`evidence.analyses.influence`."""
+    """metafor ``influence()`` diagnostics; see :func:`evidence.meta.analyses.influence`."""
     return _analyses().influence(self)
 
 
 def baujat(self) -> pd.DataFrame:
-    """Baujat coordinates; see :func:`evidence.analyses.baujat`."""
+    """Baujat coordinates; see :func:`evidence.meta.analyses.baujat`."""
     return _analyses().baujat(self)
 
 
 def gosh(self, **kwargs):
-    """GOSH over subsets with this model's estimator; see :func:`evidence.analyses.gosh`."""
+    """GOSH over subsets with this model's estimator; see :func:`evidence.meta.analyses.gosh`."""
     return _analyses().gosh(self.yi, self.vi, method=self.method, **kwargs)
 
 
 def egger_test(self, **kwargs):
-    """Egger's regression test; see :func:`evidence.analyses.egger_test`."""
+    """Egger's regression test; see :func:`evidence.meta.analyses.egger_test`."""
     return _analyses().egger_test(self, **kwargs)
 
 
 def rank_test(self):
-    """Begg's rank correlation test; see :func:`evidence.analyses.rank_test`."""
+    """Begg's rank correlation test; see :func:`evidence.meta.analyses.rank_test`."""
     return _analyses().rank_test(self)
 
 
 def trim_and_fill(self, **kwargs):
-    """Trim-and-fill; see :func:`evidence.analyses.trim_and_fill`."""
+    """Trim-and-fill; see :func:`evidence.meta.analyses.trim_and_fill`."""
     return _analyses().trim_and_fill(self, **kwargs)
 
 
 def pet_peese(self, **kwargs):
-    """PET-PEESE; see :func:`evidence.analyses.pet_peese`."""
+    """PET-PEESE; see :func:`evidence.meta.analyses.pet_peese`."""
     return _analyses().pet_peese(self, **kwargs)
 
 
 def equivalence_test(self, margin=0.25, alpha: float = 0.05):
-    """TOST equivalence and non-inferiority; see :func:`evidence.analyses.equivalence_test`."""
+    """TOST equivalence and non-inferiority; see :func:`evidence.meta.analyses.equivalence_test`."""
     return _analyses().equivalence_test(self, margin=margin, alpha=alpha)
 
 
@@ -139,21 +139,21 @@ def meta_regression(self, moderators):
 
 def forest_plot(self, **kwargs):
     """Forest plot of this result; see :func:`evidence.plots.forest_plot`."""
-    from .plots import forest_plot
+    from evidence.plots import forest_plot
 
     return forest_plot(self, **kwargs)
 
 
 def funnel_plot(self, **kwargs):
     """Contour-enhanced funnel plot; see :func:`evidence.plots.funnel_plot`."""
-    from .plots import funnel_plot
+    from evidence.plots import funnel_plot
 
     return funnel_plot(self, **kwargs)
 
 
 def sensitivity_plot(self, kind: str = "leave_one_out", **kwargs):
     """Forest of the leave-one-out or cumulative analysis (``kind``), with this result."""
-    from .plots import forest_from_frame
+    from evidence.plots import forest_from_frame
 
     frames = {"leave_one_out": leave_one_out, "cumulative": cumulative}
     if kind not in frames:

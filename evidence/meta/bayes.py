@@ -1043,7 +1043,7 @@ class BayesResult:
     def shrinkage_plot(self, **kwargs):
         """Forest of observed and shrunken study effects; see
         :func:`evidence.plots.bayes.shrinkage_forest`."""
-        from .plots.bayes import shrinkage_forest
+        from evidence.plots.bayes import shrinkage_forest
 
         return shrinkage_forest(self, **kwargs)
 
@@ -1382,7 +1382,7 @@ def compare_cells(
     cells : mapping or sequence
         ``{name: (yi, vi)}``, ``{name: (yi, vi, measure)}`` or ``{name: pooled_result}`` (any
         object with ``yi``, ``vi`` and ``measure``, e.g. ``Analysis.results`` of
-        :mod:`evidence.report`), or a sequence of ``(name, yi, vi[, measure])``.
+        :mod:`evidence.review`), or a sequence of ``(name, yi, vi[, measure])``.
 
     Returns
     -------

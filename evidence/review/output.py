@@ -36,7 +36,7 @@ def output_dir() -> Path:
 def save_table(frame: pd.DataFrame, name: str, *, root: Path | None = None) -> Path:
     """Write ``results/<name>.csv`` byte-stably (fixed float format and line endings) and
     atomically (a temporary file renamed into place)."""
-    from ..io import atomic_path
+    from evidence.io import atomic_path
 
     path = (root or output_dir()) / "results" / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,7 +48,7 @@ def save_table(frame: pd.DataFrame, name: str, *, root: Path | None = None) -> P
 def save_plot(obj, name: str, *, root: Path | None = None) -> list[Path]:
     """Write ``figures/<name>.svg`` and ``.png`` from an Axes or Figure (byte-stable); in a
     notebook, also show the figure."""
-    from ..io import save_figure
+    from evidence.io import save_figure
 
     fig = obj.figure if hasattr(obj, "figure") and obj.figure is not None else obj
     folder = (root or output_dir()) / "figures"
@@ -83,11 +83,12 @@ def _display_in_notebook(fig) -> None:
 def forest(an, *, save: bool = True, **kwargs):
     """Forest plot by group (saved as ``figures/<name>_forest``).
 
-    Groups with fewer than :data:`evidence.small_cells.SMALL_K` trial comparisons also show
+    Groups with fewer than :data:`evidence.review.small_cells.SMALL_K` trial comparisons also show
     their Bayesian estimate (the pre-specified rule; pass ``bayes=None`` to leave it out).
     """
-    from ..plots import forest_plot
-    from ..small_cells import SMALL_K, small_cell_fits
+    from evidence.plots import forest_plot
+
+    from .small_cells import SMALL_K, small_cell_fits
 
     if not an:
         raise ValueError(f"{an.name}: nothing to plot (no usable comparisons)")
@@ -124,7 +125,7 @@ def show_items(*objs) -> None:
     """Display text (as Markdown), frames (formatted for reading) and other objects in turn."""
     from IPython.display import Markdown, display
 
-    from ..tables import format_table
+    from .tables import format_table
 
     display(
         *(

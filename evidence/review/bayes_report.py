@@ -30,7 +30,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .bayes import bayes_pool, compare_cells, prior_sensitivity
+from evidence.meta.bayes import bayes_pool, compare_cells, prior_sensitivity
+
 from .small_cells import RULE_PRIORS, SMALL_K, rule_prior
 
 __all__ = [
@@ -54,7 +55,7 @@ RULE_TEXT = (
     "Knapp-Hartung interval, which uses a t distribution with k - 1 degrees of freedom, "
     "becomes very wide (with k = 2 it uses t with 1 df). Such cells are therefore also "
     "analysed with a Bayesian normal-normal random-effects model (flat prior on the mean "
-    "effect, computed exactly by quadrature, `evidence.bayes`): their forest plot and table "
+    "effect, computed exactly by quadrature, `evidence.meta.bayes`): their forest plot and table "
     "show the Bayesian posterior median with its 95% credible interval beside the frequentist "
     "estimate, and their plain-language statement uses the credible interval and the posterior "
     "probability that PDT is better on average, P(PDT better). Where k >= 5, both are shown in "
@@ -101,7 +102,7 @@ def _cells(analysis) -> dict:
 
 
 def cell_table(analysis, *, level: float = 95.0) -> pd.DataFrame:
-    """Both estimates per pooled cell of an :class:`~evidence.report.Analysis`, display scale.
+    """Both estimates per pooled cell of an :class:`~evidence.review.Analysis`, display scale.
 
     Odds ratios are shown as ratios (exponentiated), g as is. Columns: ``k``, the
     frequentist ``reml_*`` estimate, CI and PI, the Bayesian ``bayes_median``, credible
@@ -110,8 +111,8 @@ def cell_table(analysis, *, level: float = 95.0) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from evidence.data import load
-    >>> from evidence.report import condition_analyses
+    >>> from evidence.review.data import load
+    >>> from evidence.review import condition_analyses
     >>> t = cell_table(condition_analyses(load(), "eating")["OR post"])
     >>> int(t.loc["CBT", "k"]), t.loc["CBT", "headline"]
     (2, 'Bayesian')
@@ -134,8 +135,8 @@ def display_table(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from evidence.data import load
-    >>> from evidence.report import condition_analyses
+    >>> from evidence.review.data import load
+    >>> from evidence.review import condition_analyses
     >>> t = display_table(cell_table(condition_analyses(load(), "eating")["OR post"]))
     >>> t.loc["CBT", "Bayesian: median [95% CrI]"], t.loc["CBT", "P(PDT better)"]
     ('0.50 [0.10, 2.15]', '13%')
@@ -210,8 +211,8 @@ def statements(analysis, comparator: str | None = None, *, table=None) -> str:
 
     Examples
     --------
-    >>> from evidence.data import load
-    >>> from evidence.report import condition_analyses
+    >>> from evidence.review.data import load
+    >>> from evidence.review import condition_analyses
     >>> print(statements(condition_analyses(load(), "eating")["OR post"])[:60])
     **PDT vs CBT.** 2 trial comparisons; Bayesian pooled OR = 0.
     """
@@ -242,13 +243,13 @@ def pdt_vs_cbt_cells(dataset, *, method: str = "REML", test: str = "knha") -> di
 
     Examples
     --------
-    >>> from evidence.data import load
+    >>> from evidence.review.data import load
     >>> cells = pdt_vs_cbt_cells(load())
     >>> "bulimia nervosa, OR, post" in cells
     True
     """
-    from .report.followups import cbt_cells
-    from .report.vocabulary import CONDITION_NAMES
+    from .followups import cbt_cells
+    from .vocabulary import CONDITION_NAMES
 
     out = {}
     for cond, measure, timepoint, _, an in cbt_cells(dataset, method=method, test=test):
@@ -261,13 +262,13 @@ def pdt_vs_cbt_cells(dataset, *, method: str = "REML", test: str = "knha") -> di
 def sensitivity_table(cells: Mapping, *, level: float = 95.0) -> pd.DataFrame:
     """Prior sensitivity of pooled cells: one row per cell and prior, plus the REML + KH row.
 
-    The priors are :func:`evidence.bayes.prior_sensitivity`'s defaults (half-normal and
+    The priors are :func:`evidence.meta.bayes.prior_sensitivity`'s defaults (half-normal and
     half-Cauchy with scales 0.5 and 1, and the empirical priors for the cell's measure); the
     rule's prior is marked in ``rule``. Estimates are on the display scale (OR as ratios).
 
     Examples
     --------
-    >>> from evidence.pooling import pool
+    >>> from evidence.meta.pooling import pool
     >>> r = pool([0.3, 0.6], [0.05, 0.04], method="REML", test="knha", measure="SMD")
     >>> t = sensitivity_table({"A": r})
     >>> bool(t.loc[("A", "half-normal(scale = 0.5)"), "rule"]), len(t)
@@ -319,13 +320,14 @@ def sensitivity_table(cells: Mapping, *, level: float = 95.0) -> pd.DataFrame:
 def show_small_cells(analyses: Mapping, comparators: Sequence[str] | None = None) -> None:
     """Notebook section: per analysis, both estimates per cell and the Bayesian statements.
 
-    ``analyses`` maps a heading to an :class:`~evidence.report.Analysis`; ``comparators``
+    ``analyses`` maps a heading to an :class:`~evidence.review.Analysis`; ``comparators``
     (one per analysis) names the comparator in statements of analyses grouped by condition.
     Each table is saved as ``results/<name>_bayes``; the cells with k < 5 are drawn by
     :func:`evidence.plots.bayes.cell_forest` (``figures/<name>_bayes_forest``).
     """
-    from .plots.bayes import cell_forest
-    from .report.output import save_plot, save_table, show_items
+    from evidence.plots.bayes import cell_forest
+
+    from .output import save_plot, save_table, show_items
     from .tables import format_table
 
     comps = [None] * len(analyses) if comparators is None else list(comparators)

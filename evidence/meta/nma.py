@@ -1183,19 +1183,19 @@ class NetworkResult:
     # ---- plots (evidence.plots.network; matplotlib imported on call) ---------------------------
     def network_plot(self, **kwargs):
         """Network graph; see :func:`evidence.plots.network.network_graph`."""
-        from .plots.network import network_graph
+        from evidence.plots.network import network_graph
 
         return network_graph(self, **kwargs)
 
     def forest_plot(self, **kwargs):
         """Every treatment vs the reference; see :func:`evidence.plots.network.network_forest`."""
-        from .plots.network import network_forest
+        from evidence.plots.network import network_forest
 
         return network_forest(self, **kwargs)
 
     def split_plot(self, **kwargs):
         """Direct / indirect / network forest; see :func:`evidence.plots.network.split_forest`."""
-        from .plots.network import split_forest
+        from evidence.plots.network import split_forest
 
         return split_forest(self, **kwargs)
 

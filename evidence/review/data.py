@@ -30,8 +30,8 @@ collected and raised together as one :class:`DataValidationError`; each names th
 row (1-based, header not counted) and CSV line, the column, the rule, what was expected and the
 value as written.
 
-Effect sizes (``yi``, ``vi``) are computed with :func:`evidence.effects.effect_sizes` and
-:func:`evidence.effects.from_reported`:
+Effect sizes (``yi``, ``vi``) are computed with :func:`evidence.meta.effects.effect_sizes` and
+:func:`evidence.meta.effects.from_reported`:
 
 * means/SDs or change scores: ``SMD`` (Hedges' g, exact J);
 * events: ``OR`` (log odds ratio, metafor's 1/2 rule for zero cells);
@@ -57,7 +57,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .effects import effect_sizes, from_reported
+from evidence.meta.effects import effect_sizes, from_reported
 
 __all__ = ["DataValidationError", "Problem", "Dataset", "load", "default_path", "TABLES", "RULES"]
 
@@ -166,7 +166,7 @@ def default_path() -> Path:
     >>> default_path().name
     'data'
     """
-    return Path(__file__).resolve().parents[1] / "data"
+    return Path(__file__).resolve().parents[2] / "data"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .vocabulary import _COMPARISON_COLUMNS, COMPARATOR_ORDER, CONDITION_GROUPS, CONDITION_NAMES
+from .vocabulary import (
+    _COMPARISON_COLUMNS,
+    COMPARATOR_ORDER,
+    CONDITION_GROUPS,
+    CONDITION_NAMES,
+)
 
 __all__ = [
     "select_effects",
@@ -33,7 +38,7 @@ def comparison_effects(
     Rows of one measure and timepoint that share the ``cluster`` columns (several instruments
     of one comparison; with ``cluster=("trial_id", "comparator_class")`` also several arms of
     one trial against comparators of one class, which share an arm) are combined with
-    :func:`evidence.dependence.aggregate_effects` (compound symmetry, correlation ``rho``), as
+    :func:`evidence.meta.dependence.aggregate_effects` (compound symmetry, correlation ``rho``), as
     metafor's ``aggregate()`` does. Arm sizes are kept when the cluster is one comparison whose
     rows all report the same; other columns describing the comparison come from the cluster's
     first row, and ``comparator`` lists every comparator of the cluster.
@@ -49,9 +54,9 @@ def comparison_effects(
     ------
     ValueError
         When a selected row has no finite effect or positive variance (it is never dropped
-        silently; :func:`evidence.data.load` refuses such rows, so this signals a bug).
+        silently; :func:`evidence.review.data.load` refuses such rows, so this signals a bug).
     """
-    from ..dependence import aggregate_effects
+    from evidence.meta.dependence import aggregate_effects
 
     rows = outcomes[(outcomes["measure"] == measure) & (outcomes["timepoint"] == timepoint)]
     _check_usable(rows)
@@ -172,7 +177,7 @@ def _not_pooled_reason(row) -> str:
 
 def pooled_rows(dataset, analyses) -> pd.DataFrame:
     """One row per outcome row: the ``analyses`` that pool it (``pooled_in``) or, when none does,
-    the ``reason`` (see :func:`~evidence.report.condition.row_accounting`)."""
+    the ``reason`` (see :func:`~evidence.review.condition.row_accounting`)."""
     pooled: dict[str, list[str]] = {}
     for an in analyses:
         for ids in an.effects.get("effect_ids", []):
@@ -201,7 +206,7 @@ def select_effects(
     """The analysis-ready effects of one selection: outcome rows of the ``conditions`` (default:
     the condition group ``name``, or every condition for ``"all"``) and ``comparators``,
     aggregated to one effect per trial and group (``by``), sorted by group, year and label.
-    Arguments as in :func:`~evidence.report.analysis.analyse`."""
+    Arguments as in :func:`~evidence.review.analysis.analyse`."""
     if conditions is None:
         conditions = tuple(CONDITION_NAMES) if name == "all" else CONDITION_GROUPS[name]
     outcomes = dataset.outcomes

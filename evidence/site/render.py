@@ -1,6 +1,6 @@
 """The rendered site: executed notebooks -> ``site/`` (Sphinx + myst-nb + sphinx-book-theme).
 
-:func:`render_site` takes the notebooks that :mod:`evidence.build` has just executed and renders
+:func:`render_site` takes the notebooks that :mod:`evidence.site.build` has just executed and renders
 them, with a landing page and a glossary, into a static site with a sidebar listing every page,
 previous/next links, a table of contents per page and search. myst-nb does not execute anything
 (``nb_execution_mode = "off"``): the pages show exactly the outputs the build produced. Code
@@ -33,7 +33,7 @@ from pathlib import Path
 
 __all__ = ["SiteReport", "SiteError", "render_site", "landing_table", "SOURCE"]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: The site sources (Sphinx configuration, landing-page template, glossary, stylesheet).
 SOURCE = ROOT / "docs"
 #: Notebooks whose code is shown expanded (the code is what the page teaches).
@@ -103,7 +103,7 @@ def _section(stem: str) -> str:
     >>> [_section(s) for s in ("00_overview", "07_self_harm", "08_equivalence", "91_howto")]
     ['Overview', 'Conditions', 'Across conditions', 'Methods and reference']
     """
-    from .report import CONDITION_GROUPS
+    from evidence.review import CONDITION_GROUPS
 
     if stem.startswith("00"):
         return "Overview"
@@ -130,7 +130,7 @@ def _toctree(stems: list[str]) -> str:
 
 def _condition_pages(stems: list[str]) -> dict[str, str]:
     """Condition label (as in the results tables) -> notebook stem of its page."""
-    from .report import CONDITION_GROUPS, CONDITION_NAMES
+    from evidence.review import CONDITION_GROUPS, CONDITION_NAMES
 
     out = {}
     for key, labels in CONDITION_GROUPS.items():
@@ -156,7 +156,7 @@ def _bayes_lines(path: Path) -> dict[str, str]:
     wrote no Bayesian table."""
     import html as _html
 
-    from .tables import _interval, _number
+    from evidence.review.tables import _interval, _number
 
     if not path.exists():
         return {}
@@ -190,8 +190,8 @@ def landing_table(results: Path, stems: list[str], titles: Mapping[str, str] | N
     """
     import html as _html
 
-    from .report import CONDITION_NAMES
-    from .tables import MISSING
+    from evidence.review import CONDITION_NAMES
+    from evidence.review.tables import MISSING
 
     pages = _condition_pages(stems)
     cells = _family_cells(results)
@@ -222,7 +222,7 @@ def _cell(estimate: float, low: float, high: float, trials: str, extra: str = ""
     """A landing-table cell: estimate [interval], then the number of trials (and ``extra``)."""
     import html as _html
 
-    from .tables import _interval, _number
+    from evidence.review.tables import _interval, _number
 
     text = f"{_number(estimate, 2)} {_interval(low, high)}"
     return (
@@ -252,7 +252,7 @@ def _family_cells(results: Path) -> dict[str, dict[str, str]]:
 def _network_cells(results: Path, cells: dict[str, dict[str, str]]) -> bool:
     """Add the network column's cells (PDT vs CBT in the condition's Metapsy network); False
     when the overview wrote no network table."""
-    from .report import CONDITION_NAMES
+    from evidence.review import CONDITION_NAMES
 
     network = results / "network_pdt_vs_cbt.csv"
     if not network.exists():
@@ -270,7 +270,7 @@ def _network_cells(results: Path, cells: dict[str, dict[str, str]]) -> bool:
 def _landing_caption(cells: dict, others: list[str], titles: Mapping[str, str]) -> str:
     import html as _html
 
-    from .tables import MISSING
+    from evidence.review.tables import MISSING
 
     text = (
         'Pooled <a href="glossary.html#hedges-g">Hedges\' g</a> at post-treatment '

@@ -109,13 +109,13 @@ class Analysis:
 
     def influence(self, group: str) -> pd.DataFrame:
         """metafor-style influence diagnostics for one group."""
-        from ..sensitivity import influence
+        from evidence.meta.sensitivity import influence
 
         return influence(self.results[group]).to_frame()
 
     def small_study(self, min_k: int = 10) -> pd.DataFrame:
         """Egger's test, Begg's rank test and trim-and-fill for groups with k >= ``min_k``."""
-        from ..bias import egger_test, rank_test, trim_and_fill
+        from evidence.meta.bias import egger_test, rank_test, trim_and_fill
 
         rows = []
         for g, r in self.results.items():
@@ -140,7 +140,7 @@ class Analysis:
 
     def equivalence(self, margin: float = 0.25) -> pd.DataFrame:
         """TOST equivalence (90% CI) and non-inferiority of each group's pooled effect."""
-        from ..analyses import equivalence_test
+        from evidence.meta.analyses import equivalence_test
 
         rows = []
         for g, r in self.results.items():
@@ -150,8 +150,8 @@ class Analysis:
 
     def moderators(self, min_k: int = 6) -> pd.DataFrame:
         """Meta-regressions on treatment length, internet delivery and risk of bias, each
-        reported with its own test (:func:`evidence.claims.moderator_table`)."""
-        from ..claims import moderator_table
+        reported with its own test (:func:`evidence.review.multiplicity.moderator_table`)."""
+        from .multiplicity import moderator_table
 
         return moderator_table(self, min_k)
 
@@ -174,7 +174,7 @@ def analyse(
     Parameters
     ----------
     dataset
-        :func:`evidence.data.load`'s result.
+        :func:`evidence.review.data.load`'s result.
     name : str
         Name of the analysis (figure and table file names). When ``conditions`` is not given,
         ``name`` must be a key of :data:`CONDITION_GROUPS`, or ``"all"`` for every condition.
@@ -186,8 +186,8 @@ def analyse(
         Effect measure (``SMD`` or ``OR``), timepoint, tau^2 estimator, test, and the assumed
         correlation between instruments of one comparison.
     """
-    from ..analyses import subgroups
-    from ..pooling import pool
+    from evidence.meta.analyses import subgroups
+    from evidence.meta.pooling import pool
 
     eff = select_effects(
         dataset, name, conditions=conditions, comparators=comparators, by=by,

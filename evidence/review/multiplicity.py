@@ -11,7 +11,7 @@ Two questions a results page must answer honestly:
   comparator and timepoint makes many claims from one dataset. :func:`multiplicity_table`
   gathers exactly the pooled comparisons a page states (its *family*) and adds Holm's
   step-down adjustment (family-wise error rate, the primary view) and Benjamini-Hochberg's
-  (false discovery rate, secondary), through :func:`evidence.analyses.adjust_pvalues`.
+  (false discovery rate, secondary), through :func:`evidence.meta.analyses.adjust_pvalues`.
 
 The notebooks call :func:`show_multiplicity` (one cell per page); the condition pages' moderator
 section shows :func:`moderator_report`.
@@ -95,7 +95,7 @@ def _level_text(fit, name: str, idx: tuple[int, ...], levels: list[str]) -> tupl
 
 
 def moderator_table(analysis, min_k: int = MODERATOR_MIN_K) -> pd.DataFrame:
-    """One row per moderator with **its own test**, for one :class:`~evidence.report.Analysis`.
+    """One row per moderator with **its own test**, for one :class:`~evidence.review.Analysis`.
 
     Each moderator enters a mixed-effects meta-regression (the analysis' tau^2 estimator and
     test) together with the analysis' grouping factor (comparator class or condition) when the
@@ -115,7 +115,8 @@ def moderator_table(analysis, min_k: int = MODERATOR_MIN_K) -> pd.DataFrame:
         ``adjusted_for``, ``r2`` (R^2 of the whole model, percent), ``tau2`` (residual) and
         ``note``.
     """
-    from .regression import meta_regression
+    from evidence.meta.regression import meta_regression
+
     from .tables import format_rob
 
     e = analysis.effects
@@ -194,8 +195,8 @@ def moderator_report(analysis, min_k: int = MODERATOR_MIN_K):
 def claims_family(analyses: dict) -> pd.DataFrame:
     """The pooled comparisons a page states, one row each: the family to adjust.
 
-    ``analyses`` is what a page pools and states (e.g. :func:`evidence.report.headline`'s or
-    :func:`evidence.report.condition_analyses`' result): every group of every analysis is one
+    ``analyses`` is what a page pools and states (e.g. :func:`evidence.review.headline`'s or
+    :func:`evidence.review.condition_analyses`' result): every group of every analysis is one
     claim with its own p-value (the pooled test, Knapp-Hartung or z as the analysis states).
 
     Returns
@@ -206,7 +207,7 @@ def claims_family(analyses: dict) -> pd.DataFrame:
         ``estimate``, ``ci_low``, ``ci_high`` (model scale: g, or log OR) and ``pvalue``, in
         page order.
     """
-    from .report.vocabulary import COMPARATOR_NAMES, CONDITION_NAMES
+    from .vocabulary import COMPARATOR_NAMES, CONDITION_NAMES
 
     rows = []
     for an in analyses.values():
@@ -261,7 +262,7 @@ def multiplicity_table(analyses: dict) -> pd.DataFrame:
     1    PDT vs waitlist    0.04    0.06  0.04
     2  PDT vs usual care    0.03    0.06  0.04
     """
-    from .analyses import ADJUST_NAMES, adjust_pvalues
+    from evidence.meta.analyses import ADJUST_NAMES, adjust_pvalues
 
     fam = claims_family(analyses)
     if fam.empty:
@@ -329,7 +330,7 @@ def show_multiplicity(analyses: dict, name: str) -> None:
     """
     from IPython.display import Markdown, display
 
-    from .report.output import save_table
+    from .output import save_table
     from .tables import format_p, format_table
 
     table = multiplicity_table(analyses)

@@ -35,7 +35,12 @@ from .bias import (
     rank_test,
     trim_and_fill,
 )
-from .dependence import ThreeLevelResult, aggregate_effects, rho_sensitivity, three_level
+from .dependence import (
+    ThreeLevelResult,
+    aggregate_effects,
+    rho_sensitivity,
+    three_level,
+)
 from .pooling import (
     METHODS,
     TESTS,
@@ -188,7 +193,7 @@ class SubgroupResult:
 
     def forest_plot(self, **kwargs):
         """Forest plot with subgroups; see :func:`evidence.plots.forest_plot`."""
-        from .plots import forest_plot
+        from evidence.plots import forest_plot
 
         return forest_plot(self, **kwargs)
 
@@ -346,7 +351,7 @@ def subgroups(
     groups : sequence
         Subgroup label of each study. Missing labels (None, NaN, ``pd.NA``, ``pd.NaT``) and
         distinct values that print alike (``1`` and ``"1"``) raise ``ValueError`` naming the
-        positions (see :func:`evidence.pooling.check_groups`).
+        positions (see :func:`evidence.meta.pooling.check_groups`).
     method, test, level
         As for :func:`evidence.pool`.
     tau2 : {"separate", "common"}

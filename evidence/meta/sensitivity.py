@@ -2,7 +2,7 @@
 
 All three refit the model on many subsets of the studies at once: leave-one-out diagnostics are a
 batch of ``k`` masks, GOSH a batch of up to 2^20 masks, fitted with the batched engines
-(:func:`evidence.pooling.fit_batch`, :func:`evidence.regression.fit_regression_batch`).
+(:func:`evidence.meta.pooling.fit_batch`, :func:`evidence.meta.regression.fit_regression_batch`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .pooling import BATCH_CELLS, METHODS, _name, check_inputs, chunks, fit_batch, merge_chunks
+from .pooling import (
+    BATCH_CELLS,
+    METHODS,
+    _name,
+    check_inputs,
+    chunks,
+    fit_batch,
+    merge_chunks,
+)
 from .regression import _gram, fit_regression_batch
 from .results import _html_table
 
@@ -125,8 +133,8 @@ class InfluenceResult:
 def influence(result) -> InfluenceResult:
     """Influence diagnostics of a fitted model (metafor ``influence()``).
 
-    Works on a :class:`~evidence.results.PoolResult` or a
-    :class:`~evidence.regression.MetaRegressionResult`. Every leave-one-out model is fitted in
+    Works on a :class:`~evidence.meta.results.PoolResult` or a
+    :class:`~evidence.meta.regression.MetaRegressionResult`. Every leave-one-out model is fitted in
     one batch.
 
     Examples

@@ -57,11 +57,11 @@ def conclusion(analyses: dict, key: str) -> str:
     did better than PDT and those where no difference was shown, each with k and the pooled
     effect; then how much evidence the conclusion rests on (the largest k, and whether any
     comparison reaches five trials) and whether CBT was compared directly. A comparison with
-    fewer than :data:`~evidence.small_cells.SMALL_K` trials is judged by its Bayesian 95%
+    fewer than :data:`~evidence.review.small_cells.SMALL_K` trials is judged by its Bayesian 95%
     credible interval (the pre-specified rule), shown beside the CI; where the two disagree
     the sentence says so instead of choosing.
     """
-    from ..small_cells import SMALL_K, small_cell_fits
+    from .small_cells import SMALL_K, small_cell_fits
 
     name = _TITLES.get(key, key.replace("_", " ").capitalize())
     if not analyses:

@@ -5,8 +5,8 @@ The build runs in three stages, each one function:
 1. :func:`execute_notebook` runs each jupytext ``py:percent`` notebook of ``notebooks/`` in a
    fresh kernel (working directory ``notebooks/``, local IPC transport); the notebooks write
    their figures (SVG and PNG, via :func:`evidence.io.save_figure`) to ``figures/`` and their
-   tables (CSV, via :func:`evidence.report.save_table`) to ``results/``;
-2. :func:`evidence.site.render_site` renders the executed notebooks with Sphinx (myst-nb,
+   tables (CSV, via :func:`evidence.review.save_table`) to ``results/``;
+2. :func:`evidence.site.render.render_site` renders the executed notebooks with Sphinx (myst-nb,
    sphinx-book-theme) to ``site/`` (the one call a different site generator replaces);
 3. :func:`_swap_in` moves the new ``figures/``, ``results/`` and ``site/`` into place.
 
@@ -47,7 +47,7 @@ __all__ = [
     "ROOT",
 ]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KERNEL_TIMEOUT = 600  # seconds per cell; the whole build takes well under a minute
 JOBS = 2  # notebooks executed at once (the machines this project targets have 2 cores)
 #: The output folders a build writes (relative to the output folder).
@@ -211,7 +211,7 @@ def execute_notebook(
     return nb
 
 
-_QUIET = logging.getLogger("evidence.build.kernel")  # nbclient's own log: failures are reported
+_QUIET = logging.getLogger("evidence.site.build.kernel")  # nbclient's own log: failures are reported
 _QUIET.addHandler(logging.NullHandler())  # by the build, so nothing is printed twice
 _QUIET.propagate = False
 
@@ -354,12 +354,12 @@ def build(
     ------
     BuildError
         When a notebook fails (naming the notebook and the cell) or ``only`` names no notebook.
-    evidence.data.DataValidationError
+    evidence.review.data.DataValidationError
         When the bundled data is invalid (every problem is listed).
     KeyboardInterrupt
         When interrupted before the outputs were swapped in; the outputs are unchanged.
     """
-    from .data import load
+    from evidence.review.data import load
 
     root = Path(root)
     params = dict(params or {})
@@ -377,7 +377,7 @@ def build(
         progress(f"choices {stated} -> outputs in {shown}/ (committed outputs untouched)")
     with _staging(target) as stage:
         done = execute_all(paths, params, root, stage, progress)
-        from .site import notebook_title, render_site
+        from .render import notebook_title, render_site
 
         report = render_site(
             {path.stem: nb for path, nb, _ in done}, root, stage / "site", outputs=stage

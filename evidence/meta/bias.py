@@ -1,6 +1,6 @@
 """Small-study effects: Egger's regression test, Begg's rank test, trim-and-fill, PET-PEESE.
 
-Each function takes ``yi, vi`` (a :class:`~evidence.results.PoolResult` carries both) and
+Each function takes ``yi, vi`` (a :class:`~evidence.meta.results.PoolResult` carries both) and
 mirrors a metafor function: ``regtest`` (``model="lm"`` for the classical Egger test, ``"rma"``
 for the mixed-effects form), ``ranktest``, ``trimfill`` (estimator L0 and metafor's rule for the
 side), and PET-PEESE from ``regtest(model="lm", predictor="sei" / "vi")`` limit estimates.
@@ -138,7 +138,7 @@ def egger_test(
     standard error with weights 1/vi and a t test with k - 2 df (``regtest(model="lm")``).
     ``model="rma"`` is metafor's default form: a meta-regression on the standard error with
     the given tau^2 ``method`` and ``test``. ``predictor="vi"`` uses the variance instead.
-    ``yi`` may be a :class:`~evidence.results.PoolResult` (then ``vi`` is omitted and, for
+    ``yi`` may be a :class:`~evidence.meta.results.PoolResult` (then ``vi`` is omitted and, for
     ``model="rma"``, its method and test are used).
 
     Examples
@@ -285,7 +285,7 @@ class TrimFillResult(_Scalar):
 
     def funnel_plot(self, **kwargs):
         """Funnel plot of the augmented data; see :func:`evidence.plots.funnel_plot`."""
-        from .plots import funnel_plot
+        from evidence.plots import funnel_plot
 
         return funnel_plot(self, **kwargs)  # imputed studies drawn as open markers
 

@@ -89,8 +89,8 @@ def row_accounting(dataset, analyses=None) -> pd.DataFrame:
 
     Examples
     --------
-    >>> import evidence.data
-    >>> acc = row_accounting(evidence.data.load())
+    >>> import evidence.review.data
+    >>> acc = row_accounting(evidence.review.data.load())
     >>> bool((acc["pooled_in"].astype(bool) | acc["reason"].astype(bool)).all())
     True
     """

@@ -3,18 +3,18 @@
 The notebooks contain no statistics of their own. The report is split by what it does, with the
 data flowing one way:
 
-* :mod:`~evidence.report.vocabulary`: comparator classes, condition groups, readable names;
-* :mod:`~evidence.report.selection`: selecting and aggregating outcome rows into one effect per
+* :mod:`~evidence.review.vocabulary`: comparator classes, condition groups, readable names;
+* :mod:`~evidence.review.selection`: selecting and aggregating outcome rows into one effect per
   trial comparison (dependent effects are never pooled as if independent);
-* :mod:`~evidence.report.analysis`: the analyses of one selection (:class:`Analysis`);
-  :mod:`~evidence.report.condition`: those of the headline and of one condition page, and which
-  outcome rows they pool; :mod:`~evidence.report.followups`: the same under other choices
+* :mod:`~evidence.review.analysis`: the analyses of one selection (:class:`Analysis`);
+  :mod:`~evidence.review.condition`: those of the headline and of one condition page, and which
+  outcome rows they pool; :mod:`~evidence.review.followups`: the same under other choices
   (rho, classification, ...);
-* :mod:`~evidence.report.wording`: the plain-language statements, written from the numbers;
-* :mod:`~evidence.report.output`: figures and tables written byte-stably;
-* :mod:`~evidence.report.display`: the notebook sections, one call each.
+* :mod:`~evidence.review.wording`: the plain-language statements, written from the numbers;
+* :mod:`~evidence.review.output`: figures and tables written byte-stably;
+* :mod:`~evidence.review.display`: the notebook sections, one call each.
 
-Every public name stays importable from ``evidence.report``. ``Analysis.forest()`` and
+Every public name stays importable from ``evidence.review``. ``Analysis.forest()`` and
 ``Analysis.statements()`` are registered here, so that the analysis layer does not import the
 layers that present it.
 """
@@ -48,7 +48,14 @@ from .followups import (
     sensitivity_scenarios,
     steinert_equivalence,
 )
-from .output import forest, output_dir, output_root, save_plot, save_table, show_items
+from .output import (
+    forest,
+    output_dir,
+    output_root,
+    save_plot,
+    save_table,
+    show_items,
+)
 from .selection import (
     SENSITIVITY_SCENARIOS,
     comparison_effects,

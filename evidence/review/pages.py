@@ -1,12 +1,12 @@
 """One condition page (stage 7: ... -> report -> **pages**), the object a condition notebook uses.
 
 What a condition page shows is the same for every condition: an introduction written from its
-numbers, the standard sections (:func:`evidence.report.show_sections`), the sensitivity
-scenarios, the network section (:mod:`evidence.network_report`) and a conclusion written from its
-numbers. What differs is the condition's own text around them, which stays in the notebook. A
-:class:`ConditionPage` holds the data, the condition's analyses and the choices (estimator,
-test, rho) and shows each part with one call, so a condition notebook is its own text around
-five calls, and a researcher reaches everything the page shows through ``page.data`` and
+numbers, the standard sections (:func:`evidence.review.show_sections`), the sensitivity
+scenarios, the network section (:mod:`evidence.review.network_report`) and a conclusion written
+from its numbers. What differs is the condition's own text around them, which stays in the
+notebook. A :class:`ConditionPage` holds the data, the condition's analyses and the choices
+(estimator, test, rho) and shows each part with one call, so a condition notebook is its own text
+around five calls, and a researcher reaches everything the page shows through ``page.data`` and
 ``page.analyses``.
 """
 
@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import network_report, report
+from evidence import review
+from evidence.review import network_report
+
+from .condition import ConditionAnalyses
 from .data import Dataset, load
-from .report import ConditionAnalyses
 
 __all__ = ["ConditionPage"]
 
@@ -26,14 +28,14 @@ class ConditionPage:
     """The analyses of one condition and the calls that show them in a notebook.
 
     Build it with :meth:`load`. The ``show`` methods display Markdown, tables and figures in a
-    notebook and save the figures and tables (see :mod:`evidence.report.output`).
+    notebook and save the figures and tables (see :mod:`evidence.review.output`).
 
     Examples
     --------
     >>> page = ConditionPage.load("ptsd")
     >>> page.key, page.method, page.test, page.rho
     ('ptsd', 'REML', 'knha', 0.5)
-    >>> sorted(page.analyses) == sorted(report.condition_analyses(page.data, "ptsd"))
+    >>> sorted(page.analyses) == sorted(review.condition_analyses(page.data, "ptsd"))
     True
     """
 
@@ -55,29 +57,29 @@ class ConditionPage:
         data: Dataset | None = None,
     ) -> ConditionPage:
         """Load the curated data (or use ``data``) and run the analyses of condition ``key``
-        (one of :data:`evidence.report.CONDITION_GROUPS`) with the given choices."""
+        (one of :data:`evidence.review.CONDITION_GROUPS`) with the given choices."""
         data = load() if data is None else data
-        analyses = report.condition_analyses(data, key, method=method, test=test, rho=rho)
+        analyses = review.condition_analyses(data, key, method=method, test=test, rho=rho)
         return cls(key, data, analyses, method, test, rho)
 
     def introduction(self) -> None:
-        """What was pooled, in plain words (:func:`evidence.report.show_introduction`)."""
-        report.show_introduction(self.analyses)
+        """What was pooled, in plain words (:func:`evidence.review.show_introduction`)."""
+        review.show_introduction(self.analyses)
 
     def sections(self) -> None:
-        """The standard sections (:func:`evidence.report.show_sections`)."""
-        report.show_sections(self.data, self.analyses, self.key)
+        """The standard sections (:func:`evidence.review.show_sections`)."""
+        review.show_sections(self.data, self.analyses, self.key)
 
     def scenarios(self) -> None:
         """The pooled estimates under each sensitivity scenario
-        (:func:`evidence.report.show_scenarios`)."""
-        report.show_scenarios(self.data, self.key, method=self.method, test=self.test, rho=self.rho)
+        (:func:`evidence.review.show_scenarios`)."""
+        review.show_scenarios(self.data, self.key, method=self.method, test=self.test, rho=self.rho)
 
     def network(self) -> None:
-        """The network section (:func:`evidence.network_report.show_network_section`)."""
+        """The network section (:func:`evidence.review.network_report.show_network_section`)."""
         network_report.show_network_section(self.key, method=self.method, rho=self.rho)
 
     def conclusion(self) -> None:
         """The condition's conclusion, written from its numbers
-        (:func:`evidence.report.show_conclusion`)."""
-        report.show_conclusion(self.analyses, self.key)
+        (:func:`evidence.review.show_conclusion`)."""
+        review.show_conclusion(self.analyses, self.key)
