@@ -23,15 +23,17 @@ from __future__ import annotations
 import warnings
 from importlib import import_module
 
-from evidence.meta import methods  # noqa: F401  (registers the one-call methods on the results)
-from evidence.meta.effects import effect_sizes, from_reported
-from evidence.meta.pooling import pool, pool_binary
-from evidence.meta.results import BinaryPoolResult, PoolResult
-
 __version__ = "0.1.0"
 
-# name -> module; resolved on first use so that importing evidence stays light
+# name -> module; resolved on first use, so that ``import evidence`` (and the command line, which
+# must answer Ctrl-C from its first moment) imports nothing heavy
 _LAZY = {
+    "effect_sizes": "evidence.meta.effects",
+    "from_reported": "evidence.meta.effects",
+    "pool": "evidence.meta.pooling",
+    "pool_binary": "evidence.meta.pooling",
+    "PoolResult": "evidence.meta.results",
+    "BinaryPoolResult": "evidence.meta.results",
     "forest_plot": "evidence.plots",
     "funnel_plot": "evidence.plots",
     "forest_from_frame": "evidence.plots",
@@ -92,15 +94,7 @@ _MOVED = {
     "plotting": "evidence.plots",
 }
 
-__all__ = [
-    "effect_sizes",
-    "from_reported",
-    "pool",
-    "pool_binary",
-    "PoolResult",
-    "BinaryPoolResult",
-    *_LAZY,
-]
+__all__ = [*_LAZY]
 
 
 def __getattr__(name: str):

@@ -130,11 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     data: ...
     True
     """
-    parser = _Parser(prog="evidence", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name, (help_text, add_arguments, _) in COMMANDS.items():
-        add_arguments(sub.add_parser(name, help=help_text))
-    try:
+    try:  # from the first moment: building the parser already imports the engine
+        parser = _Parser(prog="evidence", description=__doc__.splitlines()[0])
+        sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+        for name, (help_text, add_arguments, _) in COMMANDS.items():
+            add_arguments(sub.add_parser(name, help=help_text))
         args = parser.parse_args(argv)
         return COMMANDS[args.command][2](args)
     except KeyboardInterrupt:

@@ -270,3 +270,54 @@ def test_two_notebooks_run_at_once(tmp_path):
         build.notebook_paths(tmp_path), {}, tmp_path, tmp_path, progress=lambda m: None, jobs=2
     )
     assert [path.name for path, _, _ in done] == ["a.py", "b.py"]
+
+
+# ------------------------------------------------------------------ hard edges (issue 27)
+
+
+def test_relative_out_is_resolved_against_the_working_directory(small_repo, tmp_path, monkeypatch):
+    """``--out outrel`` writes to ``./outrel``, not under notebooks/ where the kernels run."""
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    build.build(small_repo, only="a_first", params={"METHOD": "DL"}, out="outrel", progress=print)
+    assert (work / "outrel" / "results" / "first.csv").is_file()
+    assert (work / "outrel" / "figures" / "first.svg").is_file()
+    assert not (small_repo / "notebooks" / "outrel").exists()
+    assert not list((work / "outrel").glob(build._STAGING + "*"))
+
+
+def test_interrupt_during_the_swap_completes_and_says_so(small_repo, monkeypatch):
+    """Ctrl-C while the new outputs are moved in (or the staging folder is removed) is held
+    back: the new outputs are complete, no staging folder is left, and the build says so."""
+    swap, rmtree = build._swap_in, shutil.rmtree
+
+    def interrupted_swap(stage, target):
+        os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of moving outputs in
+        swap(stage, target)
+
+    def interrupted_rmtree(path, *args, **kwargs):
+        if build._STAGING in str(path):
+            os.kill(os.getpid(), signal.SIGINT)  # and while the staging folder is removed
+        rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(build, "_swap_in", interrupted_swap)
+    monkeypatch.setattr(build.shutil, "rmtree", interrupted_rmtree)
+    messages = []
+    build.build(small_repo, only="a_first", progress=messages.append)
+    assert (small_repo / "results" / "first.csv").is_file()
+    assert not list(small_repo.glob(build._STAGING + "*"))
+    assert "interrupt received while the new outputs were moved in; they are complete" in messages
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_interrupt_while_the_command_line_starts_is_one_line(monkeypatch, capsys):
+    """Building the parser imports the engine: Ctrl-C there is the same one-line message."""
+    from evidence import cli
+
+    def interrupted(parser):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli.COMMANDS, "build", ("build", interrupted, cli.COMMANDS["build"][2]))
+    assert cli.main(["build"]) == 130
+    assert capsys.readouterr().err == "interrupted; committed outputs unchanged\n"

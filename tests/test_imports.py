@@ -171,3 +171,29 @@ def test_no_module_is_over_600_lines():
         if (n := len(p.read_text().splitlines())) > 600
     }
     assert long == {}
+
+
+def test_old_module_paths_warn_with_the_new_one():
+    """``ev.nma`` and the other pre-wing paths still work for one release and name the new path."""
+    import warnings
+
+    import evidence as ev
+    from evidence.meta import nma
+    from evidence.review import data, pages
+
+    for old, new in (("nma", nma), ("data", data), ("pages", pages)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert getattr(ev, old) is new
+        assert [w.category for w in caught] == [DeprecationWarning]
+        assert new.__name__ in str(caught[0].message)
+
+
+def test_the_public_api_is_unchanged_and_listed():
+    import evidence as ev
+
+    names = ("pool", "pool_binary", "network", "network_from_arms", "bayes_pool", "forest_plot")
+    assert all(callable(getattr(ev, n)) for n in names)
+    assert {"bayes_pool", "network", "forest_plot", "meta_regression"} <= set(dir(ev))
+    assert ev.network.__module__.startswith("evidence.meta.")
+    assert ev.forest_plot.__module__.startswith("evidence.plots.")

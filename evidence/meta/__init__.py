@@ -7,5 +7,9 @@ effects, influence, small-study tests, equivalence), plus :mod:`~evidence.meta.n
 meta-analysis) and :mod:`~evidence.meta.bayes` (Bayesian random effects). Every estimator is
 checked against R's metafor (or bayesmeta's model) by committed reference values.
 
-Nothing here imports :mod:`evidence.review` or :mod:`evidence.site` (``tests/test_imports.py``).
+Importing the package registers the one-call methods of the results
+(``res.leave_one_out()``, ``res.forest_plot()``, :mod:`~evidence.meta.methods`). Nothing here
+imports :mod:`evidence.review` or :mod:`evidence.site` (``tests/test_imports.py``).
 """
+
+from . import methods  # noqa: F401  (registers the one-call methods on the result classes)

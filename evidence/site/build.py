@@ -305,19 +305,35 @@ def _staging(target: Path) -> Iterator[Path]:
         shutil.rmtree(stage, ignore_errors=True)
 
 
+class _Interrupts(list):
+    """The SIGINT signals received while held back (see :func:`_hold_interrupts`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._previous = None
+
+    def hold(self) -> None:
+        """Hold back Ctrl-C from now until the block ends (a no-op outside the main thread)."""
+        if self._previous is None:
+            try:
+                self._previous = signal.signal(signal.SIGINT, lambda sig, frame: self.append(sig))
+            except ValueError:  # not the main thread: signals cannot be handled here anyway
+                pass
+
+
 @contextmanager
-def _hold_interrupts() -> Iterator[list[int]]:
-    """Hold back SIGINT (Ctrl-C) during the block; yields the list of signals received."""
-    received: list[int] = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda sig, frame: received.append(sig))
-    except ValueError:  # not the main thread: signals cannot be handled here anyway
-        yield received
-        return
+def _hold_interrupts(hold: bool = True) -> Iterator[_Interrupts]:
+    """Hold back SIGINT (Ctrl-C) during the block (or from ``.hold()`` on, with ``hold=False``);
+    yields the list of signals received. Blocks nested inside it (a staging folder's clean-up)
+    finish before the previous handler is back."""
+    received = _Interrupts()
+    if hold:
+        received.hold()
     try:
         yield received
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if received._previous is not None:
+            signal.signal(signal.SIGINT, received._previous)
 
 
 def _swap_in(stage: Path, target: Path) -> None:
@@ -361,7 +377,9 @@ def build(
     """
     from evidence.review.data import load
 
-    root = Path(root)
+    # one absolute root and output folder before anything runs: the kernels work in notebooks/,
+    # so a relative path handed to them would resolve there
+    root = Path(root).resolve()
     params = dict(params or {})
     t0 = time.perf_counter()
     bundle = load(root / "data")
@@ -370,23 +388,23 @@ def build(
         f"({len(bundle.exclusions)} rows excluded, see `evidence validate`)"
     )
     paths = notebook_paths(root, only)
-    target = output_folder(root, params, out)
+    target = output_folder(root, params, out).resolve()
     shown = _display(target, root)
     if params:
         stated = ", ".join(f"{k}={v}" for k, v in params.items())
         progress(f"choices {stated} -> outputs in {shown}/ (committed outputs untouched)")
-    with _staging(target) as stage:
-        done = execute_all(paths, params, root, stage, progress)
-        from .render import notebook_title, render_site
+    from .render import notebook_title, render_site
 
+    with _hold_interrupts(hold=False) as interrupts, _staging(target) as stage:
+        done = execute_all(paths, params, root, stage, progress)
         report = render_site(
             {path.stem: nb for path, nb, _ in done}, root, stage / "site", outputs=stage
         )
         progress(report.summary())
-        with _hold_interrupts() as interrupts:
-            _swap_in(stage, target)
-        if interrupts:
-            progress("interrupt received while the new outputs were moved in; they are complete")
+        interrupts.hold()  # from here to the end of the clean-up, Ctrl-C is held back
+        _swap_in(stage, target)
+    if interrupts:
+        progress("interrupt received while the new outputs were moved in; they are complete")
     result = [
         BuildStep(path.name, notebook_title(nb), seconds, target / "site" / f"{path.stem}.html")
         for path, nb, seconds in done
