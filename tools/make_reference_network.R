@@ -97,6 +97,9 @@ fit_nma <- function(d, V, X, method, btt = NULL, test = "z") {
     rma.mv(d$yi, V, mods = X, intercept = FALSE, random = ~ comp | study, rho = 1 / 2,
            data = d, method = method, control = ctrl, btt = btt, tau2 = t2, test = test, ...)
   }
+  # saturated (no residual degree of freedom): the REML likelihood is flat in tau^2, which is not
+  # identifiable; metafor's rma.mv then returns tau^2 = 0, and so does this reference
+  if (nrow(d) == ncol(X)) return(fit(0))
   t0 <- fit()$tau2
   ll <- function(t2) c(logLik(fit(t2)))
   opt <- optimize(ll, c(0, 2 * t0 + 0.01), maximum = TRUE, tol = 1e-12)
@@ -207,6 +210,40 @@ network_ref <- function(arms, measure, reference, kind) {
 }
 
 # ---- datasets ----------------------------------------------------------------------------------
+# ---- saturated networks (issue 27): no residual degree of freedom, tau^2 not identifiable ------
+# The REML likelihood is flat in tau^2 when the model is saturated; fit_nma's rule (keep 0 when
+# ll(0) >= ll(best)) gives tau^2 = 0, which is metafor's answer for these fits. Contrasts are
+# given directly (yi = treat1 minus treat2); V is diagonal except where a block is given.
+contrast_ref <- function(study, treat1, treat2, yi, vi, reference, V = diag(vi), kind = "") {
+  others <- sort(setdiff(unique(c(treat1, treat2)), reference), method = "radix")
+  lev <- c(reference, others)
+  d <- data.frame(study = study, treat1 = treat1, treat2 = treat2, yi = yi, vi = vi,
+                  stringsAsFactors = FALSE)
+  X <- design_matrix(d, lev)
+  res <- list(kind = kind, reference = reference, treatments = lev, contrasts = as.list(d),
+              V = unname(split(V, seq_len(nrow(V)))))
+  for (m in c("FE", "REML")) {
+    res[[m]] <- summ(fit_nma(d, V, X, m), lev)
+    res[[m]]$split <- node_split(d, V, X, lev, m)
+  }
+  res
+}
+
+saturated <- list(
+  chain = contrast_ref(c("s1", "s2"), c("B", "C"), c("A", "B"), c(0.2, -0.4), c(0.04, 0.05),
+                       "A", kind = "two studies in a chain A-B-C: saturated fit"),
+  loop = contrast_ref(c("1", "2", "3", "4"), c("B", "C", "C", "D"), c("A", "A", "B", "C"),
+                      c(0.34, -0.07, -0.19, 0.23), c(0.04, 0.05, 0.06, 0.05), "A",
+                      kind = "one loop A-B-C and a spur C-D: the split of C vs A is saturated"),
+  star = contrast_ref(c("s1", "s2", "s3"), c("B", "C", "D"), c("A", "A", "A"),
+                      c(0.5, 0.1, -0.3), c(0.02, 0.08, 0.05), "A",
+                      kind = "a star of three two-arm studies: saturated fit"),
+  multiarm = contrast_ref(c("s1", "s1", "s2"), c("B", "C", "D"), c("A", "A", "C"),
+                          c(0.3, 0.6, -0.2), c(0.05, 0.06, 0.04), "A",
+                          V = matrix(c(0.05, 0.02, 0, 0.02, 0.06, 0, 0, 0, 0.04), 3),
+                          kind = "a three-arm study and a two-arm study: saturated fit")
+)
+
 hb <- dat.hasselblad1998
 hasselblad <- data.frame(study = hb$study, treatment = hb$trt, events = hb$xi, n = hb$ni,
                          stringsAsFactors = FALSE)
@@ -266,7 +303,8 @@ ref <- list(
     project_depression = network_ref(project, "SMD", "usual_care",
                                      paste("project data/: depression trials, Hedges g",
                                            "(positive favours treat1), arm classes"))
-  )
+  ),
+  saturated = saturated
 )
 
 writeLines(toJSON(ref, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null"), out)
