@@ -38,13 +38,16 @@ def _validate_args(parser: argparse.ArgumentParser) -> None:
 
 def _validate(args: argparse.Namespace) -> int:
     from evidence.review.data import DataValidationError, load
+    from evidence.review.network_data import validate_network
 
     try:
         dataset = load(args.path)
+        network = validate_network(args.path)
     except DataValidationError as exc:
         print(f"INVALID: {_problem_list(exc)}", file=sys.stderr)
         return 1
     print(dataset.summary())
+    print(f"network: {len(network)} comparison rows valid (data/network/)")
     print("\nOK: data are valid")
     return 0
 

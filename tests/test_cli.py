@@ -119,3 +119,49 @@ def test_failing_notebook_prints_one_block(tmp_path, monkeypatch, capfd):
         "  zz_fail.py: cell 2 failed ('1 / 0'): ZeroDivisionError: division by zero",
         "committed outputs unchanged",
     ]
+
+
+def _corrupt_network(folder: Path, column: str, value: str, file: str = "comparisons.csv") -> int:
+    """Set ``column`` of the 5th data row of ``data/network/<file>`` to ``value``."""
+    import csv
+
+    path = folder / "network" / file
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    rows[5][rows[0].index(column)] = value
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    return 5
+
+
+@pytest.mark.parametrize(
+    ("file", "column", "value", "rule"),
+    [
+        ("comparisons.csv", "n1", "abc", "number"),
+        ("comparisons.csv", "sd2", "-1.5", "minimum"),
+        ("comparisons.csv", "node1", "no_such_node", "vocabulary"),
+        ("exclusions.csv", "reason", "", "required"),
+        ("directions.csv", "higher_is_better", "maybe", "boolean"),
+    ],
+)
+def test_validate_checks_the_network_tables(tmp_path, capsys, file, column, value, rule):
+    """A corrupt network row fails `evidence validate`, naming file, row and column (issue 21)."""
+    folder = tmp_path / "data"
+    shutil.copytree(default_path(), folder)
+    row = _corrupt_network(folder, column, value, file)
+    assert main(["validate", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert f"{file}: data row {row}" in err and f"column '{column}'" in err
+    assert f"rule '{rule}'" in err
+
+
+def test_build_refuses_invalid_network_data(tmp_path):
+    from evidence.review.data import DataValidationError
+    from evidence.site import build
+
+    shutil.copytree(default_path(), tmp_path / "data")
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    _corrupt_network(tmp_path / "data", "n1", "abc")
+    with pytest.raises(DataValidationError, match="comparisons.csv"):
+        build.build(tmp_path, progress=lambda m: None)
+    assert not (tmp_path / "figures").exists()

@@ -26,6 +26,7 @@ import pandas as pd
 from .data import DataValidationError, default_path
 
 __all__ = [
+    "validate_network",
     "load_network",
     "load_nodes",
     "arm_table",
@@ -327,6 +328,58 @@ def load_network(path: str | Path | None = None) -> pd.DataFrame:
         arm = many[many > 1].index[0]
         i = int(np.flatnonzero((frame["arm1_id"] == arm) | (frame["arm2_id"] == arm))[0])
         _fail(name, i, "node1", "one node per arm", f"arm {arm!r} has several nodes")
+    return frame
+
+
+#: The other tables under ``data/network/``: file -> (required columns, columns never empty).
+_TABLES = {
+    "exclusions.csv": (EXCLUSION_COLUMNS, ("source", "study", "reason")),
+    "directions.csv": (
+        ("database", "instrument", "outcome_type", "higher_is_better", "reason"),
+        ("database", "outcome_type", "higher_is_better", "reason"),
+    ),
+}
+
+
+def _check_table(path: Path, columns: tuple[str, ...], filled: tuple[str, ...]) -> None:
+    frame = _read_csv(path)
+    for col in columns:
+        if col not in frame:
+            _fail(path.name, None, col, "required column", "column missing")
+    for col in filled:
+        empty = np.flatnonzero(frame[col].str.strip() == "")
+        if empty.size:
+            _fail(path.name, int(empty[0]), col, "required", "empty cell")
+    if "higher_is_better" in frame:
+        bad = np.flatnonzero(~frame["higher_is_better"].isin(("true", "false")))
+        if bad.size:
+            _fail(path.name, int(bad[0]), "higher_is_better", "boolean", "must be true or false")
+
+
+def validate_network(data: str | Path | None = None) -> pd.DataFrame:
+    """Validate every network table of a data folder (``data/`` by default); returns the
+    comparisons.
+
+    Checks ``network_nodes.csv`` (:func:`load_nodes`), ``network/comparisons.csv``
+    (:func:`load_network`) and the exclusions and directions beside it (required columns,
+    required cells, booleans). ``evidence validate`` and ``evidence build`` run it, so a corrupt
+    network row stops both with the file, row and column.
+
+    Raises
+    ------
+    DataValidationError
+        The first problem found, naming file, data row and column.
+
+    Examples
+    --------
+    >>> len(validate_network()) > 2000
+    True
+    """
+    root = Path(data) if data else default_path()
+    load_nodes(root / "network_nodes.csv")
+    frame = load_network(root / "network" / "comparisons.csv")
+    for name, (columns, filled) in _TABLES.items():
+        _check_table(root / "network" / name, columns, filled)
     return frame
 
 

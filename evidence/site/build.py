@@ -376,6 +376,7 @@ def build(
         When interrupted before the outputs were swapped in; the outputs are unchanged.
     """
     from evidence.review.data import load
+    from evidence.review.network_data import validate_network
 
     # one absolute root and output folder before anything runs: the kernels work in notebooks/,
     # so a relative path handed to them would resolve there
@@ -383,6 +384,7 @@ def build(
     params = dict(params or {})
     t0 = time.perf_counter()
     bundle = load(root / "data")
+    validate_network(root / "data")
     progress(
         f"data: {len(bundle.trials)} trials, {len(bundle.outcomes)} outcome rows valid "
         f"({len(bundle.exclusions)} rows excluded, see `evidence validate`)"
