@@ -152,7 +152,7 @@ bayes_report.show_small_cells(
 # Every PDT vs CBT cell (every condition, outcome type and timepoint, as in the table of all
 # outcome types above) under half-normal and half-Cauchy priors on tau with scales 0.5 and 1
 # and the empirical priors for mental-health outcomes (Rhodes et al. 2015 for g, Turner et al.
-# 2015 for log OR; `evidence/priors.csv` names the source of each), beside REML +
+# 2015 for log OR; `evidence/meta/bayes/priors.csv` names the source of each), beside REML +
 # Knapp-Hartung (`tau` there is the REML estimate). `rule` marks the pre-specified prior. ORs
 # are shown as ratios. With one trial, the interval is the prior's spread of tau around that
 # trial's estimate, and a heavy-tailed prior (half-Cauchy, log-t) makes it very wide: a single

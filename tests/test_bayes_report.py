@@ -12,7 +12,8 @@ from evidence.review import analyse, condition_analyses, headline
 from evidence.review import bayes_report as br
 from evidence.review.data import load
 
-#: Quadrature (bayes.py, 1e-10 against R) against scipy's adaptive quad of the same integral.
+#: Quadrature (evidence.meta.bayes, 1e-10 against R) against scipy's adaptive quad of the same
+#: integral.
 QUAD_TOL = 1e-4
 
 

@@ -14,8 +14,8 @@ gives tau > 0.5 (large heterogeneity on the SMD scale) a probability of 32% and 
 lets REML + Knapp-Hartung entertain. For log odds ratios the same prior is carried over with the
 logistic conversion this project already uses (``g = ln(OR) sqrt(3) / pi``, Hasselblad and
 Hedges): half-normal with scale ``0.5 pi / sqrt(3) = 0.907`` on tau of log OR. The empirical
-priors of Rhodes et al. (2015) and Turner et al. (2015) (``evidence/priors.csv``) are more
-concentrated; they enter the prior-sensitivity table, not the rule.
+priors of Rhodes et al. (2015) and Turner et al. (2015) (``evidence/meta/bayes/priors.csv``) are
+more concentrated; they enter the prior-sensitivity table, not the rule.
 
 **Orientation.** Effects are oriented so that positive values favour PDT on both scales
 (``data/README.md``: ``yi`` is turned round for lower-is-better instruments and undesirable
@@ -68,9 +68,9 @@ RULE_TEXT = (
     "conversion used elsewhere on this site (g = ln(OR) x sqrt(3)/pi), i.e. "
     f"{RULE_PRIORS['OR'].label} on the log OR scale. The empirical priors of Rhodes et al. "
     "(2015, SMD) and Turner et al. (2015, log OR) for mental-health outcomes "
-    "(`evidence/priors.csv`) are more concentrated at small tau; together with half-normal and "
-    "half-Cauchy priors of scale 0.5 and 1 they form the prior-sensitivity table on the "
-    "overview page.\n\n"
+    "(`evidence/meta/bayes/priors.csv`) are more concentrated at small tau; together with "
+    "half-normal and half-Cauchy priors of scale 0.5 and 1 they form the prior-sensitivity "
+    "table on the overview page.\n\n"
     "**Orientation.** Positive g and OR > 1 favour PDT, so P(PDT better) is the posterior "
     "probability that the mean g is above 0 or the mean OR above 1."
 )
