@@ -226,7 +226,7 @@ def test_dl_is_the_moment_estimator(fits):
         reference="no_contact",
         method="DL",
     )
-    from evidence.meta.nma import _gls
+    from evidence.meta.nma.model import _gls
 
     g = _gls(res._blocks, res._X, res.yi, 0.0, score=True)
     assert res.tau2 == pytest.approx((res.q - res.q_df) / g["trace_pr"], rel=1e-12)
@@ -234,7 +234,7 @@ def test_dl_is_the_moment_estimator(fits):
 
 
 def test_reml_is_the_global_maximum(fits):
-    from evidence.meta.nma import _reml_ll
+    from evidence.meta.nma.model import _reml_ll
 
     res = fits[("hasselblad1998", "REML")]
     best = _reml_ll(res._blocks, res._X, res.yi, res.tau2)
@@ -432,7 +432,7 @@ def test_dl_equals_netmeta_formula_with_multi_arm_studies():
 
 def test_reml_bracket_found_when_the_score_wiggles_between_grid_points():
     """suicide-psyctr on the SMD scale once made the bracketing step fail (f(a), f(b) same sign)."""
-    from evidence.meta.nma import _reml_ll_grid
+    from evidence.meta.nma.model import _reml_ll_grid
     from evidence.review import network_report as nr
     from evidence.review.network_data import load_network
 

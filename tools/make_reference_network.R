@@ -1,4 +1,4 @@
-# Reference values for evidence's network meta-analysis (evidence/nma.py), computed with
+# Reference values for evidence's network meta-analysis (evidence/meta/nma/), computed with
 # metafor's rma.mv: the contrast-based model of the metafor NMA examples (common effect, and REML
 # with random = ~ comp | study, rho = 1/2), the node-splitting model (an indicator moderator per
 # split comparison) and the design-by-treatment interaction model (interaction moderators).
