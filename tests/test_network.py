@@ -445,3 +445,68 @@ def test_reml_bracket_found_when_the_score_wiggles_between_grid_points():
     dense = np.linspace(0.0, max(4 * res.tau2, 1.0), 4001)
     best = _reml_ll_grid(blocks, X, y, dense).max()
     assert _reml_ll_grid(blocks, X, y, np.array([res.tau2]))[0] >= best - 1e-8
+
+
+# ------------------------------------------------------------------ saturated networks (issue 27)
+
+SATURATED = tuple(REF["saturated"])
+
+
+def _saturated_fit(name, method):
+    net = REF["saturated"][name]
+    c = net["contrasts"]
+    return ev.network(
+        c["yi"],
+        c["vi"],
+        c["treat1"],
+        c["treat2"],
+        c["study"],
+        cov=np.array(net["V"], dtype=float),
+        reference=net["reference"],
+        method=method,
+    )
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", SATURATED)
+def test_saturated_network_matches_metafor(name, method):
+    """No residual df: tau^2 is not identifiable and is 0 (rma.mv), with rma.mv's SEs (REML
+    gave tau^2 = 3167 and SEs 56 and 80 for the chain before)."""
+    ref, res = REF["saturated"][name][method], _saturated_fit(name, method)
+    assert res.tau2 == ref["tau2"]
+    for key in ("estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high"):
+        _close(res.effects[key].to_numpy(), ref[key], f"{name} {method} {key}")
+    assert res.tau2_identifiable == (method == "FE" or ref["q_df"] > 0)
+    if not res.tau2_identifiable:
+        assert "not identifiable" in res.summary()
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", SATURATED)
+def test_saturated_split_matches_metafor(name, method):
+    """A node-split model without residual df (C vs A in the loop: tau^2 was 24,477 and
+    p = 0.9994; metafor 0 and 0.570)."""
+    ref, sp = REF["saturated"][name][method], _saturated_fit(name, method).split()
+    want = [(r["treat1"], r["treat2"]) for r in ref["split"]]
+    assert list(zip(sp["treat1"], sp["treat2"], strict=True)) == want
+    for r, row in zip(ref["split"], sp.itertuples(), strict=True):
+        what = f"{name} {method} split {r['treat1']} vs {r['treat2']}"
+        assert bool(row.identifiable) == r["identifiable"], what
+        if r["identifiable"]:
+            for key in ("direct", "direct_se", "indirect", "indirect_se", "tau2"):
+                _close(getattr(row, key), r[key], f"{what} {key}")
+            _close(row.pvalue, r["difference_pvalue"], f"{what} p")
+
+
+def test_random_saturated_networks_have_zero_tau2():
+    """Any spanning tree of contrasts is saturated: REML equals the common-effect fit."""
+    rng = np.random.default_rng(20261203)
+    for _ in range(50):
+        t = int(rng.integers(3, 8))
+        names = [f"T{i}" for i in range(t)]
+        parent = [names[int(rng.integers(0, i))] for i in range(1, t)]
+        yi, vi = rng.normal(0, 0.5, t - 1), rng.uniform(0.01, 0.2, t - 1)
+        args = (yi, vi, names[1:], parent, [f"s{i}" for i in range(t - 1)])
+        reml, fe = ev.network(*args, method="REML"), ev.network(*args, method="FE")
+        assert reml.tau2 == 0.0 and not reml.tau2_identifiable
+        np.testing.assert_allclose(reml.effects["se"], fe.effects["se"], rtol=1e-12)

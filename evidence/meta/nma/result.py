@@ -101,6 +101,19 @@ class NetworkResult(_RankingMethods, _SplitMethods, _InconsistencyMethods):
         return float(np.sqrt(self.tau2))
 
     @property
+    def tau2_identifiable(self) -> bool:
+        """False for a random-effects fit with no residual degree of freedom (a saturated
+        network: as many contrasts as parameters), where tau^2 is not identifiable and is set to
+        0, as metafor's ``rma.mv`` does; the fit is then the common-effect fit."""
+        return self.method == "FE" or self.q_df > 0
+
+    def _tau2_text(self) -> str:
+        text = f"tau^2 = {_fmt(self.tau2)}"
+        if not self.tau2_identifiable:
+            text += " (not identifiable: no residual degree of freedom; set to 0 as metafor)"
+        return text
+
+    @property
     def i2(self) -> float:
         """I^2 in percent, ``max(0, (Q - df) / Q)`` as netmeta."""
         if self.q_df <= 0 or self.q <= 0:
@@ -196,7 +209,7 @@ class NetworkResult(_RankingMethods, _SplitMethods, _InconsistencyMethods):
             lines.append(f"  ({self.measure}s; SE on the log scale)")
         lines += [
             "",
-            f"  tau^2 = {_fmt(self.tau2)}  tau = {_fmt(self.tau)}  I^2 = {_fmt(self.i2, 1)}%",
+            f"  {self._tau2_text()}  tau = {_fmt(self.tau)}  I^2 = {_fmt(self.i2, 1)}%",
             f"  Q({self.q_df}) = {_fmt(self.q, 3)}  p = {_p(self.q_pvalue)}  "
             "(heterogeneity and inconsistency)",
         ]
@@ -229,7 +242,7 @@ class NetworkResult(_RankingMethods, _SplitMethods, _InconsistencyMethods):
             for t, r in eff.iterrows()
         )
         note = (
-            f"k = {self.k} studies, {self.n_contrasts} contrasts; tau^2 = {_fmt(self.tau2)}; "
+            f"k = {self.k} studies, {self.n_contrasts} contrasts; {self._tau2_text()}; "
             f"Q({self.q_df}) = {_fmt(self.q, 3)}, p = {_p(self.q_pvalue)}. {self.methods_text()}."
         )
         return (
