@@ -6,9 +6,12 @@ content) or an Axes to draw into, and returns the Axes. Styling happens only ins
 only when a function is called. Save figures with :func:`evidence.io.save_figure` for
 byte-identical files.
 
-Modules: :mod:`~evidence.plots.table` (the table layout every tabular figure uses: rows,
-columns, further marks per row, text measurement, wrapping, drawing), :mod:`~evidence.plots.forest`
-(forest plots of pooled and subgroup results), :mod:`~evidence.plots.sensitivity` (cumulative,
+Modules: :mod:`~evidence.plots.table` (the table layout every tabular figure uses, run by
+``draw_table``; its parts in :mod:`~evidence.plots.table_parts`: rows, columns, further marks per
+row; text measurement, wrapping and sizes in :mod:`~evidence.plots.table_layout`; drawing in
+:mod:`~evidence.plots.table_draw`), :mod:`~evidence.plots.forest` (forest plots of pooled and
+subgroup results; input checks in :mod:`~evidence.plots.forest_input`, rows and columns in
+:mod:`~evidence.plots.forest_rows`), :mod:`~evidence.plots.sensitivity` (cumulative,
 leave-one-out and any frame of rows, e.g. network estimates), :mod:`~evidence.plots.bayes`
 (shrinkage and small-cell forests), :mod:`~evidence.plots.network` (network graph and forests),
 :mod:`~evidence.plots.funnel`, :mod:`~evidence.plots.profile`, and the shared
