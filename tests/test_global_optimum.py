@@ -16,6 +16,7 @@ import pytest
 
 import evidence as ev
 from evidence.meta import pooling
+from evidence.meta.pooling.estimators import _loglik
 
 REF = json.loads((Path(__file__).parent / "reference" / "hard.json").read_text())
 DATA = REF["datasets"]
@@ -33,7 +34,7 @@ def _ll(y, v, t, method):
     """Profile log-likelihood at each t (dense, vectorised), metafor's constants."""
     t = np.atleast_1d(np.asarray(t, float))
     B = t.size
-    return pooling._loglik(method == "REML")(
+    return _loglik(method == "REML")(
         np.broadcast_to(y, (B, y.size)), np.broadcast_to(v, (B, y.size)), np.ones((B, y.size)), t
     )
 

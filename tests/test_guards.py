@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 import evidence as ev
-from evidence.meta import analyses, pooling, sensitivity
-from evidence.meta.regression import EXACT_MAX
+from evidence.meta import analyses, sensitivity
+from evidence.meta.pooling import fit as pooling_fit
+from evidence.meta.regression.permutation import EXACT_MAX
 
 Y = np.array([0.1, 0.3, 0.35, 0.65, 0.45, 0.15])
 V = np.array([0.03, 0.03, 0.05, 0.01, 0.05, 0.02])
@@ -169,14 +170,14 @@ def test_leave_one_out_is_chunked(monkeypatch):
     res = ev.pool(y, v, method="REML")
     loo, cum, inf = res.leave_one_out(), res.cumulative(), res.influence().to_frame()
     seen = []
-    real = pooling.fit_batch
+    real = pooling_fit.fit_batch
 
     def spy(y, v, m, **kw):
         seen.append(np.shape(m)[0])
         return real(y, v, m, **kw)
 
-    monkeypatch.setattr(pooling, "BATCH_CELLS", 40 * 7)
-    monkeypatch.setattr(pooling, "fit_batch", spy)
+    monkeypatch.setattr(pooling_fit, "BATCH_CELLS", 40 * 7)
+    monkeypatch.setattr(pooling_fit, "fit_batch", spy)
     pd.testing.assert_frame_equal(res.leave_one_out(), loo)
     pd.testing.assert_frame_equal(res.cumulative(), cum)
     pd.testing.assert_frame_equal(res.influence().to_frame(), inf)
@@ -204,7 +205,7 @@ def test_gosh_chunks_give_the_same_subsets_and_fits(monkeypatch):
     rng = np.random.default_rng(5)
     y, v = rng.normal(0.3, 0.3, 25), rng.uniform(0.01, 0.1, 25)
     whole = {m: sensitivity.gosh(y, v, method=m, max_subsets=500, seed=3) for m in ("FE", "DL")}
-    monkeypatch.setattr(pooling, "BATCH_CELLS", 25 * 7)
+    monkeypatch.setattr(pooling_fit, "BATCH_CELLS", 25 * 7)
     monkeypatch.setattr(sensitivity, "BATCH_CELLS", 25 * 7)
     for m, g in whole.items():
         again = sensitivity.gosh(y, v, method=m, max_subsets=500, seed=3)

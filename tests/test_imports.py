@@ -97,8 +97,8 @@ def test_the_graph_sees_lazy_imports():
     """Imports inside functions count: results -> pooling, e.g., would be found."""
     graph = import_graph()
     assert "evidence.meta.pooling" in graph["evidence.meta.dependence"]
-    assert "evidence.meta.results" in graph["evidence.meta.pooling"]
-    assert any("evidence.plots" in t for t in graph["evidence.meta.analyses"])  # a lazy import
+    assert "evidence.meta.results" in graph["evidence.meta.pooling.fit"]
+    assert any("evidence.plots" in t for t in graph["evidence.meta.subgroups"])  # a lazy import
 
 
 #: The wings of the package (issue 20) and what each may import. The dependency runs one way:

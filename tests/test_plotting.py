@@ -549,11 +549,12 @@ def test_result_methods_and_package_entry_point():
     assert isinstance(sg.forest_plot(), plt.Axes)
     fig, ax = plt.subplots(figsize=(4, 3))
     assert forest_plot(res, ax=ax) is ax
-    import evidence.plotting  # the former module still re-exports the public names
+    with pytest.warns(DeprecationWarning, match="evidence.plots"):
+        plotting = ev.plotting  # the former module: evidence.plots, for one release
 
-    assert evidence.plotting.forest_plot is forest_plot is ev.forest_plot
-    assert evidence.plotting.forest_from_frame is forest_from_frame is ev.forest_from_frame
-    assert evidence.plotting.funnel_plot is funnel_plot is ev.funnel_plot
+    assert plotting.forest_plot is forest_plot is ev.forest_plot
+    assert plotting.forest_from_frame is forest_from_frame is ev.forest_from_frame
+    assert plotting.funnel_plot is funnel_plot is ev.funnel_plot
 
 
 # ------------------------------------------------------------------------------------------

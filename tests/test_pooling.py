@@ -14,6 +14,8 @@ from scipy import stats
 
 import evidence as ev
 from evidence.meta import pooling
+from evidence.meta.pooling import estimators
+from evidence.meta.pooling import fit as pooling_fit
 
 REF = json.loads((Path(__file__).parent / "reference" / "core.json").read_text())
 NORMAND = REF["datasets"]["normand1999_smd"]
@@ -130,7 +132,8 @@ def test_leave_one_out_rows_equal_separate_fits():
 
 
 def test_non_convergence_warns_with_iteration_count(monkeypatch):
-    monkeypatch.setattr(pooling, "MAX_ITER", 2)
+    monkeypatch.setattr(estimators, "MAX_ITER", 2)  # the iterations
+    monkeypatch.setattr(pooling_fit, "MAX_ITER", 2)  # the warning that names the limit
     with pytest.warns(pooling.ConvergenceWarning, match="did not converge within 2 iterations"):
         res = ev.pool(Y, V, method="REML")
     assert not res.converged and "did not converge" in res.summary()

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import evidence as ev
 from evidence.meta import pooling
+from evidence.meta.pooling.estimators import _loglik
 
 REF = json.loads((Path(__file__).parent / "reference" / "random.json").read_text())
 METHODS = ("FE", "DL", "HE", "HS", "SJ", "PM", "EB", "ML", "REML")
@@ -47,7 +48,7 @@ def _ll(y, v, t, method):
     t = np.atleast_1d(np.asarray(t, float))
     B = t.size
     yy, vv = np.broadcast_to(y, (B, y.size)), np.broadcast_to(v, (B, y.size))
-    return pooling._loglik(method == "REML")(yy, vv, np.ones((B, y.size)), t)
+    return _loglik(method == "REML")(yy, vv, np.ones((B, y.size)), t)
 
 
 @pytest.mark.parametrize("method", METHODS)

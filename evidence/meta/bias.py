@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .pooling import METHODS, _name, check_inputs, check_level, pool
-from .regression import REG_TESTS, fit_regression_batch
+from .pooling import METHODS, check_inputs, check_level, pool
+from .pooling.checks import _name
+from .regression.fit import REG_TESTS, fit_regression_batch
 from .results import PoolResult, _fmt, _html_table, _p
 
 __all__ = [

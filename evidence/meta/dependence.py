@@ -21,13 +21,13 @@ import pandas as pd
 from scipy import stats
 
 from .pooling import (
-    MAX_ITER,
     ConvergenceWarning,
     check_groups,
     check_inputs,
     check_level,
     pool,
 )
+from .pooling.estimators import MAX_ITER
 from .results import _fmt, _html_table, _p
 
 __all__ = ["ThreeLevelResult", "aggregate_effects", "rho_sensitivity", "three_level"]

@@ -13,16 +13,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .pooling import (
-    BATCH_CELLS,
-    METHODS,
-    _name,
-    check_inputs,
-    chunks,
-    fit_batch,
-    merge_chunks,
-)
-from .regression import _gram, fit_regression_batch
+from .pooling import METHODS, check_inputs
+from .pooling.checks import _name
+from .pooling.fit import BATCH_CELLS, chunks, fit_batch, merge_chunks
+from .regression.fit import _gram, fit_regression_batch
 from .results import _html_table
 
 __all__ = ["InfluenceResult", "GoshResult", "influence", "baujat", "gosh"]

@@ -95,7 +95,7 @@ def network(
     """
     method = _name(method, NETWORK_METHODS, "method")
     test = _name(test, NETWORK_TESTS, "test")
-    from ..pooling import _vector
+    from ..pooling.checks import _vector
 
     y, v = _vector("yi", yi), _vector("vi", vi)
     t1s, t2s, st = _strings("treat1", treat1), _strings("treat2", treat2), _strings("study", study)
