@@ -156,7 +156,8 @@ def _tau2(blocks: _Blocks, X: np.ndarray, y: np.ndarray, method: str) -> float:
     if method == "FE":
         return 0.0
     df = y.size - X.shape[1]
-    if df <= 0:  # saturated: the likelihood is flat in tau^2, which is not identifiable (metafor: 0)
+    # saturated: the likelihood is flat in tau^2, which is not identifiable (metafor: 0)
+    if df <= 0:
         return 0.0
     if method == "DL":
         g = _gls(blocks, X, y, 0.0, score=True)
