@@ -10,13 +10,13 @@ from evidence.meta.dependence import aggregate_effects
 from evidence.meta.effects import effect_sizes
 from evidence.review.network_data import load_network
 from evidence.review.network_report import (
-    _contrasts,
     fit_network,
     network_effects,
     network_report,
     overview_statements,
     pdt_vs_cbt_overview,
 )
+from evidence.review.network_report.fits import _contrasts
 
 # closed-form aggregation and effect sizes reproduce to rounding error
 TOL = 1e-10
@@ -153,7 +153,7 @@ def test_pdt_forest_is_byte_stable(sad, tmp_path):
     import matplotlib.pyplot as plt
 
     from evidence.io import save_figure
-    from evidence.review.network_report import _pdt_forest
+    from evidence.review.network_report.section import _pdt_forest
 
     out = []
     for i in range(2):
@@ -166,7 +166,7 @@ def test_pdt_forest_is_byte_stable(sad, tmp_path):
 
 
 def test_low_risk_of_bias_rule():
-    from evidence.review.network_report import _low_rob
+    from evidence.review.network_report.fits import _low_rob
 
     rob = pd.Series(["4", "3", "low", "Low", "low risk", "some concerns", "", "High"])
     assert _low_rob(rob).tolist() == [True, False, True, True, True, False, False, False]
@@ -187,7 +187,8 @@ def test_graph_and_forest_name_nodes_for_readers():
     import matplotlib.pyplot as plt
 
     from evidence.review.network_data import NODE_NAMES, NODES
-    from evidence.review.network_report import _pdt_forest, condition_networks
+    from evidence.review.network_report import condition_networks
+    from evidence.review.network_report.section import _pdt_forest
 
     assert set(NODES) <= set(NODE_NAMES)
     rep = next(r for r in condition_networks("depression") if r.result is not None)

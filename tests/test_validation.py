@@ -136,9 +136,9 @@ def test_year_in_the_future_is_refused(tmp_path):
 
 def test_bundled_data_messages_name_the_repository_folder(tmp_path, monkeypatch):
     """Bundled data are named data/<file>, never by an absolute path outside the repository."""
-    from evidence.review import data
+    from evidence.review.data import dataset
 
-    monkeypatch.setattr(data, "default_path", lambda: tmp_path.resolve())
+    monkeypatch.setattr(dataset, "default_path", lambda: tmp_path.resolve())
     shutil.copytree(default_path(), tmp_path, dirs_exist_ok=True)
     (tmp_path / "arms.csv").write_bytes(b"")
     with pytest.raises(DataValidationError, match=r"^data/arms\.csv: header"):

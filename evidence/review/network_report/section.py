@@ -1,0 +1,179 @@
+"""The notebook sections (figures, tables and text) of the network analyses.
+
+:func:`show_network_section` displays and saves a condition page's network section;
+:func:`show_network_overview` the overview's PDT-vs-CBT table and figure. The forest plots of
+both are drawn here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..network_data import DATABASE_NAMES, NODE_NAMES
+from .overview import overview_statements, pdt_vs_cbt_overview
+from .report import NetworkReport, condition_networks
+
+
+def _pdt_forest(rep: NetworkReport):
+    """Forest of PDT vs every other node (network estimates; k = direct trials)."""
+    from evidence.plots import forest_from_frame
+
+    t = rep.pdt_table
+    frame = pd.DataFrame(
+        {
+            "k": t["k_direct"].to_numpy(),
+            "estimate": t["estimate"].to_numpy(),
+            "ci_low": t["ci_low"].to_numpy(),
+            "ci_high": t["ci_high"].to_numpy(),
+        },
+        index=pd.Index(t["node"].map(lambda n: NODE_NAMES.get(n, n)), name="PDT vs"),
+    )
+    note = (
+        f"PDT vs each node from the network (direct and indirect evidence); k = direct trials. "
+        f"Positive favours PDT. {rep.result.methods_text()}."
+    )
+    return forest_from_frame(
+        frame,
+        kind="rows",
+        measure=rep.measure,
+        note=note,
+        title=f"PDT in the {DATABASE_NAMES.get(rep.database, rep.database).lower()} network",
+    )
+
+
+def _overview_forest(tab: pd.DataFrame):
+    from evidence.plots import forest_from_frame
+
+    rows = []
+    for r in tab[tab["measure"] == "SMD"].itertuples():
+        if not np.isfinite(getattr(r, "network", np.nan)):
+            continue
+        name = DATABASE_NAMES.get(r.database, r.database)
+        if np.isfinite(getattr(r, "direct", np.nan)):
+            rows.append((f"{name}: direct", r.k_direct, r.direct, r.direct_low, r.direct_high))
+        rows.append((f"{name}: network", r.k_direct, r.network, r.network_low, r.network_high))
+    frame = pd.DataFrame(rows, columns=["label", "k", "estimate", "ci_low", "ci_high"])
+    frame = frame.set_index(pd.Index(frame.pop("label"), name="PDT vs CBT (SMD)"))
+    note = (
+        "Direct: pairwise REML of the direct PDT vs CBT trials; network: NMA (REML) of the "
+        "database's network; k = direct trials. Positive favours PDT."
+    )
+    return forest_from_frame(frame, kind="rows", measure="SMD", note=note)
+
+
+#: Heading and introduction of the network section of a condition page.
+NETWORK_SECTION_TEXT = (
+    "## PDT in the evidence network\n\n"
+    "Every usable psychotherapy comparison of this condition's Metapsy database(s) "
+    "(`data/network/`), with the curated PDT trials reconciled, in a network meta-analysis "
+    "(REML): PDT is compared with every treatment and control, directly where trials compared "
+    "them and indirectly through shared comparators. Indirect comparisons assume "
+    "**transitivity** (the trials of each comparison are alike in what modifies the effect); "
+    "the tables below show the inconsistency tests and effect modifiers that check it. Every "
+    "network estimate is shown with the number of direct trials behind it."
+)
+
+
+def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) -> list:
+    """The network section of a condition notebook (issue 13): for every database of ``key``,
+    the graph, PDT vs every node, PDT's league row and column, P-scores, PDT vs CBT direct /
+    indirect / network with the inconsistency tests, transitivity, sensitivity and, where the
+    PDT link is fragile, leave-one-PDT-trial-out. Figures and tables are saved as
+    ``network_<database>_*``."""
+    from IPython.display import Markdown, display
+
+    from evidence.review import save_plot, save_table
+
+    from ..tables import format_table
+
+    display(Markdown(NETWORK_SECTION_TEXT))
+    reps = condition_networks(key, method=method, rho=rho)
+    for rep in reps:
+        name = f"network_{rep.database}"
+        heading = f"### Network: {DATABASE_NAMES.get(rep.database, rep.database)} ({rep.database})"
+        display(Markdown(f"{heading}\n\n" + rep.summary().replace("\n", "\n\n")))
+        if rep.result is None:
+            continue
+        display(Markdown(f"*{rep.methods_text()}; {rep.dropped} redundant contrasts left out.*"))
+        scale = "g" if rep.measure == "SMD" else "log OR"
+        graph = rep.result.network_plot(
+            title=DATABASE_NAMES.get(rep.database, rep.database), labels=NODE_NAMES
+        )
+        save_plot(graph, f"{name}_graph")
+        save_plot(_pdt_forest(rep), f"{name}_pdt")
+        display(
+            Markdown(
+                f"PDT vs every node (reference of the fit: **{rep.reference}**), with "
+                "the direct trials behind each and the direct-vs-indirect test:"
+            )
+        )
+        pdt_frame = rep.to_frame()
+        display(format_table(pdt_frame, scale=scale))
+        save_table(pdt_frame, f"{name}_pdt")
+        odds = rep.measure == "OR"
+        league_note = " (odds ratios: the league table exponentiates log ORs)" * odds
+        display(Markdown(f"PDT's row and column of the league table{league_note}:"))
+        display(format_table(rep.league_pdt))
+        display(
+            Markdown(
+                "P-scores (higher = better on average; **ranks are uncertain** where "
+                "intervals overlap, and say nothing about the size of differences):"
+            )
+        )
+        display(format_table(rep.pscores))
+        display(
+            Markdown(
+                "**PDT vs CBT: direct, indirect and network** with design-by-treatment "
+                "interaction (Higgins et al. 2012):"
+            )
+        )
+        if rep.pdt_cbt is None:
+            display(Markdown("CBT is not connected to PDT in this network."))
+        else:
+            display(format_table(rep.pdt_cbt, scale=scale))
+        display(format_table(rep.inconsistency, scale=scale))
+        display(
+            Markdown(
+                "Transitivity: effect modifiers by comparison (baseline severity is not "
+                "in the network table):"
+            )
+        )
+        display(format_table(rep.transitivity))
+        display(
+            Markdown(
+                "Sensitivity: without waitlist-controlled trials, and low risk of bias "
+                "only (score 4 of 4, or RoB 2 'low'):"
+            )
+        )
+        display(format_table(rep.sensitivity, scale=scale))
+        if rep.fragile:
+            display(Markdown("**Fragile link**: leave-one-PDT-trial-out:"))
+            display(format_table(rep.leave_one_out, scale=scale))
+    return reps
+
+
+def show_network_overview(*, method: str = "REML", rho: float = 0.5):
+    """The overview's network table and figure: PDT vs CBT by condition network (the table is
+    returned formatted for reading; the numbers are saved as ``results/network_pdt_vs_cbt.csv``)."""
+    from IPython.display import Markdown, display
+
+    from evidence.review import save_plot, save_table
+
+    from ..tables import format_table
+
+    tab = pdt_vs_cbt_overview(method=method, rho=rho)
+    save_table(tab, "network_pdt_vs_cbt")
+    save_plot(_overview_forest(tab), "network_pdt_vs_cbt")
+    display(Markdown(overview_statements(tab)))
+    display(
+        Markdown(
+            "The network adds indirect evidence: PDT vs CBT is also estimated through the "
+            "comparators both were tested against (waitlist, usual care, ...). That rests on "
+            "**transitivity**: the trials of each comparison must be alike in what modifies the "
+            "effect (severity, year, risk of bias, format). Where direct and indirect disagree, "
+            "or where there are no direct trials, the network estimate is an assumption, not a "
+            "measurement."
+        )
+    )
+    return format_table(tab)
