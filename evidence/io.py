@@ -19,7 +19,25 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["FORMATS", "SAVE_RC", "atomic_path", "save_figure"]
+__all__ = ["FORMATS", "SAVE_RC", "atomic_path", "save_figure", "repository_root"]
+
+
+def repository_root() -> Path:
+    """The one repository every wing reads and writes: ``EVIDENCE_ROOT`` if set, else the checkout
+    this package is in.
+
+    ``evidence build`` sets ``EVIDENCE_ROOT`` for every kernel, so the data a notebook analyses,
+    the published tables and references it reads and the folder its outputs go under are those of
+    the repository being built (not the installed package's).
+
+    Examples
+    --------
+    >>> (repository_root() / "evidence" / "io.py").is_file()
+    True
+    """
+    env = os.environ.get("EVIDENCE_ROOT")
+    return Path(env).resolve() if env else Path(__file__).resolve().parents[1]
+
 
 #: File formats :func:`save_figure` writes.
 FORMATS = ("svg", "png", "pdf")

@@ -321,3 +321,18 @@ def test_interrupt_while_the_command_line_starts_is_one_line(monkeypatch, capsys
     monkeypatch.setitem(cli.COMMANDS, "build", ("build", interrupted, cli.COMMANDS["build"][2]))
     assert cli.main(["build"]) == 130
     assert capsys.readouterr().err == "interrupted; committed outputs unchanged\n"
+
+
+def test_kernels_analyse_the_data_of_the_repository_being_built(small_repo):
+    """``load()`` with no path in a notebook reads the built repository's data/, not the installed
+    package's: one data root for the build and every kernel (issue 27)."""
+    (small_repo / "notebooks" / "a_first.py").write_text(
+        WRITER.format(name="first").replace('load(review.output_root() / "data")', "load()")
+    )
+    _drop_last_outcome_row(small_repo)
+    build.build(small_repo, only="a_first", progress=lambda m: None)
+    from evidence.review.data import load
+
+    rows = (small_repo / "results" / "first.csv").read_text().splitlines()[1]
+    assert int(rows.split(",")[1]) == len(load(small_repo / "data").outcomes)
+    assert int(rows.split(",")[1]) == len(load().outcomes) - 1

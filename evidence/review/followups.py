@@ -30,9 +30,10 @@ def reference_comparison(path: Path | None = None) -> pd.DataFrame:
     """
     import json
 
+    from evidence.io import repository_root
     from evidence.meta.pooling import pool
 
-    path = path or Path(__file__).resolve().parents[2] / "tests" / "reference" / "core.json"
+    path = path or repository_root() / "tests" / "reference" / "core.json"
     ref = json.loads(Path(path).read_text())
     fields = ("estimate", "se", "ci_low", "ci_high", "tau2", "q", "pi_low", "pi_high")
     rows = []

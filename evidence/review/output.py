@@ -22,8 +22,9 @@ __all__ = [
 
 def output_root() -> Path:
     """The repository root that figures and tables go under (``EVIDENCE_ROOT`` or this checkout)."""
-    env = os.environ.get("EVIDENCE_ROOT")
-    return Path(env) if env else Path(__file__).resolve().parents[2]
+    from evidence.io import repository_root
+
+    return repository_root()
 
 
 def output_dir() -> Path:

@@ -155,7 +155,9 @@ def load_published(name: str, *, root: Path | None = None) -> pd.DataFrame:
     0       post    -0.153  -0.227   -0.079
     1  follow_up    -0.049  -0.137   -0.038
     """
-    path = (root or Path(__file__).resolve().parents[2]) / "data" / "published" / f"{name}.csv"
+    from evidence.io import repository_root
+
+    path = (root or repository_root()) / "data" / "published" / f"{name}.csv"
     return pd.read_csv(path, dtype={"note": str, "source": str}, keep_default_na=False)
 
 

@@ -24,14 +24,17 @@ _PRIVATE = ["_file", "_row", "_line"]  # bookkeeping columns: where each row cam
 
 
 def default_path() -> Path:
-    """The repository's ``data/`` folder (the package's parent folder + ``data``).
+    """The repository's ``data/`` folder (:func:`evidence.io.repository_root`: ``EVIDENCE_ROOT``
+    or this checkout).
 
     Examples
     --------
     >>> default_path().name
     'data'
     """
-    return Path(__file__).resolve().parents[3] / "data"
+    from evidence.io import repository_root
+
+    return repository_root() / "data"
 
 
 @dataclass(frozen=True)
