@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .data import DataValidationError, default_path
+from .data.parse import FORMULA_START
 
 __all__ = [
     "validate_network",
@@ -186,13 +187,28 @@ def _fail(file: str, i: int | None, col: str | None, rule: str, detail: str) -> 
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    """All cells as str (empty string where missing); a malformed line raises naming it."""
+    """All cells as str (empty string where missing); a malformed line, a NUL byte or a text cell
+    a spreadsheet would run as a formula raises naming it."""
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except pd.errors.ParserError as err:
         line = re.search(r"line (\d+)", str(err))
         row = int(line.group(1)) - 2 if line else None  # CSV line -> 0-based data row
         _fail(path.name, row, None, "CSV", str(err))
+    for col in frame:
+        cells = frame[col]
+        for rule, bad, what in (
+            ("no NUL bytes", cells.str.contains("\x00", regex=False), "text without NUL bytes"),
+            (
+                "no formula",
+                cells.str.match(FORMULA_START) & pd.to_numeric(cells, errors="coerce").isna(),
+                "text that does not start with =, +, @ or a tab",
+            ),
+        ):
+            rows = np.flatnonzero(bad)
+            if rows.size:
+                _fail(path.name, int(rows[0]), col, rule, f"expected {what}")
+    return frame
 
 
 def load_nodes(path: str | Path | None = None) -> dict[tuple[str, str, str], str]:

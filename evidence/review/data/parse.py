@@ -19,6 +19,13 @@ import pandas as pd
 from .problems import _Problems
 from .schema import TABLES
 
+#: Largest magnitude a numeric cell may have: no trial statistic comes near it, and larger
+#: values overflow the effect-size arithmetic (a mean of 1e308 squared is infinite).
+MAX_MAGNITUDE = 1e12
+#: Text cells starting with one of these are refused: a spreadsheet that opens the data, or a
+#: results table the value reaches, may run the cell as a formula (CSV injection).
+FORMULA_START = r"[=+@\t\r]"
+
 
 def _parse_csv(path: Path, file: str, problems: _Problems) -> pd.DataFrame | None:
     """The CSV's cells as text (``_line`` = CSV line each row starts on), or None on problems."""
@@ -49,12 +56,18 @@ def _parse_csv(path: Path, file: str, problems: _Problems) -> pd.DataFrame | Non
                 lines.append(start)
             start = reader.line_num + 1
     except csv.Error as exc:
-        detail = (
-            f"expected a closing quote: a quoted value opened on line {start} is never closed"
-            if "unexpected end of data" in str(exc)
-            else f"expected well-formed CSV; {exc}"
-        )
-        problems.add(file, len(records), None, "CSV syntax", detail, line=start)
+        rule, detail = "CSV syntax", f"expected well-formed CSV; {exc}"
+        if "unexpected end of data" in str(exc):
+            detail = (
+                f"expected a closing quote: a quoted value opened on line {start} is never closed"
+            )
+        elif "field larger than field limit" in str(exc):
+            rule = "cell size"
+            detail = (
+                f"expected cells of at most {csv.field_size_limit():,} characters; a cell of the "
+                f"row starting on line {start} is longer (is a whole file pasted into one cell?)"
+            )
+        problems.add(file, len(records), None, rule, detail, line=start)
         return None
     header, body = records[0], records[1:]
     dup = sorted({c for c in header if header.count(c) > 1})
@@ -71,6 +84,9 @@ def _parse_csv(path: Path, file: str, problems: _Problems) -> pd.DataFrame | Non
                 f"expected {len(header)} fields like the header; got {len(record)}",
                 line,
             )
+        elif any("\x00" in cell for cell in record):
+            column = header[next(j for j, cell in enumerate(record) if "\x00" in cell)]
+            problems.add(file, i, column, "no NUL bytes", "expected text without NUL bytes", line)
         elif not encoding_ok:
             for col, cell in zip(header, record, strict=True):
                 if "\ufffd" in cell:
@@ -151,7 +167,10 @@ def _check_field(frame: pd.DataFrame, field: dict, problems: _Problems) -> pd.Se
         what = "a number" if ftype == "number" else "an integer"
         fail(present & num.isna(), "type number", what)
         fail(present & np.isinf(num), "finite number", f"{what} (finite)")
-        num = num.where(np.isfinite(num))
+        huge = np.isfinite(num) & (num.abs() > MAX_MAGNITUDE)
+        huge &= ~(num > cons.get("maximum", np.inf)) & ~(num < cons.get("minimum", -np.inf))
+        fail(huge, "magnitude", f"{what} of magnitude at most {MAX_MAGNITUDE:.0e}")
+        num = num.where(np.isfinite(num) & ~huge)
         if ftype == "integer":
             fail(num.notna() & (num != np.round(num)), "type integer", "a whole number")
         for key, op, word in (("minimum", np.less, ">="), ("maximum", np.greater, "<=")):
@@ -165,6 +184,8 @@ def _check_field(frame: pd.DataFrame, field: dict, problems: _Problems) -> pd.Se
     if ftype == "boolean":
         fail(~(col.isin(["true", "false"]) | ~present), "type boolean", "true or false")
         return col.map({"true": True, "false": False})
+    formula = col.str.match(FORMULA_START).fillna(False).astype(bool)
+    fail(formula, "no formula", "text that does not start with =, +, @ or a tab")
     if "enum" in cons:
         allowed = ", ".join(map(str, cons["enum"]))
         fail(~(col.isin(cons["enum"]) | ~present), "controlled vocabulary", f"one of: {allowed}")
