@@ -510,3 +510,48 @@ def test_random_saturated_networks_have_zero_tau2():
         reml, fe = ev.network(*args, method="REML"), ev.network(*args, method="FE")
         assert reml.tau2 == 0.0 and not reml.tau2_identifiable
         np.testing.assert_allclose(reml.effects["se"], fe.effects["se"], rtol=1e-12)
+
+
+# ------------------------------------------------------------------ netsplit: SIDDE (issue 23)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", NETWORKS)
+def test_netsplit_matches_metafor(name, method, fits):
+    """Direct = pool of the head-to-head trials at the network's tau^2 (rma.uni); indirect = the
+    network without every trial holding the pair (rma.mv refit) or back-calculated."""
+    ref, sp = REF["networks"][name][method]["netsplit"], fits[(name, method)].netsplit()
+    want = [(r["treat1"], r["treat2"]) for r in ref]
+    assert list(zip(sp["treat1"], sp["treat2"], strict=True)) == want
+    for r, row in zip(ref, sp.itertuples(), strict=True):
+        what = f"{name} {method} netsplit {r['treat1']} vs {r['treat2']}"
+        assert row.k_direct == r["k_direct"] and row.indirect_method == r["indirect_method"], what
+        keys = ["direct", "direct_se", "network", "network_se", "direct_share"]
+        if r["indirect_method"] != "none":
+            keys += ["indirect", "indirect_se"]
+        else:
+            assert np.isnan(row.indirect), what
+        for key in keys:
+            _close(getattr(row, key), r[key], f"{what} {key}")
+
+
+def test_netsplit_direct_is_the_head_to_head_trial_in_a_three_arm_star():
+    """PDT in one three-arm trial with CBT and waitlist (as GAD and PTSD): direct is that trial's
+    PDT vs CBT contrast, the indirect estimate is back-calculated, and the direct share < 1."""
+    yi = [-0.05 - 0.4, -0.4, 0.6, 0.5, 0.7, 0.2]  # pdt-wl, cbt-wl (three-arm), then cbt-wl, ...
+    cov = np.diag([0.04, 0.04, 0.05, 0.06, 0.05, 0.05])
+    cov[0, 1] = cov[1, 0] = 0.02
+    res = ev.network(
+        yi,
+        np.diag(cov),
+        ["pdt", "cbt", "cbt", "cbt", "cbt", "other"],
+        ["wl", "wl", "wl", "wl", "wl", "wl"],
+        ["t", "t", "a", "b", "c", "d"],
+        cov=cov,
+        reference="wl",
+    )
+    row = res.netsplit().set_index("comparison").loc["pdt vs cbt"]
+    assert row.direct == pytest.approx(-0.05, abs=1e-12)
+    assert row.indirect_method == "back-calculation" and 0 < row.direct_share < 1
+    combined = row.direct_share * row.direct + (1 - row.direct_share) * row.indirect
+    assert combined == pytest.approx(row.network, abs=1e-12)  # the network is their blend

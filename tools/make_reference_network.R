@@ -164,6 +164,58 @@ node_split <- function(d, V, X, lev, method) {
 # design-by-treatment interaction: each design (the set of treatments of a study) gets its own
 # parameters (its treatments vs the design's first treatment); fitted as the consistency design
 # plus the interaction columns that add rank, and the Wald test of those columns (QM, btt).
+# Direct and indirect evidence separated (netmeta's netsplit with SIDDE; evidence's
+# NetworkResult.netsplit): direct = rma.uni pool of each head-to-head study's A vs B contrast
+# (from its contrasts by least squares, variance l' V l) at the network's tau^2 (fixed);
+# indirect = the network refitted without every study holding both treatments (SIDDE), or, when
+# that no longer connects them, back-calculated from network and direct (P = var net / var dir).
+netsplit_ref <- function(d, V, X, lev, method) {
+  full <- fit_nma(d, V, X, method)
+  tau2 <- if (is.null(full$tau2)) 0 else full$tau2
+  b <- c(full$beta)
+  vb <- vcov(full)
+  arms <- lapply(split(d, d$study), function(s) unique(c(s$treat1, s$treat2)))
+  out <- list()
+  for (i in 2:length(lev)) for (j in 1:(i - 1)) {
+    A <- lev[i]
+    B <- lev[j]
+    both <- names(arms)[sapply(arms, function(a) A %in% a && B %in% a)]
+    if (length(both) == 0) next
+    cc <- as.numeric(lev[-1] == A) - as.numeric(lev[-1] == B)
+    ys <- vs <- numeric(0)
+    for (s in both) {
+      r <- which(d$study == s)
+      l <- qr.solve(t(X[r, , drop = FALSE]), cc)
+      ys <- c(ys, sum(l * d$yi[r]))
+      vs <- c(vs, c(t(l) %*% V[r, r, drop = FALSE] %*% l))
+    }
+    dir <- rma(ys, vs, tau2 = tau2, method = "REML")
+    net <- sum(cc * b)
+    net_var <- c(t(cc) %*% vb %*% cc)
+    share <- min(net_var / dir$se^2, 1)
+    row <- list(treat1 = A, treat2 = B, k_direct = length(both), direct = c(dir$beta),
+                direct_se = dir$se, network = net, network_se = sqrt(net_var),
+                direct_share = share, indirect_method = "none")
+    keep <- !(d$study %in% both)
+    ds <- d[keep, , drop = FALSE]
+    lev_s <- lev[lev %in% c(ds$treat1, ds$treat2)]
+    Xs <- if (nrow(ds) > 0) design_matrix(ds, lev_s) else NULL
+    if (A %in% lev_s && B %in% lev_s && qr(Xs)$rank == ncol(Xs)) {
+      fs <- fit_nma(ds, V[keep, keep, drop = FALSE], Xs, method)
+      cs <- as.numeric(lev_s[-1] == A) - as.numeric(lev_s[-1] == B)
+      row$indirect <- sum(cs * c(fs$beta))
+      row$indirect_se <- sqrt(c(t(cs) %*% vcov(fs) %*% cs))
+      row$indirect_method <- "SIDDE"
+    } else if (share < 1 - 1e-9) {
+      row$indirect <- (net - share * row$direct) / (1 - share)
+      row$indirect_se <- sqrt(net_var / (1 - share))
+      row$indirect_method <- "back-calculation"
+    }
+    out[[length(out) + 1]] <- row
+  }
+  out
+}
+
 dbt <- function(d, V, X, lev, method) {
   arms <- lapply(split(d, d$study), function(s) sort(match(unique(c(s$treat1, s$treat2)), lev)))
   design <- sapply(arms, function(a) paste(lev[a], collapse = ":"))[as.character(d$study)]
@@ -203,6 +255,7 @@ network_ref <- function(arms, measure, reference, kind) {
     res[[m]] <- summ(f, cn$lev)
     res[[m]]$split <- node_split(d, cn$V, X, cn$lev, m)
     res[[m]]$dbt <- dbt(d, cn$V, X, cn$lev, m)
+    res[[m]]$netsplit <- netsplit_ref(d, cn$V, X, cn$lev, m)
   }
   # test = "t": t with k - p df for tests, confidence and prediction intervals
   res$REML_t <- summ(fit_nma(d, cn$V, X, "REML", test = "t"), cn$lev)

@@ -4,8 +4,9 @@ Output stage. The frozen result of :func:`evidence.meta.nma.network`: its fields
 every treatment against the reference (CI, PI, tests), :meth:`~NetworkResult.summary`,
 :meth:`~NetworkResult.to_frame`, ``_repr_html_`` and the plot methods (which call
 :mod:`evidence.plots.network`). The league table and P-scores (:mod:`.ranking`), node-splitting
-(:mod:`.split`) and the design-by-treatment interaction (:mod:`.inconsistency`) are methods of
-the class too, defined in those modules.
+(:mod:`.split`), direct and indirect evidence separated (:mod:`.netsplit`) and the
+design-by-treatment interaction (:mod:`.inconsistency`) are methods of the class too, defined in
+those modules.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from scipy import stats
 
 from .inconsistency import _InconsistencyMethods
 from .model import _METHOD_TEXT, _RATIO, _Blocks
+from .netsplit import _NetsplitMethods
 from .ranking import _RankingMethods
 from .split import _SplitMethods
 
@@ -34,7 +36,7 @@ def _p(x: float) -> str:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class NetworkResult(_RankingMethods, _SplitMethods, _InconsistencyMethods):
+class NetworkResult(_RankingMethods, _SplitMethods, _NetsplitMethods, _InconsistencyMethods):
     """A fitted network meta-analysis (see :func:`network`).
 
     ``beta`` holds the effects of ``treatments[1:]`` against ``treatments[0]`` (the reference)
