@@ -555,3 +555,40 @@ def test_netsplit_direct_is_the_head_to_head_trial_in_a_three_arm_star():
     assert row.indirect_method == "back-calculation" and 0 < row.direct_share < 1
     combined = row.direct_share * row.direct + (1 - row.direct_share) * row.indirect
     assert combined == pytest.approx(row.network, abs=1e-12)  # the network is their blend
+
+
+# ------------------------------------------------------------------ design decomposition (issue 23)
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_design_decomposition_matches_metafor(name, fits):
+    """Krahn's decomposition, detachment and net heat matrix against rma.mv FE fits."""
+    ref = REF["networks"][name]["decomposition"]
+    dec = fits[(name, "FE")].design_decomposition()
+    assert list(dec.designs.index) == ref["designs"]
+    _close(dec.q["q"].to_numpy(), [ref["q_total"], ref["q_within"], ref["q_between"]], name)
+    for key, col in (
+        ("q_within_design", "q_within"),
+        ("q_contribution", "q_contribution"),
+        ("q_detached", "q_detached"),
+    ):
+        _close(dec.designs[col].to_numpy(), ref[key], f"{name} {col}")
+    heat = np.array(ref["heat"], dtype=float)
+    loops = [ref["designs"].index(d) for d in dec.heat.index]
+    _close(dec.heat.to_numpy().ravel(), heat[np.ix_(loops, loops)].ravel(), f"{name} heat")
+
+
+def test_design_decomposition_agrees_with_the_design_by_treatment_model(fits):
+    """Total = within + between, and between equals inconsistency()'s common-effect Q; with
+    tau2 set, the same identity holds at that tau^2."""
+    res = fits[("hasselblad1998", "REML")]
+    dec = res.design_decomposition()
+    inc = res.inconsistency()
+    _close(dec.q["q"].to_numpy(), inc["q"].to_numpy()[:3], "decomposition vs inconsistency")
+    assert dec.q.loc["total", "q"] == pytest.approx(
+        dec.designs["q_within"].sum() + dec.designs["q_contribution"].sum()
+    )
+    within = res.design_decomposition(tau2="within")
+    assert within.tau2 > 0 and within.q.loc["total", "q"] < dec.q.loc["total", "q"]
+    with pytest.raises(ValueError, match="tau2"):
+        res.design_decomposition(tau2=-1)

@@ -216,6 +216,47 @@ netsplit_ref <- function(d, V, X, lev, method) {
   out
 }
 
+# Krahn's design decomposition (netmeta's decomp.design, common effect) from rma.mv FE fits:
+# Q within designs = QE of the design-by-treatment model; per design, the residual quadratic form
+# of each fit over the design's rows; Q between designs after detaching a design = QE of the
+# consistency model plus that design's own columns (redundant ones dropped by rma.mv) minus Q
+# within. heat[i, j] = design i's contribution to Q between minus it after detaching design j.
+decomp_ref <- function(d, V, X, lev) {
+  arms <- lapply(split(d, d$study), function(s) sort(match(unique(c(s$treat1, s$treat2)), lev)))
+  design <- sapply(arms, function(a) paste(lev[a], collapse = ":"))[as.character(d$study)]
+  names_d <- sort(unique(design), method = "radix")
+  Z <- NULL
+  owner <- NULL
+  for (g in names_d) {
+    tr <- strsplit(g, ":", fixed = TRUE)[[1]]
+    for (t in tr[-1]) {
+      Z <- cbind(Z, ifelse(design == g, (d$treat1 == t) - (d$treat2 == t), 0))
+      owner <- c(owner, g)
+    }
+  }
+  per_design <- function(M) {
+    f <- suppressWarnings(rma.mv(d$yi, V, mods = M, intercept = FALSE, method = "FE"))
+    r <- d$yi - c(fitted(f))
+    sapply(names_d, function(g) {
+      i <- which(design == g)
+      c(t(r[i]) %*% solve(V[i, i, drop = FALSE]) %*% r[i])
+    })
+  }
+  het <- per_design(Z)
+  net <- per_design(X)
+  heat <- matrix(NA, length(names_d), length(names_d))
+  detached <- numeric(length(names_d))
+  for (j in seq_along(names_d)) {
+    after <- per_design(cbind(X, Z[, owner == names_d[j], drop = FALSE]))
+    detached[j] <- sum(after) - sum(het)
+    heat[, j] <- (net - het) - (after - het)
+  }
+  list(designs = names_d, q_total = sum(net), q_within = sum(het),
+       q_between = sum(net) - sum(het), q_within_design = unname(het),
+       q_contribution = unname(net - het), q_detached = detached,
+       heat = unname(split(heat, seq_len(nrow(heat)))))
+}
+
 dbt <- function(d, V, X, lev, method) {
   arms <- lapply(split(d, d$study), function(s) sort(match(unique(c(s$treat1, s$treat2)), lev)))
   design <- sapply(arms, function(a) paste(lev[a], collapse = ":"))[as.character(d$study)]
@@ -258,6 +299,7 @@ network_ref <- function(arms, measure, reference, kind) {
     res[[m]]$netsplit <- netsplit_ref(d, cn$V, X, cn$lev, m)
   }
   # test = "t": t with k - p df for tests, confidence and prediction intervals
+  res$decomposition <- decomp_ref(d, cn$V, X, cn$lev)
   res$REML_t <- summ(fit_nma(d, cn$V, X, "REML", test = "t"), cn$lev)
   res
 }

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .decomposition import _DecompositionMethods
 from .inconsistency import _InconsistencyMethods
 from .model import _METHOD_TEXT, _RATIO, _Blocks
 from .netsplit import _NetsplitMethods
@@ -36,7 +37,13 @@ def _p(x: float) -> str:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class NetworkResult(_RankingMethods, _SplitMethods, _NetsplitMethods, _InconsistencyMethods):
+class NetworkResult(
+    _RankingMethods,
+    _SplitMethods,
+    _NetsplitMethods,
+    _InconsistencyMethods,
+    _DecompositionMethods,
+):
     """A fitted network meta-analysis (see :func:`network`).
 
     ``beta`` holds the effects of ``treatments[1:]`` against ``treatments[0]`` (the reference)
