@@ -33,7 +33,8 @@ def _pfmt(p: float) -> str:
 
 
 def _split_pdt(split: pd.DataFrame) -> pd.DataFrame:
-    """Rows of ``split`` that involve PDT, turned to PDT minus the other node."""
+    """Rows of ``split`` (:meth:`NetworkResult.netsplit`) that involve PDT, turned to PDT minus
+    the other node."""
     rows = []
     for r in split.itertuples():
         if "pdt" not in (r.treat1, r.treat2):
@@ -52,9 +53,64 @@ def _split_pdt(split: pd.DataFrame) -> pd.DataFrame:
                 "network_se": r.network_se,
                 "difference": s * r.difference,
                 "pvalue_split": r.pvalue,
+                "indirect_method": r.indirect_method,
+                "direct_share": r.direct_share,
             }
         )
     return pd.DataFrame(rows)
+
+
+def global_test(inc: pd.DataFrame) -> dict:
+    """The global inconsistency test of a network from :meth:`NetworkResult.inconsistency`.
+
+    With random effects it is the Wald test of the design-by-treatment interaction terms at the
+    interaction model's own tau^2 (Higgins et al. 2012; Jackson et al. 2014), the published
+    global test; the common-effect Q between designs mixes heterogeneity with inconsistency
+    when tau^2 > 0 and is a description only. With a common-effect network the two coincide.
+    """
+    between = inc.loc["between designs"]
+    row = inc.loc["wald (interaction)"] if "wald (interaction)" in inc.index else between
+    random = "wald (interaction)" in inc.index
+    return {
+        "statistic": float(row.q),
+        "df": int(row.df),
+        "pvalue": float(row.pvalue),
+        "name": "random-effects design-by-treatment test" if random else "Q between designs",
+        "q_between_fe": float(between.q),
+        "p_between_fe": float(between.pvalue),
+    }
+
+
+def _global_text(inc: pd.DataFrame) -> str:
+    g = global_test(inc)
+    if g["df"] == 0:
+        return "no global inconsistency test (no loops of different designs)"
+    text = f"global inconsistency: {g['name']} chi2({g['df']}) = {g['statistic']:.2f}, p " + (
+        _pfmt(g["pvalue"])
+    )
+    if g["name"] != "Q between designs":
+        text += (
+            f" (the common-effect Q between designs, {g['q_between_fe']:.1f}, p "
+            f"{_pfmt(g['p_between_fe'])}, also counts heterogeneity and is descriptive only)"
+        )
+    return text
+
+
+def _share_text(r) -> str:
+    """What the network adds to the head-to-head trials, from the direct share of precision."""
+    share = float(r.direct_share)
+    if share >= 0.995:
+        return "the network adds practically nothing to the head-to-head trials"
+    how = (
+        "back-calculated from the network and direct estimates"
+        if r.indirect_method == "back-calculation"
+        else "SIDDE: the network without the head-to-head trials"
+    )
+    return (
+        f"{100 * share:.0f}% of the network estimate's precision is direct, "
+        f"{100 * (1 - share):.0f}% indirect; indirect {r.indirect:.2f} ({how}), direct vs "
+        f"indirect p {_pfmt(r.pvalue_split)}"
+    )
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -81,6 +137,7 @@ class NetworkReport:
     pscores: pd.DataFrame = field(default=None, repr=False)
     pdt_cbt: pd.DataFrame = field(default=None, repr=False)
     inconsistency: pd.DataFrame = field(default=None, repr=False)
+    decomposition: object = field(default=None, repr=False)
     transitivity: pd.DataFrame = field(default=None, repr=False)
     sensitivity: pd.DataFrame = field(default=None, repr=False)
     fragile: bool = False
@@ -104,40 +161,30 @@ class NetworkReport:
         if self.result is None:
             return f"{self.database}: {self.message}"
         res = self.result
-        dbt = self.inconsistency.loc["between designs"]
-        dbt_txt = (
-            f"design-by-treatment Q({int(dbt.df)}) = {dbt.q:.2f}, p {_pfmt(dbt.pvalue)}"
-            if dbt.df > 0
-            else "design-by-treatment Q not estimable (no loops of different designs)"
-        )
         lines = [
             f"{self.database} ({self.measure}, {self.timepoint}): {res.k} studies, "
             f"{len(res.treatments)} nodes, reference {res.reference}; tau^2 = {res.tau2:.3f}; "
-            f"{dbt_txt}.",
+            f"{_global_text(self.inconsistency)}.",
         ]
         c = self.pdt_cbt
         if c is None or c.empty:
             lines.append("PDT vs CBT: CBT is not in the part of this network that holds PDT.")
         else:
             r = c.iloc[0]
+            trials = "trial" if r.k_direct == 1 else "trials"
             net = (
-                f"network {r.network:.2f} [{r.net_low:.2f}, {r.net_high:.2f}] "
-                f"({int(r.k_direct)} direct trials)"
+                f"network {r.network:.2f} [{r.net_low:.2f}, {r.net_high:.2f}], prediction "
+                f"interval [{r.pi_low:.2f}, {r.pi_high:.2f}]"
             )
             if r.k_direct == 0:
                 lines.append(
-                    f"PDT vs CBT: no direct evidence; {net} rests entirely on indirect "
+                    f"PDT vs CBT: no head-to-head trial; {net}: it rests entirely on indirect "
                     "comparisons through shared comparators (transitivity assumed)."
-                )
-            elif not np.isfinite(r.indirect):
-                lines.append(
-                    f"PDT vs CBT: {net}; direct only, no independent indirect evidence to "
-                    "check it against."
                 )
             else:
                 lines.append(
-                    f"PDT vs CBT: direct {r.direct:.2f}, indirect {r.indirect:.2f}, {net}; "
-                    f"direct vs indirect p {_pfmt(r.pvalue_split)}."
+                    f"PDT vs CBT: {net}; direct ({int(r.k_direct)} head-to-head {trials}) "
+                    f"{r.direct:.2f}; {_share_text(r)}."
                 )
         if self.fragile:
             node = self.leave_one_out.attrs.get("node", "one node")
@@ -201,6 +248,11 @@ def _pdt_table(res, sp: pd.DataFrame) -> pd.DataFrame:
     for node in (t for t in res.treatments if t != "pdt"):
         e, se, lo, hi = _pdt_vs(res, node)
         s = sp[sp["node"] == node] if len(sp) else sp
+        half = res._crit() * np.sqrt(se**2 + res.tau2)
+
+        def first(col, default=np.nan, s=s):
+            return s[col].iloc[0] if len(s) else default
+
         tab.append(
             {
                 "node": node,
@@ -208,10 +260,14 @@ def _pdt_table(res, sp: pd.DataFrame) -> pd.DataFrame:
                 "se": se,
                 "ci_low": lo,
                 "ci_high": hi,
-                "k_direct": int(s["k_direct"].iloc[0]) if len(s) else 0,
-                "direct": float(s["direct"].iloc[0]) if len(s) else np.nan,
-                "indirect": float(s["indirect"].iloc[0]) if len(s) else np.nan,
-                "pvalue_split": float(s["pvalue_split"].iloc[0]) if len(s) else np.nan,
+                "pi_low": e - half,
+                "pi_high": e + half,
+                "k_direct": int(first("k_direct", 0)),
+                "direct": float(first("direct")),
+                "indirect": float(first("indirect")),
+                "indirect_method": first("indirect_method", "none"),
+                "direct_share": float(first("direct_share", 0.0)),
+                "pvalue_split": float(first("pvalue_split")),
             }
         )
     return pd.DataFrame(tab)
@@ -241,6 +297,7 @@ def _pdt_cbt(
         return None
     r = pdt_table[pdt_table["node"] == "cbt"].iloc[0]
     s = sp[sp["node"] == "cbt"] if len(sp) else sp
+    g = global_test(inc)
     return pd.DataFrame(
         [
             {
@@ -254,10 +311,17 @@ def _pdt_cbt(
                 "network_se": r.se,
                 "net_low": r.ci_low,
                 "net_high": r.ci_high,
+                "pi_low": r.pi_low,
+                "pi_high": r.pi_high,
+                "direct_share": r.direct_share,
+                "indirect_method": r.indirect_method,
                 "pvalue_split": r.pvalue_split,
-                "design_by_treatment_q": float(inc.loc["between designs", "q"]),
-                "design_by_treatment_df": int(inc.loc["between designs", "df"]),
-                "design_by_treatment_p": float(inc.loc["between designs", "pvalue"]),
+                "global_test": g["name"],
+                "global_chi2": g["statistic"],
+                "global_df": g["df"],
+                "global_p": g["pvalue"],
+                "q_between_designs_fe": g["q_between_fe"],
+                "p_between_designs_fe": g["p_between_fe"],
             }
         ]
     )
@@ -306,7 +370,7 @@ def network_report(
             message=f"PDT has no {timepoint} effect on SMD or OR in this network "
             "(its trials report other timepoints or none that can be computed)",
         )
-    sp = _split_pdt(res.split())
+    sp = _split_pdt(res.netsplit())
     pdt_table = _pdt_table(res, sp)
     inc = res.inconsistency()
     fragile, loo = _fragility(kept, eff, measure, method, res.reference)
@@ -322,6 +386,7 @@ def network_report(
         pscores=res.pscores(small_values="undesirable"),
         pdt_cbt=_pdt_cbt(database, pdt_table, sp, inc),
         inconsistency=inc,
+        decomposition=res.design_decomposition(),
         transitivity=_transitivity(kept),
         sensitivity=_sensitivity(eff, measure, method, res.reference),
         fragile=fragile,
