@@ -79,16 +79,19 @@ def test_reference_is_waitlist_or_usual_care(net, sad):
 
 
 def test_every_network_estimate_carries_direct_trials_and_inconsistency(sad):
-    """Honesty rule: the PDT table has k_direct for every node, the summary the
-    design-by-treatment Q and the direct-vs-indirect test."""
+    """Honesty rule: the PDT table has k_direct for every node, the summary the random-effects
+    global test (the common-effect Q between designs only as a description), the direct share
+    and the direct-vs-indirect test, and a prediction interval."""
     t = sad.to_frame()
     assert t["k_direct"].notna().all() and set(t["node"]) == set(sad.result.treatments) - {"pdt"}
+    assert (t["pi_low"] <= t["ci_low"]).all() and (t["pi_high"] >= t["ci_high"]).all()
     s = sad.summary()
-    assert "design-by-treatment Q(" in s and "direct vs indirect p =" in s
-    assert "direct trials" in s
+    assert "random-effects design-by-treatment test chi2(" in s and "descriptive only" in s
+    assert "direct vs indirect p =" in s and "prediction interval" in s
+    assert "1 head-to-head trial" in s and "% of the network estimate's precision is direct" in s
     assert "ranks are uncertain" in s
     c = sad.pdt_cbt.iloc[0]
-    assert c.k_direct == 1 and np.isfinite(c.indirect) and np.isfinite(c.design_by_treatment_p)
+    assert c.k_direct == 1 and np.isfinite(c.indirect) and np.isfinite(c.global_p)
     # network estimate = league cell PDT vs CBT
     lg = sad.result.league()
     cell = lg[(lg["treat1"] == "pdt") & (lg["treat2"] == "cbt")]["estimate"].iloc[0]
@@ -98,7 +101,7 @@ def test_every_network_estimate_carries_direct_trials_and_inconsistency(sad):
 def test_no_direct_evidence_is_said(net):
     rep = network_report(net, "panic-psyctr")
     assert int(rep.pdt_cbt["k_direct"].iloc[0]) == 0
-    assert "no direct evidence" in rep.summary()
+    assert "no head-to-head trial" in rep.summary()
 
 
 def test_fragile_link_gets_leave_one_out(net):
@@ -145,8 +148,23 @@ def test_statements_name_direct_trials_and_inconsistency():
     assert len(lines) == len(tab)
     for r, line in zip(tab.itertuples(), lines, strict=True):
         if np.isfinite(getattr(r, "network", np.nan)):
-            assert "design-by-treatment" in line, line
+            assert "inconsistency" in line, line
             assert ("no direct trial" in line) == (r.k_direct == 0), line
+            if r.k_direct > 0:  # what the network adds is computed from the direct share
+                share = f"{100 * r.direct_share:.0f}% of its precision"
+                nothing = "adds practically nothing"
+                assert (share in line) != (nothing in line), line
+                assert (nothing in line) == (r.direct_share >= 0.995), line
+
+
+def test_direct_is_the_head_to_head_trial_where_pdt_sits_in_one_three_arm_trial(net):
+    """GAD and PTSD: PDT is in one trial with CBT and waitlist. The direct column holds that
+    trial's PDT vs CBT contrast (not the network value), the indirect one is back-calculated."""
+    for db, direct in (("gad-psyctr", -0.05), ("ptsd-psyctr", -0.17)):
+        rep = network_report(net, db)
+        c = rep.pdt_cbt.iloc[0]
+        assert round(c.direct, 2) == direct and abs(c.direct - c.network) > 0.05, db
+        assert c.indirect_method == "back-calculation" and 0 < c.direct_share < 1, db
 
 
 def test_pdt_forest_is_byte_stable(sad, tmp_path):

@@ -230,10 +230,31 @@ def _refit_pdt(eff: pd.DataFrame, measure: str, method: str, ref: str) -> dict:
             out[f"pdt_vs_{node}"] = f"{e:.2f} [{lo:.2f}, {hi:.2f}]"
             k = comp.loc[comp[["treat1", "treat2"]].isin(["pdt", node]).all(axis=1), "k"]
             out[f"k_direct_{node}"] = int(k.sum())
-    inc = res.inconsistency().loc["between designs"]
-    out["design_by_treatment_p"] = float(inc.pvalue)
+    out["tau2"] = res.tau2
+    out["global_inconsistency_p"] = global_test(res.inconsistency())["pvalue"]
     out["reference"] = res.reference
     return out
+
+
+def global_test(inc: pd.DataFrame) -> dict:
+    """The global inconsistency test of a network from :meth:`NetworkResult.inconsistency`.
+
+    With random effects it is the Wald test of the design-by-treatment interaction terms at the
+    interaction model's own tau^2 (Higgins et al. 2012; Jackson et al. 2014), the published
+    global test; the common-effect Q between designs mixes heterogeneity with inconsistency
+    when tau^2 > 0 and is a description only. With a common-effect network the two coincide.
+    """
+    between = inc.loc["between designs"]
+    row = inc.loc["wald (interaction)"] if "wald (interaction)" in inc.index else between
+    random = "wald (interaction)" in inc.index
+    return {
+        "statistic": float(row.q),
+        "df": int(row.df),
+        "pvalue": float(row.pvalue),
+        "name": "random-effects design-by-treatment test" if random else "Q between designs",
+        "q_between_fe": float(between.q),
+        "p_between_fe": float(between.pvalue),
+    }
 
 
 def _sensitivity(eff: pd.DataFrame, measure: str, method: str, reference: str) -> pd.DataFrame:

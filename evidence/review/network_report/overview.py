@@ -1,8 +1,9 @@
 """PDT vs CBT across the condition networks: the overview table and its statements.
 
 :func:`pdt_vs_cbt_overview` sets the direct trials (pairwise random effects) beside the network
-estimate of every database, with the node-splitting test; :func:`overview_statements` says in
-plain language what each network adds.
+estimate of every database, with the direct share and the direct-vs-indirect test;
+:func:`overview_statements` says in plain language what each network adds, computed from the
+direct share, never asserted.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ def pdt_vs_cbt_overview(
     *, method: str = "REML", rho: float = 0.5, reports: list[NetworkReport] | None = None
 ) -> pd.DataFrame:
     """PDT vs CBT by condition network: direct trials only (pairwise random effects, the same
-    study effects), the network estimate, and their agreement (node-splitting test of direct vs
-    indirect), with the number of trials behind each.
+    study effects), the network estimate with its prediction interval, the share of its
+    precision that is direct, and the agreement of direct and indirect evidence (SIDDE or
+    back-calculation, :meth:`NetworkResult.netsplit`), with the number of trials behind each.
 
     Examples
     --------
     >>> tab = pdt_vs_cbt_overview()
     >>> tab.loc[tab["database"] == "sad-psyctr", ["k_direct", "agreement"]].values.tolist()
-    [[1.0, 'direct and indirect agree (p = 0.54)']]
+    [[1.0, 'direct and indirect agree (p = 0.59)']]
     """
     from evidence.meta.pooling import pool
 
@@ -53,15 +55,15 @@ def pdt_vs_cbt_overview(
             p = pool(d["yi"], d["vi"], method=method, test="z", measure=rep.measure)
             row.update(direct=p.estimate, direct_low=p.ci_low, direct_high=p.ci_high)
         row.update(network=c.network, network_low=c.net_low, network_high=c.net_high)
+        row.update(network_pi_low=c.pi_low, network_pi_high=c.pi_high)
+        row["direct_share"] = c.direct_share if c.k_direct else 0.0
+        row["indirect_method"] = c.indirect_method
         row["pvalue_split"] = c.pvalue_split
-        row["design_by_treatment_p"] = c.design_by_treatment_p
+        row["global_inconsistency_p"] = c.global_p
         if c.k_direct == 0:
             row["agreement"] = "no direct evidence: network estimate is indirect only"
         elif not np.isfinite(c.pvalue_split):
-            row["agreement"] = (
-                "no independent indirect evidence: direct-only link (the network adds its "
-                "common tau^2)"
-            )
+            row["agreement"] = "no indirect evidence: the network estimate is the direct one"
         else:
             word = "agree" if c.pvalue_split >= 0.10 else "disagree"
             row["agreement"] = f"direct and indirect {word} (p = {c.pvalue_split:.2f})"
@@ -89,11 +91,11 @@ def overview_statements(tab: pd.DataFrame) -> str:
             continue
         k = int(r.k_direct)
         net = f"{r.network:.2f} [{r.network_low:.2f}, {r.network_high:.2f}]"
-        dbt = r.design_by_treatment_p
+        g = r.global_inconsistency_p
         dbt_txt = (
-            f"design-by-treatment p {_pfmt(dbt)}"
-            if np.isfinite(dbt)
-            else "design-by-treatment inconsistency not estimable"
+            f"global inconsistency test (random-effects design-by-treatment) p {_pfmt(g)}"
+            if np.isfinite(g)
+            else "global inconsistency not testable (no loops of different designs)"
         )
         if k == 0:
             lines.append(
@@ -103,16 +105,22 @@ def overview_statements(tab: pd.DataFrame) -> str:
             continue
         direct = f"{r.direct:.2f} [{r.direct_low:.2f}, {r.direct_high:.2f}]"
         trials = "trial gives" if k == 1 else "trials give"
-        if np.isfinite(r.pvalue_split):
-            adds = f"adding indirect evidence through shared comparators; {r.agreement}"
+        share = float(r.direct_share)
+        if share >= 0.995:
+            adds = "the network adds practically nothing to the head-to-head trials"
         else:
+            via = (
+                "back-calculated"
+                if r.indirect_method == "back-calculation"
+                else "estimated from the other trials"
+            )
             adds = (
-                "but there is no independent indirect evidence on this comparison (PDT's "
-                "only link to the network is through these trials): the network re-estimates "
-                "it with the network's common heterogeneity and adds nothing else"
+                f"{100 * share:.0f}% of its precision comes from the head-to-head trials and "
+                f"{100 * (1 - share):.0f}% indirectly through shared comparators ({via}); "
+                f"{r.agreement}"
             )
         lines.append(
             head + f"{k} direct {trials} {direct}; the network ({int(r.k_network)} studies) "
-            f"gives {net}, {adds}; {dbt_txt}."
+            f"gives {net}: {adds}; {dbt_txt}."
         )
     return "\n".join(lines)

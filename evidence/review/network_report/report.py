@@ -24,6 +24,7 @@ from .fits import (
     _pdt_vs,
     _sensitivity,
     fit_network,
+    global_test,
 )
 
 
@@ -58,27 +59,6 @@ def _split_pdt(split: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-def global_test(inc: pd.DataFrame) -> dict:
-    """The global inconsistency test of a network from :meth:`NetworkResult.inconsistency`.
-
-    With random effects it is the Wald test of the design-by-treatment interaction terms at the
-    interaction model's own tau^2 (Higgins et al. 2012; Jackson et al. 2014), the published
-    global test; the common-effect Q between designs mixes heterogeneity with inconsistency
-    when tau^2 > 0 and is a description only. With a common-effect network the two coincide.
-    """
-    between = inc.loc["between designs"]
-    row = inc.loc["wald (interaction)"] if "wald (interaction)" in inc.index else between
-    random = "wald (interaction)" in inc.index
-    return {
-        "statistic": float(row.q),
-        "df": int(row.df),
-        "pvalue": float(row.pvalue),
-        "name": "random-effects design-by-treatment test" if random else "Q between designs",
-        "q_between_fe": float(between.q),
-        "p_between_fe": float(between.pvalue),
-    }
 
 
 def _global_text(inc: pd.DataFrame) -> str:
@@ -386,7 +366,7 @@ def network_report(
         pscores=res.pscores(small_values="undesirable"),
         pdt_cbt=_pdt_cbt(database, pdt_table, sp, inc),
         inconsistency=inc,
-        decomposition=res.design_decomposition(),
+        decomposition=res.design_decomposition(tau2=0.0 if method == "FE" else "within"),
         transitivity=_transitivity(kept),
         sensitivity=_sensitivity(eff, measure, method, res.reference),
         fragile=fragile,

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..network_data import DATABASE_NAMES, NODE_NAMES
 from .overview import overview_statements, pdt_vs_cbt_overview
-from .report import NetworkReport, condition_networks
+from .report import NetworkReport, _pfmt, condition_networks
 
 
 def _pdt_forest(rep: NetworkReport):
@@ -133,6 +133,7 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
         else:
             display(format_table(rep.pdt_cbt, scale=scale))
         display(format_table(rep.inconsistency, scale=scale))
+        _show_decomposition(rep, name)
         display(
             Markdown(
                 "Transitivity: effect modifiers by comparison (baseline severity is not "
@@ -147,10 +148,83 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
             )
         )
         display(format_table(rep.sensitivity, scale=scale))
+        display(Markdown(heterogeneity_text(rep)))
         if rep.fragile:
             display(Markdown("**Fragile link**: leave-one-PDT-trial-out:"))
             display(format_table(rep.leave_one_out, scale=scale))
     return reps
+
+
+def _show_decomposition(rep: NetworkReport, name: str) -> None:
+    """Where the inconsistency is: the designs whose detachment lowers Q between designs most,
+    and the net heat plot (saved as ``<name>_heat``) where two or more designs form loops."""
+    from IPython.display import Markdown, display
+
+    from evidence.plots.network import net_heat_plot
+    from evidence.review import save_plot, save_table
+
+    from ..tables import format_table
+
+    dec = rep.decomposition
+    q = dec.q.loc["between designs"]
+    if q.df == 0:
+        display(Markdown("No loops of different designs: inconsistency cannot be located."))
+        return
+    top = dec.designs.assign(drop=q.q - dec.designs["q_detached"])
+    top = top.sort_values("drop", ascending=False).head(8)
+    top.index = top.index.map(lambda d: " : ".join(NODE_NAMES.get(t, t) for t in d.split(":")))
+    table = top[["k", "q_contribution", "q_detached", "df_detached", "p_detached"]]
+    save_table(dec.to_frame(), f"{name}_designs")
+    display(
+        Markdown(
+            f"**Where is the inconsistency?** Q between designs at tau^2 = {dec.tau2:.3f} (the "
+            f"design-by-treatment model's) is {q.q:.1f} on {int(q.df)} df (p "
+            f"{_pfmt(q.pvalue)}). The designs whose detachment lowers it most (Krahn et al. "
+            "2013; a design is a set of treatments compared in one trial):"
+        )
+    )
+    display(format_table(table.reset_index().rename(columns={"design": "design"})))
+    if dec.heat.shape[0] >= 2:
+        title = f"Net heat plot: {DATABASE_NAMES.get(rep.database, rep.database)}"
+        save_plot(net_heat_plot(dec, labels=NODE_NAMES, title=title), f"{name}_heat")
+
+
+def heterogeneity_text(rep: NetworkReport) -> str:
+    """Which heterogeneity assumption moves PDT vs CBT: the head-to-head trials pooled on their
+    own, the network with one common tau^2 for every comparison, and the network without
+    waitlist-controlled trials, side by side in one sentence."""
+    from evidence.meta.pooling import pool
+
+    from .fits import _direct_pairs
+
+    if rep.sensitivity is None:
+        return "PDT is not in this network, so no heterogeneity check applies."
+    s = rep.sensitivity.set_index("scenario")
+    if not isinstance(s["pdt_vs_cbt"].get("all trials") if "pdt_vs_cbt" in s else None, str):
+        return "PDT vs CBT is not estimable in this network, so no heterogeneity check applies."
+    alln, nowl = s.loc["all trials"], s.loc["without waitlist-controlled trials"]
+    parts = [
+        f"**Heterogeneity is one number for the whole network**: tau^2 = {alln.tau2:.3f}, "
+        "estimated from every comparison, is added to each one, PDT vs CBT included, which "
+        f"gives {alln.pdt_vs_cbt}"
+    ]
+    d = _direct_pairs(rep.contrasts, rep.cov, "pdt", "cbt")
+    if len(d):
+        p = pool(d["yi"], d["vi"], method=rep.method, test="z", measure=rep.measure)
+        own = (
+            "the one head-to-head trial on its own gives"
+            if len(d) == 1
+            else f"the {len(d)} head-to-head trials pooled on their own (tau^2 = {p.tau2:.3f}) give"
+        )
+        parts.append(f"{own} {p.estimate:.2f} [{p.ci_low:.2f}, {p.ci_high:.2f}]")
+    if isinstance(nowl.get("pdt_vs_cbt"), str):
+        parts.append(
+            f"without waitlist-controlled trials tau^2 is {nowl.tau2:.3f} and PDT vs CBT is "
+            f"{nowl.pdt_vs_cbt}"
+        )
+    else:
+        parts.append("without waitlist-controlled trials PDT vs CBT is not estimable")
+    return "; ".join(parts) + "."
 
 
 def show_network_overview(*, method: str = "REML", rho: float = 0.5):
