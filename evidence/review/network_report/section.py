@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..network_data import DATABASE_NAMES, NODE_NAMES
+from .fits import global_test
 from .overview import overview_statements, pdt_vs_cbt_overview
 from .report import NetworkReport, _pfmt, condition_networks
 
@@ -174,7 +175,11 @@ def _show_decomposition(rep: NetworkReport, name: str) -> None:
     top = top.sort_values("drop", ascending=False).head(8)
     top.index = top.index.map(lambda d: " : ".join(NODE_NAMES.get(t, t) for t in d.split(":")))
     table = top[["k", "q_contribution", "q_detached", "df_detached", "p_detached"]]
-    save_table(dec.to_frame(), f"{name}_designs")
+    g = global_test(rep.inconsistency)
+    test = pd.DataFrame(
+        [{"design": f"global test: {g['name']}", "q": g["statistic"], "df": g["df"]}]
+    ).assign(pvalue=g["pvalue"])
+    save_table(pd.concat([test, dec.to_frame()], ignore_index=True), f"{name}_designs")
     display(
         Markdown(
             f"**Where is the inconsistency?** Q between designs at tau^2 = {dec.tau2:.3f} (the "
