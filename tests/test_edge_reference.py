@@ -30,6 +30,18 @@ def test_trim_and_fill_without_imputation_keeps_the_knapp_hartung_fit(case):
     assert "knha" in tf.summary()
 
 
+@pytest.mark.parametrize("case", REF["trimfill_identical"], ids=lambda c: c["test"])
+def test_trim_and_fill_of_identical_studies(case):
+    """metafor cannot choose the side (every vi equal) and needs side="left"; we find that
+    nothing is missing on either side and return metafor's left-side answer."""
+    fit = ev.pool(case["yi"], case["vi"], method=case["method"], test=case["test"])
+    tf = fit.trim_and_fill()
+    assert (tf.k0, tf.side, tf.test) == (case["k0"], case["side"], case["filled_test"])
+    assert case["se_k0"] is None and np.isnan(tf.se_k0)
+    for f in ("estimate", "se", "pvalue", "ci_low", "ci_high"):
+        assert getattr(tf, f) == pytest.approx(case[f], abs=TOL_ITERATIVE), f
+
+
 @pytest.mark.parametrize("case", REF["btt"], ids=lambda c: f"{c['test']}-{c['btt']}")
 def test_meta_regression_btt_matches_rma(case):
     d = REF["bcg"]

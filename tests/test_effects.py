@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -113,3 +114,34 @@ def test_from_reported_guards():
         ev.from_reported([0.3], scale="SMD", ci_low=[0.5], ci_high=[0.1])
     with pytest.raises(ValueError, match="ratio estimates must be positive"):
         ev.from_reported([-0.3], scale="RR", se=[0.1])
+
+
+# ---- pandas inputs are aligned on their index, never paired by position ----------------------
+def test_effect_sizes_refuse_series_with_different_indexes():
+    idx = ["s1", "s2"]
+    cols = {name: pd.Series(vals, index=idx) for name, vals in ARMS.items()}
+    shuffled = dict(cols, m1=cols["m1"].iloc[::-1])  # same values per study, other row order
+    with pytest.raises(ValueError, match="m1 and sd1 are pandas objects with different indexes"):
+        ev.effect_sizes("SMD", **shuffled)
+    # aligned Series: the arrays' answer, indexed by the Series' index
+    es = ev.effect_sizes("SMD", **cols)
+    assert list(es.index) == idx
+    np.testing.assert_array_equal(es["yi"], ev.effect_sizes("SMD", **ARMS)["yi"])
+    binary = {"events1": [3, 5], "n1": [10, 12], "events2": [4, 6], "n2": [11, 12]}
+    series = {name: pd.Series(vals, index=idx) for name, vals in binary.items()}
+    with pytest.raises(ValueError, match="events1 and n1 .* different indexes"):
+        ev.effect_sizes("OR", **dict(series, events1=series["events1"].iloc[::-1]))
+    assert list(ev.effect_sizes("OR", **series).index) == idx
+
+
+def test_from_reported_refuses_series_with_different_indexes():
+    est = pd.Series([0.5, 2.0], index=["a", "b"])
+    lo, hi = pd.Series([0.25, 1.0], index=["a", "b"]), pd.Series([1.0, 4.0], index=["a", "b"])
+    with pytest.raises(ValueError, match="estimate and ci_low .* different indexes"):
+        ev.from_reported(est, scale="OR", ci_low=lo.iloc[::-1], ci_high=hi)
+    with pytest.raises(ValueError, match="estimate and se .* different indexes"):
+        ev.from_reported(est, scale="OR", se=pd.Series([0.1, 0.2], index=["b", "a"]))
+    out = ev.from_reported(est, scale="OR", ci_low=lo, ci_high=hi)
+    assert list(out.index) == ["a", "b"]
+    plain = ev.from_reported([0.5, 2.0], scale="OR", ci_low=[0.25, 1.0], ci_high=[1.0, 4.0])
+    np.testing.assert_array_equal(out["vi"], plain["vi"])

@@ -92,6 +92,92 @@ def test_series_with_different_index_order_are_refused():
     assert ev.pool(yi, vi.sort_index()).estimate == pytest.approx(ev.pool(Y, V).estimate)
 
 
+IDX = list("abcdef")
+YS, VS = pd.Series(Y, index=IDX), pd.Series(V, index=IDX)
+X = pd.DataFrame({"x": np.arange(6.0), "z": [1.0, 0.0, 2.0, 1.0, 3.0, 0.0]}, index=IDX)
+
+
+def test_meta_regression_refuses_moderators_with_another_index():
+    ref = ev.meta_regression(Y, V, X.to_numpy())
+    with pytest.raises(ValueError, match="vi and moderators are pandas objects with different"):
+        ev.meta_regression(YS, VS, X.iloc[::-1])  # used to flip the slope's sign
+    with pytest.raises(ValueError, match=r"moderators\['x'\] .* different indexes"):
+        ev.meta_regression(YS, VS, {"x": X["x"].iloc[::-1]})
+    with pytest.raises(ValueError, match="different indexes"):
+        ev.meta_regression(Y, V, {"x": X["x"], "z": X["z"].iloc[::-1]})
+    # aligned pandas inputs give the arrays' answer
+    np.testing.assert_allclose(ev.meta_regression(YS, VS, X).coef, ref.coef, rtol=1e-12)
+    np.testing.assert_allclose(
+        ev.meta_regression(YS, VS, X.iloc[::-1].sort_index()).coef, ref.coef, rtol=1e-12
+    )
+
+
+def test_pool_binary_refuses_counts_with_another_index():
+    counts = ([4, 6, 3], [50, 60, 40], [8, 10, 9], [50, 58, 41])
+    s = [pd.Series(c, index=["p", "q", "r"]) for c in counts]
+    with pytest.raises(ValueError, match="events1 and n1 are pandas objects with different"):
+        ev.pool_binary(s[0].iloc[::-1], *s[1:])
+    with pytest.raises(ValueError, match="n2 and labels .* different indexes"):
+        ev.pool_binary(*s, labels=pd.Series(["P", "Q", "R"], index=["r", "q", "p"]))
+    assert ev.pool_binary(*s).estimate == pytest.approx(ev.pool_binary(*counts).estimate)
+
+
+def test_pool_refuses_labels_with_another_index():
+    with pytest.raises(ValueError, match="vi and labels .* different indexes"):
+        ev.pool(YS, VS, labels=pd.Series(IDX, index=IDX[::-1]))
+    assert ev.pool(YS, VS, labels=pd.Series(IDX, index=IDX)).study_labels == tuple(IDX)
+
+
+def test_clusters_must_share_the_index_of_the_effects():
+    trial = pd.Series(["t1", "t1", "t2", "t2", "t3", "t4"], index=IDX)
+    with pytest.raises(ValueError, match="vi and cluster .* different indexes"):
+        ev.aggregate_effects(YS, VS, trial.iloc[::-1])
+    with pytest.raises(ValueError, match="vi and cluster .* different indexes"):
+        ev.rho_sensitivity(YS, VS, trial.iloc[::-1])
+    with pytest.raises(ValueError, match="vi and trial .* different indexes"):
+        ev.three_level(YS, VS, trial.iloc[::-1])
+    effect = pd.Series(["e1", "e2", "e1", "e2", "e1", "e1"], index=IDX)
+    with pytest.raises(ValueError, match="trial and effect .* different indexes"):
+        ev.three_level(YS, VS, trial, effect.iloc[::-1])
+    agg = ev.aggregate_effects(YS, VS, trial)
+    pd.testing.assert_frame_equal(agg, ev.aggregate_effects(Y, V, list(trial)))
+    a, b = ev.three_level(YS, VS, trial, effect), ev.three_level(Y, V, list(trial), list(effect))
+    assert a.estimate == pytest.approx(b.estimate, rel=1e-12)
+
+
+def test_level_is_checked_wherever_it_is_taken():
+    """A result's own analyses take an explicit level (it used to be ignored), and the batch
+    engines read 0.95 as 95% as pool does (they used to read it as 0.95%)."""
+    res = ev.pool(Y, V)
+    for bad in (150, 0.05, "95"):
+        with pytest.raises(ValueError, match="level"):
+            res.egger_test(level=bad)
+        with pytest.raises(ValueError, match="level"):
+            ev.pet_peese(res, level=bad)
+    assert res.egger_test(level=90).limit_ci_high < res.egger_test().limit_ci_high
+    r90 = ev.pool(Y, V, level=90)
+    assert r90.egger_test().limit_ci_high == res.egger_test(level=90).limit_ci_high
+    assert r90.pet_peese().ci_high == pytest.approx(ev.pet_peese(Y, V, level=90).ci_high)
+    from evidence.meta.pooling import fit_batch, q_profile
+    from evidence.meta.regression import fit_regression_batch
+
+    one = np.ones((1, Y.size), bool)
+    a, b = fit_batch(Y[None], V[None], one, level=95), fit_batch(Y[None], V[None], one, level=0.95)
+    assert a["ci_low"] == pytest.approx(b["ci_low"]) and a["ci_low"] == pytest.approx(res.ci_low)
+    assert q_profile(Y, V, level=0.95) == pytest.approx(q_profile(Y, V, level=95))
+    Xd = np.column_stack([np.ones(6), np.arange(6.0)])
+    c = fit_regression_batch(Y[None], V[None], one, Xd, level=0.95)
+    d = fit_regression_batch(Y[None], V[None], one, Xd, level=95)
+    np.testing.assert_allclose(c["ci_low"], d["ci_low"])
+    for call in (
+        lambda: fit_batch(Y[None], V[None], one, level=150),
+        lambda: q_profile(Y, V, level=float("nan")),
+        lambda: fit_regression_batch(Y[None], V[None], one, Xd, level=0),
+    ):
+        with pytest.raises(ValueError, match="level"):
+            call()
+
+
 # ---- effect sizes and reported effects ---------------------------------------------------
 @pytest.mark.parametrize(
     ("change", "message"),

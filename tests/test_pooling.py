@@ -155,6 +155,51 @@ def test_pool_binary_guards_and_summary():
     assert "no events in either arm" in res.summary() and "<table>" in res._repr_html_()
 
 
+def test_pool_binary_refuses_empty_input_as_pool_does():
+    with pytest.raises(ValueError, match=r"no studies to pool \(k = 0\)"):
+        ev.pool([], [])
+    for method in ("MH", "Peto"):
+        with pytest.raises(ValueError, match=r"no studies to pool \(k = 0\)"):
+            ev.pool_binary([], [], [], [], method=method)
+    one = ev.pool_binary([4], [50], [8], [50])  # k = 1 is allowed, as by pool
+    assert one.k == 1 and np.isnan(one.q) and np.isfinite(one.estimate)
+
+
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_identical_studies_trim_and_fill(test):
+    """Every vi equal: metafor's side rule has no slope; nothing is missing on either side."""
+    res = ev.pool([0.2] * 5, [0.1] * 5, test=test)
+    tf = res.trim_and_fill()
+    assert tf.k0 == 0 and tf.pooled is res and tf.estimate == 0.2 and tf.test == test
+    assert ev.trim_and_fill([0.2] * 5, [0.1] * 5).estimate == 0.2
+    # unequal effects with equal variances: the side matters, so it must be given
+    y = [0.1, 0.2, 0.9, 0.3, 0.25]
+    with pytest.raises(ValueError, match="same variance.*pass side='left' or side='right'"):
+        ev.trim_and_fill(y, [0.1] * 5)
+    assert ev.trim_and_fill(y, [0.1] * 5, side="right").k0 == 1
+
+
+@pytest.mark.parametrize("vi", [[0.1] * 5, [0.1, 0.2, 0.3, 0.1, 0.05]])
+def test_identical_effects_influence_under_knapp_hartung(vi):
+    """Zero residuals give a Knapp-Hartung variance of 0: ratios to it are 0/0 (NaN)."""
+    res = ev.pool([0.2] * 5, vi, test="knha")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inf = res.influence()
+        bj = res.baujat()
+    frame = inf.to_frame()
+    for col in ("rstudent", "dffits", "cook.d", "cov.r"):
+        assert frame[col].isna().all(), col
+    assert inf.dfbetas.isna().all().all() and bj["y"].isna().all()
+    z = ev.pool([0.2] * 5, vi).influence().to_frame()  # what stays defined is as under z
+    for col in ("tau2.del", "QE.del", "hat", "weight"):
+        np.testing.assert_allclose(frame[col], z[col], atol=1e-12)
+    assert not frame["inf"].any() and np.isfinite(bj["x"]).all()
+    x = np.arange(6.0)  # a meta-regression that fits every study exactly
+    mr = ev.meta_regression(0.1 + 0.05 * x, [0.1, 0.2, 0.1, 0.3, 0.1, 0.2], {"x": x}, test="knha")
+    assert mr.influence().to_frame()["cook.d"].isna().all()
+
+
 def test_import_does_not_load_matplotlib():
     import subprocess
     import sys

@@ -4,7 +4,8 @@
 #
 # * trimfill() of a Knapp-Hartung fit with no imputed study (metafor returns the fit itself);
 # * rma(..., btt = ) tests of chosen coefficients, Wald chi^2 and F under Knapp-Hartung;
-# * rma.mv() three-level fits with a single trial and with single-effect trials.
+# * rma.mv() three-level fits with a single trial and with single-effect trials;
+# * trimfill() of identical studies (nothing to impute; metafor needs side = "left").
 # Deterministic output; never edit the JSON by hand.
 
 suppressMessages(library(metafor))
@@ -60,11 +61,26 @@ fit <- rma.mv(y, v, random = ~ 1 | trial / effect, data = stall)  # nlminb defau
 three_stall <- list(case = "boundary stall", yi = stall$y, vi = stall$v, trial = stall$trial,
                     sigma2 = fit$sigma2, estimate = c(fit$beta), se = fit$se)
 
+# identical studies: every vi equal, so trimfill() cannot choose a side from the slope of yi on
+# sqrt(vi) (metafor stops: "missing value where TRUE/FALSE needed"); L0 imputes nothing on the
+# left (on the right metafor's iterations do not settle on rounding noise), and with nothing
+# imputed the fit itself is returned
+identical <- list()
+for (test in c("z", "knha")) {
+  fit <- rma(rep(0.2, 5), rep(0.1, 5), method = "REML", test = test, control = ctrl)
+  tf <- suppressWarnings(trimfill(fit, side = "left"))  # se.k0: sqrt of a negative -> NaN
+  identical[[length(identical) + 1]] <- list(
+    method = "REML", test = test, yi = c(fit$yi), vi = fit$vi, side = tf$side, k0 = tf$k0,
+    se_k0 = tf$se.k0, estimate = c(tf$beta), se = tf$se, pvalue = tf$pval, ci_low = tf$ci.lb,
+    ci_high = tf$ci.ub, filled_test = tf$test)
+}
+
 ref <- list(
   meta = list(generator = "tools/make_reference_edge.R", r_version = R.version.string,
               metafor = as.character(packageVersion("metafor")), control = ctrl),
   trimfill = trimfill_cases, bcg = bcg_data, btt = btt_cases,
-  three_level = list(yi = y, vi = v, fits = three), three_level_stall = three_stall
+  three_level = list(yi = y, vi = v, fits = three), three_level_stall = three_stall,
+  trimfill_identical = identical
 )
 dir.create(dirname(out), showWarnings = FALSE, recursive = TRUE)
 writeLines(toJSON(ref, digits = I(15), auto_unbox = TRUE, pretty = TRUE, na = "null"), out)

@@ -131,7 +131,7 @@ def egger_test(
     predictor: str = "sei",
     method: str = "REML",
     test: str = "z",
-    level: float = 95.0,
+    level: float | None = None,
 ) -> EggerResult:
     """Egger's regression test (metafor ``regtest``).
 
@@ -140,7 +140,8 @@ def egger_test(
     ``model="rma"`` is metafor's default form: a meta-regression on the standard error with
     the given tau^2 ``method`` and ``test``. ``predictor="vi"`` uses the variance instead.
     ``yi`` may be a :class:`~evidence.meta.results.PoolResult` (then ``vi`` is omitted and, for
-    ``model="rma"``, its method and test are used).
+    ``model="rma"``, its method and test are used). ``level`` (percent, or a proportion as in
+    :func:`~evidence.meta.pooling.pool`) defaults to the result's level, else 95.
 
     Examples
     --------
@@ -149,10 +150,11 @@ def egger_test(
     -1.4 0.2341 4.0
     """
     if isinstance(yi, PoolResult):
-        method, test, level = yi.method, yi.test, yi.level
+        method, test = yi.method, yi.test
+        level = yi.level if level is None else level
         yi, vi = yi.yi, yi.vi
     y, v = check_inputs(yi, vi)
-    level = check_level(level)
+    level = check_level(95.0 if level is None else level)
     model = _name(model, ("lm", "rma"), "model")
     predictor = _name(predictor, ("sei", "vi"), "predictor")
     method = _name(method, METHODS, "method")
@@ -291,41 +293,9 @@ class TrimFillResult(_Scalar):
         return funnel_plot(self, **kwargs)  # imputed studies drawn as open markers
 
 
-def trim_and_fill(
-    yi, vi=None, *, method: str = "REML", side: str | None = None, maxiter: int = 100
-) -> TrimFillResult:
-    """Duval and Tweedie's trim-and-fill with the L0 estimator (metafor ``trimfill``).
-
-    The side of the missing studies is chosen as metafor does: from the sign of the slope of
-    the meta-regression of yi on the standard error (negative slope: missing on the right).
-    Each iteration refits the model (``method``) to the k - k0 least extreme studies; the
-    filled studies mirror the k0 most extreme ones about the trimmed estimate, and the final
-    model is fitted to observed plus filled studies (Wald test, as metafor). When no study is
-    imputed (k0 = 0) and ``yi`` is a fitted :class:`PoolResult`, that fit is returned unchanged,
-    with its own test (metafor returns the original model, e.g. its Knapp-Hartung test);
-    ``test`` records which test the reported model uses.
-
-    Examples
-    --------
-    >>> tf = trim_and_fill([0.1, 0.3, 0.35, 0.65, 0.45, 0.15],
-    ...                    [0.03, 0.03, 0.05, 0.01, 0.05, 0.02], method="FE")
-    >>> tf.k0, tf.side
-    (3, 'right')
-    """
-    original = yi if isinstance(yi, PoolResult) else None
-    if original is not None:
-        method = yi.method
-        yi, vi = yi.yi, yi.vi
-    y0, v0 = check_inputs(yi, vi)
-    method = _name(method, METHODS, "method")
+def _l0(y0, v0, side: str, method: str, maxiter: int):
+    """The L0 iterations on one side: (k0, se_k0, filled yi, filled vi, iterations)."""
     k = y0.size
-    if k < 3:
-        raise ValueError(f"trim-and-fill needs at least 3 studies (k = {k})")
-    if side is None:
-        X = np.column_stack([np.ones(k), np.sqrt(v0)])
-        f = fit_regression_batch(y0[None], v0[None], np.ones((1, k), bool), X, method=method)
-        side = "right" if f["beta"][0, 1] < 0 else "left"
-    side = _name(side, ("left", "right"), "side")
     sgn = -1.0 if side == "right" else 1.0
     order = np.argsort(sgn * y0, kind="stable")
     y, v = sgn * y0[order], v0[order]
@@ -351,8 +321,66 @@ def trim_and_fill(
         ) / 24
         se_k0 = max(0.0, 4 * np.sqrt(var_sr) / (2 * k - 1)) if var_sr >= 0 else float("nan")
         k0 = int(max(0, np.round(k0_raw)))
-    fy = sgn * (2 * beta - y[k - k0 :])
-    fv = v[k - k0 :]
+    return k0, se_k0, sgn * (2 * beta - y[k - k0 :]), v[k - k0 :], it
+
+
+def _side(y0, v0, method: str, maxiter: int) -> str:
+    """metafor's side: sign of the slope of yi on the standard error (negative: right).
+
+    When every study has the same variance the slope is undefined (metafor stops with an error):
+    the answer is kept only if it does not depend on the side, i.e. L0 imputes nothing on
+    either side (side ``"left"``, metafor's choice for a slope that is not negative).
+    """
+    k = y0.size
+    if np.ptp(np.sqrt(v0)) > 0:
+        X = np.column_stack([np.ones(k), np.sqrt(v0)])
+        f = fit_regression_batch(y0[None], v0[None], np.ones((1, k), bool), X, method=method)
+        return "right" if f["beta"][0, 1] < 0 else "left"
+    k0 = {s: _l0(y0, v0, s, method, maxiter)[0] for s in ("left", "right")}
+    if k0["left"] == k0["right"] == 0:
+        return "left"
+    raise ValueError(
+        "trim-and-fill: every study has the same variance, so the side of the missing studies "
+        f"cannot be estimated (L0 imputes {k0['left']} on the left, {k0['right']} on the "
+        "right); pass side='left' or side='right'"
+    )
+
+
+def trim_and_fill(
+    yi, vi=None, *, method: str = "REML", side: str | None = None, maxiter: int = 100
+) -> TrimFillResult:
+    """Duval and Tweedie's trim-and-fill with the L0 estimator (metafor ``trimfill``).
+
+    The side of the missing studies is chosen as metafor does: from the sign of the slope of
+    the meta-regression of yi on the standard error (negative slope: missing on the right).
+    When every study has the same variance that slope does not exist: the result is returned
+    if L0 imputes nothing on either side (e.g. identical studies), otherwise ``side`` must be
+    given. Each iteration refits the model (``method``) to the k - k0 least extreme studies; the
+    filled studies mirror the k0 most extreme ones about the trimmed estimate, and the final
+    model is fitted to observed plus filled studies (Wald test, as metafor). When no study is
+    imputed (k0 = 0) and ``yi`` is a fitted :class:`PoolResult`, that fit is returned unchanged,
+    with its own test (metafor returns the original model, e.g. its Knapp-Hartung test);
+    ``test`` records which test the reported model uses.
+
+    Examples
+    --------
+    >>> tf = trim_and_fill([0.1, 0.3, 0.35, 0.65, 0.45, 0.15],
+    ...                    [0.03, 0.03, 0.05, 0.01, 0.05, 0.02], method="FE")
+    >>> tf.k0, tf.side
+    (3, 'right')
+    """
+    original = yi if isinstance(yi, PoolResult) else None
+    if original is not None:
+        method = yi.method
+        yi, vi = yi.yi, yi.vi
+    y0, v0 = check_inputs(yi, vi)
+    method = _name(method, METHODS, "method")
+    k = y0.size
+    if k < 3:
+        raise ValueError(f"trim-and-fill needs at least 3 studies (k = {k})")
+    side = _side(y0, v0, method, maxiter) if side is None else side
+    side = _name(side, ("left", "right"), "side")
+    k0, se_k0, fy, fv, it = _l0(y0, v0, side, method, maxiter)
     if k0 == 0 and original is not None:
         res = original  # metafor's trimfill returns the model itself when nothing is imputed
     else:
@@ -421,8 +449,11 @@ class PetPeeseResult(_Scalar):
         )
 
 
-def pet_peese(yi, vi=None, *, alpha: float = 0.05, level: float = 95.0) -> PetPeeseResult:
+def pet_peese(yi, vi=None, *, alpha: float = 0.05, level: float | None = None) -> PetPeeseResult:
     """PET-PEESE limit estimates with the conditional rule (Stanley and Doucouliagos 2014).
+
+    ``level`` of the limit estimates' intervals defaults to the level of ``yi`` when it is a
+    :class:`~evidence.meta.results.PoolResult`, else 95.
 
     Examples
     --------
@@ -431,6 +462,7 @@ def pet_peese(yi, vi=None, *, alpha: float = 0.05, level: float = 95.0) -> PetPe
     ('PET', 0.8203)
     """
     if isinstance(yi, PoolResult):
+        level = yi.level if level is None else level
         yi, vi = yi.yi, yi.vi
     pet = egger_test(yi, vi, model="lm", predictor="sei", level=level)
     peese = egger_test(yi, vi, model="lm", predictor="vi", level=level)

@@ -22,6 +22,7 @@ from scipy import stats
 
 from .pooling import (
     ConvergenceWarning,
+    check_aligned,
     check_groups,
     check_inputs,
     check_level,
@@ -48,7 +49,8 @@ def aggregate_effects(yi, vi, cluster, rho: float = 0.5) -> pd.DataFrame:
     ``1 / 1'W 1`` (``W = V^-1``), computed in closed form for every cluster at once.
 
     Returns a DataFrame indexed by cluster (order of first appearance) with columns ``yi``,
-    ``vi`` and ``n`` (rows aggregated).
+    ``vi`` and ``n`` (rows aggregated). pandas Series among ``yi``, ``vi`` and ``cluster`` must
+    share one index (``ValueError`` otherwise: they would be paired by position).
 
     Examples
     --------
@@ -59,6 +61,7 @@ def aggregate_effects(yi, vi, cluster, rho: float = 0.5) -> pd.DataFrame:
           B 0.2000 0.0500  1
     """
     y, v = check_inputs(yi, vi)
+    check_aligned(yi=yi, vi=vi, cluster=cluster)
     codes, uniq = _clusters(cluster, y.size)
     n = np.bincount(codes).astype(float)
     rho = float(rho)
@@ -281,6 +284,9 @@ def three_level(
     test : {"z", "t"}
         Wald z, or t with k - 1 df (metafor ``test = "t"``).
 
+    pandas Series among ``yi``, ``vi``, ``trial`` and ``effect`` must share one index
+    (``ValueError`` otherwise: they would be paired by position).
+
     The variance components are found by Fisher scoring on the restricted likelihood with an
     active set for components at the boundary 0. Degenerate designs follow metafor: with a
     single trial the trial component is fixed to 0 (metafor: "Single-level factor(s) found in
@@ -296,6 +302,7 @@ def three_level(
     0.4067 0.0414 0.0
     """
     y, v = check_inputs(yi, vi)
+    check_aligned(yi=yi, vi=vi, trial=trial, effect=effect)
     level = check_level(level)
     k = y.size
     if test not in ("z", "t"):

@@ -25,6 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .checks import check_level
+from .pooling.checks import check_aligned
+
 __all__ = [
     "MEASURES",
     "RATIO_MEASURES",
@@ -150,13 +153,14 @@ def effect_sizes(measure: str, *, drop00: bool = False, **columns) -> pd.DataFra
     -------
     pandas.DataFrame
         Columns ``yi`` and ``vi`` (one row per study, input order), plus ``excluded`` (reason or
-        empty string) for binary measures.
+        empty string) for binary measures. Indexed like the pandas Series given, if any.
 
     Raises
     ------
     ValueError
         Unknown measure, missing or unexpected keywords, unequal lengths, non-numeric values,
-        SD <= 0, n < 2, negative counts or events > n; the message names the position.
+        SD <= 0, n < 2, negative counts or events > n; the message names the position. Series
+        whose indexes differ are refused (they would be paired by position).
 
     Examples
     --------
@@ -172,12 +176,13 @@ def effect_sizes(measure: str, *, drop00: bool = False, **columns) -> pd.DataFra
     measure = str(measure).upper()
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r}; choose one of {MEASURES}")
+    index = check_aligned(**columns)
     if measure in ("SMD", "MD"):
         yi, vi = _continuous(measure, _columns(_CONTINUOUS, columns))
-        return pd.DataFrame({"yi": yi, "vi": vi})
+        return pd.DataFrame({"yi": yi, "vi": vi}, index=index)
     yi, vi, dropped = _binary(measure, _columns(_BINARY, columns), drop00)
     excluded = np.where(dropped, "no events in either arm (drop00=True)", "")
-    return pd.DataFrame({"yi": yi, "vi": vi, "excluded": excluded})
+    return pd.DataFrame({"yi": yi, "vi": vi, "excluded": excluded}, index=index)
 
 
 _Z975 = stats.norm.ppf(0.975)
@@ -205,6 +210,8 @@ def from_reported(
     * SE: taken as reported;
     * p value (two-sided, from a z test): ``se = |yi| / z_{1-p/2}``.
 
+    pandas Series arguments must share one index (else ``ValueError``); the result keeps it.
+
     Examples
     --------
     >>> from_reported([0.5], scale="OR", ci_low=[0.25], ci_high=[1.0]).round(4)
@@ -215,6 +222,7 @@ def from_reported(
     if scale not in REPORTED_SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {REPORTED_SCALES}")
     level = check_level(level)
+    index = check_aligned(estimate=estimate, ci_low=ci_low, ci_high=ci_high, se=se, pvalue=pvalue)
     ratio = scale in ("OR", "RR", "HR")
     est = _as_float("estimate", estimate)
     _check("estimate", ~np.isfinite(est), "estimates must be finite numbers")
@@ -245,28 +253,4 @@ def from_reported(
     if sei.size != yi.size:
         raise ValueError(f"inputs have unequal lengths: estimate {yi.size}, spread {sei.size}")
     _check("se", ~(sei > 0) | ~np.isfinite(sei), "standard errors must be positive and finite")
-    return pd.DataFrame({"yi": yi, "vi": sei**2, "derivation": rule})
-
-
-def check_level(level) -> float:
-    """Confidence level in percent; accepts 95 and 0.95 as metafor does.
-
-    A number in (1, 100) is a percentage; a number in (0.5, 1) is a proportion and is
-    multiplied by 100 (metafor reads ``level = 0.95`` as 95%). Anything else (strings, NaN,
-    0 to 0.5, which metafor would read as alpha, 1, >= 100, negative) raises ``ValueError``.
-
-    Examples
-    --------
-    >>> check_level(95), check_level(0.9)
-    (95.0, 90.0)
-    """
-    if isinstance(level, bool) or not isinstance(level, (int, float, np.integer, np.floating)):
-        raise ValueError(f"level must be a number (e.g. 95 or 0.95), got {level!r}")
-    lv = float(level)
-    if 1 < lv < 100:
-        return lv
-    if 0.5 < lv < 1:
-        return 100 * lv
-    raise ValueError(
-        f"level must be a percentage in (1, 100) or a proportion in (0.5, 1); got {level!r}"
-    )
+    return pd.DataFrame({"yi": yi, "vi": sei**2, "derivation": rule}, index=index)

@@ -78,7 +78,11 @@ class InfluenceResult:
     Cook's distance and the covariance ratio involve all p coefficients (as metafor).
     ``inf`` flags a study as influential when |DFFITS| > 3 sqrt(p / (k - p)), the chi^2(p)
     probability of Cook's distance exceeds 0.5, the hat value exceeds 3 p / k, or any
-    |DFBETAS| exceeds 1 (metafor's rule).
+    |DFBETAS| exceeds 1 (metafor's rule). Under Knapp-Hartung with every residual exactly 0
+    (e.g. identical studies) the scaled variance is 0 and every ratio to it (``rstudent``,
+    ``dffits``, ``cook_d``, ``cov_r``, ``dfbetas``) is 0/0: NaN, and only the hat value can flag
+    a study (metafor stops with an error); ``tau2_del``, ``qe_del``, ``hat`` and ``weight``
+    stay defined.
     """
 
     labels: tuple[str, ...]
@@ -164,13 +168,19 @@ def influence(result) -> InfluenceResult:
             diag[a:b] = np.diagonal(vb_d, axis1=1, axis2=2)
         dfb = beta[None, :] - bdel
         dfbs = dfb / np.sqrt(s2w[:, None] * diag)
-        svb = np.linalg.inv(vb[np.ix_(btt, btt)])
         d = dfb[:, btt]
-        cook = np.einsum("bi,ij,bj->b", d, svb, d)
+        if full["s2w"][0] > 0:
+            svb = np.linalg.inv(vb[np.ix_(btt, btt)])
+            cook = np.einsum("bi,ij,bj->b", d, svb, d)
+        else:  # Knapp-Hartung with every residual 0: the covariance is 0, cook.d is 0/0
+            cook = np.full(k, np.nan)
         cov_r = np.linalg.det(vbdel[:, btt][:, :, btt]) / np.linalg.det(vb[np.ix_(btt, btt)])
         resid = y - delpred
         resid[np.abs(resid) < 100 * np.finfo(float).eps] = 0.0
         rstudent = resid / np.sqrt(v * s2w + vdelpred + t2del * s2w)
+    if full["s2w"][0] == 0:  # the same 0/0 for every ratio to the Knapp-Hartung variance
+        rstudent, dffits, cov_r = (np.full(k, np.nan) for _ in range(3))
+        dfbs = np.full((k, p), np.nan)
     weight = 100 * w / w.sum()
     inf = (
         (np.abs(dffits) > 3 * np.sqrt(p / (k - p)))
@@ -200,7 +210,8 @@ def baujat(result) -> pd.DataFrame:
 
     ``x`` is the squared Pearson residual ``(y_i - fitted_i)^2 / (v_i + tau^2)`` (under a
     common-effect model: the study's contribution to Q); ``y`` is the influence on the fitted
-    value, ``(fitted_i - fitted_i,(-i))^2 / Var(fitted_i,(-i))``.
+    value, ``(fitted_i - fitted_i,(-i))^2 / Var(fitted_i,(-i))``, NaN under Knapp-Hartung when
+    every residual is 0 (0/0, as in :func:`influence`).
 
     Examples
     --------
@@ -215,7 +226,10 @@ def baujat(result) -> pd.DataFrame:
     delpred = (X * dele["beta"]).sum(1)
     vdelpred = np.einsum("ij,ijk,ik->i", X, dele["vb"], X)
     xh = (y - pred) ** 2 / (full["tau2"][0] + v)
-    yh = (delpred - pred) ** 2 / vdelpred
+    with np.errstate(divide="ignore", invalid="ignore"):
+        yh = (delpred - pred) ** 2 / vdelpred
+    if full["s2w"][0] == 0:  # Knapp-Hartung with every residual 0: 0/0 (not rounding / 0)
+        yh = np.full(y.size, np.nan)
     return pd.DataFrame({"x": xh, "y": yh}, index=pd.Index(labels, name="study"))
 
 

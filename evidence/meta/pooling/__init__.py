@@ -32,7 +32,7 @@ Where each piece is:
 
 from __future__ import annotations
 
-from ..effects import check_level
+from ..checks import check_level
 from .binary import pool_binary
 from .checks import METHODS, PI_RULES, TESTS, check_aligned, check_groups, check_inputs
 from .estimators import ConvergenceWarning, LocalMaximumWarning

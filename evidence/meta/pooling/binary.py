@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..effects import check_level
+from ..checks import check_level
 from ..results import BinaryPoolResult
-from .checks import _name
+from .checks import _name, check_aligned
 
 
 def _mh(measure, a, b, c, d):
@@ -61,7 +61,8 @@ def pool_binary(
     The pooled estimate uses the uncorrected tables (metafor's ``add=c(1/2, 0)``); the study-level
     effects used for Q, the weights shown in plots and the display carry the 1/2 zero-cell
     correction, and tables with no events in either arm are excluded from Q (``drop00=TRUE``) and
-    listed in ``excluded``.
+    listed in ``excluded``. pandas Series arguments (counts and ``labels``) must share one
+    index, and at least one table is needed (``ValueError`` otherwise).
 
     Examples
     --------
@@ -70,17 +71,20 @@ def pool_binary(
     -0.8463 0.3597
     """
     level = check_level(level)
+    check_aligned(events1=events1, n1=n1, events2=events2, n2=n2, labels=labels)
     method = _name(method, ("MH", "Peto"), "binary method")
-    if labels is not None:
-        labels = tuple(str(x) for x in labels)
-        if len(labels) != np.size(events1):
-            raise ValueError(f"labels has {len(labels)} entries for {np.size(events1)} studies")
     measure = _name(measure, ("OR", "RR", "RD"), "measure")
     if method == "Peto" and measure != "OR":
         raise ValueError("Peto's method pools odds ratios only (measure='OR')")
     from ..effects import effect_sizes  # local: effects and pooling are sibling stages
 
     es = effect_sizes(measure, events1=events1, n1=n1, events2=events2, n2=n2, drop00=True)
+    if len(es) == 0:
+        raise ValueError("no studies to pool (k = 0)")
+    if labels is not None:
+        labels = tuple(str(x) for x in labels)
+        if len(labels) != len(es):
+            raise ValueError(f"labels has {len(labels)} entries for {len(es)} studies")
     if method == "Peto":
         es = _peto_effects(events1, n1, events2, n2)
     a = np.asarray(events1, float)

@@ -8,7 +8,7 @@ which resolves a method, test or prediction-interval rule to its canonical spell
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,24 +35,48 @@ def _vector(name: str, x: Sequence[float] | np.ndarray) -> np.ndarray:
     return arr
 
 
-def check_aligned(**named) -> None:
+def _pandas(named: Mapping) -> list[tuple[str, pd.Series | pd.DataFrame]]:
+    """The pandas Series and DataFrames among ``named``, looking inside mappings (``{"x": s}``)."""
+    out = []
+    for n, x in named.items():
+        if isinstance(x, (pd.Series, pd.DataFrame)):
+            out.append((n, x))
+        elif isinstance(x, Mapping):
+            out += _pandas({f"{n}[{key!r}]": val for key, val in x.items()})
+    return out
+
+
+def check_aligned(**named) -> pd.Index | None:
     """Refuse pandas inputs whose indexes disagree (they would be paired by position).
 
-    Every pair of ``pandas.Series`` among the arguments must carry the same index in the same
-    order; otherwise a ``ValueError`` names the first position where they differ.
+    Every pair of pandas objects among the arguments (Series, DataFrames, and Series inside a
+    mapping such as ``{"year": s}``) must carry the same index in the same order; otherwise a
+    ``ValueError`` names both arguments and the first position where they differ. Returns that
+    shared index (None when no argument is a pandas object), so that an output can keep it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> y = pd.Series([0.1, 0.2], index=["b", "a"])
+    >>> list(check_aligned(yi=y, vi=[0.01, 0.02]))
+    ['b', 'a']
+    >>> check_aligned(yi=y, vi=y.sort_index())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: yi and vi are pandas objects with different indexes (first difference at ...
     """
-    series = [(n, x) for n, x in named.items() if isinstance(x, pd.Series)]
-    for (n0, a), (n1, b) in zip(series, series[1:], strict=False):
+    found = _pandas(named)
+    for (n0, a), (n1, b) in zip(found, found[1:], strict=False):
         if not a.index.equals(b.index):
             diff = next(
                 (i for i, (p, q) in enumerate(zip(a.index, b.index, strict=False)) if p != q),
                 min(len(a), len(b)),
             )
             raise ValueError(
-                f"{n0} and {n1} are pandas Series with different indexes (first difference at "
+                f"{n0} and {n1} are pandas objects with different indexes (first difference at "
                 f"position {diff}); they would be paired by position: align them first "
                 f"(e.g. {n1}.reindex({n0}.index)) or pass arrays"
             )
+    return found[0][1].index if found else None
 
 
 def check_groups(groups, k: int, what: str = "groups") -> tuple[np.ndarray, list]:

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-from ..effects import check_level
+from ..checks import check_level
 from ..results import PoolResult
-from .checks import METHODS, PI_RULES, TESTS, _name, check_inputs
+from .checks import METHODS, PI_RULES, TESTS, _name, check_aligned, check_inputs
 from .estimators import MAX_ITER, TAU2_TOL, ConvergenceWarning, _gen_q, _tau2, _wsum
 from .profile import q_profile
 
@@ -32,8 +32,10 @@ def fit_batch(y, v, m, *, method="REML", test="z", level=95.0, pi="metafor"):
     ``y``, ``v`` and ``m`` are (B, k) arrays; ``m`` is boolean and selects the studies of each
     row. Rows with a single study get tau^2 = 0, the z test and NaN heterogeneity statistics.
     Effects are centred on each row's first included study before any sum, so identical effects
-    give residuals of exactly zero (Q = 0, Knapp-Hartung SE = 0, as in metafor).
+    give residuals of exactly zero (Q = 0, Knapp-Hartung SE = 0, as in metafor). ``level`` is
+    checked as by :func:`pool` (:func:`evidence.meta.checks.check_level`).
     """
+    level = check_level(level)
     y, v = np.atleast_2d(y), np.atleast_2d(v)
     mb = np.atleast_2d(m).astype(bool)
     ref = y[np.arange(y.shape[0]), mb.argmax(axis=1)]
@@ -177,7 +179,8 @@ def pool(
         under Knapp-Hartung), t with k - 2 df (Higgins et al. 2009; Riley et al. 2011), or t with
         k - 1 df.
     labels : sequence of str, optional
-        Study labels ("Author Year"), carried into the result and the plots.
+        Study labels ("Author Year"), carried into the result and the plots. pandas Series
+        among ``yi``, ``vi`` and ``labels`` must share one index (``ValueError`` otherwise).
     measure : str, optional
         Name of the effect measure (e.g. "SMD", "OR"), used for display and back-transformation.
 
@@ -203,6 +206,7 @@ def pool(
     0.3463 0.0331 REML
     """
     y, v = check_inputs(yi, vi)
+    check_aligned(yi=yi, vi=vi, labels=labels)
     level = check_level(level)
     method = _name(method, METHODS, "method")
     test = _name(test, TESTS, "test")

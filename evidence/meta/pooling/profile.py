@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..checks import check_level
 from ..results import PoolResult, _fmt, _html_table
 from .estimators import ConvergenceWarning, _loglik, _q_equation, _solve
 
@@ -19,8 +20,10 @@ def q_profile(y, v, *, level=95.0) -> tuple[float, float]:
     """Q-profile confidence interval for tau^2 (metafor ``confint(rma(...))``).
 
     The limits solve Q(tau^2) = chi^2_{k-1} quantiles with the generalised Q statistic; a limit
-    whose equation has no positive root is 0 (metafor reports such a limit as 0 too).
+    whose equation has no positive root is 0 (metafor reports such a limit as 0 too). ``level``
+    is checked as by :func:`~evidence.meta.pooling.pool`.
     """
+    level = check_level(level)
     y, v = np.atleast_2d(y), np.atleast_2d(v)
     k = y.shape[1]
     if k < 2:

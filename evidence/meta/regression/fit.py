@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 from scipy import stats
 
+from ..checks import check_level
 from ..pooling import ConvergenceWarning
 from ..pooling.estimators import (
     MAX_ITER,
@@ -236,7 +237,8 @@ def fit_regression_batch(
     ``y``, ``v``, ``m``: (B, k); ``X``: (B, k, p) or (k, p). ``btt`` lists the coefficients
     of the omnibus test (default: all but the intercept; the intercept alone when p = 1).
     Keys: ``beta, se, vb, statistic, pvalue, ci_low, ci_high`` (per coefficient),
-    ``tau2, qe, qe_pvalue, qm, qm_pvalue, i2, h2, s2w, k, df, iterations``.
+    ``tau2, qe, qe_pvalue, qm, qm_pvalue, i2, h2, s2w, k, df, iterations``. ``level`` is
+    checked as by :func:`evidence.meta.pooling.pool`.
     """
     y, v = np.atleast_2d(y), np.atleast_2d(v)
     B, k_all = y.shape
@@ -264,7 +266,7 @@ def fit_regression_batch(
             vb = vb * s2w[:, None, None]
         se = np.sqrt(np.diagonal(vb, axis1=1, axis2=2))
         stat = beta / se
-        alpha = 1 - level / 100
+        alpha = 1 - check_level(level) / 100
         if test == "z":
             pval = 2 * stats.norm.sf(np.abs(stat))
             crit = np.full((B, 1), stats.norm.isf(alpha / 2))

@@ -234,7 +234,9 @@ def meta_regression(
     moderators : DataFrame, dict of arrays, array, or None
         None fits the intercept-only model (useful for its permutation test). Continuous
         columns enter as they are; categorical columns (strings, categories, bools) as treatment
-        dummies with the first level as reference (R's ``model.matrix``).
+        dummies with the first level as reference (R's ``model.matrix``). pandas inputs
+        (``yi``, ``vi``, a DataFrame or Series of moderators, Series in a dict) must share one
+        index, else ``ValueError``: rows are paired by position.
     method : str, default "REML"
         Residual tau^2 estimator: ``FE``, ``DL``, ``HE``, ``HS``, ``SJ``, ``PM``, ``EB``,
         ``ML`` or ``REML``.
