@@ -211,7 +211,9 @@ def execute_notebook(
     return nb
 
 
-_QUIET = logging.getLogger("evidence.site.build.kernel")  # nbclient's own log: failures are reported
+_QUIET = logging.getLogger(
+    "evidence.site.build.kernel"
+)  # nbclient's own log: failures are reported
 _QUIET.addHandler(logging.NullHandler())  # by the build, so nothing is printed twice
 _QUIET.propagate = False
 

@@ -261,7 +261,11 @@ def _network_cells(results: Path, cells: dict[str, dict[str, str]]) -> bool:
         code = NETWORK_CONDITIONS.get(row["database"])
         if code is None or row["measure"] != "SMD" or not row["network"]:
             continue
-        trials = f"{int(float(row['k_network']))} trials, {int(float(row['k_direct'] or 0))} direct"
+        k_direct = int(float(row["k_direct"] or 0))
+        share = float(row.get("direct_share") or 0.0)
+        trials = f"{int(float(row['k_network']))} trials; " + (
+            f"{100 * share:.0f}% direct ({k_direct} head-to-head)" if k_direct else "indirect only"
+        )
         est = (float(row[c]) for c in ("network", "network_low", "network_high"))
         cells.setdefault(CONDITION_NAMES[code], {})["network"] = _cell(*est, trials)
     return True

@@ -63,6 +63,14 @@ def _overview_forest(tab: pd.DataFrame):
     return forest_from_frame(frame, kind="rows", measure="SMD", note=note)
 
 
+#: Readable names of the rows of :meth:`NetworkResult.inconsistency` on the pages.
+INCONSISTENCY_ROWS = {
+    "total": "total Q (heterogeneity and inconsistency)",
+    "within designs": "Q within designs (heterogeneity)",
+    "between designs": "Q between designs (common effect; descriptive)",
+    "wald (interaction)": "global test: random-effects design-by-treatment",
+}
+
 #: Heading and introduction of the network section of a condition page.
 NETWORK_SECTION_TEXT = (
     "## PDT in the evidence network\n\n"
@@ -125,15 +133,21 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
         display(format_table(rep.pscores))
         display(
             Markdown(
-                "**PDT vs CBT: direct, indirect and network** with design-by-treatment "
-                "interaction (Higgins et al. 2012):"
+                "**PDT vs CBT: direct, indirect and network.** Direct: the head-to-head trials; "
+                "indirect: the rest of the network (SIDDE) or, where PDT reaches CBT only through "
+                "those trials, back-calculated; direct share: the part of the network estimate's "
+                "precision that is direct. Then the inconsistency tests: the random-effects "
+                "design-by-treatment test (Higgins et al. 2012; Jackson et al. 2014) is the "
+                "global test; the common-effect Q between designs also counts heterogeneity:"
             )
         )
         if rep.pdt_cbt is None:
             display(Markdown("CBT is not connected to PDT in this network."))
         else:
-            display(format_table(rep.pdt_cbt, scale=scale))
-        display(format_table(rep.inconsistency, scale=scale))
+            cols = ["k_direct", "direct", "indirect", "indirect_method", "direct_share"]
+            cols += ["network", "net_low", "net_high", "pi_low", "pi_high", "pvalue_split"]
+            display(format_table(rep.pdt_cbt[cols], scale=scale))
+        display(format_table(rep.inconsistency.rename(index=INCONSISTENCY_ROWS), scale=scale))
         _show_decomposition(rep, name)
         display(
             Markdown(
