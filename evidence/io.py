@@ -19,7 +19,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["FORMATS", "SAVE_RC", "atomic_path", "save_figure", "repository_root"]
+__all__ = [
+    "FORMATS",
+    "SAVE_RC",
+    "atomic_path",
+    "save_figure",
+    "repository_root",
+    "choices_folder",
+]
 
 
 def repository_root() -> Path:
@@ -37,6 +44,24 @@ def repository_root() -> Path:
     """
     env = os.environ.get("EVIDENCE_ROOT")
     return Path(env).resolve() if env else Path(__file__).resolve().parents[1]
+
+
+def choices_folder(params: dict) -> str:
+    """The folder name of a build or run with method choices, under ``builds/``.
+
+    Examples
+    --------
+    >>> choices_folder({"METHOD": "DL", "TEST": "z"})
+    'method-DL_test-z'
+    >>> choices_folder({})
+    'defaults'
+    """
+    import re
+
+    name = "_".join(
+        f"{k.lower()}-{re.sub(r'[^A-Za-z0-9.]+', '-', str(v))}" for k, v in params.items()
+    )
+    return name or "defaults"
 
 
 #: File formats :func:`save_figure` writes.

@@ -37,6 +37,8 @@ import evidence.review.data
 from evidence import review
 from evidence.review.tables import format_table
 
+review.announce_outputs(METHOD=METHOD, TEST=TEST, MARGIN=MARGIN)
+
 data = evidence.review.data.load()
 print(data.summary().splitlines()[1])  # the counts (line 0 is the data folder)
 

@@ -41,6 +41,8 @@ import evidence.review.data
 from evidence import review
 from evidence.review.tables import format_table
 
+review.announce_outputs(METHOD=METHOD, TEST=TEST, RHO=RHO, MARGIN=MARGIN)
+
 data = evidence.review.data.load()
 published = review.load_published("steinert2017")
 ours = review.steinert_equivalence(data, margin=MARGIN, method=METHOD, test=TEST, rho=RHO)

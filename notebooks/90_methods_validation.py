@@ -36,6 +36,8 @@ import numpy as np
 import evidence as ev
 from evidence import review
 
+review.announce_outputs(METHOD=METHOD, TEST=TEST)
+
 ref = json.loads((review.output_root() / "tests" / "reference" / "core.json").read_text())
 print("reference generated with", ref["meta"]["r_version"], "and metafor", ref["meta"]["metafor"])
 

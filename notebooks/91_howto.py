@@ -33,6 +33,8 @@ from evidence import review
 from evidence.meta import pooling
 from evidence.review.tables import format_table
 
+review.announce_outputs(METHOD=METHOD, TEST=TEST)
+
 data = evidence.review.data.load()
 
 # %% [markdown]

@@ -336,3 +336,45 @@ def test_kernels_analyse_the_data_of_the_repository_being_built(small_repo):
     rows = (small_repo / "results" / "first.csv").read_text().splitlines()[1]
     assert int(rows.split(",")[1]) == len(load(small_repo / "data").outcomes)
     assert int(rows.split(",")[1]) == len(load().outcomes) - 1
+
+
+def test_a_notebook_run_by_hand_never_touches_the_committed_outputs():
+    """Issue 26: a notebook run in a kernel outside `evidence build` (here with METHOD = "DL",
+    as a researcher would set it in JupyterLab) writes to builds/<choices>/ and says so in its
+    first output line; `git status` of figures/ and results/ is unchanged."""
+    import jupytext
+    from nbclient import NotebookClient
+
+    def status() -> str:
+        return subprocess.run(
+            ["git", "status", "--porcelain", "--", "figures", "results"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    before = status()
+    nb = jupytext.read(ROOT / "notebooks" / "90_methods_validation.py")
+    build._inject_parameters(nb, {"METHOD": "DL"})
+    env = {k: v for k, v in os.environ.items() if k not in ("EVIDENCE_OUTPUT", "EVIDENCE_ROOT")}
+    env["MPLBACKEND"] = "Agg"
+    out = ROOT / "builds" / "method-DL_test-z"
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        client = NotebookClient(
+            nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": "notebooks"}}
+        )
+        client.execute(env=env, cwd=str(ROOT / "notebooks"))
+        assert status() == before
+        assert (out / "results" / "validation_vs_metafor.csv").is_file()
+        first = next(
+            o["text"]
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.get("outputs", [])
+            if o.get("output_type") == "stream"
+        )
+        assert first.startswith("Outputs of this run go to builds/method-DL_test-z/"), first
+    finally:
+        shutil.rmtree(out, ignore_errors=True)

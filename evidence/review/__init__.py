@@ -49,6 +49,7 @@ from .followups import (
     steinert_equivalence,
 )
 from .output import (
+    announce_outputs,
     forest,
     output_dir,
     output_root,
@@ -118,6 +119,7 @@ __all__ = [
     "event_display",
     "accounting_text",
     "output_root",
+    "announce_outputs",
     "output_dir",
     "save_table",
     "save_plot",

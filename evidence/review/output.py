@@ -14,6 +14,7 @@ __all__ = [
     "show_items",
     "output_root",
     "output_dir",
+    "announce_outputs",
     "save_table",
     "save_plot",
     "forest",
@@ -28,10 +29,37 @@ def output_root() -> Path:
 
 
 def output_dir() -> Path:
-    """The folder that ``figures/`` and ``results/`` are written under: ``EVIDENCE_OUTPUT`` (set
-    by ``evidence build`` to its staging folder) or else :func:`output_root`."""
+    """The folder that ``figures/`` and ``results/`` are written under.
+
+    ``EVIDENCE_OUTPUT``: set by ``evidence build`` (its staging folder, swapped into the
+    repository when every notebook succeeded) or by :func:`announce_outputs` in a notebook run
+    by hand. Anything else writes to ``builds/interactive/``: only ``evidence build`` writes the
+    committed ``figures/`` and ``results/``, so a rerun by hand never changes them.
+    """
     env = os.environ.get("EVIDENCE_OUTPUT")
-    return Path(env) if env else output_root()
+    return Path(env) if env else output_root() / "builds" / "interactive"
+
+
+def announce_outputs(**choices) -> Path:
+    """Where this notebook run writes its figures and tables; the first call of every notebook.
+
+    Under ``evidence build`` (``EVIDENCE_OUTPUT`` set) it returns the build's folder and prints
+    nothing. Run by hand (JupyterLab, a script) it sends the outputs to
+    ``builds/<choices>/`` (e.g. ``builds/method-DL_test-knha_rho-0.5/``) by setting
+    ``EVIDENCE_OUTPUT`` for this kernel, and says so in one line.
+    """
+    from evidence.io import choices_folder
+
+    if os.environ.get("EVIDENCE_OUTPUT"):
+        return Path(os.environ["EVIDENCE_OUTPUT"])
+    folder = output_root() / "builds" / choices_folder(choices)
+    os.environ["EVIDENCE_OUTPUT"] = str(folder)
+    shown = folder.relative_to(output_root()).as_posix()
+    print(
+        f"Outputs of this run go to {shown}/ (figures/ and results/ are written only by "
+        "`evidence build`)."
+    )
+    return folder
 
 
 def save_table(frame: pd.DataFrame, name: str, *, root: Path | None = None) -> Path:

@@ -98,10 +98,9 @@ def output_folder(
     if not params:
         return Path(out) if out is not None else root
     if out is None:
-        name = "_".join(
-            f"{k.lower()}-{re.sub(r'[^A-Za-z0-9.]+', '-', str(v))}" for k, v in params.items()
-        )
-        return root / "builds" / name
+        from evidence.io import choices_folder
+
+        return root / "builds" / choices_folder(params)
     if Path(out).resolve() == root.resolve():
         raise BuildError(
             "--out names the folder of the committed outputs; a build with choices "
