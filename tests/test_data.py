@@ -390,6 +390,54 @@ def test_suspect_rows_are_flagged(ds):
     assert o.loc["bateman2009-mbt-scm:iip:post", "sd1"] == 0.13  # the source value is kept
 
 
+def test_scheidt_hads_sds_are_flagged_with_the_source_values_kept(ds, metapsy_dir):
+    """Scheidt 2013's HADS SDs (0.9 and 0.8 with n = 23 per arm) are very probably SEs: both rows
+    are suspect, with the reason, and still carry the database's stored g and n."""
+    o = ds.outcomes.set_index("effect_id")
+    raw = _frame(str(metapsy_dir), "depression-anxiety-transdiagnostic")
+    for eid, row, sd in (("scheidt2013-pdt-cau:hads-d:post", 97, 0.9),
+                         ("scheidt2013-pdt-cau:hads-a:post", 98, 0.8)):  # fmt: skip
+        src = raw.iloc[row - 1]
+        assert src["study"] == "Scheidt, 2013" and src["sd_arm1"] == src["sd_arm2"] == sd
+        assert o.loc[eid, "flag"] == "suspect", eid
+        assert "standard errors" in o.loc[eid, "flag_reason"], eid
+        assert o.loc[eid, "reported_estimate"] == src[".g"] and o.loc[eid, "n1"] == src["n_arm1"]
+    # the claim in the reason: the smallest HADS SDs of the databases beside it are 1.0 and up
+    sds = []
+    for db in ("depression-psyctr", "depression-anxiety-transdiagnostic"):
+        f = _frame(str(metapsy_dir), db)
+        h = f[f["instrument"].fillna("").str.lower().str.contains("hads") & (f["study"] !=
+              "Scheidt, 2013")]  # fmt: skip
+        sds += [*h["sd_arm1"].dropna(), *h["sd_arm2"].dropna()]
+    assert min(sds) == 1.0
+
+
+def test_duplicate_exclusions_name_the_curated_comparison(ds):
+    """suicide-psyctr rows of trials the curated data take from borderline-psyctr say which
+    comparison holds them (the network of their own database keeps them); no other exclusion
+    is marked as a duplicate."""
+    exc = ds.exclusions
+    dup = exc[exc["duplicate_of"].notna()].set_index("source_study")["duplicate_of"].to_dict()
+    assert dup == {
+        "Amianto 2011": "amianto2011-pdt-stm",
+        "Bateman 2009": "bateman2009-mbt-scm",
+        "Doering 2010": "doering2010-tfp-ctbe",
+        "Gregory 2008": "gregory2008-pdt-tau",
+    }
+    held = ds.outcomes[ds.outcomes["comparison_id"].isin(dup.values())]
+    assert held["source"].str.startswith("metapsy:borderline-psyctr@").all()
+
+
+def test_duplicate_of_must_name_a_comparison(tmp_path):
+    copy = tmp_path / "data"
+    shutil.copytree(default_path(), copy)
+    path = copy / "exclusions_metapsy.csv"
+    path.write_text(path.read_text().replace(",amianto2011-pdt-stm", ",no-such-comparison"))
+    with pytest.raises(DataValidationError) as err:
+        load(copy)
+    assert any(q.column == "duplicate_of" for q in err.value.problems)
+
+
 def test_no_zero_week_post_rows_and_one_country_vocabulary(ds):
     o = ds.outcomes
     assert not ((o["timepoint"] == "post") & (o["time_weeks"] == 0)).any()

@@ -107,6 +107,11 @@ def test_every_row_resolves_to_its_source_row(net, tool, metapsy_dir):
         if r.stats_form == "reported":  # the curated row's effect replaced the source row's
             assert r.curated_effect_ids, r.row_id
             continue
+        sign = tool.STORED_G.get((db, src.get("outcome_type")))
+        if sign is not None and src["stats_form"] is None:  # stored .g, oriented: + = arm 1
+            assert r.stats_form == "precalc_g", r.row_id
+            assert r.effect == sign * src[".g"] and r.effect_se == src[".g_se"], r.row_id
+            continue
         assert src["stats_form"] == r.stats_form, r.row_id
         curated_cols = set()
         if r.curated_effect_ids:  # curated values win: checked against the curated rows below
@@ -413,3 +418,178 @@ def test_arm_sizes_are_whole_numbers_and_fractional_sources_are_listed():
         assert (n % 1 == 0).all(), col
     exc = pd.read_csv(Path(__file__).parents[1] / "data" / "network" / "exclusions.csv")
     assert exc["reason"].str.contains("not a whole number of participants").sum() == 3
+
+
+# ------------------------------------------------------------------ issue 21: rows, flags, minor
+
+
+def test_a_duplicate_exclusion_applies_only_inside_its_database(net, ds):
+    """A curated exclusion as a duplicate of a trial taken from another database does not remove
+    the row from the network of its own database; every other curated exclusion does."""
+    exc = ds.exclusions[ds.exclusions["source"].str.startswith("metapsy:")]
+    o = ds.outcomes
+    for r in exc.itertuples():
+        db = r.source.split(":")[1].split("@")[0]
+        rid = f"{db}:{int(r.source_row)}"
+        if isinstance(r.duplicate_of, str):
+            held = o.loc[o["comparison_id"] == r.duplicate_of, "source"]
+            assert not held.str.startswith(f"metapsy:{db}@").any(), rid
+            row = net[net["row_id"] == rid]
+            assert len(row) == 1, rid
+            trial = ds.comparisons.set_index("comparison_id").loc[r.duplicate_of, "trial_id"]
+            assert row["trial_id"].iloc[0] == trial and row["curated_effect_ids"].iloc[0] == ""
+        else:
+            assert rid not in set(net["row_id"]), rid
+
+
+def test_self_harm_network_keeps_its_seven_pdt_trials(net):
+    rows = net[(net["database"] == "suicide-psyctr") & (net["node1"] == "pdt")]
+    attempts = rows[rows["outcome_type"] == "attempts"]
+    assert {
+        "suicide-psyctr:2",
+        "suicide-psyctr:18",
+        "suicide-psyctr:51",
+        "suicide-psyctr:74",
+    } <= set(attempts["row_id"])
+    assert sorted(attempts["study"].unique()) == [
+        "Amianto 2011", "Andreoli 2016", "Bateman 1999", "Bateman 2009", "Doering 2010",
+        "Gregory 2008", "Walker 2016",
+    ]  # fmt: skip
+    # values are suicide-psyctr's own (not the borderline counts the curated data use)
+    r = net.set_index("row_id").loc["suicide-psyctr:2"]
+    assert (r["events1"], r["n1"], r["events2"], r["n2"]) == (6, 18, 7, 17)
+
+
+def test_every_ideation_row_follows_one_rule(net, tool, metapsy_dir):
+    """suicide-psyctr ideation: the stored g (sign turned so that + = less ideation in arm 1)
+    for every row, the curated Guthrie and Walker rows included; none left out for lack of
+    statistics."""
+    src = _frame(str(metapsy_dir), "suicide-psyctr")
+    ideation = src[src["outcome_type"] == "ideation"]
+    exc = pd.read_csv(NETWORK / "exclusions.csv", dtype=str, keep_default_na=False)
+    rows = net.set_index("row_id")
+    for _, r in ideation.iterrows():
+        rid = f"suicide-psyctr:{r['source_row']}"
+        if rid in rows.index:  # the stored g, turned: + = less ideation in arm 1
+            assert rows.loc[rid, "effect"] == pytest.approx(-r[".g"], abs=1e-12), rid
+            assert rows.loc[rid, "effect_se"] == pytest.approx(r[".g_se"], abs=1e-12), rid
+            assert rows.loc[rid, "stats_form"] in ("precalc_g", "reported"), rid
+        else:  # only the mislabelled Britton 2020 rows
+            hit = exc["source"].str.endswith(f"row {r['source_row']}") & (
+                exc["database"] == "suicide-psyctr"
+            )
+            assert exc.loc[hit, "reason"].str.contains("mislabelled").all() and hit.sum() == 1
+    assert ideation["source_row"].map(lambda n: f"suicide-psyctr:{n}").isin(rows.index).sum() == 100
+    assert (
+        not exc["reason"]
+        .str.startswith("no complete statistics")
+        .where(exc["database"] == "suicide-psyctr", False)
+        .any()
+    )
+
+
+def test_one_trial_under_two_labels_is_found_by_rule(tool, ds, metapsy_dir):
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        rules = importlib.import_module("network_rules")
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    frame, _ = tool.candidate_rows(metapsy_dir, ds)
+    pairs = {(p["database"], p["keep"], p["drop"]) for p in rules.duplicate_pairs(frame)}
+    assert pairs == {
+        ("depression-psyctr", "Chan, 2013", "Ng, 2013"),
+        ("gad-psyctr", "Titov, 2009", "Lorian, 2012"),
+    }
+    _, split = rules.separate_trials(tool._arm_ids(tool._consensus(frame.copy())))
+    assert split == ["depression-psyctr:Araya, 2021"]
+
+
+def test_double_counts_are_excluded_and_separate_trials_split(net):
+    exc = pd.read_csv(NETWORK / "exclusions.csv", dtype=str, keep_default_na=False)
+    dup = exc[exc["reason"].str.startswith("same trial as")]
+    assert set(dup["source"].str.rsplit(" row ", n=1).str[1] + "@" + dup["database"]) == {
+        "488@depression-psyctr", "59@gad-psyctr", "60@gad-psyctr",
+    }  # fmt: skip
+    ids = set(net["row_id"])
+    assert {"depression-psyctr:106", "gad-psyctr:98", "gad-psyctr:99"} <= ids
+    assert not {"depression-psyctr:488", "gad-psyctr:59", "gad-psyctr:60"} & ids
+    araya = net[net["study"] == "Araya, 2021"].set_index("row_id")
+    assert araya["study_id"].nunique() == 2 and araya["arm2_id"].nunique() == 2
+    assert not araya["note"].str.contains("kept as one arm").any()
+
+
+def test_curated_flags_and_add_on_reach_the_network(net, ds):
+    o = ds.outcomes.set_index("effect_id")
+    suspect = set(o.index[o["flag"] == "suspect"])
+    flagged = {
+        "bateman2009-mbt-scm:iip:post",
+        "heshmati2023-pdt-wl:wai-d:post",
+        "scheidt2013-pdt-cau:hads-d:post",
+        "scheidt2013-pdt-cau:hads-a:post",
+    }
+    assert flagged <= suspect
+    add_on = ds.comparisons.set_index("comparison_id")["add_on"]
+    for r in net[net["curated_effect_ids"] != ""].itertuples():
+        ids = set(r.curated_effect_ids.split(";"))
+        assert (r.flag == "suspect") == bool(ids & suspect), r.row_id
+        assert r.add_on == bool(add_on[o.loc[list(ids), "comparison_id"]].any()), r.row_id
+    by_id = net.set_index("row_id")
+    assert by_id.loc["borderline-psyctr:8", "flag"] == "suspect"
+    assert by_id.loc["depression-psyctr:281", "flag"] == "suspect"
+    assert by_id.loc["borderline-psyctr:8", "sd1"] == 0.13  # the source value is kept
+    assert set(net.loc[net["add_on"], "trial_id"]) == {
+        "fonagy2015", "roten2017", "amianto2011", "wiborg1996",
+    }  # fmt: skip
+    assert by_id.loc["suicide-psyctr:2", "add_on"]  # Amianto 2011 in the suicide network too
+    assert (net.loc[net["flag"] == "suspect", "flag_reason"].str.strip() != "").all()
+    assert (net.loc[net["flag"] == "", "flag_reason"] == "").all()
+
+
+def test_unverifiable_signs_are_flagged(net):
+    by_id = net.set_index("row_id")
+    for rid in ("depression-psyctr:518", "ed-psyctr:19"):
+        assert by_id.loc[rid, "flag"] == "suspect", rid
+        assert by_id.loc[rid, "flag_reason"].startswith("sign cannot be checked"), rid
+    assert (net["flag"] == "suspect").sum() == 6
+
+
+@pytest.mark.parametrize(
+    ("col", "value", "where", "rule"),
+    [
+        ("add_on", "yes", "add_on", "boolean"),
+        ("add_on", "", "add_on", "required"),
+        ("flag", "doubtful", "flag", "vocabulary"),
+        ("flag", "suspect", "flag_reason", "required"),  # a flag without its reason
+        ("flag_reason", "looks odd", "flag", "flag has a reason"),  # a reason without a flag
+    ],
+)
+def test_loader_checks_flags_and_add_on(tmp_path, col, value, where, rule):
+    row = 17  # a row without flag or reason
+    with pytest.raises(DataValidationError) as err:
+        load_network(_broken(tmp_path, row, col, value))
+    assert (err.value.row, err.value.column, err.value.rule) == (row, where, rule)
+
+
+def test_add_on_is_read_as_bool(net):
+    assert net["add_on"].dtype == bool and net["add_on"].sum() == 14
+
+
+def test_zero_week_post_rows_are_emptied_as_in_the_curated_data(net, metapsy_dir):
+    post = net[net["timepoint"] == "post"]
+    assert not (post["time_weeks"] == 0).any()
+    src = _frame(str(metapsy_dir), "depression-psyctr")
+    zero = set(src.loc[(src["timepoint"] == "post") & (src["time_weeks"] == 0), "source_row"])
+    rows = net[net["row_id"].isin({f"depression-psyctr:{n}" for n in zero})]
+    assert len(rows) == 281
+    assert rows["time_weeks"].isna().all()
+    assert rows["note"].str.contains("time_weeks: source 0 on a post row").all()
+
+
+def test_heimberg_and_power_directions(net):
+    exc = pd.read_csv(NETWORK / "exclusions.csv", dtype=str, keep_default_na=False)
+    heimberg = exc.loc[exc["source"].str.endswith("sad-psyctr@cc33ac1 row 117"), "reason"]
+    assert len(heimberg) == 1
+    assert "not oriented" not in heimberg.iloc[0] and ".g = 0" in heimberg.iloc[0]
+    power = net.set_index("row_id").loc["gad-psyctr:79"]
+    assert power["higher_is_better"] and power["direction_rule"] == "directions_table"
+    assert (power["events1"], power["n1"], power["events2"], power["n2"]) == (9, 11, 6, 11)

@@ -152,6 +152,16 @@ EXCLUDE = {
         "analytic therapy (CAT) ...', so the arm is cognitive analytic therapy, not PDT"
     ),
 }
+# Trials excluded above only because the curated data already hold them from another database
+# (one effect per trial in the curated data): (database, study) -> the curated comparison that
+# holds the same trial (column ``duplicate_of``). The network of the excluded row's own database,
+# which is analysed on its own, keeps the row (tools/make_network_data.py).
+DUPLICATE_OF = {
+    ("suicide-psyctr", "Amianto 2011"): "amianto2011-pdt-stm",
+    ("suicide-psyctr", "Doering 2010"): "doering2010-tfp-ctbe",
+    ("suicide-psyctr", "Gregory 2008"): "gregory2008-pdt-tau",
+    ("suicide-psyctr", "Bateman 2009"): "bateman2009-mbt-scm",
+}
 
 # Non-PDT source rows looked at as possible PDT (or a merged PDT row) and not used:
 # (database, source row) -> reason. Logged in exclusions_metapsy.csv.
@@ -160,7 +170,9 @@ CONSIDERED = {
         "Andreoli 2016: both abandonment-psychotherapy arms merged ('mixed', 140 vs 30), "
         "outcome labelled 'suicide' (dich; outcomes 'only suicide'; 0 vs 1 events); the trial "
         "enters per arm from suicide-psyctr rows 3-4 (attempts), and this row would count the "
-        "same participants twice"
+        "same participants twice. Not in the borderline-psyctr network either: the merged arm's "
+        "generic label 'mixed' is mapped to other psychotherapy there (network_nodes.csv), so "
+        "the row would enter that network as a non-PDT arm"
     ),
     ("depression-psyctr", 269): (
         "Heckman 2013: coping group teletherapy arm ('other psy (tele-cet)'), not PDT"
@@ -183,6 +195,20 @@ CONSIDERED = {
 
 # Source rows kept but marked suspect: (database, source row) -> reason (column flag_reason).
 SUSPECT = {
+    ("depression-anxiety-transdiagnostic", 97): (
+        "Scheidt 2013 HADS-D: SDs 0.9 and 0.9 with n = 23 per arm; with HADS-A's 0.8 and 0.8 (row "
+        "98) the four smallest of the 150 HADS arm SDs across the 19 shared Metapsy databases "
+        "(next smallest 1.0, median 3.8); 0.9 x sqrt(23) = 4.3 is a typical HADS SD, so these are "
+        "very probably standard errors (the HADS-D g would then be about 0.11, not 0.55); the "
+        "stored .g and the source values are kept, pooled with and without"
+    ),
+    ("depression-anxiety-transdiagnostic", 98): (
+        "Scheidt 2013 HADS-A: SDs 0.8 and 0.8 with n = 23 per arm; with HADS-D's 0.9 and 0.9 (row "
+        "97) the four smallest of the 150 HADS arm SDs across the 19 shared Metapsy databases "
+        "(next smallest 1.0, median 3.8); 0.8 x sqrt(23) = 3.8 is a typical HADS SD, so these are "
+        "very probably standard errors (the g is 0 either way: equal means); the stored .g and "
+        "the source values are kept, pooled with and without"
+    ),
     ("borderline-psyctr", 8): (
         "MBT post-treatment IIP SD 0.13 against 0.55 in the control arm and 0.54/0.47 at baseline "
         "(same row): probably an SE or a typing error; source value kept, pooled with and without"
@@ -255,7 +281,9 @@ COLUMNS = [
     "source_instrument", "source_outcome_type", "source_arms", "source_location", "source_url",
     "derived", "flag", "flag_reason", "note",
 ]  # fmt: skip
-EXCLUSION_COLUMNS = ["source", "source_row", "source_study", "source_arms", "what", "reason"]
+EXCLUSION_COLUMNS = [
+    "source", "source_row", "source_study", "source_arms", "what", "reason", "duplicate_of",
+]  # fmt: skip
 
 
 def _key(row: pd.Series) -> str:
@@ -410,6 +438,7 @@ def build(metapsy_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                         "source_arms": _arms_text(row),
                         "what": f"{_otype(db, row)} {row.get('instrument') or ''}".strip(),
                         "reason": reason,
+                        "duplicate_of": DUPLICATE_OF.get((db, row["study"]), ""),
                     }
                 )
                 continue

@@ -38,6 +38,22 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from extract_metapsy import COMMITS as CURATED_COMMITS  # noqa: E402
+from network_curated import (  # noqa: E402
+    CURATED_NETWORK as CURATED_NETWORK,
+)
+from network_curated import (  # noqa: E402
+    curated_exclusions,
+    curated_only,
+    curated_values,
+    markers,
+    reported_rows,
+)
+from network_rules import append_note as _append  # noqa: E402
+from network_rules import arm_ids as _arm_ids  # noqa: E402
+from network_rules import duplicate_reports, separate_trials  # noqa: E402
+from network_rules import exclusion as _excl  # noqa: E402
+from network_rules import num as _num  # noqa: E402
+from network_rules import text as _text  # noqa: E402
 
 from evidence.review.data import load  # noqa: E402
 from evidence.review.network_data import COLUMNS, EXCLUSION_COLUMNS, load_nodes  # noqa: E402
@@ -69,13 +85,19 @@ ORIENTED_G = ("depression-psyctr", "sad-psyctr", "ptsd-psyctr", "ed-psyctr")
 #: ed-psyctr has no ``time`` column; its variable_description.json says of ``mean_arm1``:
 #: "Post-treatment mean in first arm".
 TIMEPOINT_FROM_METADATA = {"ed-psyctr": "post"}
-#: curated condition -> database whose network takes a curated trial that no network database
-#: holds (from a trial report, or from depression-anxiety-transdiagnostic, which is no network)
-CURATED_NETWORK = {
-    "bulimia_nervosa": "ed-psyctr",
-    "somatic_symptom": "bodily-distress-psyctr",
-    "depression": "depression-psyctr",
-}
+
+#: Rows without arm statistics whose effect is the database's stored ``.g``:
+#: (database, outcome_type) -> the sign that orients ``.g`` so that a positive value favours
+#: arm 1. suicide-psyctr stores ideation only as ``.g``, arm 1 minus arm 2 on ideation: most of
+#: its ideation ``.g`` are negative (checked in ``_stored_g_note``; test
+#: tests/test_data.py::test_suicide_ideation_sign_convention), so -.g favours arm 1. The curated
+#: data take Guthrie 2001 and Walker 2016 the same way (tools/extract_metapsy.py ``STORED_G``):
+#: one rule for every ideation row.
+STORED_G = {("suicide-psyctr", "ideation"): -1.0}
+#: Share of negative ``.g`` below which the sign rule of ``STORED_G`` is not established.
+STORED_G_MIN_SHARE = 0.7
+#: Note on a post row whose source gives ``time_weeks`` 0 (the curated data's rule).
+WEEK0_NOTE = "time_weeks: source 0 on a post row is a placeholder, left empty"
 
 _STATS = {
     "msd": {
@@ -107,17 +129,17 @@ _ARM1 = ("n1", "mean1", "sd1", "events1")
 _ARM2 = ("n2", "mean2", "sd2", "events2")
 
 
-def _num(x: object) -> str:
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return ""
-    x = float(x)
-    return str(int(x)) if x.is_integer() else repr(x)
-
-
-def _text(x: object) -> str:
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return ""
-    return _num(x) if isinstance(x, float) else str(x)
+def _stored_g_note(frame: pd.DataFrame, db: str, otype: str) -> str:
+    """The note of a stored-``.g`` row, with the count that establishes the sign rule."""
+    g = frame.loc[frame["outcome_type"] == otype, ".g"].dropna()
+    neg = int((g < 0).sum())
+    if STORED_G[(db, otype)] != -1.0 or neg < STORED_G_MIN_SHARE * len(g):
+        raise SystemExit(f"{db} {otype}: {neg} of {len(g)} .g negative; sign rule not established")
+    return (
+        f"effect-only row: effect = -.g and effect_se = .g_se ({db} stores {otype} only as .g, "
+        f"arm 1 minus arm 2: {neg} of its {len(g)} {otype} .g are negative, so a negative .g is "
+        f"less {otype} in arm 1; the rule the curated data use for their {otype} rows)"
+    )
 
 
 def _label_year(study: str) -> str:
@@ -179,6 +201,110 @@ def _directions() -> dict[tuple[str, str, str], tuple[str, str]]:
     }
 
 
+def _record(db: str, row: pd.Series, nodes: tuple[str, str], form: str, timepoint: str) -> dict:
+    """The table row of source row ``row`` (before its statistics and direction)."""
+    rec = dict.fromkeys(COLUMNS, "")
+    study = str(row["study"])
+    weeks = _num(row.get("time_weeks"))
+    if timepoint == "post" and weeks == "0":  # a placeholder, as in the curated data
+        weeks, rec["note"] = "", WEEK0_NOTE
+    rec.update(
+        row_id=f"{db}:{row['source_row']}",
+        database=db,
+        condition_group=NETWORKS[db],
+        study_id=f"{db}:{study}",
+        study=study,
+        year=_num(row["year"]) if "year" in row else _label_year(study),
+        year_source="year" if "year" in row else "study label",
+        rob=_text(_rob(row)),
+        format=_text(row.get("format")),
+        arm1=_key(row, "1"),
+        arm2=_key(row, "2"),
+        node1=nodes[0],
+        node2=nodes[1],
+        instrument=_text(row.get("instrument")),
+        outcome_type=_text(row.get("outcome_type")) or form,
+        rater=row["rater"] or "not_reported",
+        timepoint=timepoint,
+        time_weeks=weeks,
+        stats_form="precalc_g" if form == "stored_g" else form,
+        metapsy_g=_num(row.get(".g")),
+        metapsy_g_se=_num(row.get(".g_se")),
+        source=f"metapsy:{db}@{COMMITS[db][:7]} row {row['source_row']}",
+    )
+    if not rec["year"]:
+        rec["year_source"] = ""
+    return rec
+
+
+def _statistics(rec: dict, row: pd.Series, db: str, form: str, notes: dict) -> str | None:
+    """Fill the statistics (or the effect) of ``rec``; the reason when the row is unusable."""
+    if form == "reported":  # the curated effect wins; filled in by network_curated
+        return None
+    if form == "stored_g":
+        sign = STORED_G[(db, rec["outcome_type"])]
+        rec.update(
+            effect_measure="SMD", effect=_num(sign * row[".g"]), effect_se=_num(row[".g_se"])
+        )
+        rec["note"] = _append(rec["note"], notes[rec["outcome_type"]])
+        return None
+    if form.startswith("precalc"):
+        if form != "precalc_g" or db not in ORIENTED_G:
+            return f"{form}: a precalculated effect whose orientation this database does not fix"
+        # the stored .g repeats precalc_g oriented so that a positive value favours arm 1
+        # (ed-psyctr stores precalc_g as arm1 - arm2 and flips it in .g)
+        rec.update(effect_measure="SMD", effect=_num(row[".g"]), effect_se=_num(row[".g_se"]))
+        rec["note"] = _append(
+            rec["note"], "effect-only row: effect and effect_se are Metapsy .g and .g_se"
+        )
+        return None
+    for col, src in _STATS[form].items():
+        rec[col] = _num(row[src])
+    fractional = [c for c in ("n1", "n2") if rec[c] != "" and float(rec[c]) % 1]
+    if fractional:
+        col = fractional[0]
+        return f"{col} = {rec[col]} in the source is not a whole number of participants"
+    return None
+
+
+def _direction(rec: dict, row: pd.Series, db: str, form: str, directions: dict) -> None:
+    """The hand direction (``directions.csv``) if listed; the sign of an oriented ``.g`` against
+    the arm statistics in ``_gdir`` (for :func:`_consensus`)."""
+    stored = row.get(".g")
+    rec["_gdir"] = ""
+    if db in ORIENTED_G and isinstance(stored, float) and np.isfinite(stored) and stored:
+        raw = _raw_sign(rec) if form in ("msd", "change", "events") else 0.0
+        if raw:
+            rec["_gdir"] = "true" if np.sign(stored) == raw else "false"
+    key = (db, rec["instrument"], rec["outcome_type"])
+    if key in directions:
+        rec["higher_is_better"] = directions[key][0]
+        rec["direction_rule"] = "directions_table"
+
+
+def _usable(db: str, row: pd.Series, nodes: dict, reported: set[str]) -> tuple:
+    """(node pair, statistics form, timepoint) of a source row, or a str: why it is not used."""
+    node1, how1 = _node(nodes, db, row, "1")
+    node2, how2 = _node(nodes, db, row, "2")
+    if "unmapped" in (node1, node2):
+        return f"arm not mapped to a node ({how1 if node1 == 'unmapped' else how2})"
+    if node1 == node2:
+        return f"both arms map to node {node1!r}: no contrast between nodes"
+    form = row["stats_form"]
+    if f"{db}:{row['source_row']}" in reported:
+        form = "reported"  # the curated effect wins
+    otype = _text(row.get("outcome_type"))
+    stored = (row[".g"], row[".g_se"]) if (db, otype) in STORED_G else (np.nan, np.nan)
+    if form is None and np.isfinite(stored).all():
+        form = "stored_g"
+    if form is None:
+        return "no complete statistics group (means/SDs/n, change scores, events or precalc)"
+    timepoint = row["timepoint"] or TIMEPOINT_FROM_METADATA.get(db)
+    if timepoint is None:
+        return f"timepoint {_text(row.get('time'))!r} not in the project's vocabulary"
+    return (node1, node2), form, timepoint
+
+
 def _rows(
     db: str, folder: Path, nodes: dict, directions: dict, reported: set[str]
 ) -> tuple[list, list]:
@@ -189,141 +315,86 @@ def _rows(
     if got != commit:
         raise SystemExit(f"{folder}: commit {got!r} != expected {commit!r}; update COMMITS")
     frame = read_metapsy(folder)
-    where = f"metapsy:{db}@{commit[:7]}"
+    notes = {ot: _stored_g_note(frame, d, ot) for d, ot in STORED_G if d == db}
     out, excluded = [], []
     for _, row in frame.iterrows():
-        loc = f"{where} row {row['source_row']}"
-
-        def drop(reason: str, row=row, loc=loc) -> None:
+        use = _usable(db, row, nodes, reported)
+        rec = None
+        if not isinstance(use, str):
+            pair, form, timepoint = use
+            rec = _record(db, row, pair, form, timepoint)
+            use = _statistics(rec, row, db, form, notes)
+        if use is not None:
             excluded.append(
                 {
                     "database": db,
-                    "source": loc,
+                    "source": f"metapsy:{db}@{commit[:7]} row {row['source_row']}",
                     "study": row["study"],
                     "arms": f"{_key(row, '1')} vs {_key(row, '2')}",
                     "what": f"{_text(row.get('outcome_type')) or 'msd'} "
                     f"{_text(row.get('instrument'))}".strip(),
-                    "reason": reason,
+                    "reason": use,
                 }
             )
-
-        node1, how1 = _node(nodes, db, row, "1")
-        node2, how2 = _node(nodes, db, row, "2")
-        if "unmapped" in (node1, node2):
-            drop(f"arm not mapped to a node ({how1 if node1 == 'unmapped' else how2})")
             continue
-        if node1 == node2:
-            drop(f"both arms map to node {node1!r}: no contrast between nodes")
-            continue
-        form = row["stats_form"]
-        if f"{db}:{row['source_row']}" in reported:
-            form = "reported"  # the curated effect wins; filled in by _curated
-        if form is None:
-            drop("no complete statistics group (means/SDs/n, change scores, events or precalc)")
-            continue
-        timepoint = row["timepoint"] or TIMEPOINT_FROM_METADATA.get(db)
-        if timepoint is None:
-            drop(f"timepoint {_text(row.get('time'))!r} not in the project's vocabulary")
-            continue
-        rec = dict.fromkeys(COLUMNS, "")
-        study = str(row["study"])
-        rec.update(
-            row_id=f"{db}:{row['source_row']}",
-            database=db,
-            condition_group=NETWORKS[db],
-            study_id=f"{db}:{study}",
-            study=study,
-            year=_num(row["year"]) if "year" in row else _label_year(study),
-            year_source="year" if "year" in row else "study label",
-            rob=_text(_rob(row)),
-            format=_text(row.get("format")),
-            arm1=_key(row, "1"),
-            arm2=_key(row, "2"),
-            node1=node1,
-            node2=node2,
-            instrument=_text(row.get("instrument")),
-            outcome_type=_text(row.get("outcome_type")) or form,
-            rater=row["rater"] or "not_reported",
-            timepoint=timepoint,
-            time_weeks=_num(row.get("time_weeks")),
-            stats_form=form,
-            metapsy_g=_num(row.get(".g")),
-            metapsy_g_se=_num(row.get(".g_se")),
-            source=loc,
-        )
-        if not rec["year"]:
-            rec["year_source"] = ""
-        if form == "reported":
-            pass
-        elif form.startswith("precalc"):
-            if form != "precalc_g" or db not in ORIENTED_G:
-                drop(f"{form}: a precalculated effect whose orientation this database does not fix")
-                continue
-            # the stored .g repeats precalc_g oriented so that a positive value favours arm 1
-            # (ed-psyctr stores precalc_g as arm1 - arm2 and flips it in .g)
-            rec.update(effect_measure="SMD", effect=_num(row[".g"]), effect_se=_num(row[".g_se"]))
-            rec["note"] = "effect-only row: effect and effect_se are Metapsy .g and .g_se"
-        else:
-            for col, src in _STATS[form].items():
-                rec[col] = _num(row[src])
-            fractional = [c for c in ("n1", "n2") if rec[c] != "" and float(rec[c]) % 1]
-            if fractional:
-                col = fractional[0]
-                drop(f"{col} = {rec[col]} in the source is not a whole number of participants")
-                continue
-        # direction of the instrument: the hand table wins; else the sign of an oriented .g
-        key = (db, rec["instrument"], rec["outcome_type"])
-        stored = row.get(".g")
-        rec["_gdir"] = ""
-        if db in ORIENTED_G and isinstance(stored, float) and np.isfinite(stored) and stored:
-            raw = _raw_sign(rec) if form in ("msd", "change", "events") else 0.0
-            if raw:
-                rec["_gdir"] = "true" if np.sign(stored) == raw else "false"
-        if key in directions:
-            rec["higher_is_better"] = directions[key][0]
-            rec["direction_rule"] = "directions_table"
+        _direction(rec, row, db, form, directions)
         out.append(rec)
     return out, excluded
+
+
+def candidate_rows(metapsy_dir: Path, ds) -> tuple[pd.DataFrame, list]:
+    """Every usable source row of every network database (before the rules across rows and the
+    curated data), and the rows not usable, with the reason."""
+    nodes, directions = load_nodes(), _directions()
+    reported = reported_rows(ds, NETWORKS)
+    rows, excluded = [], []
+    for db in NETWORKS:
+        got, dropped = _rows(db, Path(metapsy_dir) / db, nodes, directions, reported)
+        rows += got
+        excluded += dropped
+    return pd.DataFrame(rows, columns=[*COLUMNS, "_gdir"]), excluded
 
 
 def _consensus(frame: pd.DataFrame) -> pd.DataFrame:
     """Direction from the sign of an oriented ``.g``: per database, instrument and outcome type,
     the direction most rows' ``.g`` show (``_gdir``); rows whose own ``.g`` disagrees get a note.
-    A tie leaves the direction unset (the row is then excluded)."""
+    A tie, or no row with a sign to show, leaves the direction unset (the row is then excluded
+    with the reason in ``_nodir``)."""
     keys = ["database", "instrument", "outcome_type"]
     sizes = frame[frame["_gdir"] != ""].groupby([*keys, "_gdir"]).size()
     signs = {k: g.droplevel(keys).sort_values(ascending=False) for k, g in sizes.groupby(keys)}
     todo = (frame["higher_is_better"] == "") & frame["database"].isin(ORIENTED_G)
+    frame["_nodir"] = ""
     for i in frame.index[todo]:
         key = tuple(frame.loc[i, keys])
         if key not in signs:
+            g, m1, m2 = frame.loc[i, ["metapsy_g", "mean1", "mean2"]]
+            this = f".g = {g or 'empty'}" + (f", arm means {m1} vs {m2}" if m1 else "")
+            frame.loc[i, "_nodir"] = (
+                "direction of the instrument not established: not in "
+                "data/network/directions.csv, and no row of this instrument and outcome type in "
+                "this database (whose .g is oriented) has a non-zero .g and a non-zero difference "
+                f"between the arms whose signs could show it (this row: {this})"
+            )
             continue
         counts = signs[key]
         if len(counts) > 1 and counts.iloc[0] == counts.iloc[1]:
+            frame.loc[i, "_nodir"] = (
+                "direction of the instrument not established: not in "
+                "data/network/directions.csv, and the signs of this instrument's oriented .g tie "
+                f"({counts.iloc[0]} vs {counts.iloc[1]} rows)"
+            )
             continue
         best = counts.index[0]
         frame.loc[i, "higher_is_better"] = best
         frame.loc[i, "direction_rule"] = f"metapsy_g_sign {counts.iloc[0]}/{counts.sum()}"
         if frame.loc[i, "_gdir"] not in ("", best):
-            frame.loc[i, "note"] = (
+            frame.loc[i, "note"] = _append(
+                frame.loc[i, "note"],
                 "this row's Metapsy .g has the sign opposite to its arm statistics under the "
-                "instrument's direction; the arm statistics are used"
+                "instrument's direction; the arm statistics are used",
             )
     return frame.drop(columns="_gdir")
-
-
-def _arm_ids(frame: pd.DataFrame) -> pd.DataFrame:
-    """Arm identifiers within a study; rows of one outcome that share arm 2 share ``arm2_id``."""
-    frame["arm1_id"] = frame["study_id"] + "|" + frame["arm1"]
-    frame["arm2_id"] = frame["study_id"] + "|" + frame["arm2"]
-    frame["outcome_id"] = (
-        frame["study_id"]
-        + "|"
-        + frame[["instrument", "outcome_type", "rater", "timepoint", "time_weeks"]].agg(
-            "|".join, axis=1
-        )
-    )
-    return frame
 
 
 def _join_measurements(frame: pd.DataFrame) -> pd.DataFrame:
@@ -366,194 +437,6 @@ def _join_measurements(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _network_db(source: str) -> str | None:
-    """The network database a curated row's ``source`` names (None: a report or another db)."""
-    if not source.startswith("metapsy:"):
-        return None
-    db = source.split(":", 1)[1].split("@", 1)[0]
-    return db if db in NETWORKS else None
-
-
-def _reported_rows(ds) -> set[str]:
-    """Row ids ``<db>:<row>`` of Metapsy rows whose curated row is a reported effect."""
-    o = ds.outcomes
-    rep = o[(o["stats_form"] == "reported") & (o["source_arm2_columns"] == "arm2")]
-    return {
-        f"{db}:{int(r.source_row1)}"
-        for r in rep.itertuples()
-        if (db := _network_db(str(r.source))) is not None
-    }
-
-
-def _curated(frame: pd.DataFrame, excluded: list, ds) -> tuple[pd.DataFrame, list]:
-    """Apply the curated PDT data: values, exclusions, and trials no network database holds."""
-    o = ds.outcomes
-    src = o["source"].astype(str)
-    in_net = src.map(_network_db).notna()
-    by_loc = {}
-    for r in o[in_net].itertuples():
-        db = _network_db(r.source)
-        if r.source_arm2_columns == "arm2":  # PDT vs the row's own arm 2
-            rows = {int(r.source_row1): "both"}
-        else:  # direct: arm 1 from the PDT row, arm 2 from the other active row's arm 1
-            rows = {int(r.source_row1): "arm1", int(r.source_row2): "arm2_as_arm1"}
-        for sr, role in rows.items():
-            by_loc.setdefault(f"{db}:{sr}", []).append((r, role))
-    frame = frame.copy()
-    idx = {rid: i for i, rid in enumerate(frame["row_id"])}
-    for rid, items in by_loc.items():
-        if rid not in idx:
-            continue
-        i = frame.index[idx[rid]]
-        ids = []
-        for r, role in items:
-            ids.append(r.effect_id)
-            vals = {
-                "n1": r.n1,
-                "mean1": r.mean1,
-                "sd1": r.sd1,
-                "events1": r.events1,
-                "n2": r.n2,
-                "mean2": r.mean2,
-                "sd2": r.sd2,
-                "events2": r.events2,
-            }
-            if role == "both" and r.stats_form == "reported":  # an effect, oriented: + = PDT
-                frame.loc[i, "stats_form"] = "reported"
-                frame.loc[i, "effect_measure"] = r.measure
-                frame.loc[i, "effect"] = _num(r.yi)
-                frame.loc[i, "effect_se"] = _num(np.sqrt(r.vi))
-                frame.loc[i, "note"] = (
-                    "effect-only row: effect and effect_se are the curated yi and sqrt(vi) "
-                    "(oriented so that a positive value favours arm 1)"
-                )
-            if role in ("both", "arm1"):
-                cols = (*_ARM1, *_ARM2) if role == "both" else _ARM1
-                for col in cols:
-                    frame.loc[i, col] = _num(vals[col])
-                frame.loc[i, "higher_is_better"] = "true" if r.higher_is_better else "false"
-                frame.loc[i, "direction_rule"] = "curated_instruments"
-                frame.loc[i, "trial_id"] = r.trial_id
-            else:  # the curated row's arm 2 is this row's arm 1
-                for a, b in zip(_ARM1, _ARM2, strict=True):
-                    frame.loc[i, a] = _num(vals[b])
-                if not frame.loc[i, "trial_id"]:
-                    frame.loc[i, "trial_id"] = r.trial_id
-        frame.loc[i, "curated_effect_ids"] = ";".join(sorted(set(ids)))
-    # every row of a curated trial carries its trial_id (other arms of the same trial)
-    trial_of = frame.loc[frame["trial_id"] != "", ["study_id", "trial_id"]].drop_duplicates()
-    frame = frame.drop(columns="trial_id").merge(trial_of, on="study_id", how="left")
-    frame["trial_id"] = frame["trial_id"].fillna("")
-    # source rows the curated data exclude
-    exc = ds.exclusions[ds.exclusions["source"].astype(str).str.startswith("metapsy:")]
-    for r in exc.itertuples():
-        db = r.source.split(":", 1)[1].split("@", 1)[0]
-        rid = f"{db}:{int(r.source_row)}"
-        hit = frame["row_id"] == rid
-        if hit.any():
-            row = frame[hit].iloc[0]
-            excluded.append(
-                {
-                    "database": db,
-                    "source": row["source"],
-                    "study": row["study"],
-                    "arms": f"{row['arm1']} vs {row['arm2']}",
-                    "what": f"{row['outcome_type']} {row['instrument']}".strip(),
-                    "reason": "excluded by the curated data (data/exclusions_metapsy.csv): "
-                    + r.reason,
-                }
-            )
-            frame = frame[~hit]
-    # curated trials that no network database holds
-    in_metapsy = set(o.loc[in_net, "trial_id"])
-    nodes = load_nodes()
-    arms = ds.arms.set_index("arm_id")
-    comps = ds.comparisons.set_index("comparison_id")
-    years = ds.trials.set_index("trial_id")["year"]
-    add = []
-    for r in o[~in_net].itertuples():
-        if r.trial_id in in_metapsy:
-            raise SystemExit(f"{r.effect_id}: trial also has Metapsy rows; reconcile by hand")
-        db = CURATED_NETWORK.get(r.condition)
-        if db is None:
-            excluded.append(
-                {
-                    "database": "",
-                    "source": r.source,
-                    "study": r.study,
-                    "arms": r.comparison_id,
-                    "what": str(r.instrument),
-                    "reason": f"curated trial of condition {r.condition!r}: none of the networks "
-                    "covers it",
-                }
-            )
-            continue
-        c = comps.loc[r.comparison_id]
-        a1, a2 = arms.loc[c["arm1_id"]], arms.loc[c["arm2_id"]]
-        node1 = nodes[("curated", "arm_class", a1["arm_class"])]
-        node2 = nodes[("curated", "arm_class", a2["arm_class"])]
-        where = r.source
-        if r.source.startswith("metapsy:"):  # a database that is no network
-            where = f"{r.source} row {int(r.source_row1)}"
-        elif isinstance(r.source_location, str):
-            where = f"{r.source} {r.source_location}".strip()
-        if "unmapped" in (node1, node2):
-            excluded.append(
-                {
-                    "database": db,
-                    "source": where,
-                    "study": r.study,
-                    "arms": r.comparison_id,
-                    "what": str(r.instrument),
-                    "reason": "curated arm class not mapped to a node (data/network_nodes.csv)",
-                }
-            )
-            continue
-        rec = dict.fromkeys(COLUMNS, "")
-        stats = {k: _num(getattr(r, k)) for k in (*_ARM1, *_ARM2)}
-        rec.update(stats)
-        rec.update(
-            row_id=f"curated:{r.effect_id}",
-            database=db,
-            condition_group=NETWORKS[db],
-            study_id=f"curated:{r.trial_id}",
-            study=r.study,
-            trial_id=r.trial_id,
-            year=_num(years[r.trial_id]),
-            year_source="curated data/trials.csv",
-            rob=_num(float(r.rob)) if re.fullmatch(r"[0-9.]+", str(r.rob)) else _text(r.rob),
-            format=_text(r.format),
-            arm1=str(a1["label"]),
-            arm2=str(a2["label"]),
-            node1=node1,
-            node2=node2,
-            instrument=str(r.instrument),
-            outcome_type=r.stats_form,
-            rater=r.rater,
-            timepoint=r.timepoint,
-            time_weeks=_num(r.time_weeks),
-            stats_form=r.stats_form,
-            higher_is_better="true" if r.higher_is_better else "false",
-            direction_rule="curated_instruments",
-            source=where,
-            curated_effect_ids=r.effect_id,
-        )
-        if r.stats_form == "reported":
-            rec.update(
-                effect_measure=r.measure,
-                effect=_num(r.yi),
-                effect_se=_num(np.sqrt(r.vi)),
-                note="effect-only row: effect and effect_se are the curated yi and sqrt(vi) "
-                "(oriented so that a positive value favours arm 1)",
-            )
-        add.append(rec)
-    if add:
-        extra = pd.DataFrame(add, columns=COLUMNS)
-        extra = _arm_ids(extra)
-        frame = pd.concat([frame, extra], ignore_index=True)
-    return frame, excluded
-
-
 def _shared_arms(frame: pd.DataFrame) -> pd.DataFrame:
     """Note the rows whose shared arm (same ``outcome_id`` and arm id) has different statistics
     on different rows; the arm keeps one id (one arm of one trial) and the note says so."""
@@ -580,36 +463,38 @@ def _shared_arms(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def build(metapsy_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The network table and its exclusions, from the Metapsy copies in ``metapsy_dir``."""
-    nodes = load_nodes()
-    directions = _directions()
-    ds = load()
-    reported = _reported_rows(ds)
-    rows, excluded = [], []
-    for db in NETWORKS:
-        got, dropped = _rows(db, Path(metapsy_dir) / db, nodes, directions, reported)
-        rows += got
-        excluded += dropped
-    frame = pd.DataFrame(rows, columns=[*COLUMNS, "_gdir"])
-    frame = _consensus(frame)
-    frame = _arm_ids(frame)
-    frame, excluded = _curated(frame, excluded, ds)
+#: Why a row of a database whose ``.g`` is not oriented has no direction.
+_NOT_ORIENTED = (
+    "direction of the instrument not established: not in data/network/directions.csv, and .g "
+    "of this database is not oriented"
+)
+
+
+def _directionless(frame: pd.DataFrame, excluded: list) -> pd.DataFrame:
+    """Rows with arm statistics but no direction go to ``excluded`` (reason from
+    :func:`_consensus`, or the database's ``.g`` is not oriented)."""
     effect_only = frame["stats_form"].isin(("precalc_g", "reported"))
     nodir = (frame["higher_is_better"] == "") & ~effect_only
-    for r in frame[nodir].itertuples():
-        excluded.append(
-            {
-                "database": r.database,
-                "source": r.source,
-                "study": r.study,
-                "arms": f"{r.arm1} vs {r.arm2}",
-                "what": f"{r.outcome_type} {r.instrument}".strip(),
-                "reason": "direction of the instrument not established (not in "
-                "data/network/directions.csv, and .g of this database is not oriented)",
-            }
-        )
-    frame = _shared_arms(_join_measurements(frame[~nodir]))
+    for _, r in frame[nodir].iterrows():
+        excluded.append(_excl(r, r["_nodir"] if r["_nodir"] else _NOT_ORIENTED))
+    return frame[~nodir]
+
+
+def build(metapsy_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The network table and its exclusions, from the Metapsy copies in ``metapsy_dir``."""
+    ds = load()
+    candidates, excluded = candidate_rows(metapsy_dir, ds)
+    frame, dropped, _ = duplicate_reports(candidates)
+    reason = {d["row_id"]: d["reason"] for d in dropped}
+    gone = candidates[candidates["row_id"].isin(reason)]
+    excluded += [_excl(r, reason[r["row_id"]]) for _, r in gone.iterrows()]
+    frame = _arm_ids(_consensus(frame))
+    frame, _ = separate_trials(frame)
+    frame = curated_values(frame, ds, NETWORKS)
+    frame = curated_exclusions(frame, excluded, ds)
+    frame = curated_only(frame, excluded, ds, NETWORKS)
+    frame = _directionless(frame, excluded)
+    frame = markers(_shared_arms(_join_measurements(frame)), ds)
     frame = frame[list(COLUMNS)].reset_index(drop=True)
     exc = pd.DataFrame(excluded, columns=EXCLUSION_COLUMNS)
     return frame, exc

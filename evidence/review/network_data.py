@@ -37,6 +37,7 @@ __all__ = [
     "NODES",
     "NODE_NAMES",
     "DATABASE_NAMES",
+    "FLAGS",
 ]
 
 #: Treatment nodes (psychotherapies, then controls).
@@ -138,8 +139,13 @@ COLUMNS = (
     *_EFFECT_COLUMNS,
     "source",
     "curated_effect_ids",
+    "add_on",
+    "flag",
+    "flag_reason",
     "note",
 )
+#: Values of ``flag`` (empty: not flagged), as in the curated data's ``flag``.
+FLAGS = ("suspect",)
 #: Columns of ``data/network/exclusions.csv``.
 EXCLUSION_COLUMNS = ("database", "source", "study", "arms", "what", "reason")
 
@@ -161,6 +167,7 @@ _REQUIRED = (
     "timepoint",
     "stats_form",
     "source",
+    "add_on",
 )
 _NUMERIC = (
     "year",
@@ -244,18 +251,89 @@ def load_nodes(path: str | Path | None = None) -> dict[tuple[str, str, str], str
     return out
 
 
+def _check_flags(frame: pd.DataFrame, name: str) -> None:
+    """``add_on`` is a boolean (turned into bool); ``flag`` is empty or one of :data:`FLAGS`,
+    and a flag needs its ``flag_reason`` (and a reason its flag)."""
+    bad = np.flatnonzero(~frame["add_on"].isin(("true", "false")))
+    if bad.size:
+        _fail(name, int(bad[0]), "add_on", "boolean", "must be true or false")
+    frame["add_on"] = frame["add_on"] == "true"
+    bad = np.flatnonzero(~frame["flag"].isin(("", *FLAGS)))
+    if bad.size:
+        _fail(name, int(bad[0]), "flag", "vocabulary", f"empty or one of {FLAGS}")
+    reason = frame["flag_reason"].str.strip() != ""
+    bad = np.flatnonzero((frame["flag"] != "") & ~reason)
+    if bad.size:
+        _fail(name, int(bad[0]), "flag_reason", "required", "a flagged row needs a flag_reason")
+    bad = np.flatnonzero((frame["flag"] == "") & reason)
+    if bad.size:
+        _fail(name, int(bad[0]), "flag", "flag has a reason", "flag_reason given without a flag")
+
+
+def _check_statistics(frame: pd.DataFrame, name: str) -> None:
+    """Each row's ``stats_form`` is known and its statistics fill it (n >= 2, SD > 0, events in
+    0..n, standard error > 0)."""
+    for i, form in enumerate(frame["stats_form"]):
+        if form not in _NEEDS:
+            _fail(name, i, "stats_form", "vocabulary", f"{form!r} not one of {tuple(_NEEDS)}")
+    for form, cols in _NEEDS.items():
+        rows = frame["stats_form"] == form
+        for col in cols:
+            miss = frame[col].isna() if col != "effect_measure" else frame[col] == ""
+            bad = np.flatnonzero(rows & miss)
+            if bad.size:
+                _fail(name, int(bad[0]), col, "statistics", f"{form} rows need {col}")
+    for n, e, sd in (("n1", "events1", "sd1"), ("n2", "events2", "sd2")):
+        bad = np.flatnonzero(frame[n] < 2)
+        if bad.size:
+            _fail(name, int(bad[0]), n, "minimum", "n must be at least 2")
+        bad = np.flatnonzero(frame[sd] <= 0)
+        if bad.size:
+            _fail(name, int(bad[0]), sd, "minimum", "SD must be positive")
+        bad = np.flatnonzero((frame[e] < 0) | (frame[e] > frame[n]))
+        if bad.size:
+            _fail(name, int(bad[0]), e, "range", "events must lie in 0..n")
+    bad = np.flatnonzero(frame["effect_se"] <= 0)
+    if bad.size:
+        _fail(name, int(bad[0]), "effect_se", "minimum", "standard error must be positive")
+
+
+def _check_ids(frame: pd.DataFrame, name: str) -> None:
+    """Unique ``row_id``; no two rows with the same arms and outcome; one node per arm id."""
+    dup = np.flatnonzero(frame["row_id"].duplicated())
+    if dup.size:
+        _fail(name, int(dup[0]), "row_id", "unique", f"{frame['row_id'].iloc[dup[0]]!r} repeated")
+    dup = np.flatnonzero(frame.duplicated(["outcome_id", "arm1_id", "arm2_id"]))
+    if dup.size:
+        _fail(name, int(dup[0]), "arm2_id", "unique", "two rows with the same arms and outcome")
+    arms = pd.concat(
+        [
+            frame[["arm1_id", "node1"]].set_axis(["arm", "node"], axis=1),
+            frame[["arm2_id", "node2"]].set_axis(["arm", "node"], axis=1),
+        ]
+    )
+    many = arms.groupby("arm")["node"].nunique()
+    if (many > 1).any():
+        arm = many[many > 1].index[0]
+        i = int(np.flatnonzero((frame["arm1_id"] == arm) | (frame["arm2_id"] == arm))[0])
+        _fail(name, i, "node1", "one node per arm", f"arm {arm!r} has several nodes")
+
+
 def load_network(path: str | Path | None = None) -> pd.DataFrame:
     """Read and validate ``data/network/comparisons.csv``.
 
     Returns a DataFrame with the columns :data:`COLUMNS`; numeric columns as floats,
-    ``higher_is_better`` as bool, text columns as str (empty string where missing).
+    ``higher_is_better`` and ``add_on`` as bool, text columns as str (empty string where
+    missing). ``flag`` (``"suspect"`` or empty, with ``flag_reason``) and ``add_on`` (PDT + X vs
+    X) carry the curated data's markers, so that analyses can leave such rows out.
 
     Raises
     ------
     DataValidationError
         Names the file, data row and column: a missing column, an empty required cell, a
         non-number in a numeric column, an unknown node or timepoint, a row whose statistics do
-        not fill its ``stats_form`` (or n < 2, SD <= 0, events outside 0..n), a malformed source
+        not fill its ``stats_form`` (or n < 2, SD <= 0, events outside 0..n), ``add_on`` not
+        true/false, a ``flag`` outside :data:`FLAGS` or without its reason, a malformed source
         locator, a duplicate ``row_id``, two rows with the same arms and outcome, or one arm id
         with two nodes.
 
@@ -266,6 +344,10 @@ def load_network(path: str | Path | None = None) -> pd.DataFrame:
     True
     >>> sorted(net["condition_group"].unique())[:3]
     ['anxiety', 'depression', 'eating']
+    >>> sorted(net.loc[net["add_on"], "trial_id"].unique())
+    ['amianto2011', 'fonagy2015', 'roten2017', 'wiborg1996']
+    >>> int((net["flag"] == "suspect").sum())
+    6
     """
     path = Path(path) if path else default_path() / "network" / "comparisons.csv"
     name = path.name
@@ -301,49 +383,12 @@ def load_network(path: str | Path | None = None) -> pd.DataFrame:
     if bad.size:
         _fail(name, int(bad[0]), "higher_is_better", "boolean", "must be true or false")
     frame["higher_is_better"] = hib.map({"true": True, "false": False}).astype("boolean")
+    _check_flags(frame, name)
     bad = np.flatnonzero(~frame["source"].map(lambda s: bool(_SOURCE.match(s))))
     if bad.size:
         _fail(name, int(bad[0]), "source", "locator", f"{frame['source'].iloc[bad[0]]!r}")
-    for i, form in enumerate(frame["stats_form"]):
-        if form not in _NEEDS:
-            _fail(name, i, "stats_form", "vocabulary", f"{form!r} not one of {tuple(_NEEDS)}")
-    for form, cols in _NEEDS.items():
-        rows = frame["stats_form"] == form
-        for col in cols:
-            miss = frame[col].isna() if col != "effect_measure" else frame[col] == ""
-            bad = np.flatnonzero(rows & miss)
-            if bad.size:
-                _fail(name, int(bad[0]), col, "statistics", f"{form} rows need {col}")
-    for n, e, sd in (("n1", "events1", "sd1"), ("n2", "events2", "sd2")):
-        bad = np.flatnonzero(frame[n] < 2)
-        if bad.size:
-            _fail(name, int(bad[0]), n, "minimum", "n must be at least 2")
-        bad = np.flatnonzero(frame[sd] <= 0)
-        if bad.size:
-            _fail(name, int(bad[0]), sd, "minimum", "SD must be positive")
-        bad = np.flatnonzero((frame[e] < 0) | (frame[e] > frame[n]))
-        if bad.size:
-            _fail(name, int(bad[0]), e, "range", "events must lie in 0..n")
-    bad = np.flatnonzero(frame["effect_se"] <= 0)
-    if bad.size:
-        _fail(name, int(bad[0]), "effect_se", "minimum", "standard error must be positive")
-    dup = np.flatnonzero(frame["row_id"].duplicated())
-    if dup.size:
-        _fail(name, int(dup[0]), "row_id", "unique", f"{frame['row_id'].iloc[dup[0]]!r} repeated")
-    dup = np.flatnonzero(frame.duplicated(["outcome_id", "arm1_id", "arm2_id"]))
-    if dup.size:
-        _fail(name, int(dup[0]), "arm2_id", "unique", "two rows with the same arms and outcome")
-    arms = pd.concat(
-        [
-            frame[["arm1_id", "node1"]].set_axis(["arm", "node"], axis=1),
-            frame[["arm2_id", "node2"]].set_axis(["arm", "node"], axis=1),
-        ]
-    )
-    many = arms.groupby("arm")["node"].nunique()
-    if (many > 1).any():
-        arm = many[many > 1].index[0]
-        i = int(np.flatnonzero((frame["arm1_id"] == arm) | (frame["arm2_id"] == arm))[0])
-        _fail(name, i, "node1", "one node per arm", f"arm {arm!r} has several nodes")
+    _check_statistics(frame, name)
+    _check_ids(frame, name)
     return frame
 
 

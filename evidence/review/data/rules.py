@@ -102,6 +102,8 @@ def _rule_outcome_references(t: dict, p: _Problems) -> None:
     out = t["outcomes"]
     _foreign(p, out, "comparison_id", t["comparisons"], "comparison_id", "comparison")
     _foreign(p, out, "instrument", t["instruments"], "instrument", "instrument in instruments.csv")
+    exc = t["exclusions"]
+    _foreign(p, exc, "duplicate_of", t["comparisons"], "comparison_id", "comparison")
 
 
 def _rule_outcome_forms(t: dict, p: _Problems) -> None:
