@@ -218,3 +218,19 @@ def test_graph_and_forest_name_nodes_for_readers():
     texts = {t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text"))}
     assert "usual care" in texts and "usual_care" not in texts
     plt.close("all")
+
+
+def test_every_network_section_has_the_suspect_and_add_on_scenarios(net):
+    """Issue 21: the network sections get the pairwise pages' scenarios: without suspect rows
+    (Bateman 2009 IIP, Heshmati 2023 WAI-d, Scheidt 2013 ...) and without add-on designs
+    (PDT + usual care vs usual care); where no row is dropped, the row says so."""
+    dep = network_report(net, "depression-psyctr").sensitivity.set_index("scenario")
+    panic = network_report(net, "panic-psyctr").sensitivity.set_index("scenario")
+    for s in (dep, panic):
+        assert {"without suspect rows", "without add-on designs (PDT + X vs X)"} <= set(s.index)
+    assert dep.loc["without suspect rows", "pdt_trials"] < dep.loc["all trials", "pdt_trials"]
+    addon = "without add-on designs (PDT + X vs X)"
+    assert panic.loc[addon, "pdt_trials"] == panic.loc["all trials", "pdt_trials"] - 1
+    assert panic.loc["without suspect rows", "note"] == (
+        "no row of this network is dropped by this rule"
+    )

@@ -257,16 +257,29 @@ def global_test(inc: pd.DataFrame) -> dict:
     }
 
 
-def _sensitivity(eff: pd.DataFrame, measure: str, method: str, reference: str) -> pd.DataFrame:
-    """PDT refitted on all trials, without waitlist-controlled trials, low risk of bias only."""
+def _sensitivity(
+    eff: pd.DataFrame,
+    measure: str,
+    method: str,
+    reference: str,
+    extra: dict[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """PDT refitted on all trials, without waitlist-controlled trials, low risk of bias only,
+    and the ``extra`` scenarios (effects computed from a subset of the rows: without suspect
+    rows, without add-on designs)."""
     wl = set(eff.loc[(eff["node_a"] == "waitlist") | (eff["node_b"] == "waitlist"), "study_id"])
     scen = {
         "all trials": eff,
         "without waitlist-controlled trials": eff[~eff["study_id"].isin(wl)],
         "low risk of bias only": eff[_low_rob(eff["rob"])],
+        **(extra or {}),
     }
+    none = {"note": "no row of this network is dropped by this rule"}
     return pd.DataFrame(
-        [{"scenario": k} | _refit_pdt(v, measure, method, reference) for k, v in scen.items()]
+        [
+            {"scenario": k} | (none if v is None else _refit_pdt(v, measure, method, reference))
+            for k, v in scen.items()
+        ]
     )
 
 

@@ -307,6 +307,28 @@ def _pdt_cbt(
     )
 
 
+#: Sensitivity scenarios of the network that drop rows before the effects are computed, as the
+#: pairwise pages do: row filter on ``data/network/comparisons.csv``.
+FLAG_SCENARIOS = {
+    "without suspect rows": lambda rows: rows["flag"] != "suspect",
+    "without add-on designs (PDT + X vs X)": lambda rows: ~rows["add_on"].astype(bool),
+}
+
+
+def _flag_scenarios(rows: pd.DataFrame, measure: str, timepoint: str, rho: float) -> dict:
+    """The network's effects without the rows each of :data:`FLAG_SCENARIOS` drops (None where
+    the rule drops no row of this network, so every section lists every scenario)."""
+    out = {}
+    for name, keep in FLAG_SCENARIOS.items():
+        mask = keep(rows)
+        out[name] = (
+            None
+            if mask.all()
+            else network_effects(rows[mask], measure=measure, timepoint=timepoint, rho=rho)
+        )
+    return out
+
+
 def network_report(
     net: pd.DataFrame,
     database: str,
@@ -368,7 +390,9 @@ def network_report(
         inconsistency=inc,
         decomposition=res.design_decomposition(tau2=0.0 if method == "FE" else "within"),
         transitivity=_transitivity(kept),
-        sensitivity=_sensitivity(eff, measure, method, res.reference),
+        sensitivity=_sensitivity(
+            eff, measure, method, res.reference, _flag_scenarios(rows, measure, timepoint, rho)
+        ),
         fragile=fragile,
         leave_one_out=loo,
     )

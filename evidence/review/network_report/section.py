@@ -158,8 +158,9 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
         display(format_table(rep.transitivity))
         display(
             Markdown(
-                "Sensitivity: without waitlist-controlled trials, and low risk of bias "
-                "only (score 4 of 4, or RoB 2 'low'):"
+                "Sensitivity: without waitlist-controlled trials, low risk of bias only "
+                "(score 4 of 4, or RoB 2 'low'), without rows flagged suspect, and without "
+                "add-on designs (PDT + X vs X, where PDT is added to the comparator):"
             )
         )
         display(format_table(rep.sensitivity, scale=scale))
