@@ -25,3 +25,17 @@ def test_licence_and_citation_exist():
     assert "MIT License" in (ROOT / "LICENSE").read_text()
     assert "cff-version" in (ROOT / "CITATION.cff").read_text()
     assert "MIT" in (ROOT / "README.md").read_text()
+
+
+def test_readme_python_examples_run_as_doctests():
+    """Every ``>>>`` example in the README gives the output it shows (issue 26)."""
+    import doctest
+
+    text = (ROOT / "README.md").read_text()
+    blocks = [b for b in re.findall(r"```python\n(.+?)```", text, flags=re.S) if ">>>" in b]
+    assert blocks, "the README has no doctest example"
+    parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for i, block in enumerate(blocks):
+        test = parser.get_doctest(block, {}, f"README block {i}", "README.md", 0)
+        runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0

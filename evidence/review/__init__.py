@@ -28,6 +28,7 @@ from .condition import (
     condition_analyses,
     headline,
     row_accounting,
+    trial_effects,
 )
 from .display import (
     show_comparisons,
@@ -106,6 +107,7 @@ __all__ = [
     "condition_analyses",
     "build_analyses",
     "row_accounting",
+    "trial_effects",
     "reference_comparison",
     "rho_sensitivity",
     "sensitivity_scenarios",

@@ -12,6 +12,7 @@ from .vocabulary import COMPARATOR_FAMILIES, CONDITION_GROUPS, CONDITION_NAMES
 
 __all__ = [
     "ConditionAnalyses",
+    "trial_effects",
     "headline",
     "condition_analyses",
     "build_analyses",
@@ -70,6 +71,31 @@ class ConditionAnalyses(dict):
     with ``rows``: the group's outcome rows and where each is pooled (:func:`row_accounting`)."""
 
     rows: pd.DataFrame | None = None
+
+    def effects(self) -> pd.DataFrame:
+        """The per-trial effects that enter the condition's pools, one row per trial comparison
+        and analysis (``analysis`` names it: measure and timepoint; positive favours PDT)."""
+        parts = [an.effects.assign(analysis=key) for key, an in self.items()]
+        if not parts:
+            return pd.DataFrame(columns=["analysis"])
+        out = pd.concat(parts, ignore_index=True)
+        return out[["analysis", *(c for c in out.columns if c != "analysis")]]
+
+
+def trial_effects(key: str, *, method: str = "REML", test: str = "knha", rho: float = 0.5):
+    """The per-trial effects of condition group ``key`` as its page pools them, in one call.
+
+    Examples
+    --------
+    >>> eff = trial_effects("depression")
+    >>> eff[["analysis", "study", "comparator_class", "yi"]].head(2).round(3)
+       analysis        study comparator_class     yi
+    0  SMD post  Cooper 2003              cbt  0.066
+    1  SMD post  Fonagy 2019              cbt  0.271
+    """
+    from .data import load
+
+    return condition_analyses(load(), key, method=method, test=test, rho=rho).effects()
 
 
 def build_analyses(

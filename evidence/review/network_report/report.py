@@ -179,6 +179,39 @@ class NetworkReport:
         )
         return "\n".join(lines)
 
+    def pdt_vs(self, node: str = "cbt") -> str:
+        """PDT vs ``node`` in one sentence, with the scale, the direction that favours PDT, the
+        interval, the prediction interval and how much of it is direct.
+
+        Examples
+        --------
+        >>> from evidence.review.network_data import load_network
+        >>> print(network_report(load_network(), "sad-psyctr").pdt_vs("cbt"))  # doctest: +ELLIPSIS
+        PDT vs CBT (sad-psyctr network, SMD; positive favours PDT): -0.18 [-0.77, 0.40], ...
+        """
+        from ..network_data import NODE_NAMES
+
+        if self.result is None:
+            return f"PDT vs {node}: {self.message}"
+        rows = self.pdt_table[self.pdt_table["node"] == node]
+        if rows.empty:
+            return f"PDT vs {node}: {node} is not connected to PDT in this network."
+        r = rows.iloc[0]
+        scale = "SMD" if self.measure == "SMD" else "log OR"
+        name = NODE_NAMES.get(node, node)
+        name = name if name.isupper() else name.lower()
+        where = (
+            "indirect only (no head-to-head trial)"
+            if r.k_direct == 0
+            else f"{100 * r.direct_share:.0f}% direct ({int(r.k_direct)} head-to-head "
+            f"trial{'' if r.k_direct == 1 else 's'})"
+        )
+        return (
+            f"PDT vs {name} ({self.database} network, {scale}; positive favours PDT): "
+            f"{r.estimate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}], prediction interval "
+            f"[{r.pi_low:.2f}, {r.pi_high:.2f}]; {where}."
+        )
+
     def __str__(self) -> str:
         return self.summary()
 
