@@ -238,3 +238,15 @@ def test_a_huge_cell_is_a_cell_size_problem_not_csv_syntax(tmp_path):
         load(folder)
     assert err.value.rule == "cell size" and err.value.file.endswith("trials.csv")
     assert "line 3" in str(err.value)
+
+
+def test_every_rule_that_fails_in_a_row_is_reported(tmp_path):
+    """Issue 26: a text value in n1 no longer hides a negative SD in the same row."""
+    folder = tmp_path / "data"
+    shutil.copytree(default_path(), folder)
+    _set_cell(folder, "outcomes_metapsy.csv", 3, "n1", "abc")
+    _set_cell(folder, "outcomes_metapsy.csv", 3, "sd1", "-2")
+    with pytest.raises(DataValidationError) as info:
+        load(folder)
+    got = [(p.row, p.column, p.rule) for p in info.value.problems]
+    assert got == [(3, "n1", "type number"), (3, "sd1", "SD > 0")]

@@ -137,7 +137,9 @@ def _read(path: Path, file: str, resource: dict, problems: _Problems) -> pd.Data
     problems.items[n_before:] = sorted(
         problems.items[n_before:], key=lambda q: (q.row or 0, order.get(q.column, -1))
     )
-    problems.skip |= {(p.file, p.row) for p in problems.items[n_before:] if p.row is not None}
+    for q in problems.items[n_before:]:
+        if q.row is not None:
+            problems.skip.setdefault((q.file, q.row), set()).add(q.column)
     key = resource["schema"].get("primaryKey")
     if key:
         problems.rows(

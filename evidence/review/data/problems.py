@@ -100,7 +100,8 @@ class _Problems:
     def __init__(self) -> None:
         self.items: list[Problem] = []
         self.raw: dict[str, pd.DataFrame] = {}  # display file name -> cells as written
-        self.skip: set[tuple[str, int]] = set()  # rows with a field-level problem
+        # (file, row) -> the columns with a field-level problem in that row
+        self.skip: dict[tuple[str, int], set[str]] = {}
 
     def add(
         self,
@@ -147,14 +148,15 @@ class _Problems:
     ) -> None:
         """One problem per row of ``frame`` where ``bad``; ``expected`` says what the rule wants.
 
-        Rows that already have a field-level problem (wrong type, missing required value) are
-        not checked again, so one typo gives one message.
+        A cell that already has a field-level problem (wrong type, missing required value) is
+        not checked again, so one typo gives one message; the row's other cells still are, so
+        every rule that fails in a row is reported (a text ``n1`` does not hide a negative SD).
         """
         mask = np.asarray(bad, dtype=bool)
         for i in np.flatnonzero(mask):
             r = frame.iloc[i]
             file, row = r["_file"], int(r["_row"])
-            if (file, row) in self.skip:
+            if column in self.skip.get((file, row), ()):
                 continue
             shown = str(got.iloc[i]) if got is not None else self.value(file, row, column)
             line = int(r["_line"]) if "_line" in r else None
