@@ -9,6 +9,9 @@ the arms by the script's documented rules, X the contrast design without the ref
   method = "REML")`` with tau^2 polished on metafor's own restricted log-likelihood
 * node-splitting: the same with ``mods = cbind(X, alpha)`` per comparison
 * design-by-treatment: ``mods = cbind(X, interaction columns), btt = interaction columns``
+* contrasts of multi-arm studies in other orientations (``REF["oriented"]``): the same models
+  (and netsplit) with ``random = ~ 1 | row, R = list(row = Rmat)``, Rmat the random-effects
+  correlations
 """
 
 from __future__ import annotations
@@ -592,3 +595,238 @@ def test_design_decomposition_agrees_with_the_design_by_treatment_model(fits):
     assert within.tau2 > 0 and within.q.loc["total", "q"] < dec.q.loc["total", "q"]
     with pytest.raises(ValueError, match="tau2"):
         res.design_decomposition(tau2=-1)
+
+
+# ------------------------------------------------------------ edges of the input (issues 23 and 27)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"treatment": ["A", None, "A", "B"]}, "column 'treatment': missing value at row 1"),
+        ({"treatment": ["A", "B", np.nan, "B"]}, "column 'treatment': missing value at row 2"),
+        ({"study": [1, 1, np.nan, np.nan]}, "column 'study': missing value at row 2"),
+    ],
+)
+def test_network_from_arms_refuses_missing_labels(change, match):
+    arms = pd.DataFrame(
+        {"study": [1, 1, 2, 2], "treatment": ["A", "B", "A", "B"], "events": [1, 2, 3, 4]}
+    ).assign(n=10, **change)
+    with pytest.raises(ValueError, match=match):
+        network_from_arms(arms, measure="OR")
+
+
+def test_network_from_arms_refuses_an_empty_frame():
+    arms = pd.DataFrame({"study": [], "treatment": [], "events": [], "n": []})
+    with pytest.raises(ValueError, match="data has no rows"):
+        network_from_arms(arms, measure="OR")
+
+
+def test_labels_that_print_alike_are_refused():
+    """1 and "1" were merged into one treatment (and one study)."""
+    with pytest.raises(ValueError, match=r"labels 1 \(int, treat1 row 0\) and '1' \(str, treat2"):
+        ev.network([0.1, 0.2], [0.1, 0.1], [1, "B"], ["A", "1"], ["s1", "s2"])
+    with pytest.raises(ValueError, match=r"labels 2 \(int, study row 1\) and '2' \(str, study"):
+        ev.network([0.1, 0.2, 0.3], [0.1] * 3, ["B"] * 3, ["A"] * 3, ["1", 2, "2"])
+    with pytest.raises(ValueError, match=r"1 \(int, treat1 row 0\) and 1.0 .*are equal but"):
+        ev.network([0.1, 0.2], [0.1, 0.1], [1, 1.0], ["A", "A"], [1, 2])
+    arms = pd.DataFrame(
+        {"study": [1, 1, 2, 2], "treatment": ["1", "B", 1, "B"], "events": [1, 2, 3, 4], "n": 10}
+    )
+    with pytest.raises(ValueError, match=r"column 'treatment' row 2\) both read as '1'"):
+        network_from_arms(arms, measure="OR")
+    # numbers of one kind, or labels of mixed types none of which print alike, are fine
+    res = ev.network([0.1, 0.2], [0.1, 0.1], [1, np.int64(1)], [0, 0], [1, 2], method="FE")
+    assert res.treatments == ("0", "1")
+    arms["treatment"] = ["A", "B", "A", 1]
+    assert network_from_arms(arms, measure="OR").treatments == ("1", "A", "B")
+
+
+@pytest.mark.parametrize(
+    ("cov", "match"),
+    [
+        # B-A and C-A with a negative covariance: var(A) = -0.01
+        ([[0.05, -0.01], [-0.01, 0.05]], r"negative variance \(-0.01\) for its arm 'A'"),
+        # positive definite, but var(A) = 0.06 > var(B-A) = 0.05: var(B) = -0.01
+        ([[0.05, 0.06], [0.06, 0.08]], r"negative variance \(-0.01\) for its arm 'B'"),
+    ],
+)
+def test_covariance_implying_a_negative_arm_variance_is_refused(cov, match):
+    cov = np.pad(np.array(cov), (0, 1))
+    cov[2, 2] = 0.1
+    with pytest.raises(ValueError, match=f"study 's1': its covariances imply a {match}"):
+        ev.network(
+            [0.1, 0.2, 0.3],
+            np.diag(cov),
+            ["B", "C", "C"],
+            ["A", "A", "B"],
+            ["s1", "s1", "s2"],
+            cov=cov,
+        )
+
+
+def test_negative_arm_variance_with_the_shared_arm_on_opposite_sides():
+    """B-A and A-C share A on opposite sides: their covariance is -var(A), so +0.01 implies
+    var(A) = -0.01; -0.01 is the valid covariance."""
+    args = ([0.1, 0.2], [0.05, 0.05], ["B", "A"], ["A", "C"], ["s1", "s1"])
+    with pytest.raises(ValueError, match=r"negative variance \(-0.01\) for its arm 'A'"):
+        ev.network(*args, cov=np.array([[0.05, 0.01], [0.01, 0.05]]))
+    ev.network(*args, cov=np.array([[0.05, -0.01], [-0.01, 0.05]]), method="FE")
+
+
+@pytest.mark.parametrize(
+    ("yi", "vi", "match"),
+    [
+        ([1e200, 0.2], [0.1, 0.1], r"study '1': yi = 1e\+200 at row 0 is outside the range"),
+        ([0.1, -1e120], [0.1, 0.1], r"study '2': yi = -1e\+120 at row 1"),
+        ([0.1, 0.2], [0.1, 1e300], r"study '2': vi = 1e\+300 at row 1"),
+        ([0.1, 0.2], [1e-300, 0.1], r"study '1': vi = 1e-300 at row 0"),
+    ],
+)
+def test_values_too_large_for_the_fit_are_refused(yi, vi, match):
+    """yi = 1e200 overflowed (inf - inf in Q) and returned an estimate of 5e199."""
+    with pytest.raises(ValueError, match=match):
+        ev.network(yi, vi, ["B", "B"], ["A", "A"], [1, 2])
+
+
+def test_level_is_checked():
+    """level = 150 gave NaN intervals and 0.95 a 0.95% interval; the level is pool's
+    (evidence.meta.checks.check_level): 0.95 is read as 95% as metafor and pool do."""
+    args = ([0.5, 0.3, 0.2], [0.04, 0.05, 0.06], ["B", "C", "C"], ["A", "A", "B"], [1, 2, 3])
+    for bad in (150, 100, 0.3, -95, float("nan")):
+        with pytest.raises(ValueError, match="level must be a percentage"):
+            ev.network(*args, level=bad)
+    want = ev.network(*args, level=95).effects
+    pd.testing.assert_frame_equal(ev.network(*args, level=0.95).effects, want)
+    assert ev.network(*args, level=0.95).level == 95.0
+    net = REF["networks"]["senn2013"]
+    with pytest.raises(ValueError, match="level must be a percentage"):
+        network_from_arms(pd.DataFrame(net["arms"]), measure="MD", method="FE", level=150)
+
+
+def test_pandas_series_with_different_indexes_are_refused():
+    """They were paired by position (pool refuses them: evidence.meta.pooling.check_aligned),
+    and so was a DataFrame cov."""
+    c = pd.DataFrame(REF["saturated"]["loop"]["contrasts"])
+    args = {k: c[k] for k in ("yi", "vi", "treat1", "treat2", "study")}
+    ref = ev.network(*args.values(), method="FE")
+    for name in args:
+        moved = dict(args, **{name: args[name].iloc[::-1]})
+        with pytest.raises(ValueError, match=rf"\b{name}\b.* pandas .* with different indexes"):
+            ev.network(*moved.values(), method="FE")
+    # the same index (any labels) is fine; a DataFrame cov must carry it too
+    same = {k: v.set_axis(list("wxyz")) for k, v in args.items()}
+    np.testing.assert_array_equal(ev.network(*same.values(), method="FE").beta, ref.beta)
+    cov = pd.DataFrame(np.diag(c["vi"]), index=list("wxyz"), columns=list("wxyz"))
+    got = ev.network(*same.values(), cov=cov, method="FE")
+    np.testing.assert_array_equal(got.beta, ref.beta)
+    with pytest.raises(ValueError, match=r"and cov are pandas objects with different indexes"):
+        ev.network(*same.values(), cov=cov.iloc[::-1, ::-1], method="FE")
+
+
+# ------------------------------------ random-effects correlation of contrasts in any orientation
+
+ORIENTED = REF["oriented"]["multiarm"]
+
+
+def _oriented(method, **kwargs):
+    c = ORIENTED["contrasts"]
+    return ev.network(
+        c["yi"],
+        c["vi"],
+        c["treat1"],
+        c["treat2"],
+        c["study"],
+        cov=np.array(ORIENTED["V"], dtype=float),
+        reference=ORIENTED["reference"],
+        method=method,
+        **kwargs,
+    )
+
+
+def test_oriented_correlation_matrix_is_the_scripts():
+    """R (1/2 for a shared arm on the same side, -1/2 on opposite sides, 0 for none) equals the
+    matrix the script gave rma.mv as R = list(row = Rmat)."""
+    res = _oriented("REML")
+    got = np.zeros((res.n_contrasts, res.n_contrasts))
+    for idx, _, R in res._blocks.groups:
+        got[idx[:, :, None], idx[:, None, :]] = R
+    np.testing.assert_array_equal(got, np.array(ORIENTED["R"], dtype=float))
+    assert {-0.5, 0.0, 0.5} <= set(np.unique(got))
+    assert "rho = 1/2, -1/2 or 0 in multi-arm studies" in res.methods_text()
+
+
+def test_oriented_multi_arm_studies_match_metafor():
+    """A three-arm study as B-A and A-C, a four-arm one as the path B-A, C-B, D-C (rma.mv with
+    R = list(row = Rmat)); with +1/2 for every pair REML gave tau^2 = 0.0318 and B vs A 0.245
+    (metafor 0.0377 and 0.285). The common-effect fit (no R) checks the data given to metafor.
+    Node-split, design-by-treatment and netsplit (its SIDDE refits too) use the same R."""
+    for method in ("REML", "FE"):
+        _check_oriented(method)
+
+
+def _check_oriented(method: str) -> None:
+    ref, res = ORIENTED[method], _oriented(method)
+    for col in ("estimate", "se", "pvalue", "ci_low", "ci_high", "pi_low", "pi_high"):
+        _close(res.effects[col], ref[col], f"oriented {method} {col}")
+    _close(res.vcov, np.array(ref["vcov"]), f"oriented {method} vcov")
+    _close(res.tau2, ref["tau2"], f"oriented {method} tau2")
+    _close(res.q, ref["q"], f"oriented {method} Q")
+    sp = res.split()
+    assert list(zip(sp["treat1"], sp["treat2"], strict=True)) == [
+        (r["treat1"], r["treat2"]) for r in ref["split"]
+    ]
+    for r, row in zip(ref["split"], sp.itertuples(), strict=True):
+        what = f"oriented {method} split {r['treat1']} vs {r['treat2']}"
+        assert bool(row.identifiable) == r["identifiable"], what
+        if r["identifiable"]:
+            for key in ("direct", "direct_se", "indirect", "indirect_se", "difference", "tau2"):
+                _close(getattr(row, key), r[key], f"{what} {key}")
+            _close(row.pvalue, r["difference_pvalue"], f"{what} p")
+    inc, dbt = res.inconsistency(), ref["dbt"]
+    _close(inc.loc["within designs", "q"], dbt["q_within"], f"oriented {method} Q within")
+    assert inc.loc["between designs", "df"] == dbt["q_between_df"]
+    if method == "REML":
+        _close(inc.loc["wald (interaction)", "q"], dbt["wald"], "oriented REML QM")
+        _close(inc.loc["wald (interaction)", "tau2"], dbt["tau2"], "oriented REML QM tau2")
+    else:
+        _close(inc.loc["between designs", "q"], dbt["wald"], "oriented FE QM")
+    ns = res.netsplit()
+    assert len(ns) == len(ref["netsplit"])
+    for r, row in zip(ref["netsplit"], ns.itertuples(), strict=True):
+        what = f"oriented {method} netsplit {r['treat1']} vs {r['treat2']}"
+        assert (row.treat1, row.treat2, row.indirect_method) == (
+            r["treat1"],
+            r["treat2"],
+            r["indirect_method"],
+        ), what
+        for key in ("direct", "direct_se", "indirect", "indirect_se", "direct_share"):
+            _close(getattr(row, key), r[key], f"{what} {key}")
+
+
+@pytest.mark.parametrize("method", ["DL", "REML"])
+@pytest.mark.parametrize("name", ["hasselblad1998", "senn2013"])
+def test_turning_a_contrast_round_does_not_change_the_fit(name, method):
+    """Giving the second contrast of every multi-arm study the other way round (yi -> -yi,
+    treat1 <-> treat2, its covariances negated) is the same data: the same fit."""
+    net = REF["networks"][name]
+    c = pd.DataFrame(net["contrasts"])
+    V = np.array(net["V"], dtype=float)
+    flip = (c.groupby("study").cumcount() == 1).to_numpy()
+    assert flip.any()
+    s = np.where(flip, -1.0, 1.0)
+    args = dict(reference=net["reference"], method=method)
+    a = ev.network(c["yi"], c["vi"], c["treat1"], c["treat2"], c["study"], cov=V, **args)
+    b = ev.network(
+        s * c["yi"],
+        c["vi"],
+        np.where(flip, c["treat2"], c["treat1"]),
+        np.where(flip, c["treat1"], c["treat2"]),
+        c["study"],
+        cov=V * np.outer(s, s),
+        **args,
+    )
+    assert b.tau2 == pytest.approx(a.tau2, rel=1e-9, abs=1e-12)
+    np.testing.assert_allclose(b.beta, a.beta, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(b.vcov, a.vcov, rtol=0, atol=1e-10)
+    assert b.q == pytest.approx(a.q, rel=1e-10)

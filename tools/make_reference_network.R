@@ -2,6 +2,9 @@
 # metafor's rma.mv: the contrast-based model of the metafor NMA examples (common effect, and REML
 # with random = ~ comp | study, rho = 1/2), the node-splitting model (an indicator moderator per
 # split comparison) and the design-by-treatment interaction model (interaction moderators).
+# Contrasts of a multi-arm study given in other orientations than "arm minus baseline" (the
+# "oriented" entries, issue 23) use random = ~ 1 | row with the known correlation matrix
+# R = list(row = Rmat) instead of rho = 1/2 (see re_cor() below).
 #
 # Usage: Rscript tools/make_reference_network.R [OUTPUT_JSON]
 #        (default tests/reference/network.json; run from the repository root, because the
@@ -88,24 +91,39 @@ design_matrix <- function(d, lev) {
 # metafor's own restricted log-likelihood (logLik of rma.mv with tau2 fixed) with optimize()
 # (tol 1e-12) on [0, 2 tau^2_nlminb + 0.01], and the model is refitted with that tau^2 fixed. A
 # flat likelihood still limits tau^2 to about 1e-8.
-fit_nma <- function(d, V, X, method, btt = NULL, test = "z") {
+#
+# With Rmat (the random-effects correlation matrix of the contrasts, from re_cor()) the random
+# effects are random = ~ 1 | row, R = list(row = Rmat): tau^2 is then rma.mv's sigma2 (tau2_of).
+fit_nma <- function(d, V, X, method, btt = NULL, test = "z", Rmat = NULL) {
   d$comp <- paste(d$treat1, d$treat2, sep = "-")
   if (method == "FE") {
     return(rma.mv(d$yi, V, mods = X, intercept = FALSE, method = "FE", btt = btt, test = test))
   }
   fit <- function(t2 = NA, ...) {
+    if (!is.null(Rmat)) {
+      d$row <- factor(rownames(Rmat), levels = rownames(Rmat))
+      return(rma.mv(d$yi, V, mods = X, intercept = FALSE, random = ~ 1 | row,
+                    R = list(row = Rmat), data = d, method = method, control = ctrl, btt = btt,
+                    sigma2 = t2, test = test, ...))
+    }
     rma.mv(d$yi, V, mods = X, intercept = FALSE, random = ~ comp | study, rho = 1 / 2,
            data = d, method = method, control = ctrl, btt = btt, tau2 = t2, test = test, ...)
   }
   # saturated (no residual degree of freedom): the REML likelihood is flat in tau^2, which is not
   # identifiable; metafor's rma.mv then returns tau^2 = 0, and so does this reference
   if (nrow(d) == ncol(X)) return(fit(0))
-  t0 <- fit()$tau2
+  t0 <- tau2_of(fit())
   ll <- function(t2) c(logLik(fit(t2)))
   opt <- optimize(ll, c(0, 2 * t0 + 0.01), maximum = TRUE, tol = 1e-12)
   best <- if (opt$objective >= ll(t0)) opt$maximum else t0
   if (ll(0) >= ll(best)) best <- 0
   fit(best)
+}
+
+# tau^2 of a fit: tau2 of random = ~ comp | study, sigma2 of random = ~ 1 | row (Rmat), 0 for FE
+tau2_of <- function(res) {
+  if (isTRUE(res$withS) && !isTRUE(res$withG)) return(res$sigma2)
+  if (is.null(res$tau2)) 0 else res$tau2
 }
 
 summ <- function(res, lev) {
@@ -117,7 +135,7 @@ summ <- function(res, lev) {
        pi_low = if (is.null(pr$pi.lb)) pr$ci.lb else pr$pi.lb,
        pi_high = if (is.null(pr$pi.ub)) pr$ci.ub else pr$pi.ub,
        vcov = unname(split(vcov(res)[1:p, 1:p], seq_len(p))),
-       tau2 = if (is.null(res$tau2)) 0 else res$tau2, q = res$QE, q_df = res$k - res$p,
+       tau2 = tau2_of(res), q = res$QE, q_df = res$k - res$p,
        q_pvalue = res$QEp)
 }
 
@@ -125,7 +143,7 @@ summ <- function(res, lev) {
 # a study that contains both A and B (+1 where A is treat1, -1 where A is treat2): the direct
 # A-vs-B evidence gets its own parameter (A's arm shifted by alpha, B and any other arms of those
 # studies consistent), so indirect = d_A - d_B and direct = d_A - d_B + alpha.
-node_split <- function(d, V, X, lev, method) {
+node_split <- function(d, V, X, lev, method, Rmat = NULL) {
   p <- length(lev) - 1
   arms <- lapply(split(d, d$study), function(s) unique(c(s$treat1, s$treat2)))
   out <- list()
@@ -142,7 +160,7 @@ node_split <- function(d, V, X, lev, method) {
       out[[length(out) + 1]] <- row
       next
     }
-    res <- fit_nma(d, V, Xs, method)
+    res <- fit_nma(d, V, Xs, method, Rmat = Rmat)
     cc <- c(as.numeric(lev[-1] == A) - as.numeric(lev[-1] == B), 0)
     cd <- c(cc[1:p], 1)
     vb <- vcov(res)
@@ -155,7 +173,7 @@ node_split <- function(d, V, X, lev, method) {
     row$difference <- b[p + 1]
     row$difference_se <- res$se[p + 1]
     row$difference_pvalue <- res$pval[p + 1]
-    row$tau2 <- if (is.null(res$tau2)) 0 else res$tau2
+    row$tau2 <- tau2_of(res)
     out[[length(out) + 1]] <- row
   }
   out
@@ -169,9 +187,9 @@ node_split <- function(d, V, X, lev, method) {
 # (from its contrasts by least squares, variance l' V l) at the network's tau^2 (fixed);
 # indirect = the network refitted without every study holding both treatments (SIDDE), or, when
 # that no longer connects them, back-calculated from network and direct (P = var net / var dir).
-netsplit_ref <- function(d, V, X, lev, method) {
-  full <- fit_nma(d, V, X, method)
-  tau2 <- if (is.null(full$tau2)) 0 else full$tau2
+netsplit_ref <- function(d, V, X, lev, method, Rmat = NULL) {
+  full <- fit_nma(d, V, X, method, Rmat = Rmat)
+  tau2 <- tau2_of(full)
   b <- c(full$beta)
   vb <- vcov(full)
   arms <- lapply(split(d, d$study), function(s) unique(c(s$treat1, s$treat2)))
@@ -201,7 +219,8 @@ netsplit_ref <- function(d, V, X, lev, method) {
     lev_s <- lev[lev %in% c(ds$treat1, ds$treat2)]
     Xs <- if (nrow(ds) > 0) design_matrix(ds, lev_s) else NULL
     if (A %in% lev_s && B %in% lev_s && qr(Xs)$rank == ncol(Xs)) {
-      fs <- fit_nma(ds, V[keep, keep, drop = FALSE], Xs, method)
+      Rs <- if (is.null(Rmat)) NULL else Rmat[keep, keep, drop = FALSE]
+      fs <- fit_nma(ds, V[keep, keep, drop = FALSE], Xs, method, Rmat = Rs)
       cs <- as.numeric(lev_s[-1] == A) - as.numeric(lev_s[-1] == B)
       row$indirect <- sum(cs * c(fs$beta))
       row$indirect_se <- sqrt(c(t(cs) %*% vcov(fs) %*% cs))
@@ -257,7 +276,7 @@ decomp_ref <- function(d, V, X, lev) {
        heat = unname(split(heat, seq_len(nrow(heat)))))
 }
 
-dbt <- function(d, V, X, lev, method) {
+dbt <- function(d, V, X, lev, method, Rmat = NULL) {
   arms <- lapply(split(d, d$study), function(s) sort(match(unique(c(s$treat1, s$treat2)), lev)))
   design <- sapply(arms, function(a) paste(lev[a], collapse = ":"))[as.character(d$study)]
   Z <- NULL
@@ -275,11 +294,11 @@ dbt <- function(d, V, X, lev, method) {
   }
   q_between_df <- ncol(keep) - ncol(X)
   res <- if (q_between_df > 0) fit_nma(d, V, unname(keep), method,
-                                      btt = (ncol(X) + 1):ncol(keep)) else NULL
+                                      btt = (ncol(X) + 1):ncol(keep), Rmat = Rmat) else NULL
   list(designs = length(unique(design)), q_between_df = q_between_df,
        q_within = if (is.null(res)) NA else res$QE,
        q_within_df = if (is.null(res)) NA else res$k - res$p,
-       tau2 = if (is.null(res) || is.null(res$tau2)) 0 else res$tau2,
+       tau2 = if (is.null(res)) 0 else tau2_of(res),
        wald = if (is.null(res)) NA else res$QM,
        wald_pvalue = if (is.null(res)) NA else res$QMp)
 }
@@ -338,6 +357,76 @@ saturated <- list(
                           V = matrix(c(0.05, 0.02, 0, 0.02, 0.06, 0, 0, 0, 0.04), 3),
                           kind = "a three-arm study and a two-arm study: saturated fit")
 )
+
+# ---- contrasts of multi-arm studies in any orientation (issue 23) -------------------------------
+# The random effect of contrast "t1 minus t2" of a study is theta_t1 - theta_t2, with independent
+# arm effects theta of variance tau^2 / 2, so the random-effects correlation of two contrasts of
+# one study is half the inner product of their arm incidences (+1 treat1, -1 treat2): +1/2 when
+# they share an arm on the same side (B-A and C-A, A-B and A-C), -1/2 when the shared arm is on
+# opposite sides (B-A and A-C), 0 when they share no arm (netmeta's B B' o E / 2). rma.mv's
+# rho = 1/2 gives +1/2 to every pair, so these fits give metafor the matrix itself:
+# random = ~ 1 | row, R = list(row = re_cor(d)) (one level of `row` per contrast; tau^2 is sigma2).
+re_cor <- function(d) {
+  lev <- sort(unique(c(d$treat1, d$treat2)), method = "radix")
+  B <- sapply(lev, function(t) (d$treat1 == t) - (d$treat2 == t))
+  Rmat <- (B %*% t(B)) / 2 * outer(d$study, d$study, "==")
+  dimnames(Rmat) <- list(paste0("r", seq_len(nrow(d))), paste0("r", seq_len(nrow(d))))
+  Rmat
+}
+
+# Contrasts given directly (yi = treat1 minus treat2) with the full V and the fits of
+# contrast_ref plus the design-by-treatment model and netsplit, all with R = re_cor(d).
+oriented_ref <- function(study, treat1, treat2, yi, V, reference, kind) {
+  others <- sort(setdiff(unique(c(treat1, treat2)), reference), method = "radix")
+  lev <- c(reference, others)
+  d <- data.frame(study = study, treat1 = treat1, treat2 = treat2, yi = yi, vi = diag(V),
+                  stringsAsFactors = FALSE)
+  X <- design_matrix(d, lev)
+  Rmat <- re_cor(d)
+  res <- list(kind = kind, reference = reference, treatments = lev, contrasts = as.list(d),
+              V = unname(split(V, seq_len(nrow(V)))), R = unname(split(Rmat, seq_len(nrow(V)))))
+  for (m in c("FE", "REML")) {
+    res[[m]] <- summ(fit_nma(d, V, X, m, Rmat = Rmat), lev)
+    res[[m]]$split <- node_split(d, V, X, lev, m, Rmat = Rmat)
+    res[[m]]$dbt <- dbt(d, V, X, lev, m, Rmat = Rmat)
+    res[[m]]$netsplit <- netsplit_ref(d, V, X, lev, m, Rmat = Rmat)
+  }
+  res
+}
+
+# Within-study covariances from arm variances: a contrast's variance is the sum of its two arms',
+# two contrasts sharing an arm have covariance +-(that arm's variance) (sign as in re_cor).
+arm_cov <- function(study, treat1, treat2, armvar) {
+  key1 <- paste(study, treat1)
+  key2 <- paste(study, treat2)
+  V <- outer(key1, key1, "==") * armvar[key1] - outer(key1, key2, "==") * armvar[key1] -
+    outer(key2, key1, "==") * armvar[key2] + outer(key2, key2, "==") * armvar[key2]
+  unname(V)
+}
+
+oriented <- local({
+  # s1: three arms given as B-A and A-C (A shared on opposite sides: correlation -1/2);
+  # s2: four arms given as the path B-A, C-B, D-C (-1/2, -1/2, and 0 for B-A with D-C);
+  # s3: three arms given as A-B and A-C (A shared on the same side: +1/2); eight two-arm studies
+  study <- c("s1", "s1", "s2", "s2", "s2", "s3", "s3", "s4", "s5", "s6", "s7", "s8", "s9",
+             "s10", "s11")
+  treat1 <- c("B", "A", "B", "C", "D", "A", "A", "B", "C", "D", "C", "D", "B", "C", "D")
+  treat2 <- c("A", "C", "A", "B", "C", "B", "C", "A", "A", "A", "B", "B", "A", "A", "C")
+  yi <- c(0.45, -0.20, 0.10, 0.55, -0.60, -0.05, -0.75, 0.62, 0.31, -0.15, 0.02, -0.48, 0.05,
+          0.88, -0.25)
+  armvar <- c("s1 A" = 0.02, "s1 B" = 0.03, "s1 C" = 0.025,
+              "s2 A" = 0.03, "s2 B" = 0.02, "s2 C" = 0.025, "s2 D" = 0.035,
+              "s3 A" = 0.02, "s3 B" = 0.03, "s3 C" = 0.04,
+              "s4 A" = 0.02, "s4 B" = 0.02, "s5 A" = 0.03, "s5 C" = 0.03,
+              "s6 A" = 0.025, "s6 D" = 0.025, "s7 B" = 0.035, "s7 C" = 0.035,
+              "s8 B" = 0.0225, "s8 D" = 0.0225, "s9 A" = 0.015, "s9 B" = 0.015,
+              "s10 A" = 0.025, "s10 C" = 0.025, "s11 C" = 0.04, "s11 D" = 0.04)
+  V <- arm_cov(study, treat1, treat2, armvar)
+  list(multiarm = oriented_ref(study, treat1, treat2, yi, V, "A",
+                               kind = paste("multi-arm studies given as B-A and A-C, as the path",
+                                            "B-A, C-B, D-C and as A-B and A-C, with eight",
+                                            "two-arm studies: random = ~ 1 | row, R = re_cor")))
+})
 
 hb <- dat.hasselblad1998
 hasselblad <- data.frame(study = hb$study, treatment = hb$trt, events = hb$xi, n = hb$ni,
@@ -399,7 +488,8 @@ ref <- list(
                                      paste("project data/: depression trials, Hedges g",
                                            "(positive favours treat1), arm classes"))
   ),
-  saturated = saturated
+  saturated = saturated,
+  oriented = oriented
 )
 
 writeLines(toJSON(ref, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null"), out)

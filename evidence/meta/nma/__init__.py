@@ -2,16 +2,21 @@
 
 The model is the one of R netmeta and of metafor's ``rma.mv`` NMA examples. Each row is one
 contrast ``treat1`` vs ``treat2`` of one study (``yi`` = treat1 minus treat2); a study with ``a``
-arms contributes ``a - 1`` contrasts against its baseline arm. With ``d`` the effects of every
-treatment against the reference (the *basic parameters*, ``d_reference = 0``)::
+arms contributes ``a - 1`` linearly independent contrasts (usually against its baseline arm, but
+any orientation will do). With ``d`` the effects of every treatment against the reference (the
+*basic parameters*, ``d_reference = 0``)::
 
     y = X d + u + e,   e ~ N(0, V),   u ~ N(0, tau^2 R)
 
 ``X`` has +1 in the column of treat1 and -1 in the column of treat2 (the reference column
-dropped), ``V`` is the within-study covariance (block diagonal by study) and ``R`` has 1 on the
-diagonal and 1/2 between two contrasts of one multi-arm study (one heterogeneity variance for
-every comparison, consistency within multi-arm studies: metafor
-``random = ~ comp | study, rho = 1/2``).
+dropped), ``V`` is the within-study covariance (block diagonal by study) and ``R`` the
+random-effects correlation: one heterogeneity variance for every comparison and consistency
+within multi-arm studies, i.e. the random effect of "t1 minus t2" is ``theta_t1 - theta_t2`` with
+independent arm effects of variance tau^2 / 2. So ``R`` has 1 on the diagonal and, for two
+contrasts of one study, +1/2 when they share an arm on the same side (B-A and C-A: every pair of
+contrasts against one baseline, metafor ``random = ~ comp | study, rho = 1/2``), -1/2 when the
+shared arm is on opposite sides (B-A and A-C) and 0 when they share no arm (netmeta's
+``B B' o E / 2``; given to metafor as ``random = ~ 1 | row, R = list(row = R)``).
 
 Estimators of tau^2 (method strings recorded in the result):
 

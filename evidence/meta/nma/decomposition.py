@@ -79,11 +79,10 @@ class DesignDecomposition:
 
 
 def _weighted(blocks, r: np.ndarray, tau2: float) -> np.ndarray:
-    """``W r`` for the within-study blocks at ``tau2`` (random-effects correlation 1/2)."""
+    """``W r`` for the within-study blocks at ``tau2`` (random-effects correlations R)."""
     out = np.empty_like(r)
-    for idx, V in blocks.groups:
-        b = idx.shape[1]
-        M = V + tau2 * 0.5 * (np.ones((b, b)) + np.eye(b))
+    for idx, V, R in blocks.groups:
+        M = V + tau2 * R
         out[idx] = np.linalg.solve(M, r[idx][..., None])[..., 0]
     return out
 

@@ -16,10 +16,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..checks import check_level
+from ..pooling import check_aligned
 from .inputs import (
     _check_contrast_rows,
     _check_cov,
     _check_study_blocks,
+    _labels,
     _name,
     _strings,
     _treatment_order,
@@ -64,7 +67,8 @@ def network(
     test : {"z", "t"}
         Wald z tests and normal intervals, or t with ``n - (T - 1)`` df (metafor ``test="t"``).
     level : float
-        Confidence (and prediction) level in percent.
+        Confidence (and prediction) level in percent; a proportion such as 0.95 is read as 95%
+        (as metafor and :func:`evidence.pool`; :func:`evidence.meta.checks.check_level`).
     measure : str, optional
         Name of the effect measure (``"OR"`` and other ratio measures are on the log scale).
 
@@ -75,11 +79,15 @@ def network(
     Raises
     ------
     ValueError
-        Unequal lengths, non-finite values, ``treat1 == treat2`` (naming the row), a multi-contrast
-        study without ``cov``, a study whose covariance block is singular or not positive
-        definite or whose contrasts are linearly dependent (naming the study), a ``cov`` with
-        non-zero entries between studies, a disconnected network (naming its components) or an
-        unknown reference, method or test.
+        Unequal lengths, pandas inputs (Series, a DataFrame ``cov``) with different indexes
+        (they would be paired by position), missing labels, labels of different types that
+        print alike (``1`` and ``"1"``), non-finite values or ``|yi|``, ``vi`` beyond 1e100 (or
+        ``vi`` below 1e-100), ``treat1 == treat2`` (naming the row), a multi-contrast study
+        without ``cov``, a study whose covariance block is singular or not positive definite,
+        implies a negative arm variance or whose contrasts are linearly dependent (naming the
+        study), a ``cov`` with non-zero entries between studies, a disconnected network (naming
+        its components), a level outside (1, 100) (or (0.5, 1) as a proportion) or an unknown
+        reference, method or test.
 
     Examples
     --------
@@ -98,15 +106,18 @@ def network(
     from ..pooling.checks import _vector
 
     y, v = _vector("yi", yi), _vector("vi", vi)
-    t1s, t2s, st = _strings("treat1", treat1), _strings("treat2", treat2), _strings("study", study)
+    check_aligned(yi=yi, vi=vi, treat1=treat1, treat2=treat2, study=study, cov=cov)
+    level = check_level(level)
+    t1s, t2s = _labels(treat1=treat1, treat2=treat2)
+    st = _strings("study", study)
     n = y.size
     _check_contrast_rows(y, v, t1s, t2s, st)
     treatments, i1, i2 = _treatment_order(t1s, t2s, reference)
     studies = list(dict.fromkeys(st))
     scode = np.array([studies.index(s) for s in st]) if n < 50 else pd.factorize(st)[0]
     full = _check_cov(cov, v, st, scode, studies)
-    blk = _Blocks.build(scode, full, v)
-    _check_study_blocks(blk, scode, studies, i1, i2, len(treatments))
+    blk = _Blocks.build(scode, full, v, (i1, i2))
+    _check_study_blocks(blk, scode, studies, i1, i2, treatments)
     X = np.zeros((n, len(treatments)))
     X[np.arange(n), i1] += 1
     X[np.arange(n), i2] -= 1
@@ -115,6 +126,8 @@ def network(
     fe = fit if method == "FE" else _gls(blk, X, y, 0.0)
     df = n - X.shape[1]
     q = fe["rwr"]
+    if not all(np.isfinite(x).all() for x in (fit["beta"], fit["vcov"], fit["tau2"], q)):
+        raise ValueError("the fit overflowed: yi, vi or cov are too extreme for double precision")
     return NetworkResult(
         yi=y,
         vi=v,
@@ -126,7 +139,7 @@ def network(
         measure=measure,
         method=method,
         test=test,
-        level=float(level),
+        level=level,
         k=len(studies),
         n_contrasts=n,
         beta=fit["beta"],
@@ -249,9 +262,10 @@ def network_from_arms(
     Raises
     ------
     ValueError
-        Unknown measure, a missing column, a study with fewer than two arms or two arms of one
-        treatment (naming the study), invalid arm statistics, and everything :func:`network`
-        raises.
+        Unknown measure, a missing column, no rows, a missing study or treatment label or labels
+        of different types that print alike (naming the column and the row), a study with fewer
+        than two arms or two arms of one treatment (naming the study), invalid arm statistics,
+        and everything :func:`network` raises.
 
     Examples
     --------
@@ -273,9 +287,11 @@ def network_from_arms(
         raise ValueError(f"network_from_arms: data lacks column(s) {missing}")
     cols = {study: "_study", treatment: "treatment", n: "n"}
     cols.update({mean: "mean", sd: "sd"} if measure != "OR" else {events: "events"})
+    if len(data) == 0:
+        raise ValueError("network_from_arms: data has no rows (give one row per arm)")
     arms = data[list(cols)].rename(columns=cols).reset_index(drop=True)
-    arms["_study"] = arms["_study"].astype(str)
-    arms["treatment"] = arms["treatment"].astype(str)
+    arms["_study"] = _strings(f"network_from_arms: column {study!r}", arms["_study"])
+    arms["treatment"] = _strings(f"network_from_arms: column {treatment!r}", arms["treatment"])
     for col in [c for c in ("n", "mean", "sd", "events") if c in arms]:
         vals = pd.to_numeric(arms[col], errors="coerce")
         bad = np.flatnonzero(~np.isfinite(vals.to_numpy(float)))

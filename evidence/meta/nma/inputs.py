@@ -14,15 +14,72 @@ import pandas as pd
 
 from .model import _Blocks
 
+#: Largest |yi| and vi (and 1 / vi) accepted: squares and weights up to 1e200 leave the fit's
+#: sums of squares room below the double-precision maximum (1.8e308).
+_HUGE = 1e100
 
-def _strings(name: str, x) -> np.ndarray:
+
+def _raw(name: str, x) -> np.ndarray:
     arr = np.asarray(x if hasattr(x, "__len__") else list(x), dtype=object)
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a one-dimensional sequence")
     missing = np.flatnonzero(pd.isna(arr))
     if missing.size:
-        raise ValueError(f"{name}: missing value at position {missing[0]}")
-    return arr.astype(str).astype(object)
+        raise ValueError(f"{name}: missing value at row {missing[0]}")
+    return arr
+
+
+def _labels(**columns) -> list[np.ndarray]:
+    """Each column as labels (strings), refusing missing values and labels that differ but
+    print alike (``1`` and ``"1"``) or are equal but print differently (``1`` and ``1.0``)
+    across all the columns given (naming both; see :func:`_strings`)."""
+    names = list(columns)
+    raws = [_raw(name, x) for name, x in columns.items()]
+    texts = [r.astype(str).astype(object) for r in raws]
+    raw, text = np.concatenate(raws), np.concatenate(texts)
+    try:
+        rc, tc = pd.factorize(raw)[0], pd.factorize(text)[0]
+    except TypeError:
+        raise ValueError(f"{', '.join(names)}: labels must be strings or numbers") from None
+    first = pd.DataFrame({"r": rc, "t": tc}).drop_duplicates()  # first row of each pair
+    same_text = first["t"].duplicated(keep=False).to_numpy()
+    same_value = first["r"].duplicated(keep=False).to_numpy()
+    if same_text.any() or same_value.any():
+        k0 = int(np.argmax(same_text | same_value))
+        key = "t" if same_text[k0] else "r"
+        rows = first[first[key] == first[key].iloc[k0]].index
+        i, j = int(rows[0]), int(rows[1])
+        col = np.repeat(np.arange(len(raws)), [r.size for r in raws])
+        start = np.r_[0, np.cumsum([r.size for r in raws])]
+
+        def show(k: int) -> str:
+            row = k - start[col[k]]
+            return f"{raw[k]!r} ({type(raw[k]).__name__}, {names[col[k]]} row {row})"
+
+        how = (
+            f"both read as {text[i]!r}"
+            if key == "t"
+            else f"are equal but read as {text[i]!r} and {text[j]!r}"
+        )
+        raise ValueError(
+            f"labels {show(i)} and {show(j)} {how}: give labels of one type (e.g. all strings)"
+        )
+    return texts
+
+
+def _strings(name: str, x) -> np.ndarray:
+    """One column of labels as strings (see :func:`_labels`).
+
+    Examples
+    --------
+    >>> _strings("study", [1, 2, 2]).tolist()
+    ['1', '2', '2']
+    >>> _strings("treat", [1, "1"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: labels 1 (int, treat row 0) and '1' (str, treat row 1) both read as '1': ...
+    """
+    return _labels(**{name: x})[0]
 
 
 def _components(treatments: list[str], t1: np.ndarray, t2: np.ndarray) -> list[list[str]]:
@@ -70,6 +127,15 @@ def _check_contrast_rows(
     bad = np.flatnonzero(~(v > 0))
     if bad.size:
         raise ValueError(f"study {st[bad[0]]!r}: sampling variance vi <= 0 at row {bad[0]}")
+    for name, x in (("yi", np.abs(y)), ("vi", v), ("vi", 1 / v)):
+        bad = np.flatnonzero(x > _HUGE)
+        if bad.size:
+            i = bad[0]
+            raise ValueError(
+                f"study {st[i]!r}: {name} = {float((y if name == 'yi' else v)[i]):g} at row {i} is "
+                f"outside the range the fit can square and invert (|yi| <= {_HUGE:g}, "
+                f"{1 / _HUGE:g} <= vi <= {_HUGE:g}); check its units"
+            )
 
 
 def _treatment_order(
@@ -135,10 +201,10 @@ def _check_study_blocks(
     studies: list,
     i1: np.ndarray,
     i2: np.ndarray,
-    n_treatments: int,
+    treatments: list[str],
 ) -> None:
-    """Raise when a multi-contrast study's covariance block is not positive definite or its
-    contrasts are linearly dependent (naming the study)."""
+    """Raise when a multi-contrast study's covariance block is not positive definite, its
+    contrasts are linearly dependent or it implies a negative arm variance (naming the study)."""
     for rows, block in blk.multi_contrast_studies():
         s = int(scode[rows[0]])
         try:
@@ -147,7 +213,7 @@ def _check_study_blocks(
             raise ValueError(
                 f"study {studies[s]!r}: its covariance block is singular or not positive definite"
             ) from None
-        D = np.zeros((rows.size, n_treatments))
+        D = np.zeros((rows.size, len(treatments)))
         D[np.arange(rows.size), i1[rows]] += 1
         D[np.arange(rows.size), i2[rows]] -= 1
         if np.linalg.matrix_rank(D) < rows.size:
@@ -155,3 +221,41 @@ def _check_study_blocks(
                 f"study {studies[s]!r}: its contrasts are linearly dependent (give a-1 "
                 "contrasts against one baseline arm for an a-arm study)"
             )
+        _check_arm_variances(block, D, studies[s], treatments)
+
+
+def _check_arm_variances(block: np.ndarray, D: np.ndarray, study, treatments: list[str]) -> None:
+    """Raise when the covariances of a study's contrasts imply a negative arm variance.
+
+    Two contrasts that share one arm have the covariance ``+var`` (the shared arm on the same
+    side: B-A and C-A) or ``-var`` (opposite sides: B-A and A-C) of that arm, so each such pair
+    implies the shared arm's variance ``sign * cov`` and the variance ``vi - sign * cov`` of the
+    contrast's other arm; both must be >= 0. ``D`` is the contrasts' arm incidence (+1 treat1,
+    -1 treat2).
+
+    Examples
+    --------
+    >>> D = np.array([[-1.0, 1, 0], [-1, 0, 1]])  # B-A and C-A
+    >>> C = np.array([[0.05, 0.06], [0.06, 0.08]])  # var(A) = 0.06 > vi = 0.05 of B-A
+    >>> _check_arm_variances(C, D, "s1", ["A", "B", "C"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: study 's1': its covariances imply a negative variance (-0.01) for its arm 'B' ...
+    """
+    sign = D @ D.T  # +-1 where two contrasts share one arm, 0 where none, 2 on the diagonal
+    i, j = np.nonzero(np.abs(sign) == 1)
+    shared = sign[i, j] * block[i, j]
+    other = np.diag(block)[i] - shared
+    bad = np.flatnonzero((shared < 0) | (other < 0))
+    if bad.size:
+        k = bad[0]
+        a, b = i[k], j[k]
+        s_arm = int(np.flatnonzero((D[a] != 0) & (D[b] != 0))[0])
+        o_arm = int(np.flatnonzero((D[a] != 0) & (D[b] == 0))[0])
+        arm, var = (s_arm, shared[k]) if shared[k] < 0 else (o_arm, other[k])
+        raise ValueError(
+            f"study {study!r}: its covariances imply a negative variance ({var:.4g}) for its arm "
+            f"{treatments[arm]!r} (rows {a} and {b} of the study: cov {block[a, b]:.4g} for the "
+            f"shared arm {treatments[s_arm]!r}, vi {block[a, a]:.4g}): not a covariance of "
+            "contrasts of one study"
+        )

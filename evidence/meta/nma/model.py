@@ -34,14 +34,22 @@ _GRID = 10.0 ** np.linspace(-8.0, 4.0, 48)
 
 @dataclass(frozen=True)
 class _Blocks:
-    """Row indices of each study, grouped by block size, with the within-study covariances."""
+    """Row indices of each study, grouped by block size, with the within-study covariances and
+    the random-effects correlations."""
 
-    groups: tuple[tuple[np.ndarray, np.ndarray], ...]  # (idx (S, b), V (S, b, b)) per size b
+    groups: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]  # (idx (S, b), V, R (S, b, b))
     mean_v: float
 
     @classmethod
-    def build(cls, study_codes: np.ndarray, cov: np.ndarray | None, v: np.ndarray) -> _Blocks:
-        """Blocks from the full covariance ``cov`` (or the variances ``v`` when it is None)."""
+    def build(
+        cls,
+        study_codes: np.ndarray,
+        cov: np.ndarray | None,
+        v: np.ndarray,
+        arms: tuple[np.ndarray, np.ndarray],
+    ) -> _Blocks:
+        """Blocks from the full covariance ``cov`` (or the variances ``v`` when it is None);
+        ``arms`` holds the treatment codes of treat1 and treat2 of every row (for R)."""
         order = np.argsort(study_codes, kind="stable")
         codes = study_codes[order]
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
@@ -53,14 +61,39 @@ class _Blocks:
                 V = v[idx][:, :, None]
             else:
                 V = cov[idx[:, :, None], idx[:, None, :]]
-            groups.append((idx, V))
+            groups.append((idx, V, _correlation(arms[0][idx], arms[1][idx])))
         return cls(tuple(groups), float(v.mean()))
 
     def multi_contrast_studies(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """(rows, covariance block) of every study with more than one contrast."""
         return [
-            (rows, V[j]) for idx, V in self.groups if idx.shape[1] > 1 for j, rows in enumerate(idx)
+            (rows, V[j])
+            for idx, V, _ in self.groups
+            if idx.shape[1] > 1
+            for j, rows in enumerate(idx)
         ]
+
+
+def _correlation(a1: np.ndarray, a2: np.ndarray) -> np.ndarray:
+    """Random-effects correlations R (S, b, b) of the contrasts of each study (contrast ``a1``
+    minus ``a2``, treatment codes of shape (S, b)): half the inner product of their arm
+    incidences.
+
+    1 on the diagonal; +1/2 for two contrasts whose shared arm is on the same side (B-A and C-A,
+    or A-B and A-C), -1/2 when it is on opposite sides (B-A and A-C), 0 when they share no arm:
+    the correlations of ``delta_i = theta_a - theta_b`` for arm effects ``theta`` with
+    variance tau^2 / 2 (netmeta's ``B B' o E / 2``).
+
+    Examples
+    --------
+    >>> _correlation(np.array([[1, 0, 4]]), np.array([[0, 2, 3]]))[0]
+    array([[ 1. , -0.5,  0. ],
+           [-0.5,  1. ,  0. ],
+           [ 0. ,  0. ,  1. ]])
+    """
+    same = (a1[:, :, None] == a1[:, None, :]).astype(float) + (a2[:, :, None] == a2[:, None, :])
+    cross = (a1[:, :, None] == a2[:, None, :]).astype(float) + (a2[:, :, None] == a1[:, None, :])
+    return 0.5 * (same - cross)
 
 
 def _gls(blocks: _Blocks, X: np.ndarray, y: np.ndarray, tau2: float, score: bool = False):
@@ -73,11 +106,9 @@ def _gls(blocks: _Blocks, X: np.ndarray, y: np.ndarray, tau2: float, score: bool
     c = np.zeros(p)
     ywy = logdet = 0.0
     parts = []
-    for idx, V in blocks.groups:
-        b = idx.shape[1]
-        R = 0.5 * (np.ones((b, b)) + np.eye(b))
+    for idx, V, R in blocks.groups:
         Xg, yg = X[idx], y[idx]
-        if b == 1:
+        if idx.shape[1] == 1:
             w = 1.0 / (V[:, 0, 0] + tau2)
             WX = Xg * w[:, None, None]
             Wy = yg * w[:, None]
@@ -102,14 +133,14 @@ def _gls(blocks: _Blocks, X: np.ndarray, y: np.ndarray, tau2: float, score: bool
         tr_wr = tr_a = quad = 0.0
         for R, W, WX, Wy in parts:
             Wr = Wy - WX @ beta  # W r = W y - W X beta
-            if R.shape[0] == 1:
+            if R.shape[1] == 1:
                 tr_wr += float(W.sum())
                 G = np.einsum("sbp,sbq->pq", WX, WX)
                 quad += float((Wr**2).sum())
             else:
-                tr_wr += float(np.einsum("sij,ji->", W, R))
-                G = np.einsum("sip,ij,sjq->pq", WX, R, WX)
-                quad += float(np.einsum("si,ij,sj->", Wr, R, Wr))
+                tr_wr += float(np.einsum("sij,sji->", W, R))
+                G = np.einsum("sip,siq->pq", WX, R @ WX)
+                quad += float(np.einsum("si,si->", Wr, np.einsum("sij,sj->si", R, Wr)))
             tr_a += float((Ainv * G).sum())
         out["trace_pr"] = tr_wr - tr_a
         out["score"] = -0.5 * (tr_wr - tr_a - quad)
@@ -128,10 +159,9 @@ def _reml_ll_grid(blocks: _Blocks, X: np.ndarray, y: np.ndarray, grid: np.ndarra
     c = np.zeros((G, p))
     ywy = np.zeros(G)
     logdet = np.zeros(G)
-    for idx, V in blocks.groups:
-        b = idx.shape[1]
+    for idx, V, R in blocks.groups:
         Xg, yg = X[idx], y[idx]
-        if b == 1:
+        if idx.shape[1] == 1:
             w = 1.0 / (V[None, :, 0, 0] + grid[:, None])  # (G, S)
             x, yy = Xg[:, 0, :], yg[:, 0]
             A += (x.T[None] * w[:, None, :]) @ x
@@ -139,8 +169,7 @@ def _reml_ll_grid(blocks: _Blocks, X: np.ndarray, y: np.ndarray, grid: np.ndarra
             ywy += w @ yy**2
             logdet -= np.log(w).sum(axis=1)
             continue
-        R = 0.5 * (np.ones((b, b)) + np.eye(b))
-        M = V[None] + grid[:, None, None, None] * R  # (G, S, b, b)
+        M = V[None] + grid[:, None, None, None] * R[None]  # (G, S, b, b)
         W = np.linalg.inv(M)
         logdet += np.linalg.slogdet(M)[1].sum(axis=1)
         WX = W @ Xg[None]

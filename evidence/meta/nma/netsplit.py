@@ -55,14 +55,15 @@ def _refit_without(res, drop: np.ndarray, a: str, b: str):
     col = {t: i for i, t in enumerate(present)}
     n = int(keep.sum())
     X = np.zeros((n, len(present)))
-    X[np.arange(n), [col[t] for t in t1]] += 1
-    X[np.arange(n), [col[t] for t in t2]] -= 1
+    arms = (np.array([col[t] for t in t1]), np.array([col[t] for t in t2]))
+    X[np.arange(n), arms[0]] += 1
+    X[np.arange(n), arms[1]] -= 1
     X = X[:, 1:]
     if np.linalg.matrix_rank(X) < X.shape[1]:  # disconnected without the dropped trials
         return None
     idx = np.flatnonzero(keep)
     codes = pd.factorize(np.array(res.study, dtype=object)[keep])[0]
-    blocks = _Blocks.build(codes, res.cov[np.ix_(idx, idx)], res.vi[keep])
+    blocks = _Blocks.build(codes, res.cov[np.ix_(idx, idx)], res.vi[keep], arms)
     fit = _fit(blocks, X, res.yi[keep], res.method)
     cc = np.zeros(len(present))
     cc[col[a]] += 1

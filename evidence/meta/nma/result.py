@@ -141,9 +141,15 @@ class NetworkResult(
     def methods_text(self) -> str:
         """One line naming the model and every method choice."""
         tst = "Wald z" if self.test == "z" else f"t({self.q_df})"
+        off = [R[:, ~np.eye(R.shape[1], dtype=bool)] for _, _, R in self._blocks.groups]
+        rho = (
+            "rho = 1/2 in multi-arm studies"
+            if all((r == 0.5).all() for r in off)
+            else "rho = 1/2, -1/2 or 0 in multi-arm studies (by the arm two contrasts share)"
+        )
         return (
             f"Network meta-analysis, {_METHOD_TEXT[self.method]}, {tst}, reference "
-            f"{self.reference}; tau^2 common to all comparisons, rho = 1/2 in multi-arm studies"
+            f"{self.reference}; tau^2 common to all comparisons, {rho}"
         )
 
     @property
