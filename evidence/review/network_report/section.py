@@ -16,6 +16,16 @@ from .overview import overview_statements, pdt_vs_cbt_overview
 from .report import NetworkReport, _pfmt, condition_networks
 
 
+def _favours(measure: str) -> str:
+    """Which side favours PDT, in the figure's own scale (every outcome is oriented so)."""
+    if measure == "SMD":
+        return "Positive favours PDT."
+    return (
+        "OR > 1 favours PDT (outcomes where fewer events are better, such as suicide attempts, "
+        "are turned so that OR > 1 means fewer events with PDT)."
+    )
+
+
 def _pdt_forest(rep: NetworkReport):
     """Forest of PDT vs every other node (network estimates; k = direct trials)."""
     from evidence.plots import forest_from_frame
@@ -32,7 +42,7 @@ def _pdt_forest(rep: NetworkReport):
     )
     note = (
         f"PDT vs each node from the network (direct and indirect evidence); k = direct trials. "
-        f"Positive favours PDT. {rep.result.methods_text()}."
+        f"{_favours(rep.measure)} {rep.result.methods_text()}."
     )
     return forest_from_frame(
         frame,
