@@ -178,6 +178,183 @@ bayes_factors <- local({
        bf_tau0 = exp(loglik_tau(0)) / marg, bf_mu0 = l_mu0 / marg)
 })
 
+# ---- Edge cases: data far wider than the prior, and one study under every prior family ------
+#
+# The cases above integrate in tau with densities on the natural scale. Here the posterior lies
+# where the prior density underflows (data far wider than the prior), or, with one study, the
+# posterior is the prior itself, whose log-t tail holds mass beyond tau = 1e50. So these cases
+# integrate in u = log(tau) over the whole real line with log densities (Jacobian included) and
+# overflow-safe conditional moments; the priors are those of bayes_pool(..., **prior) named in
+# each case. With one study and a flat prior on mu, L(tau) is constant: the posterior of tau is
+# the prior, computed here through the same integrals as the others (not from its quantiles).
+
+edge_datasets <- list(
+  wide_k2 = list(yi = c(-1000, 1000), vi = c(0.1, 0.1),
+                 source = "synthetic: two studies 2000 apart, far wider than the tau prior"),
+  wide_k3 = list(yi = c(-20, 5, 30), vi = c(0.04, 0.05, 0.03),
+                 source = "synthetic: three studies 50 apart"),
+  bcg_k1 = list(yi = c(bcg$yi[1]), vi = c(bcg$vi[1]),
+                source = "metadat dat.bcg row 1, escalc(\"RR\")")
+)
+
+empirical <- read.csv("evidence/meta/bayes/priors.csv", stringsAsFactors = FALSE)
+
+# log density of u = log(tau) and its support in u, from bayes_pool's prior arguments
+log_prior_u <- function(spec) {
+  fam <- spec$tau_prior
+  if (!fam %in% c("halfnormal", "halfcauchy", "halfstudent", "uniform", "lognormal", "logt")) {
+    row <- empirical[empirical$name == fam, ]
+    stopifnot(nrow(row) == 1)
+    spec <- list(tau_prior = row$distribution, tau_params = c(row$location, row$scale),
+                 tau_df = row$df)
+    fam <- row$distribution
+  }
+  s <- spec$tau_scale
+  support <- c(-Inf, Inf)
+  f <- switch(fam,
+    halfnormal = function(u) log(2) + dnorm(exp(u), 0, s, log = TRUE) + u,
+    halfcauchy = function(u) log(2) + dcauchy(exp(u), 0, s, log = TRUE) + u,
+    halfstudent = function(u) log(2) - log(s) + dt(exp(u) / s, spec$tau_df, log = TRUE) + u,
+    uniform = {
+      a <- spec$tau_range[1]
+      b <- spec$tau_range[2]
+      support <- c(log(a), log(b))
+      function(u) u - log(b - a)
+    },
+    lognormal = function(u) log(2) + dnorm(2 * u, spec$tau_params[1], spec$tau_params[2],
+                                           log = TRUE),
+    logt = {
+      df <- if (is.null(spec$tau_df) || is.na(spec$tau_df)) 5 else spec$tau_df
+      function(u) log(2) - log(spec$tau_params[2]) +
+        dt((2 * u - spec$tau_params[1]) / spec$tau_params[2], df, log = TRUE)
+    }
+  )
+  # tau^-a tail (Var(mu | y) is infinite when a + k - 1 <= 3, as above; log-t: a = 1)
+  tail <- switch(fam, halfcauchy = 2, halfstudent = spec$tau_df + 1, logt = 1, Inf)
+  list(logd = f, support = support, tail = tail)
+}
+
+# conditional moments given u = log(tau), flat prior on mu, without overflow for huge tau:
+# log(v + tau^2), weights relative to the largest; returns m, log s and log L
+cm_u <- function(u, y, v) {
+  lvt <- if (u > 0) 2 * u + log1p(v * exp(-2 * u)) else log(v + exp(2 * u))
+  a <- min(lvt)
+  wr <- exp(a - lvt)
+  m <- sum(wr * y) / sum(wr)
+  lsw <- log(sum(wr)) - a
+  q <- sum(exp(-lvt) * (y - m)^2)
+  c(m = m, ls = -0.5 * lsw, lvt = lvt,
+    logl = -0.5 * ((length(y) - 1) * log(2 * pi) + sum(lvt) + q + lsw))
+}
+
+posterior_u <- function(y, v, prior) {
+  logf <- function(u) prior$logd(u) + cm_u(u, y, v)["logl"]
+  lo_u <- max(prior$support[1], -60)
+  hi_u <- min(prior$support[2], 60)
+  grid <- seq(lo_u, hi_u, length.out = 4001)
+  lg <- sapply(grid, logf)
+  lmax <- max(lg)
+  # pieces: the range where the integrand is within e^-40 of its maximum, cut in 16, plus the
+  # two tails out to the support's ends (integrate() maps infinite ends to finite ones)
+  inside <- range(grid[lg > lmax - 40])
+  brk <- unique(c(prior$support[1], seq(inside[1], inside[2], length.out = 17), prior$support[2]))
+  brk <- brk[brk >= prior$support[1] & brk <= prior$support[2]]
+  ldens0 <- function(u) logf(u) - lmax
+  integ <- function(g, hi = Inf) {  # int over u < hi of exp(ldens0(u)) g(u)
+    f <- function(uu) sapply(uu, function(u) {
+      d <- exp(ldens0(u))  # 0 where g may be infinite (tau^2 beyond overflow): 0, not NaN
+      if (d == 0) 0 else d * g(u)
+    })
+    pts <- c(brk[brk < hi], min(hi, brk[length(brk)]))
+    s <- 0
+    for (j in seq_len(length(pts) - 1)) {
+      if (pts[j + 1] > pts[j]) {
+        s <- s + integrate(f, pts[j], pts[j + 1], rel.tol = REL_TOL, abs.tol = ABS_TOL,
+                           subdivisions = 10000L)$value
+      }
+    }
+    s
+  }
+  Z <- integ(function(u) 1)
+  list(mix = function(g) integ(g) / Z, cdf = function(u) integ(function(x) 1, u) / Z)
+}
+
+summaries_u <- function(y, v, prior, level = 0.95) {
+  p <- posterior_u(y, v, prior)
+  cm <- function(u) cm_u(u, y, v)
+  a <- (1 - level) / 2
+  qroot <- function(cdf, prob, lo, hi) {
+    uniroot(function(x) cdf(x) - prob, c(lo, hi), tol = ROOT_TOL, extendInt = "yes")$root
+  }
+  # sd of the predictive component, sqrt(s^2 + tau^2), as exp of a log-sum
+  lpred <- function(u, ls) {
+    hi <- max(2 * ls, 2 * u)
+    exp(0.5 * (hi + log1p(exp(-abs(2 * ls - 2 * u)))))
+  }
+  mu_cdf <- function(x) p$mix(function(u) {
+    cc <- cm(u)
+    pnorm(x, cc["m"], exp(cc["ls"]))
+  })
+  pred_cdf <- function(x) p$mix(function(u) {
+    cc <- cm(u)
+    pnorm(x, cc["m"], lpred(u, cc["ls"]))
+  })
+  mu_mean <- p$mix(function(u) cm(u)["m"])
+  mu_sd <- if (prior$tail + length(y) - 1 <= 3) Inf else
+    sqrt(p$mix(function(u) {
+      cc <- cm(u)
+      exp(2 * cc["ls"]) + cc["m"]^2
+    }) - mu_mean^2)
+  tau_q <- function(prob) {
+    lo <- max(prior$support[1], -30)
+    hi <- min(prior$support[2], 30)
+    if (is.finite(prior$support[2])) {  # bounded: bisect inside the support
+      return(exp(uniroot(function(u) p$cdf(u) - prob, c(lo, hi), tol = ROOT_TOL)$root))
+    }
+    exp(qroot(p$cdf, prob, lo, 5))
+  }
+  lo <- min(y) - 10
+  hi <- max(y) + 10
+  theta_mean <- sapply(seq_along(y), function(i) p$mix(function(u) {
+    cc <- cm(u)
+    b <- exp(2 * u - cc[paste0("lvt", if (length(y) > 1) i else "")])
+    b * y[i] + (1 - b) * cc["m"]
+  }))
+  list(
+    mu_mean = mu_mean,
+    mu_sd = mu_sd,
+    mu_median = qroot(mu_cdf, 0.5, lo, hi),
+    mu_ci_low = qroot(mu_cdf, a, lo, hi),
+    mu_ci_high = qroot(mu_cdf, 1 - a, lo, hi),
+    tau_median = tau_q(0.5),
+    tau_ci_low = tau_q(a),
+    tau_ci_high = tau_q(1 - a),
+    pi_low = qroot(pred_cdf, a, lo, hi),
+    pi_high = qroot(pred_cdf, 1 - a, lo, hi),
+    prob_mu_gt_0 = 1 - mu_cdf(0),
+    theta_mean = theta_mean
+  )
+}
+
+edge_specs <- list(
+  list(data = "wide_k2", prior = list(tau_prior = "halfnormal", tau_scale = 0.5)),
+  list(data = "wide_k2", prior = list(tau_prior = "turner_mental_pharm_placebo")),
+  list(data = "wide_k3", prior = list(tau_prior = "halfnormal", tau_scale = 1)),
+  list(data = "bcg_k1", prior = list(tau_prior = "halfnormal", tau_scale = 0.5)),
+  list(data = "bcg_k1", prior = list(tau_prior = "halfcauchy", tau_scale = 0.5)),
+  list(data = "bcg_k1", prior = list(tau_prior = "halfstudent", tau_scale = 0.5, tau_df = 3)),
+  list(data = "bcg_k1", prior = list(tau_prior = "uniform", tau_range = c(0.1, 2))),
+  list(data = "bcg_k1", prior = list(tau_prior = "lognormal", tau_params = c(-2.56, 1.74))),
+  list(data = "bcg_k1", prior = list(tau_prior = "logt", tau_params = c(-3.44, 2.59),
+                                     tau_df = 5)),
+  list(data = "bcg_k1", prior = list(tau_prior = "rhodes_mental_nonpharm")),
+  list(data = "bcg_k1", prior = list(tau_prior = "turner_mental_nonpharm_control"))
+)
+edge_cases <- lapply(edge_specs, function(e) {
+  d <- edge_datasets[[e$data]]
+  c(e, summaries_u(d$yi, d$vi, log_prior_u(e$prior)))
+})
+
 result <- list(
   generator = "tools/make_reference_bayes.R",
   r_version = paste(R.version$major, R.version$minor, sep = "."),
@@ -187,6 +364,8 @@ result <- list(
   level = 95,
   datasets = datasets,
   cases = cases,
-  bayes_factors = bayes_factors
+  bayes_factors = bayes_factors,
+  edge_datasets = edge_datasets,
+  edge_cases = edge_cases
 )
 writeLines(toJSON(result, digits = NA, auto_unbox = TRUE, pretty = TRUE), out)

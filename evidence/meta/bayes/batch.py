@@ -13,9 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..checks import check_level
 from ..pooling import check_inputs
 from .marginals import _mix_cdf, _mix_ppf, _tau_ppf
-from .pool import _check_level, _check_mu_prior, bayes_pool
+from .pool import _check_mu_prior, bayes_pool
 from .posterior import _N_COARSE, _NODES, _PANELS, _TAIL_PANELS, _finite_moment, _posterior
 from .priors import TauPrior, _prior_table, make_prior
 
@@ -59,8 +60,8 @@ def bayes_batch(
     ``tau_prior`` is one prior for all rows or a sequence of B priors (a prior-sensitivity grid).
     Returns one row per fit with ``k``, ``mu_mean``, ``mu_median``, ``mu_sd``, ``mu_ci_low``,
     ``mu_ci_high``, ``tau_median``, ``tau_ci_low``, ``tau_ci_high``, ``pi_low``, ``pi_high`` and
-    ``p_mu_positive`` (central intervals). No Python loop runs over fits, except over quantiles
-    of tau (a root on one Legendre polynomial each).
+    ``p_mu_positive`` (central intervals at ``level`` percent; 0.95 is read as 95%). No Python
+    loop runs over fits, except over quantiles of tau (a root on one Legendre polynomial each).
 
     Examples
     --------
@@ -91,7 +92,7 @@ def bayes_batch(
         if len(priors) != B:
             raise ValueError(f"tau_prior: {len(priors)} priors for {B} rows")
     mu_prior = _check_mu_prior(mu_prior)
-    lv = _check_level(level) / 100
+    lv = check_level(level) / 100
     # chunks of rows keep the (rows, nodes, k) temporaries near _CHUNK_ELEMENTS floats
     step = max(1, _CHUNK_ELEMENTS // ((_N_COARSE + _NODES * (_PANELS + _TAIL_PANELS)) * Y.shape[1]))
     parts = [
@@ -152,6 +153,7 @@ def prior_sensitivity(
     >>> len(t), t.index[0]
     (8, 'half-normal(scale = 0.5)')
     """
+    level = check_level(level)
     if vi is None and hasattr(yi, "yi") and hasattr(yi, "vi"):
         yi, vi, measure = yi.yi, yi.vi, measure or getattr(yi, "measure", None)
     if vi is None:
@@ -194,6 +196,7 @@ def compare_cells(
     """
     from ..pooling import pool
 
+    level = check_level(level)  # one rule for both intervals (95 or 0.95 mean 95%)
     items = cells.items() if hasattr(cells, "items") else ((c[0], c[1:]) for c in cells)
     rows = []
     for name, spec in items:

@@ -14,28 +14,50 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from .posterior import _LOG2PI, TAU_CEIL_REL, TAU_FLOOR_REL, _cond, _grid, _logprior, _logsumexp
+from .posterior import (
+    _LOG2PI,
+    TAU_CEIL_REL,
+    _cond,
+    _data_scale,
+    _logprior,
+    _logsumexp,
+    _prior_end,
+    _tau_grid,
+)
 
 
 def _bayes_factors(res) -> pd.DataFrame:
     """Actual and minimum Bayes factors of a BayesResult (see ``BayesResult.bayes_factors``)."""
     y, v, m = res._args()
     prior = [res.prior]
-    lo = np.array([max(res.prior.support_low, TAU_FLOOR_REL * np.sqrt(res.vi.min()))])
-    hi = np.array([float(res.prior.ppf(1 - 1e-14))])
-    hi = np.minimum(hi, TAU_CEIL_REL * (np.sqrt(res.vi.max()) + np.ptp(res.yi)))
+    lo = res._post.floor
+    hi = _prior_end(prior, _data_scale(y, v, m), lo)
+    k = res.k
+    # p(y | mu, tau) tau^k rises to (2 pi)^(-k/2) (posterior module's bound, with j = k)
+    j, log_ginf = np.array([k]), np.array([-0.5 * k * _LOG2PI])
 
     def log_p_mu(mu):  # log p(y | mu) = log int prod N(y; mu, v + t^2) p(t) dt
         def loglik(t):
             s2 = v[:, None, :] + t[:, :, None] ** 2
             return -0.5 * (_LOG2PI + np.log(s2) + (y[:, None, :] - mu) ** 2 / s2).sum(axis=2)
 
-        tau, logw, _ = _grid(lambda t: _logprior(prior, t) + loglik(t), lo, hi)
-        parts = list(logw[0])
-        if res.prior.support_low == 0:  # prior mass below the grid, likelihood as at 0
-            with np.errstate(divide="ignore"):
-                parts.append(np.log(res.prior.cdf(lo[0])) + loglik(np.zeros((1, 1)))[0, 0])
-        return float(_logsumexp(np.array(parts)))
+        with np.errstate(divide="ignore"):  # prior mass below the grid, likelihood as at 0
+            atom = np.log(res.prior.cdf(lo)) + loglik(np.zeros((1, 1)))[:, 0]
+        if res.prior.support_low > 0:
+            atom = np.full(1, -np.inf)
+        scale = np.sqrt(v.max()) + np.abs(y - mu).max(axis=1)  # the data scale about mu
+        reach = (scale, TAU_CEIL_REL * scale)
+        _, logw, _, _ = _tau_grid(
+            lambda rows: lambda t: _logprior(prior, t) + loglik(t),
+            lo,
+            hi,
+            reach,
+            prior,
+            j,
+            log_ginf,
+            atom,
+        )
+        return float(_logsumexp(np.append(logw[0], atom)))
 
     lmu0 = log_p_mu(0.0)
     s = (res.mu_ci_high - res.mu_ci_low) / 4  # exists even where Var(mu) does not
@@ -51,15 +73,20 @@ def _bayes_factors(res) -> pd.DataFrame:
             return -float(_cond(y, v, m, np.array([[np.exp(x)]]), res.mu_prior)[2][0, 0])
 
         l0 = -nll(-np.inf)
-        xs = np.linspace(np.log(lo[0]), np.log(hi[0]), 400)
-        j = int(np.argmin([nll(x) for x in xs]))
+        # L(tau) <= g_inf tau^-k: beyond t_max = (g_inf / L(0))^(1/k) it stays below L(0)
+        t_max = np.exp(min((log_ginf[0] - l0) / k, 700.0))
+        top = np.clip(t_max, hi[0], TAU_CEIL_REL * _data_scale(y, v, m, res.mu_prior)[0])
+        if res.prior.family == "uniform":
+            top = min(top, res.prior.upper)
+        xs = np.linspace(np.log(lo[0]), np.log(max(top, hi[0])), 400)
+        best = int(np.argmin([nll(x) for x in xs]))
         ref = optimize.minimize_scalar(
             nll,
-            bounds=(xs[max(j - 1, 0)], xs[min(j + 1, 399)]),
+            bounds=(xs[max(best - 1, 0)], xs[min(best + 1, 399)]),
             method="bounded",
             options={"xatol": 1e-10},
         )
-        lmax = max(l0, -nll(xs[j]), -ref.fun)
+        lmax = max(l0, -nll(xs[best]), -ref.fun)
         min_tau0 = float(np.exp(l0 - lmax))
     return pd.DataFrame(
         {"tau=0": [res.bf_tau0, min_tau0], "mu=0": [actual_mu0, min_mu0]},

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..checks import check_level
 from ..pooling import check_inputs
 from .marginals import _check_interval, _mix_cdf, _mix_ppf, _tau_ppf
 from .posterior import _cond, _finite_moment, _posterior
@@ -31,13 +32,6 @@ def _check_mu_prior(mu_prior) -> tuple[float, float] | None:
     if not (np.isfinite(m0) and np.isfinite(s0) and s0 > 0):
         raise ValueError(f"mu_prior: need a finite mean and a positive sd; got {mu_prior!r}")
     return (m0, s0)
-
-
-def _check_level(level: float) -> float:
-    level = float(level)
-    if not 0 < level < 100:
-        raise ValueError(f"level must be a percentage between 0 and 100; got {level}")
-    return level
 
 
 def bayes_pool(
@@ -77,7 +71,8 @@ def bayes_pool(
     mu_prior : (float, float), optional
         Normal prior (mean, sd) on mu; None (default) is flat. Bayes factors need it.
     level : float, default 95
-        Credible and prediction interval level in percent.
+        Credible and prediction interval level in percent; a proportion such as 0.95 is read
+        as 95% (:func:`evidence.meta.checks.check_level`, the rule of every engine function).
     interval : {"central", "shortest"}
         Equal-tailed or shortest (highest-density for unimodal marginals) intervals.
     labels, measure
@@ -105,7 +100,7 @@ def bayes_pool(
             raise ValueError(f"labels: {len(labels)} labels for {y.size} studies")
     prior = make_prior(tau_prior, tau_scale, tau_df, tau_range, tau_params)
     mu_prior = _check_mu_prior(mu_prior)
-    level = _check_level(level)
+    level = check_level(level)
     interval = _check_interval(interval)
     k = y.size
     m = np.ones((1, k), dtype=bool)

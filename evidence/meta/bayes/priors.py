@@ -53,13 +53,22 @@ class TauPrior:
     name: str | None = None
 
     def __post_init__(self) -> None:
-        if self.family not in TAU_PRIORS:
-            raise ValueError(f"tau_prior: unknown family {self.family!r}; choose {TAU_PRIORS}")
+        f = self.family
+        if f not in TAU_PRIORS:
+            raise ValueError(f"tau_prior: unknown family {f!r}; choose {TAU_PRIORS}")
         if not (np.isfinite(self.scale) and self.scale > 0):
-            raise ValueError(f"tau_prior {self.family}: scale must be positive, got {self.scale}")
-        if self.family in ("halfstudent", "logt") and not (self.df is not None and self.df > 0):
-            raise ValueError(f"tau_prior {self.family}: df must be positive, got {self.df}")
-        if self.family == "uniform" and not (0 <= self.lower < self.upper < np.inf):
+            raise ValueError(f"tau_prior {f}: scale must be positive and finite, got {self.scale}")
+        if not np.isfinite(self.location):
+            raise ValueError(f"tau_prior {f}: location must be finite, got {self.location}")
+        if f in ("halfstudent", "logt") and not (
+            self.df is not None and np.isfinite(self.df) and self.df > 0
+        ):
+            limit = "halfnormal" if f == "halfstudent" else "lognormal"
+            hint = f" (for the normal limit, df = inf, use {limit!r})" if self.df == np.inf else ""
+            raise ValueError(
+                f"tau_prior {f}: df (tau_df) must be positive and finite, got {self.df}{hint}"
+            )
+        if f == "uniform" and not (0 <= self.lower < self.upper < np.inf):
             raise ValueError(
                 f"tau_prior uniform: need 0 <= lower < upper < inf, got ({self.lower}, "
                 f"{self.upper})"
@@ -140,6 +149,39 @@ class TauPrior:
         with np.errstate(over="ignore"):
             return np.exp((self.location + s * z) / 2)
 
+    def sf(self, tau: np.ndarray) -> np.ndarray:
+        """Prior survival function P(T > tau), accurate far into the tail (no 1 - cdf)."""
+        tau = np.asarray(tau, dtype=float)
+        f, s = self.family, self.scale
+        t = np.maximum(tau, 0.0)
+        with np.errstate(divide="ignore"):
+            if f == "halfnormal":
+                return special.erfc(t / (s * np.sqrt(2)))
+            if f == "halfcauchy":
+                return 2 / np.pi * np.arctan(s / t)
+            if f == "halfstudent":
+                return 2 * special.stdtr(self.df, -t / s)
+            if f == "uniform":
+                return np.clip((self.upper - tau) / (self.upper - self.lower), 0.0, 1.0)
+            z = self._z(t)
+            return special.ndtr(-z) if f == "lognormal" else special.stdtr(self.df, -z)
+
+    def isf(self, q: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`sf`: the tau with prior mass ``q`` above it."""
+        q = np.asarray(q, dtype=float)
+        f, s = self.family, self.scale
+        with np.errstate(divide="ignore", over="ignore"):
+            if f == "halfnormal":
+                return s * np.sqrt(2) * special.erfcinv(q)
+            if f == "halfcauchy":
+                return s / np.tan(np.pi * q / 2)
+            if f == "halfstudent":
+                return -s * special.stdtrit(self.df, q / 2)
+            if f == "uniform":
+                return self.upper - q * (self.upper - self.lower)
+            z = special.ndtri(q) if f == "lognormal" else special.stdtrit(self.df, q)
+            return np.exp((self.location - s * z) / 2)
+
     @property
     def tail_exponent(self) -> float:
         """a such that the density decays like tau^-a (inf: faster than any power).
@@ -154,6 +196,10 @@ class TauPrior:
     @property
     def support_low(self) -> float:
         return self.lower if self.family == "uniform" else 0.0
+
+    @property
+    def support_high(self) -> float:
+        return self.upper if self.family == "uniform" else np.inf
 
 
 def _t_logpdf(z, df):
@@ -226,12 +272,29 @@ def make_prior(
     if name == "uniform":
         if tau_range is None:
             raise ValueError("tau_prior 'uniform' needs tau_range=(lower, upper)")
-        return TauPrior("uniform", lower=float(tau_range[0]), upper=float(tau_range[1]))
+        lower, upper = _numbers("tau_range", tau_range, name, "(lower, upper) of tau")
+        return TauPrior("uniform", lower=lower, upper=upper)
+    df = None if tau_df is None else _numbers("tau_df", tau_df, name, "degrees of freedom")[0]
     if name in ("lognormal", "logt"):
         if tau_params is None:
             raise ValueError(f"tau_prior {name!r} needs tau_params=(location, scale) of log tau^2")
-        df = (5.0 if tau_df is None else float(tau_df)) if name == "logt" else None
-        return TauPrior(name, location=float(tau_params[0]), scale=float(tau_params[1]), df=df)
-    if name == "halfstudent" and tau_df is None:
+        loc, scale = _numbers("tau_params", tau_params, name, "(location, scale) of log(tau^2)")
+        df = (5.0 if df is None else df) if name == "logt" else None
+        return TauPrior(name, location=loc, scale=scale, df=df)
+    if name == "halfstudent" and df is None:
         raise ValueError("tau_prior 'halfstudent' needs tau_df")
-    return TauPrior(name, scale=float(tau_scale), df=None if tau_df is None else float(tau_df))
+    scale = _numbers("tau_scale", tau_scale, name, "scale")[0]
+    return TauPrior(name, scale=scale, df=df)
+
+
+def _numbers(arg: str, values, prior: str, meaning: str) -> list[float]:
+    """``values`` as floats: a pair when ``meaning`` names one ("(a, b)"), else one number."""
+    n = 2 if meaning.startswith("(") else 1
+    try:
+        out = [float(x) for x in values] if n == 2 else [float(values)]
+    except (TypeError, ValueError):
+        out = None
+    if out is None or len(out) != n:
+        what = f"{n} numbers {meaning}" if n == 2 else f"one number ({meaning})"
+        raise ValueError(f"tau_prior {prior!r}: {arg} takes {what}; got {values!r}")
+    return out

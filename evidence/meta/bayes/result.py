@@ -16,6 +16,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from ..checks import check_level
 from .bayes_factors import _bayes_factors
 from .marginals import (
     _check_interval,
@@ -219,9 +220,9 @@ class BayesResult:
     def interval_of(
         self, of: str | int = "mu", level: float | None = None, interval: str | None = None
     ) -> tuple[float, float]:
-        """Credible (or prediction) interval of any marginal at ``level`` percent."""
+        """Credible (or prediction) interval of any marginal at ``level`` percent (or 0.95)."""
         of = self._check_of(of)
-        lv = (self.level if level is None else level) / 100
+        lv = (self.level if level is None else check_level(level)) / 100
         kind = _check_interval(self.interval if interval is None else interval)
         if kind == "central":
             a, b = self.ppf([(1 - lv) / 2, (1 + lv) / 2], of)
