@@ -129,7 +129,7 @@ Markdown(headline["control"].statements(comparator="control conditions"))
 # <!-- bayes: start (issue 14) -->
 # ## Bayesian estimates for small cells
 #
-# Pre-specified rule (methods page): where a condition has fewer than 5 comparisons in a
+# The protocol's rule (methods page): where a condition has fewer than 5 comparisons in a
 # family, the Bayesian random-effects estimate (posterior median, 95% credible interval, prior
 # on tau named in the footnote) is shown beside the REML + Knapp-Hartung one and its statement
 # below replaces the frequentist one above; with 5 or more, both estimates are in the table
@@ -155,7 +155,7 @@ bayes_report.show_small_cells(
 # outcome types above) under half-normal and half-Cauchy priors on tau with scales 0.5 and 1
 # and the empirical priors for mental-health outcomes (Rhodes et al. 2015 for g, Turner et al.
 # 2015 for log OR; `evidence/meta/bayes/priors.csv` names the source of each), beside REML +
-# Knapp-Hartung (`tau` there is the REML estimate). `rule` marks the pre-specified prior. ORs
+# Knapp-Hartung (`tau` there is the REML estimate). `rule` marks the protocol's prior. ORs
 # are shown as ratios. With one trial, the interval is the prior's spread of tau around that
 # trial's estimate, and a heavy-tailed prior (half-Cauchy, log-t) makes it very wide: a single
 # trial says nothing about heterogeneity.
@@ -172,7 +172,7 @@ format_table(
         "ci": "95% CrI (REML: CI)",
         "tau": "\u03c4: posterior median (REML: estimate)",
         "p_pdt_better": "P(PDT better)",
-        "rule": "Pre-specified prior",
+        "rule": "Protocol prior",
     },
 )
 

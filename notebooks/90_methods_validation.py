@@ -108,7 +108,7 @@ for key in ("estimate", "se", "tau2", "pi_low", "pi_high"):
 
 # %% [markdown]
 # <!-- bayes: start (issue 14) -->
-# ## Pre-specified rule: Bayesian estimates for cells with fewer than 5 trials
+# ## The protocol's rule: Bayesian estimates for cells with fewer than 5 trials
 #
 # The rule and its priors, as every condition page applies them (the text comes from
 # `evidence.review.bayes_report.RULE_TEXT`, so the pages' footnotes and this statement cannot drift

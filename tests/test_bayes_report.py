@@ -56,8 +56,8 @@ def test_orientation_smd(data):
 
 def test_orientation_or_bulimia_favours_cbt(data):
     """Poulsen 2014 favours CBT on abstinence (data/README): OR < 1, P(PDT better) < 1/2.
-
-    The ORs are shown as ratios; P(PDT better) is P(log OR > 0) = P(OR > 1).
+    It is the one trial of the protocol's construct (Stefini 2017 reports remission, another
+    construct). The ORs are shown as ratios; P(PDT better) is P(log OR > 0) = P(OR > 1).
     """
     an = condition_analyses(data, "eating")["OR post"]
     t = br.cell_table(an)
@@ -68,16 +68,17 @@ def test_orientation_or_bulimia_favours_cbt(data):
     assert row["bayes_ci_low"] == pytest.approx(np.exp(b.mu_ci_low), rel=1e-12)
     assert row["reml_estimate"] == pytest.approx(np.exp(r.estimate), rel=1e-12)
     assert row["p_pdt_better"] == pytest.approx(1 - float(b.cdf(0.0)[0]), abs=1e-12)
+    assert row["k"] == 1
     text = br.statements(an)
-    assert "PDT did better than CBT on average is 13%" in text
+    assert f"PDT did better than CBT on average is {100 * row['p_pdt_better']:.0f}%" in text
 
 
 @pytest.mark.parametrize(
     ("key", "measure", "group"),
     [
-        ("eating", "OR post", "cbt"),  # bulimia nervosa, k = 2
-        ("anxiety", "SMD post", "usual_care"),  # panic: Wiborg 1996, k = 1
-        ("anxiety", "SMD post", "other_psychotherapy"),  # panic: Martini 2011, k = 1
+        ("eating", "OR post", "cbt"),  # bulimia nervosa: Poulsen 2014, k = 1
+        ("depression", "OR post", "usual_care"),  # remission, k = 2
+        ("anxiety", "SMD post", "add_on"),  # panic: Wiborg 1996 (PDT + clomipramine), k = 1
     ],
 )
 def test_eating_and_panic_cells_finite(data, key, measure, group):
@@ -89,18 +90,22 @@ def test_eating_and_panic_cells_finite(data, key, measure, group):
     assert lo < row["bayes_median"] < hi
     if measure.startswith("OR"):  # interpretable: within two orders of magnitude of 1
         assert 1e-2 < lo and hi < 1e2
-        # with two discordant trials REML + KH is uninformative, the Bayesian interval is not
-        assert row["reml_ci_high"] / row["reml_ci_low"] > 100 * hi / lo
+        if row["k"] == 2:  # with two trials REML + KH is uninformative, the Bayesian one is not
+            assert row["reml_ci_high"] / row["reml_ci_low"] > 100 * hi / lo
     else:
         assert hi - lo < 3
 
 
-def test_headline_panic_cells(data):
-    for family in ("other_active", "control"):
+def test_headline_cells_follow_the_protocol(data):
+    """Panic has no headline cell: its one trial with the target construct (Wiborg 1996) is an
+    add-on design, a class of its own, and Martini 2011 reports CGI severity, another
+    construct. Small headline cells are headlined by their Bayesian estimate."""
+    for family in ("cbt", "other_active", "control"):
         t = br.cell_table(headline(data)[family])
-        row = t.loc["panic disorder"]
-        assert row["headline"] == "Bayesian"
-        assert np.isfinite([row["bayes_ci_low"], row["bayes_ci_high"]]).all()
+        assert "panic disorder" not in t.index
+        small = t[t["k"] < br.SMALL_K]
+        assert (small["headline"] == "Bayesian").all() and len(small)
+        assert np.isfinite(small[["bayes_ci_low", "bayes_ci_high"]].to_numpy()).all()
 
 
 def test_sensitivity_table(data):
@@ -167,7 +172,7 @@ def test_cell_forest_draws_both_diamonds(data):
     assert ax.get_xscale() == "log"  # odds ratios on a log axis
     texts = {x.get_gid(): x.get_text() for x in ax.texts if x.get_gid()}
     assert texts["cell-0-bayes-label"] == f"Bayesian, {br.rule_prior('OR').label} on \u03c4"
-    assert texts["cell-0-bayes-prob"] == "13%"
+    assert texts["cell-0-bayes-prob"] == f"{100 * t.loc['CBT', 'p_pdt_better']:.0f}%"
     assert br.rule_prior("OR").label in texts["footnote"].replace("\n", " ")
     plt.close("all")
     with pytest.raises(ValueError, match="bayes_median"):
@@ -177,7 +182,7 @@ def test_cell_forest_draws_both_diamonds(data):
 def test_show_small_cells_writes_table_and_forest(data, tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
-    monkeypatch.setenv("EVIDENCE_ROOT", str(tmp_path))
+    monkeypatch.setenv("EVIDENCE_OUTPUT", str(tmp_path))
     an = condition_analyses(data, "depression")["SMD post"]
     br.show_small_cells({"Depression": an})
     assert (tmp_path / "results" / "depression_bayes.csv").exists()

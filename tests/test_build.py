@@ -374,7 +374,8 @@ def test_a_notebook_run_by_hand_never_touches_the_committed_outputs():
             if c.cell_type == "code"
             for o in c.get("outputs", [])
             if o.get("output_type") == "stream"
-        )
-        assert first.startswith("Outputs of this run go to builds/method-DL_test-z/"), first
+        ).splitlines()
+        assert first[0].startswith("Outputs of this run go to builds/method-DL_test-z/"), first
+        assert first[1].startswith("Built under protocol version "), first
     finally:
         shutil.rmtree(out, ignore_errors=True)

@@ -36,12 +36,12 @@ def _refit(an, name):
     return meta_regression(e.loc[ok, "yi"], e.loc[ok, "vi"], mods, method="REML", test="knha")
 
 
-def test_depression_treatment_length_shows_its_own_test_not_the_omnibus(depression):
+def test_depression_internet_delivery_shows_its_own_test_not_the_omnibus(depression):
     an = depression["SMD post"]
     table = an.moderators()
-    row = table.loc["treatment length"]
-    fit = _refit(an, "treatment length")
-    j = fit.names.index("treatment lengthlong-term")
+    row = table.loc["internet delivery"]
+    fit = _refit(an, "internet delivery")
+    j = fit.names.index("internet deliveryinternet")
     # one coefficient under Knapp-Hartung: the moderator's own F(1, k - p) is its t squared
     assert row["test"] == f"F(1, {fit.k - fit.p})"
     assert row["statistic"] == pytest.approx(fit.statistic[j] ** 2, rel=TOL_SAME_TEST)
@@ -52,9 +52,20 @@ def test_depression_treatment_length_shows_its_own_test_not_the_omnibus(depressi
     assert "qm_pvalue" not in table.columns and "qm" not in table.columns
     assert row["adjusted_for"] == "comparator class"
     assert row["r2"] == pytest.approx(fit.r2, abs=TOL_SAME_TEST)
-    assert row["levels"] == "brief (reference), long-term"
+    assert row["levels"] == "face to face (reference), internet"
     lo, hi = fit.ci_low[j], fit.ci_high[j]
-    assert row["coefficients"] == f"long-term vs brief: {fit.coef[j]:.2f} [{lo:.2f}, {hi:.2f}]"
+    assert (
+        row["coefficients"] == f"internet vs face to face: {fit.coef[j]:.2f} [{lo:.2f}, {hi:.2f}]"
+    )
+
+
+def test_a_moderator_confounded_with_the_comparator_class_is_not_estimable(depression):
+    """Depression's only long-term PDT trial (Fonagy 2015) is an add-on design, a comparator
+    class of its own under the protocol: treatment length adjusted for class cannot be
+    estimated, and the table says so instead of giving a number."""
+    row = depression["SMD post"].moderators().loc["treatment length"]
+    assert row["note"].startswith("not estimable: design matrix is rank deficient")
+    assert pd.isna(row["pvalue"])
 
 
 def test_multilevel_moderator_is_tested_on_all_its_levels_at_once(depression):

@@ -471,15 +471,22 @@ def test_anxiety_page_has_no_medication_comparison(ds):
 def test_sensitivity_scenarios_show_the_judgement_calls(ds):
     from evidence import review
 
-    anx = review.sensitivity_scenarios(ds, "anxiety")
-    alt = anx.loc["alternative classification"]
-    assert "medication" in alt.index and "Wiborg 1996" in alt.loc["medication", "changed"]
-    assert "medication" not in anx.loc["as classified"].index
-    pers = review.sensitivity_scenarios(ds, "personality")
-    k_all = pers.loc[("as classified", "usual care"), "k"]
-    assert pers.loc[("suspect rows excluded", "usual care"), "k"] == k_all - 1  # Bateman 2009
     dep = review.sensitivity_scenarios(ds, "depression")
-    assert "Heshmati 2023" in dep.loc[("suspect rows excluded", "waitlist"), "changed"]
+    alt = dep.loc["alternative classification"]
+    k = dep.loc["as classified", "k"]
+    # Fonagy 2019's second control moves from other control to other psychotherapy
+    assert alt.loc["other psychotherapy", "k"] == k["other psychotherapy"] + 1
+    assert alt.loc["other control", "k"] == k["other control"] - 1
+    assert alt["changed"].str.endswith(": Fonagy 2019").all()
+    sus = dep.loc["suspect rows excluded"]
+    assert sus.loc["usual care", "k"] == k["usual care"] - 1  # Scheidt 2013 (HADS SDs)
+    assert sus.loc["waitlist", "k"] == k["waitlist"] - 1  # Heshmati 2023 (WAI-d)
+    assert "Heshmati 2023" in sus.loc["waitlist", "changed"]
+    # a flagged row that no pool uses changes nothing, and the table says so
+    pers = review.sensitivity_scenarios(ds, "personality")
+    assert pers.loc["suspect rows excluded", "changed"].iloc[0].startswith("no change")
+    anx = review.sensitivity_scenarios(ds, "anxiety")  # add-on designs keep their own class
+    assert anx.loc["alternative classification", "changed"].iloc[0].startswith("no change")
 
 
 def test_pdt_vs_cbt_overview_covers_every_outcome_type(ds):

@@ -244,13 +244,13 @@ def test_conclusion_is_written_from_the_numbers(data):
 
 def test_conclusion_judges_small_cells_by_their_credible_interval(data):
     """k < 5: the Bayesian CrI decides (depression waitlist, k = 3, both exclude 0: better;
-    CBT, k = 2: no difference); k >= 5 keeps the CI alone (usual care, k = 7)."""
+    CBT, k = 2: no difference); k >= 5 keeps the CI alone (usual care, k = 6)."""
     analyses = review.condition_analyses(data, "depression")
     text = review.conclusion(analyses, "depression")
     smd = text.split("On odds ratios")[0]
     assert "PDT did better than waitlist (3 trials" in smd
     assert "no difference was shown against CBT (2 trials" in smd
-    usual = smd.split("usual care (7 trials")[1].split(")")[0]
+    usual = smd.split("usual care (6 trials")[1].split(")")[0]
     assert "CrI" not in usual  # a large cell: no Bayesian interval
     assert "judged by their Bayesian 95% credible interval" in text
 

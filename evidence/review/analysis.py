@@ -168,6 +168,7 @@ def analyse(
     method: str = "REML",
     test: str = "knha",
     rho: float = 0.5,
+    outcomes_rule: str = "primary",
 ) -> Analysis:
     """Select comparisons, aggregate dependent effects, and pool by group.
 
@@ -185,13 +186,17 @@ def analyse(
     measure, timepoint, method, test, rho
         Effect measure (``SMD`` or ``OR``), timepoint, tau^2 estimator, test, and the assumed
         correlation between instruments of one comparison.
+    outcomes_rule : {"primary", "construct"}
+        The protocol's primary outcome per comparison, or every instrument of the target
+        construct aggregated under ``rho`` (sensitivity analysis); see
+        :func:`~evidence.review.selection.select_effects`.
     """
     from evidence.meta.analyses import subgroups
     from evidence.meta.pooling import pool
 
     eff = select_effects(
         dataset, name, conditions=conditions, comparators=comparators, by=by,
-        measure=measure, timepoint=timepoint, rho=rho,
+        measure=measure, timepoint=timepoint, rho=rho, outcomes_rule=outcomes_rule,
     )  # fmt: skip
     names = COMPARATOR_NAMES if by == "comparator_class" else CONDITION_NAMES
     groups = list(dict.fromkeys(eff[by])) if len(eff) else []

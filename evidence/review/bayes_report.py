@@ -1,4 +1,4 @@
-"""The pre-specified Bayesian rule for small cells, as the notebooks show it (issue 14, part 3).
+"""The protocol's Bayesian rule for small cells, as the notebooks show it (issue 14, part 3).
 
 **Rule** (stated once on the methods page, :data:`RULE_TEXT`): where a pooled cell has fewer
 than :data:`SMALL_K` trial comparisons, its forest plot and table show the Bayesian estimate
@@ -50,7 +50,7 @@ __all__ = [
 
 #: The rule in words, for the methods page.
 RULE_TEXT = (
-    f"**Pre-specified rule for small cells.** Where a pooled cell has fewer than {SMALL_K} "
+    f"**The protocol's rule for small cells.** Where a pooled cell has fewer than {SMALL_K} "
     "trial comparisons, tau^2 cannot be estimated with any precision and the REML + "
     "Knapp-Hartung interval, which uses a t distribution with k - 1 degrees of freedom, "
     "becomes very wide (with k = 2 it uses t with 1 df). Such cells are therefore also "
@@ -115,7 +115,7 @@ def cell_table(analysis, *, level: float = 95.0) -> pd.DataFrame:
     >>> from evidence.review import condition_analyses
     >>> t = cell_table(condition_analyses(load(), "eating")["OR post"])
     >>> int(t.loc["CBT", "k"]), t.loc["CBT", "headline"]
-    (2, 'Bayesian')
+    (1, 'Bayesian')
     >>> bool(t.loc["CBT", "bayes_ci_low"] > 0)  # a ratio
     True
     """
@@ -139,7 +139,7 @@ def display_table(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     >>> from evidence.review import condition_analyses
     >>> t = display_table(cell_table(condition_analyses(load(), "eating")["OR post"]))
     >>> t.loc["CBT", "Bayesian: median [95% CrI]"], t.loc["CBT", "P(PDT better)"]
-    ('0.50 [0.10, 2.15]', '13%')
+    ('0.23 [0.02, 2.14]', '7%')
     """
 
     def num(x: float) -> str:
@@ -214,7 +214,7 @@ def statements(analysis, comparator: str | None = None, *, table=None) -> str:
     >>> from evidence.review.data import load
     >>> from evidence.review import condition_analyses
     >>> print(statements(condition_analyses(load(), "eating")["OR post"])[:60])
-    **PDT vs CBT.** 2 trial comparisons; Bayesian pooled OR = 0.
+    **PDT vs CBT.** 1 trial comparison; Bayesian pooled OR = 0.2
     """
     t = cell_table(analysis) if table is None else table
     effect = _effect_name(analysis.measure)
@@ -347,7 +347,7 @@ def show_small_cells(analyses: Mapping, comparators: Sequence[str] | None = None
                 small,
                 measure=an.measure,
                 title=f"{key}: cells with fewer than {SMALL_K} trials",
-                footnote=f"Prior on \u03c4 pre-specified for {_effect_name(an.measure)} "
+                footnote=f"Prior on \u03c4 set by the protocol for {_effect_name(an.measure)} "
                 "(methods page).",
             )
             save_plot(ax, f"{an.name}_bayes_forest")

@@ -91,7 +91,7 @@ def trial_effects(key: str, *, method: str = "REML", test: str = "knha", rho: fl
     >>> eff[["analysis", "study", "comparator_class", "yi"]].head(2).round(3)
        analysis        study comparator_class     yi
     0  SMD post  Cooper 2003              cbt  0.066
-    1  SMD post  Fonagy 2019              cbt  0.271
+    1  SMD post  Fonagy 2019              cbt  0.410
     """
     from .data import load
 

@@ -134,7 +134,7 @@ _SECTIONS = (
     ),
     (
         "Bayesian estimates for small cells",
-        "Pre-specified rule (methods page): where a comparator class has fewer than 5 "
+        "The protocol's rule (methods page): where a comparator class has fewer than 5 "
         "comparisons, the Bayesian random-effects estimate (posterior median, 95% credible "
         "interval, prior on tau named in the footnote) is shown beside the REML + Knapp-Hartung "
         "one and its statement below replaces the frequentist one above; with 5 or more, both "

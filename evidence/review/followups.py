@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 
 from .analysis import Analysis, analyse
-from .selection import SENSITIVITY_SCENARIOS, _scenario_outcomes, comparison_effects
+from .selection import (
+    ALL_INSTRUMENTS,
+    SENSITIVITY_SCENARIOS,
+    _extra_instruments,
+    _scenario_outcomes,
+    comparison_effects,
+)
 from .vocabulary import COMPARATOR_NAMES, CONDITION_GROUPS, CONDITION_NAMES
 
 __all__ = [
@@ -102,18 +108,24 @@ def sensitivity_scenarios(
     --------
     >>> from evidence.review.data import load
     >>> t = sensitivity_scenarios(load(), "anxiety")
-    >>> "medication" in t.loc["alternative classification"].index  # Wiborg 1996 re-classed
-    True
+    >>> t.loc["all instruments of the construct"].index.tolist()  # every LSAS/SPAI scale
+    ['CBT', 'waitlist', 'add-on design (PDT + X vs X)']
     """
     import dataclasses
 
+    from .selection import protocol_outcomes
+
     conditions = CONDITION_GROUPS[key]
     base = dataset.outcomes[dataset.outcomes["condition"].isin(conditions)]
+    pooled = set(protocol_outcomes(dataset, "SMD")["effect_id"])  # what a change can move
     rows = []
 
-    def add(scenario: str, outcomes: pd.DataFrame, note: str) -> None:
+    def add(scenario: str, outcomes: pd.DataFrame, note: str, rule: str = "primary") -> None:
         ds = dataclasses.replace(dataset, outcomes=outcomes)
-        an = analyse(ds, f"{key}_sens", conditions=conditions, method=method, test=test, rho=rho)
+        an = analyse(
+            ds, f"{key}_sens", conditions=conditions, method=method, test=test, rho=rho,
+            outcomes_rule=rule,
+        )  # fmt: skip
         for g, r in an.results.items():
             rows.append(
                 {
@@ -131,9 +143,13 @@ def sensitivity_scenarios(
     for scenario, what in SENSITIVITY_SCENARIOS.items():
         alt = _scenario_outcomes(base, scenario)
         moved = base.loc[
-            ~base["effect_id"].isin(alt["effect_id"])
-            | (base["comparator_class"] != base["comparator_class_alt"])
-            & (scenario == "alternative classification"),
+            base["effect_id"].isin(pooled)
+            & (
+                ~base["effect_id"].isin(alt["effect_id"])
+                | (base["comparator_class"] != base["comparator_class_alt"])
+                & (scenario == "alternative classification")
+                & ~base["add_on"].astype(bool)
+            ),
             "study",
         ]
         studies = ", ".join(dict.fromkeys(moved))
@@ -141,6 +157,12 @@ def sensitivity_scenarios(
             rows.append({"scenario": scenario, "changed": f"no change ({what})"})
             continue
         add(scenario, alt, f"{what}: {studies}")
+    every = "every instrument of the target construct, aggregated (rho)"
+    more = _extra_instruments(dataset, conditions)
+    if more:
+        add(ALL_INSTRUMENTS, base, f"{every}: {more}", rule="construct")
+    else:
+        rows.append({"scenario": ALL_INSTRUMENTS, "changed": f"no change ({every})"})
     if not any("k" in r for r in rows):
         rows.insert(0, {"scenario": "as classified", "changed": "no comparisons pooled at post"})
     cols = ["scenario", "comparator", "k", "estimate", "ci_low", "ci_high", "changed"]

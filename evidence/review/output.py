@@ -41,16 +41,21 @@ def output_dir() -> Path:
 
 
 def announce_outputs(**choices) -> Path:
-    """Where this notebook run writes its figures and tables; the first call of every notebook.
+    """The protocol this page is built under, and where this notebook run writes its figures and
+    tables; the first call of every notebook.
 
-    Under ``evidence build`` (``EVIDENCE_OUTPUT`` set) it returns the build's folder and prints
-    nothing. Run by hand (JupyterLab, a script) it sends the outputs to
-    ``builds/<choices>/`` (e.g. ``builds/method-DL_test-knha_rho-0.5/``) by setting
-    ``EVIDENCE_OUTPUT`` for this kernel, and says so in one line.
+    Run by hand (JupyterLab, a script) it sends the outputs to ``builds/<choices>/`` (e.g.
+    ``builds/method-DL_test-knha_rho-0.5/``) by setting ``EVIDENCE_OUTPUT`` for this kernel and
+    says so in its first line; under ``evidence build`` (``EVIDENCE_OUTPUT`` set) it returns the
+    build's folder. Either way it then prints the protocol version (``data/protocol.toml``), so
+    every page states it.
     """
     from evidence.io import choices_folder
 
+    from .protocol import load_protocol
+
     if os.environ.get("EVIDENCE_OUTPUT"):
+        print(load_protocol().stated())
         return Path(os.environ["EVIDENCE_OUTPUT"])
     folder = output_root() / "builds" / choices_folder(choices)
     os.environ["EVIDENCE_OUTPUT"] = str(folder)
@@ -59,6 +64,7 @@ def announce_outputs(**choices) -> Path:
         f"Outputs of this run go to {shown}/ (figures/ and results/ are written only by "
         "`evidence build`)."
     )
+    print(load_protocol().stated())
     return folder
 
 
@@ -113,7 +119,7 @@ def forest(an, *, save: bool = True, **kwargs):
     """Forest plot by group (saved as ``figures/<name>_forest``).
 
     Groups with fewer than :data:`evidence.review.small_cells.SMALL_K` trial comparisons also show
-    their Bayesian estimate (the pre-specified rule; pass ``bayes=None`` to leave it out).
+    their Bayesian estimate (the protocol's rule; pass ``bayes=None`` to leave it out).
     """
     from evidence.plots import forest_plot
 

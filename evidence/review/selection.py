@@ -17,6 +17,7 @@ from .vocabulary import (
 
 __all__ = [
     "select_effects",
+    "protocol_outcomes",
     "comparison_effects",
     "dataset_profile",
     "SENSITIVITY_SCENARIOS",
@@ -188,10 +189,55 @@ def pooled_rows(dataset, analyses) -> pd.DataFrame:
     o = dataset.outcomes
     out = o[["effect_id", "study", "condition", "instrument", "measure", "timepoint"]].copy()
     out["pooled_in"] = o["effect_id"].map(lambda e: "; ".join(pooled.get(e, [])))
+    protocol = _protocol_reasons(dataset)
     out["reason"] = [
-        "" if pooled.get(r.effect_id) else _not_pooled_reason(r) for r in o.itertuples()
+        "" if pooled.get(r.effect_id) else (protocol.get(r.effect_id) or _not_pooled_reason(r))
+        for r in o.itertuples()
     ]
     return out
+
+
+def _protocol_reasons(dataset) -> dict:
+    """effect_id -> why the protocol keeps the row out of every pool (rows it keeps: absent)."""
+    from .protocol import primary_outcomes
+
+    if dataset.protocol is None:
+        return {}
+    out = {}
+    for measure, rows in dataset.outcomes.groupby("measure"):
+        _, reasons = primary_outcomes(rows, dataset.protocol, measure)
+        out.update({e: r for e, r in zip(rows["effect_id"], reasons, strict=True) if r})
+    return out
+
+
+def protocol_outcomes(dataset, measure: str, rule: str = "primary") -> pd.DataFrame:
+    """The outcome rows of ``measure`` that the protocol pools (see :func:`select_effects`),
+    with add-on designs in the comparator class ``add_on``."""
+    from .protocol import primary_outcomes
+
+    outcomes = dataset.outcomes[dataset.outcomes["measure"] == measure]
+    if dataset.protocol is None:
+        raise ValueError("the dataset has no protocol (data/protocol.toml): nothing is pooled")
+    kept, _ = primary_outcomes(outcomes, dataset.protocol, measure, which=rule)
+    return kept.assign(
+        comparator_class=kept["comparator_class"].where(~kept["add_on"].astype(bool), "add_on")
+    )
+
+
+#: The sensitivity scenario that pools every instrument of the target construct.
+ALL_INSTRUMENTS = "all instruments of the construct"
+
+
+def _extra_instruments(dataset, conditions) -> str:
+    """Studies with SMD rows at post that the all-instruments analysis adds (comma-separated)."""
+    primary = protocol_outcomes(dataset, "SMD", "primary")
+    every = protocol_outcomes(dataset, "SMD", "construct")
+    extra = every[
+        every["condition"].isin(conditions)
+        & (every["timepoint"] == "post")
+        & ~every["effect_id"].isin(primary["effect_id"])
+    ]
+    return ", ".join(dict.fromkeys(extra["study"]))
 
 
 def select_effects(
@@ -204,14 +250,21 @@ def select_effects(
     measure: str = "SMD",
     timepoint: str = "post",
     rho: float = 0.5,
+    outcomes_rule: str = "primary",
 ) -> pd.DataFrame:
     """The analysis-ready effects of one selection: outcome rows of the ``conditions`` (default:
     the condition group ``name``, or every condition for ``"all"``) and ``comparators``,
     aggregated to one effect per trial and group (``by``), sorted by group, year and label.
-    Arguments as in :func:`~evidence.review.analysis.analyse`."""
+
+    The protocol (``dataset.protocol``) decides which rows enter: ``outcomes_rule="primary"``
+    takes each comparison's primary instrument of the condition's target construct,
+    ``"construct"`` every instrument of that construct (the all-instruments sensitivity
+    analysis); an instrument of another construct never enters. Add-on designs (PDT + X vs X)
+    form the comparator class ``add_on``, never X's class. Other arguments as in
+    :func:`~evidence.review.analysis.analyse`."""
     if conditions is None:
         conditions = tuple(CONDITION_NAMES) if name == "all" else CONDITION_GROUPS[name]
-    outcomes = dataset.outcomes
+    outcomes = protocol_outcomes(dataset, measure, outcomes_rule)
     if "year" not in outcomes:
         outcomes = outcomes.merge(dataset.trials[["trial_id", "year"]], on="trial_id", how="left")
     if "construct" not in outcomes and hasattr(dataset, "instruments"):

@@ -1,4 +1,4 @@
-"""The pre-specified rule for small cells: which cells get a Bayesian estimate, with which prior.
+"""The protocol's rule for small cells: which cells get a Bayesian estimate, with which prior.
 
 Where a pooled cell has fewer than :data:`SMALL_K` trial comparisons, the REML + Knapp-Hartung
 interval (t with k - 1 df) is very wide and tau^2 is barely estimable, so the cell is also
@@ -21,7 +21,7 @@ __all__ = ["SMALL_K", "RULE_PRIORS", "rule_prior", "small_cell_fits"]
 
 #: Cells with fewer trial comparisons than this get the Bayesian estimate as their headline.
 SMALL_K = 5
-#: The pre-specified prior on tau per effect measure (see :mod:`evidence.review.bayes_report`).
+#: The protocol's prior on tau per effect measure (see :mod:`evidence.review.bayes_report`).
 RULE_PRIORS: dict[str, TauPrior] = {
     "SMD": TauPrior("halfnormal", scale=0.5),
     "OR": TauPrior("halfnormal", scale=0.5 * np.pi / np.sqrt(3)),
@@ -29,7 +29,7 @@ RULE_PRIORS: dict[str, TauPrior] = {
 
 
 def rule_prior(measure: str) -> TauPrior:
-    """The pre-specified prior on tau for ``measure`` (``"SMD"`` or ``"OR"``).
+    """The protocol's prior on tau for ``measure`` (``"SMD"`` or ``"OR"``).
 
     Examples
     --------

@@ -22,6 +22,7 @@ COMPARATOR_ORDER = (
     "placebo_attention",
     "other_control",
     "waitlist",
+    "add_on",
 )
 
 
@@ -34,6 +35,7 @@ COMPARATOR_NAMES = {
     "placebo_attention": "placebo or attention control",
     "other_control": "other control",
     "waitlist": "waitlist",
+    "add_on": "add-on design (PDT + X vs X)",
 }
 
 

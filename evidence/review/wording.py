@@ -58,7 +58,7 @@ def conclusion(analyses: dict, key: str) -> str:
     effect; then how much evidence the conclusion rests on (the largest k, and whether any
     comparison reaches five trials) and whether CBT was compared directly. A comparison with
     fewer than :data:`~evidence.review.small_cells.SMALL_K` trials is judged by its Bayesian 95%
-    credible interval (the pre-specified rule), shown beside the CI; where the two disagree
+    credible interval (the protocol's rule), shown beside the CI; where the two disagree
     the sentence says so instead of choosing.
     """
     from .small_cells import SMALL_K, small_cell_fits
@@ -95,7 +95,7 @@ def conclusion(analyses: dict, key: str) -> str:
     if min(ks) < SMALL_K:
         base += (
             f" Comparisons with fewer than {SMALL_K} trials are judged by their Bayesian 95% "
-            "credible interval (CrI; the pre-specified rule on the methods page)."
+            "credible interval (CrI; the protocol's rule, on the methods page)."
         )
     if cbt:
         head = (

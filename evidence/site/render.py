@@ -7,7 +7,8 @@ previous/next links, a table of contents per page and search. myst-nb does not e
 cells are collapsed behind a "Show code cell source" toggle (tag ``hide-input``), except in the
 how-to, where the code is the point; figures and tables stay visible.
 
-The site sources are in ``docs/`` (``conf.py``, ``index.md``, ``glossary.md``, ``_static/``).
+The site sources are in ``docs/`` (``conf.py``, ``index.md``, ``glossary.md``, ``protocol.md``,
+``_static/``).
 ``index.md`` is a template: ``{{headline_table}}``, ``{{condition_links}}`` and ``{{toctree}}``
 are filled from the tables the overview notebook wrote to ``results/`` (nothing is recomputed)
 and from the notebooks present.
@@ -118,7 +119,7 @@ def _toctree(stems: list[str]) -> str:
     sections: dict[str, list[str]] = {}
     for stem in stems:
         sections.setdefault(_section(stem), []).append(stem)
-    sections.setdefault("Methods and reference", []).append("glossary")
+    sections.setdefault("Methods and reference", []).extend(["protocol", "glossary"])
     order = ("Overview", "Conditions", "Across conditions", "Methods and reference")
     blocks = [
         f"```{{toctree}}\n:hidden:\n:caption: {name}\n\n" + "\n".join(sections[name]) + "\n```"
@@ -289,7 +290,7 @@ def _landing_caption(cells: dict, others: list[str], titles: Mapping[str, str]) 
         text += (
             " With fewer than 5 trials, a third line gives the Bayesian posterior median with its "
             "95% credible interval (half-normal prior on \u03c4): the estimate that the "
-            "pre-specified rule and the condition pages use for such small cells (methods page)."
+            "protocol's rule and the condition pages use for such small cells (methods page)."
         )
     if others:
         names = ", ".join(

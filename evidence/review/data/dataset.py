@@ -7,7 +7,7 @@ and computes the effect sizes with the direction rule, returning a :class:`Datas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +48,8 @@ class Dataset:
     instruments: pd.DataFrame
     outcomes: pd.DataFrame
     exclusions: pd.DataFrame
+    #: The review protocol of the folder (``protocol.toml``, :mod:`evidence.review.protocol`).
+    protocol: object = field(default=None, repr=False)
 
     def crosstab(self) -> pd.DataFrame:
         """Number of trials by condition x comparator class (a trial can count in several)."""
@@ -184,6 +186,7 @@ def load(path: str | Path | None = None) -> Dataset:
         problems.raise_if_any()
     for rule in RULES:
         rule(t, problems)
+    protocol = _protocol(folder, shown, problems)
     problems.raise_if_any()
 
     trials, arms, comps, instr, out = (
@@ -232,4 +235,21 @@ def load(path: str | Path | None = None) -> Dataset:
         instruments=clean(instr),
         outcomes=o.reset_index(drop=True),
         exclusions=clean(t["exclusions"]),
+        protocol=protocol,
     )
+
+
+def _protocol(folder: Path, shown: str, problems):
+    """The folder's protocol, or None with a problem naming ``protocol.toml``."""
+    from ..protocol import ProtocolError, load_protocol
+
+    if not (folder / "protocol.toml").is_file():
+        problems.add(
+            f"{shown}/protocol.toml", None, None, "file exists", "file not found", location="file"
+        )
+        return None
+    try:
+        return load_protocol(folder)
+    except ProtocolError as exc:
+        problems.add(f"{shown}/protocol.toml", None, None, "protocol", str(exc), location="file")
+        return None
