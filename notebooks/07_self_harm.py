@@ -24,10 +24,7 @@ TEST = "knha"  # Knapp-Hartung
 RHO = 0.5  # assumed correlation between instruments of one comparison
 
 # %%
-from evidence import review
 from evidence.review.pages import ConditionPage
-
-review.announce_outputs(METHOD=METHOD, TEST=TEST, RHO=RHO)
 
 page = ConditionPage.load("self_harm", method=METHOD, test=TEST, rho=RHO)
 page.introduction()

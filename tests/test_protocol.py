@@ -84,7 +84,8 @@ def test_add_on_designs_are_a_class_of_their_own(data):
     dep = review.condition_analyses(data, "depression")["SMD post"].effects
     fonagy = dep[dep["study"] == "Fonagy 2015"]
     assert fonagy["comparator_class"].tolist() == ["add_on"]
-    assert "add_on" not in review.COMPARATOR_FAMILIES["control"]
+    assert all(len(classes) == 1 for classes in review.COMPARATOR_FAMILIES.values())
+    assert "add_on" not in review.SECONDARY_FAMILIES["any_control"]
 
 
 def test_unpooled_rows_say_which_protocol_rule_left_them_out(data):

@@ -172,7 +172,7 @@ def test_trim_and_fill_funnel_draws_imputed_studies_open():
 
 
 def test_risk_of_bias_on_mixed_scales_is_not_regressed(data):
-    control = review.headline(data)["control"]  # depression (0-4 score) with borderline (RoB 2)
+    control = review.headline(data)["usual_care"]  # depression (0-4 score), borderline (RoB 2)
     note = control.moderators().loc["risk of bias", "note"]
     assert note == "not estimable: the sources rate risk of bias on different scales"
 

@@ -142,12 +142,16 @@ def test_landing_table_reads_the_overview_results(tmp_path):
     assert b["headline"] == "Bayesian" and b["k"] == 2
     line = f"Bayesian {b['bayes_median']:.2f} [{b['bayes_ci_low']:.2f}, {b['bayes_ci_high']:.2f}]"
     assert line.replace("-", "\u2212") in html or line in html
-    control = pd.read_csv(tmp_path / "overview_control_by_condition.csv").set_index("group")
-    assert control.loc["depression", "k"] >= 5  # a large cell: no Bayesian line
+    usual = pd.read_csv(tmp_path / "overview_usual_care_by_condition.csv").set_index("group")
+    assert usual.loc["depression", "k"] >= 5  # a large cell: no Bayesian line
+    small = sum(
+        pd.read_csv(tmp_path / f"{stem}.csv").set_index("group").loc["depression", "k"] < 5
+        for stem, _ in render.FAMILIES
+    )
     row = html.split('href="01_depression.html"')[1].split("</tr>")[0]
-    assert row.count("Bayesian") == 2  # vs CBT and vs other active (k = 2 each), not control
-    (tmp_path / "overview_control_by_condition.csv").unlink()
-    with pytest.raises(FileNotFoundError, match="overview_control_by_condition"):
+    assert small >= 2 and row.count("Bayesian") == small  # one line per small cell, no more
+    (tmp_path / "overview_usual_care_by_condition.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="overview_usual_care_by_condition"):
         render.landing_table(tmp_path, [])
 
 

@@ -73,6 +73,7 @@ from .vocabulary import (
     CONDITION_GROUPS,
     CONDITION_NAMES,
     EFFECT_COLUMNS,
+    SECONDARY_FAMILIES,
 )
 from .wording import (
     METHODS_TEXT,
@@ -91,6 +92,7 @@ __all__ = [
     "COMPARATOR_ORDER",
     "COMPARATOR_NAMES",
     "COMPARATOR_FAMILIES",
+    "SECONDARY_FAMILIES",
     "CONDITION_NAMES",
     "CONDITION_GROUPS",
     "EFFECT_COLUMNS",

@@ -8,7 +8,12 @@ import pandas as pd
 
 from .analysis import Analysis, analyse
 from .selection import pooled_rows
-from .vocabulary import COMPARATOR_FAMILIES, CONDITION_GROUPS, CONDITION_NAMES
+from .vocabulary import (
+    COMPARATOR_FAMILIES,
+    CONDITION_GROUPS,
+    CONDITION_NAMES,
+    SECONDARY_FAMILIES,
+)
 
 __all__ = [
     "ConditionAnalyses",
@@ -20,12 +25,15 @@ __all__ = [
 ]
 
 
-def headline(dataset, *, method: str = "REML", test: str = "knha") -> dict:
-    """PDT vs CBT, vs other active treatments and vs control, by condition (SMD, post).
+def headline(dataset, *, method: str = "REML", test: str = "knha", secondary: bool = False) -> dict:
+    """PDT vs each comparator class by condition (SMD, post): one class per family, never
+    lumped (``COMPARATOR_FAMILIES``); classes without a trial are left out. ``secondary=True``
+    adds the labelled "vs any control" line (``SECONDARY_FAMILIES``).
 
     Returns a dict family -> :class:`Analysis` grouped by condition.
     """
-    return {
+    families = {**COMPARATOR_FAMILIES, **(SECONDARY_FAMILIES if secondary else {})}
+    out = {
         family: analyse(
             dataset,
             f"headline_{family}",
@@ -35,8 +43,9 @@ def headline(dataset, *, method: str = "REML", test: str = "knha") -> dict:
             method=method,
             test=test,
         )
-        for family, classes in COMPARATOR_FAMILIES.items()
+        for family, classes in families.items()
     }
+    return {family: an for family, an in out.items() if an}
 
 
 def condition_analyses(

@@ -109,7 +109,7 @@ def sensitivity_scenarios(
     >>> from evidence.review.data import load
     >>> t = sensitivity_scenarios(load(), "anxiety")
     >>> t.loc["all instruments of the construct"].index.tolist()  # every LSAS/SPAI scale
-    ['CBT', 'waitlist', 'add-on design (PDT + X vs X)']
+    ['CBT', 'waitlist', 'X alone (add-on design: PDT + X vs X)']
     """
     import dataclasses
 

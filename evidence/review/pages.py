@@ -63,7 +63,10 @@ class ConditionPage:
         return cls(key, data, analyses, method, test, rho)
 
     def introduction(self) -> None:
-        """What was pooled, in plain words (:func:`evidence.review.show_introduction`)."""
+        """Where this run's outputs go and the protocol it follows
+        (:func:`evidence.review.announce_outputs`), then what was pooled, in plain words
+        (:func:`evidence.review.show_introduction`)."""
+        review.announce_outputs(METHOD=self.method, TEST=self.test, RHO=self.rho)
         review.show_introduction(self.analyses)
 
     def sections(self) -> None:

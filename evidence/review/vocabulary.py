@@ -7,6 +7,7 @@ __all__ = [
     "COMPARATOR_ORDER",
     "COMPARATOR_NAMES",
     "COMPARATOR_FAMILIES",
+    "SECONDARY_FAMILIES",
     "CONDITION_NAMES",
     "CONDITION_GROUPS",
     "EFFECT_COLUMNS",
@@ -35,16 +36,17 @@ COMPARATOR_NAMES = {
     "placebo_attention": "placebo or attention control",
     "other_control": "other control",
     "waitlist": "waitlist",
-    "add_on": "add-on design (PDT + X vs X)",
+    "add_on": "X alone (add-on design: PDT + X vs X)",
 }
 
 
-#: The notebooks' condition groups and the dataset's condition labels they cover.
-#: Comparator families of the headline analyses.
-COMPARATOR_FAMILIES = {
-    "cbt": ("cbt",),
-    "other_active": ("other_psychotherapy", "medication"),
-    "control": ("usual_care", "placebo_attention", "other_control", "waitlist"),
+#: Comparator families of the headline analyses: one comparator class each, never lumped
+#: (the protocol's rule, data/protocol.toml). "vs any control" is only :data:`SECONDARY_FAMILIES`.
+COMPARATOR_FAMILIES = {c: (c,) for c in COMPARATOR_ORDER}
+
+#: Summaries that lump classes: secondary lines only, labelled as such wherever they are shown.
+SECONDARY_FAMILIES = {
+    "any_control": ("usual_care", "placebo_attention", "other_control", "waitlist"),
 }
 
 
@@ -74,9 +76,10 @@ _TITLES = {
     "personality": "Personality disorders",
     "eating": "Eating disorders",
     "somatic": "Somatic symptoms",
+    **{f"headline_{c}": f"PDT vs {n}" for c, n in COMPARATOR_NAMES.items()},
     "headline_cbt": "PDT vs CBT",
-    "headline_other_active": "PDT vs other active treatments",
-    "headline_control": "PDT vs control conditions",
+    "headline_add_on": "PDT added to X vs X alone (add-on designs)",
+    "headline_any_control": "PDT vs any control (secondary: lumps different controls)",
 }
 
 

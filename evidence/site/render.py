@@ -42,8 +42,9 @@ SHOW_CODE = frozenset({"91_howto"})
 #: Headline families of the landing table: results file stem and column header.
 FAMILIES = (
     ("overview_cbt_by_condition", "PDT vs CBT"),
-    ("overview_other_active_by_condition", "PDT vs other active treatments"),
-    ("overview_control_by_condition", "PDT vs control conditions"),
+    ("overview_usual_care_by_condition", "PDT vs usual care"),
+    ("overview_waitlist_by_condition", "PDT vs waitlist"),
+    ("overview_other_psychotherapy_by_condition", "PDT vs other psychotherapy"),
 )
 #: Metapsy network (``results/network_pdt_vs_cbt.csv``) -> the condition whose row it fills on the
 #: landing page; networks on another scale (log OR) or of a broader population are not shown there.
