@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import signal
 import tempfile
@@ -286,8 +285,10 @@ def _has_error(cell) -> bool:
 
 
 @contextmanager
-def _staging(target: Path) -> Iterator[Path]:
-    """A staging folder next to the outputs holding a copy of them; removed on exit."""
+def _staging(target: Path, keep: bool = True) -> Iterator[Path]:
+    """A staging folder next to the outputs, holding a copy of them when ``keep`` (a build of
+    one notebook keeps the other pages' outputs; a full build starts empty, so an output no
+    notebook writes any more disappears); removed on exit."""
     try:
         target.mkdir(parents=True, exist_ok=True)
         # one folder per build, so builds running at the same time do not share it (a build
@@ -297,7 +298,7 @@ def _staging(target: Path) -> Iterator[Path]:
         raise BuildError(f"cannot write outputs in {target}: {exc.strerror or exc}") from None
     try:
         for name in OUTPUTS:
-            if (target / name).is_dir():
+            if keep and (target / name).is_dir():
                 shutil.copytree(target / name, stage / name)
             else:
                 (stage / name).mkdir()
@@ -398,7 +399,7 @@ def build(
         progress(f"choices {stated} -> outputs in {shown}/ (committed outputs untouched)")
     from .render import notebook_title, render_site
 
-    with _hold_interrupts(hold=False) as interrupts, _staging(target) as stage:
+    with _hold_interrupts(hold=False) as interrupts, _staging(target, only is not None) as stage:
         done = execute_all(paths, params, root, stage, progress)
         report = render_site(
             {path.stem: nb for path, nb, _ in done}, root, stage / "site", outputs=stage

@@ -1,11 +1,11 @@
 """The rendered site: executed notebooks -> ``site/`` (Sphinx + myst-nb + sphinx-book-theme).
 
-:func:`render_site` takes the notebooks that :mod:`evidence.site.build` has just executed and renders
-them, with a landing page and a glossary, into a static site with a sidebar listing every page,
-previous/next links, a table of contents per page and search. myst-nb does not execute anything
-(``nb_execution_mode = "off"``): the pages show exactly the outputs the build produced. Code
-cells are collapsed behind a "Show code cell source" toggle (tag ``hide-input``), except in the
-how-to, where the code is the point; figures and tables stay visible.
+:func:`render_site` takes the notebooks that :mod:`evidence.site.build` has just executed and
+renders them, with a landing page and a glossary, into a static site with a sidebar listing
+every page, previous/next links, a table of contents per page and search. myst-nb does not
+execute anything (``nb_execution_mode = "off"``): the pages show exactly the outputs the build
+produced. Code cells are collapsed behind a "Show code cell source" toggle (tag ``hide-input``),
+except in the how-to, where the code is the point; figures and tables stay visible.
 
 The site sources are in ``docs/`` (``conf.py``, ``index.md``, ``glossary.md``, ``protocol.md``,
 ``_static/``).
