@@ -133,3 +133,18 @@ def test_no_rule_is_called_pre_specified():
     paths = [*ROOT.glob("evidence/**/*.py"), *ROOT.glob("notebooks/*.py"), *ROOT.glob("docs/*.md")]
     found = [p for p in paths if re.search(r"pre-?specified", p.read_text(), re.IGNORECASE)]
     assert found == []
+
+
+def test_each_condition_page_gives_the_effects_it_pools(data):
+    """results/<condition>_effects.csv: one row per pooled trial comparison, with the one
+    instrument the priority rule chose and its construct (issue 22)."""
+    from evidence.review.pages import ConditionPage
+
+    for key in review.CONDITION_GROUPS:
+        page = ConditionPage.load(key, data=data)
+        eff = page.effects()
+        assert len(eff) == sum(len(an.effects) for an in page.analyses.values()), key
+        assert not eff["instrument"].str.contains(";").any(), key  # one primary instrument
+        for r in eff.itertuples():
+            rule = data.protocol.rule(r.condition, r.analysis.split(" ")[0])
+            assert r.construct == rule.construct and r.instrument in rule.priority, (key, r)

@@ -67,7 +67,20 @@ class ConditionPage:
         (:func:`evidence.review.announce_outputs`), then what was pooled, in plain words
         (:func:`evidence.review.show_introduction`)."""
         review.announce_outputs(METHOD=self.method, TEST=self.test, RHO=self.rho)
+        review.save_table(self.effects(), f"{self.key}_effects")
         review.show_introduction(self.analyses)
+
+    def effects(self):
+        """The per-trial effects that enter this page's pools (saved as
+        ``results/<key>_effects.csv``): trial, comparator class, construct, the instrument the
+        protocol's priority rule chose, timepoint, yi and vi (positive favours PDT)."""
+        eff = self.analyses.effects()
+        cols = ["analysis", "trial_id", "study", "condition", "comparator_class", "construct"]
+        cols += ["instruments", "yi", "vi", "n_effects", "effect_ids"]
+        out = eff.reindex(columns=cols)
+        out.insert(1, "timepoint", out["analysis"].str.split(" ").str[1])
+        out["effect_ids"] = out["effect_ids"].map("; ".join)
+        return out.rename(columns={"instruments": "instrument"})
 
     def sections(self) -> None:
         """The standard sections (:func:`evidence.review.show_sections`)."""
