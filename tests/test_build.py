@@ -368,12 +368,14 @@ def test_a_notebook_run_by_hand_never_touches_the_committed_outputs():
         client.execute(env=env, cwd=str(ROOT / "notebooks"))
         assert status() == before
         assert (out / "results" / "validation_vs_metafor.csv").is_file()
-        first = next(
-            o["text"]
+        cell = next(
+            c
             for c in nb.cells
             if c.cell_type == "code"
-            for o in c.get("outputs", [])
-            if o.get("output_type") == "stream"
+            and any(o.get("output_type") == "stream" for o in c.get("outputs", []))
+        )
+        first = "".join(
+            o["text"] for o in cell["outputs"] if o.get("output_type") == "stream"
         ).splitlines()
         assert first[0].startswith("Outputs of this run go to builds/method-DL_test-z/"), first
         assert first[1].startswith("Built under protocol version "), first

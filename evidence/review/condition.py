@@ -53,23 +53,31 @@ def condition_analyses(
 ) -> dict:
     """Continuous (SMD) and event (OR) analyses of one condition group, at post-treatment and
     at follow-up (kept separate, never pooled together); empty ones are left out. Keys are
-    ``"<measure> <timepoint>"``, e.g. ``"SMD post"``. The result's ``rows`` accounts for
-    every outcome row of the group's conditions (:func:`row_accounting`)."""
+    ``"<measure> <timepoint>"``, e.g. ``"SMD post"``; a group of several conditions is analysed
+    condition by condition, keys ``"<condition>: <measure> <timepoint>"``. The result's ``rows``
+    accounts for every outcome row of the group's conditions (:func:`row_accounting`)."""
     out = ConditionAnalyses()
-    for timepoint, tsuffix in (("post", ""), ("follow_up", "_followup")):
-        for measure, msuffix in (("SMD", ""), ("OR", "_events")):
-            an = analyse(
-                dataset,
-                f"{key}{msuffix}{tsuffix}",
-                conditions=CONDITION_GROUPS[key],
-                measure=measure,
-                timepoint=timepoint,
-                method=method,
-                test=test,
-                rho=rho,
-            )
-            if an:
-                out[f"{measure} {timepoint.replace('_', '-')}"] = an
+    conditions = CONDITION_GROUPS[key]
+    # a group of several conditions is analysed condition by condition: their target
+    # constructs differ (social anxiety, worry, panic), so they are never pooled together
+    cells = [(key, conditions, "")] if len(conditions) == 1 else [
+        (c, (c,), f"{CONDITION_NAMES[c]}: ") for c in conditions
+    ]  # fmt: skip
+    for name, conds, prefix in cells:
+        for timepoint, tsuffix in (("post", ""), ("follow_up", "_followup")):
+            for measure, msuffix in (("SMD", ""), ("OR", "_events")):
+                an = analyse(
+                    dataset,
+                    f"{name}{msuffix}{tsuffix}",
+                    conditions=conds,
+                    measure=measure,
+                    timepoint=timepoint,
+                    method=method,
+                    test=test,
+                    rho=rho,
+                )
+                if an:
+                    out[f"{prefix}{measure} {timepoint.replace('_', '-')}"] = an
     conditions = dataset.outcomes["condition"].isin(CONDITION_GROUPS[key])
     out.rows = pooled_rows(dataset, out.values())[conditions.to_numpy()]
     return out

@@ -66,6 +66,7 @@ class Protocol:
     equivalence_source: str
     small_k: int
     priors: dict = field(repr=False)
+    grade: dict = field(default_factory=dict, repr=False)
 
     def rule(self, condition: str, measure: str) -> OutcomeRule | None:
         """The outcome rule of ``condition`` for an analysis of ``measure`` (None: no rule)."""
@@ -129,9 +130,9 @@ def load_protocol(data: str | Path | None = None) -> Protocol:
     """
     import json
 
-    from .data import default_path
+    from evidence.io import repository_root
 
-    root = Path(data) if data else default_path()
+    root = Path(data) if data else repository_root() / "data"
     path = root / "protocol.toml"
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -170,6 +171,7 @@ def load_protocol(data: str | Path | None = None) -> Protocol:
             equivalence_source=thr["equivalence_source"],
             small_k=int(bayes["small_k"]),
             priors={"SMD": bayes["prior_smd"], "OR": bayes["prior_or"]},
+            grade=dict(raw["grade"]),
         )
     except KeyError as exc:
         raise ProtocolError(f"{path.name}: missing field {exc.args[0]!r}") from None

@@ -77,6 +77,7 @@ _TITLES = {
     "eating": "Eating disorders",
     "somatic": "Somatic symptoms",
     **{f"headline_{c}": f"PDT vs {n}" for c, n in COMPARATOR_NAMES.items()},
+    **{c: n[:1].upper() + n[1:] for c, n in CONDITION_NAMES.items()},
     "headline_cbt": "PDT vs CBT",
     "headline_add_on": "PDT added to X vs X alone (add-on designs)",
     "headline_any_control": "PDT vs any control (secondary: lumps different controls)",
