@@ -44,6 +44,27 @@ data = evidence.review.data.load()
 print(data.summary().splitlines()[1])  # the counts (line 0 is the data folder)
 
 # %% [markdown]
+# <!-- coverage: start (issue 22) -->
+# ## Coverage
+#
+# This is an **open-data subset** of the randomized trials of PDT: the trials whose numbers are
+# in the Metapsy databases or in the trial abstracts the project read. The PRISMA 2020 flow
+# below is computed from `data/` (every record, and why each one left the flow), and the table
+# after it places every head-to-head trial that the shared research notes name as included,
+# excluded (with the reason) or not in the open sources. A direction that the notes state only
+# in words is shown as a vote (direction, no size) and never enters a pool.
+
+# %%
+from evidence.review.coverage import show_coverage
+
+coverage_counts = show_coverage(
+    data, heading=False
+)  # figures/overview_prisma, results/coverage.csv
+
+# %% [markdown]
+# <!-- coverage: end -->
+
+# %% [markdown]
 # ## The dataset
 #
 # Trials by condition and comparator class (a trial with several comparators counts once in

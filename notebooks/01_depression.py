@@ -30,6 +30,9 @@ page = ConditionPage.load("depression", method=METHOD, test=TEST, rho=RHO)
 page.introduction()
 
 # %%
+page.coverage()
+
+# %%
 page.sections()
 
 # %% [markdown]

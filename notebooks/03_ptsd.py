@@ -29,6 +29,9 @@ page = ConditionPage.load("ptsd", method=METHOD, test=TEST, rho=RHO)
 page.introduction()
 
 # %%
+page.coverage()
+
+# %%
 page.sections()
 
 # %% [markdown]

@@ -30,6 +30,9 @@ page = ConditionPage.load("personality", method=METHOD, test=TEST, rho=RHO)
 page.introduction()
 
 # %%
+page.coverage()
+
+# %%
 page.sections()
 
 # %% [markdown]

@@ -353,6 +353,7 @@ def test_condition_notebooks_are_their_own_text_around_the_page_calls():
             "from evidence.review.pages import ConditionPage",
             f'page = ConditionPage.load("{key}", method=METHOD, test=TEST, rho=RHO)',
             "page.introduction()",
+            "page.coverage()",
             "page.sections()",
             "page.scenarios()",
             "page.network()",

@@ -1,12 +1,13 @@
 """One condition page (stage 7: ... -> report -> **pages**), the object a condition notebook uses.
 
 What a condition page shows is the same for every condition: an introduction written from its
-numbers, the standard sections (:func:`evidence.review.show_sections`), the sensitivity
+numbers, its coverage (:mod:`evidence.review.coverage`: the PRISMA 2020 flow and the known trials),
+the standard sections (:func:`evidence.review.show_sections`), the sensitivity
 scenarios, the network section (:mod:`evidence.review.network_report`) and a conclusion written
 from its numbers. What differs is the condition's own text around them, which stays in the
 notebook. A :class:`ConditionPage` holds the data, the condition's analyses and the choices
 (estimator, test, rho) and shows each part with one call, so a condition notebook is its own text
-around five calls, and a researcher reaches everything the page shows through ``page.data`` and
+around six calls, and a researcher reaches everything the page shows through ``page.data`` and
 ``page.analyses``.
 """
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 from evidence import review
 from evidence.review import network_report
+from evidence.review.coverage import show_coverage
 
 from .condition import ConditionAnalyses
 from .data import Dataset, load
@@ -81,6 +83,13 @@ class ConditionPage:
         out.insert(1, "timepoint", out["analysis"].str.split(" ").str[1])
         out["effect_ids"] = out["effect_ids"].map("; ".join)
         return out.rename(columns={"instruments": "instrument"})
+
+    def coverage(self) -> None:
+        """The condition's PRISMA 2020 flow (``figures/<key>_prisma``) and its rows of the
+        coverage table (``results/<key>_coverage.csv``), with the sentence saying how many of
+        the known head-to-head trials the data hold (:func:`evidence.review.coverage.show_coverage`;
+        "pooled in" refers to this page's analyses)."""
+        show_coverage(self.data, self.key, analyses=self.analyses.values())
 
     def sections(self) -> None:
         """The standard sections (:func:`evidence.review.show_sections`)."""
