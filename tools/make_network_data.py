@@ -11,8 +11,11 @@ One output row per usable source row (a psychotherapy arm against another arm, o
 one timepoint) of the databases in ``NETWORKS``. Rows are read with
 :func:`evidence.review.sources.read_metapsy`; each arm is mapped to a treatment node with
 ``data/network_nodes.csv`` (a psychodynamic arm as :mod:`evidence.review.sources` detects it is
-always ``pdt``). Values are copied, never computed; the locator ``metapsy:<db>@<commit> row N``
-names the source row (1-based data row of ``data.csv``).
+always ``pdt``; a study-level decision of ``data/network_node_overrides.csv`` wins over the
+label). Each arm's delivery format (``data/network_formats.csv``), number of sessions and
+treatment length come from the row by the rules of ``tools/network_arms.py``. Values are
+copied, never computed; the locator ``metapsy:<db>@<commit> row N`` names the source row
+(1-based data row of ``data.csv``).
 
 Reconciliation with the curated PDT data (``evidence.review.data.load()``): a Metapsy row that a
 curated outcome row was extracted from takes the curated values (``curated_effect_ids`` names
@@ -38,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from extract_metapsy import COMMITS as CURATED_COMMITS  # noqa: E402
+from network_arms import describe as _describe  # noqa: E402
 from network_curated import (  # noqa: E402
     CURATED_NETWORK as CURATED_NETWORK,
 )
@@ -57,6 +61,7 @@ from network_rules import text as _text  # noqa: E402
 
 from evidence.review.data import load  # noqa: E402
 from evidence.review.network_data import COLUMNS, EXCLUSION_COLUMNS, load_nodes  # noqa: E402
+from evidence.review.network_maps import load_formats, load_node_overrides  # noqa: E402
 from evidence.review.sources import metapsy_source, read_metapsy  # noqa: E402
 
 #: database -> the notebooks' condition group (evidence.review.CONDITION_GROUPS keys)
@@ -167,10 +172,17 @@ def _key(row: pd.Series, side: str) -> str:
     return f"{base} [{multi}]" if isinstance(multi, str) else base
 
 
-def _node(nodes: dict, db: str, row: pd.Series, side: str) -> tuple[str, str]:
-    """(node, mapping key used) of one arm of a source row."""
+def _node(maps: dict, db: str, row: pd.Series, side: str) -> tuple[str, str]:
+    """(node, mapping key used) of one arm of a source row: a psychodynamic arm is ``pdt``;
+    then a study-level override (``data/network_node_overrides.csv``), then the label mapping."""
+    nodes = maps["nodes"]
     if side == "1" and row.get("arm1_class") == "psychodynamic":
         return nodes[("*", "arm1_class", "psychodynamic")], "arm1_class=psychodynamic"
+    key = (db, str(row["study"]), _key(row, side))
+    if key in maps["overrides"]:
+        maps["used"].add(key)
+        why = maps["override_reasons"][key]
+        return maps["overrides"][key], f"data/network_node_overrides.csv {key[2]!r}: {why}"
     multi = row.get(f"multi_arm{side}")
     if isinstance(multi, str) and (db, f"multi_arm{side}", multi) in nodes:
         return nodes[(db, f"multi_arm{side}", multi)], f"multi_arm{side}={multi}"
@@ -201,7 +213,9 @@ def _directions() -> dict[tuple[str, str, str], tuple[str, str]]:
     }
 
 
-def _record(db: str, row: pd.Series, nodes: tuple[str, str], form: str, timepoint: str) -> dict:
+def _record(
+    db: str, row: pd.Series, nodes: tuple[str, str], form: str, timepoint: str, formats: dict
+) -> dict:
     """The table row of source row ``row`` (before its statistics and direction)."""
     rec = dict.fromkeys(COLUMNS, "")
     study = str(row["study"])
@@ -234,6 +248,7 @@ def _record(db: str, row: pd.Series, nodes: tuple[str, str], form: str, timepoin
     )
     if not rec["year"]:
         rec["year_source"] = ""
+    _describe(rec, row, db, formats)
     return rec
 
 
@@ -282,10 +297,10 @@ def _direction(rec: dict, row: pd.Series, db: str, form: str, directions: dict) 
         rec["direction_rule"] = "directions_table"
 
 
-def _usable(db: str, row: pd.Series, nodes: dict, reported: set[str]) -> tuple:
+def _usable(db: str, row: pd.Series, maps: dict, reported: set[str]) -> tuple:
     """(node pair, statistics form, timepoint) of a source row, or a str: why it is not used."""
-    node1, how1 = _node(nodes, db, row, "1")
-    node2, how2 = _node(nodes, db, row, "2")
+    node1, how1 = _node(maps, db, row, "1")
+    node2, how2 = _node(maps, db, row, "2")
     if "unmapped" in (node1, node2):
         return f"arm not mapped to a node ({how1 if node1 == 'unmapped' else how2})"
     if node1 == node2:
@@ -306,7 +321,7 @@ def _usable(db: str, row: pd.Series, nodes: dict, reported: set[str]) -> tuple:
 
 
 def _rows(
-    db: str, folder: Path, nodes: dict, directions: dict, reported: set[str]
+    db: str, folder: Path, maps: dict, directions: dict, reported: set[str]
 ) -> tuple[list, list]:
     """Rows of one database; ``reported`` holds the row ids (``<db>:<row>``) whose curated row
     is a reported effect (kept as ``reported`` rows whatever their own statistics)."""
@@ -318,11 +333,11 @@ def _rows(
     notes = {ot: _stored_g_note(frame, d, ot) for d, ot in STORED_G if d == db}
     out, excluded = [], []
     for _, row in frame.iterrows():
-        use = _usable(db, row, nodes, reported)
+        use = _usable(db, row, maps, reported)
         rec = None
         if not isinstance(use, str):
             pair, form, timepoint = use
-            rec = _record(db, row, pair, form, timepoint)
+            rec = _record(db, row, pair, form, timepoint, maps["formats"])
             use = _statistics(rec, row, db, form, notes)
         if use is not None:
             excluded.append(
@@ -345,13 +360,24 @@ def _rows(
 def candidate_rows(metapsy_dir: Path, ds) -> tuple[pd.DataFrame, list]:
     """Every usable source row of every network database (before the rules across rows and the
     curated data), and the rows not usable, with the reason."""
-    nodes, directions = load_nodes(), _directions()
+    maps = {
+        "nodes": load_nodes(),
+        "overrides": load_node_overrides(),
+        "formats": load_formats(),
+        "used": set(),
+    }
+    table = pd.read_csv(ROOT / "data" / "network_node_overrides.csv", dtype=str)
+    maps["override_reasons"] = {(r.database, r.study, r.arm): r.reason for r in table.itertuples()}
+    directions = _directions()
     reported = reported_rows(ds, NETWORKS)
     rows, excluded = [], []
     for db in NETWORKS:
-        got, dropped = _rows(db, Path(metapsy_dir) / db, nodes, directions, reported)
+        got, dropped = _rows(db, Path(metapsy_dir) / db, maps, directions, reported)
         rows += got
         excluded += dropped
+    stale = set(maps["overrides"]) - maps["used"]
+    if stale:
+        raise SystemExit(f"network_node_overrides.csv: no non-psychodynamic arm {sorted(stale)}")
     return pd.DataFrame(rows, columns=[*COLUMNS, "_gdir"]), excluded
 
 

@@ -19,6 +19,7 @@ import re
 
 import numpy as np
 import pandas as pd
+from network_arms import curated as _curated_arms
 from network_rules import SUSPECT, append_note, arm_ids, num, text
 
 from evidence.review.network_data import COLUMNS, load_nodes
@@ -208,6 +209,7 @@ def _curated_record(r, ds, db: str, networks: dict, nodes: tuple[str, str]) -> d
         source=_where(r),
         curated_effect_ids=r.effect_id,
     )
+    _curated_arms(rec, arms.loc[c["arm1_id"]], arms.loc[c["arm2_id"]])
     if r.stats_form == "reported":
         rec.update(
             effect_measure=r.measure,

@@ -130,7 +130,10 @@ _VARIANT = {
     "mbt": "mentalization_based",
     "mentalisation-based": "mentalization_based",
     "dyn (istdp)": "istdp",
-    "dyn (ib-istdp)": "internet_delivered",
+    # IB-ISTDP (Rahmani 2020): the abbreviation is not expanded in the shared sources, and the
+    # database codes the arm's format 'ind' like the other ISTDP arm; read as ISTDP, not as
+    # internet-delivered
+    "dyn (ib-istdp)": "istdp",
 }
 
 _TIMEPOINT = {"post": "post", "follow up": "follow_up", "fu": "follow_up"}

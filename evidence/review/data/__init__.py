@@ -6,7 +6,7 @@ tables described by ``datapackage.json`` (Frictionless Table Schema):
 ``trials.csv``
     one row per trial (citation, DOI/PMID, year, country, condition, population, risk of bias).
 ``arms.csv``
-    one row per arm (class, PDT variant, format, sessions).
+    one row per arm (class, PDT variant, delivery format and coarse format, sessions).
 ``comparisons.csv``
     one row per comparison: arm 1 is always the PDT arm, arm 2 the comparator.
 ``instruments.csv``

@@ -66,6 +66,42 @@ def _rule_arms(t: dict, p: _Problems) -> None:
     )
 
 
+#: ``arms.delivery`` -> the coarse ``arms.format`` it determines (empty: not reported).
+_COARSE_FORMAT = {
+    "individual": "individual",
+    "group": "group",
+    "internet_guided": "internet",
+    "internet_unguided": "internet",
+    "telephone": "telephone",
+    "mixed": "mixed",
+}
+
+
+def _rule_delivery(t: dict, p: _Problems) -> None:
+    """``format`` is the coarse form of ``delivery``; ``delivery_source`` names where a reported
+    delivery comes from and is empty for ``not_reported``."""
+    arms = t["arms"]
+    coarse = arms["delivery"].map(_COARSE_FORMAT)
+    same = (coarse.isna() & arms["format"].isna()) | (coarse == arms["format"])
+    p.rows(
+        arms,
+        arms["delivery"].notna() & ~same,
+        "format",
+        "format follows delivery",
+        "format must be the coarse form of delivery (internet_guided/internet_unguided -> "
+        "internet; empty for not_reported)",
+        got=arms["format"].fillna("").astype(str) + " with delivery " + arms["delivery"].fillna(""),
+    )
+    p.filled_where(
+        arms,
+        arms["delivery"].notna() & (arms["delivery"] != "not_reported"),
+        "delivery_source",
+        ("delivery has a source", "delivery has a source"),
+        "a reported delivery needs its delivery_source",
+        "delivery_source must be empty when delivery is not_reported",
+    )
+
+
 def _rule_comparisons(t: dict, p: _Problems) -> None:
     comps, arms = t["comparisons"], t["arms"]
     _foreign(p, comps, "trial_id", t["trials"], "trial_id", "trial in trials.csv")
@@ -317,6 +353,7 @@ RULES = (
     _rule_trial_year,
     _rule_identifiers,
     _rule_arms,
+    _rule_delivery,
     _rule_alt_class,
     _rule_comparisons,
     _rule_outcome_references,

@@ -187,7 +187,7 @@ class NetworkReport:
         --------
         >>> from evidence.review.network_data import load_network
         >>> print(network_report(load_network(), "sad-psyctr").pdt_vs("cbt"))  # doctest: +ELLIPSIS
-        PDT vs CBT (sad-psyctr network, SMD; positive favours PDT): -0.18 [-0.77, 0.40], ...
+        PDT vs CBT (sad-psyctr network, SMD; positive favours PDT): -0.19 [-0.77, 0.39], ...
         """
         from ..network_data import NODE_NAMES
 
