@@ -101,6 +101,19 @@ for family, an in headline.items():
     review.save_table(an.table(), f"overview_{family}_by_condition")
 
 # %% [markdown]
+# ### Summary of findings across conditions
+#
+# Every headline comparison with its certainty of evidence and its verdict: the same sentence,
+# from the same rules, as on the condition pages.
+
+# %%
+from evidence.review.certainty import show_summary_of_findings
+
+_ = show_summary_of_findings(
+    headline, data.protocol, "overview", margin=data.protocol.equivalence_margin
+)
+
+# %% [markdown]
 # ### PDT vs CBT
 
 # %%

@@ -36,6 +36,8 @@ __all__ = [
     "interval",
     "verdict",
     "certainty_table",
+    "sof_table",
+    "show_summary_of_findings",
 ]
 
 #: Certainty levels, from high (0 levels off) to very low (3 or more off).
@@ -105,12 +107,16 @@ def _rob(result, effects: pd.DataFrame, rules: dict) -> tuple[int, str]:
     return (1 if not_low > rules["rob_not_low_share"] else 0), text
 
 
-def _inconsistency(result, mid: float, rules: dict) -> tuple[int, str]:
+def _inconsistency(result, mid: float, events: bool, rules: dict) -> tuple[int, str]:
     if result.k < 2:
         return 0, "not assessable with one trial"
+    if events:  # the MID on the log-OR scale: g x pi / sqrt(3)
+        mid = round(mid * np.pi / np.sqrt(3), 2)
     wide = result.pi_low < -mid and result.pi_high > mid
+    scale = "log OR " if events else ""
     text = (
-        f"I^2 = {result.i2:.0f}%, prediction interval {result.pi_low:.2f} to {result.pi_high:.2f}"
+        f"I^2 = {result.i2:.0f}%, {scale}prediction interval {result.pi_low:.2f} to "
+        f"{result.pi_high:.2f}"
     )
     if wide and result.i2 >= rules["i2_very_serious"]:
         return 2, text + f" reaches beyond -{mid:g} and +{mid:g}"
@@ -131,11 +137,12 @@ def _indirectness(classes: set, conditions: set, rules: dict) -> tuple[int, str]
 def _imprecision(result, n: float, events: bool, mid: float, rules: dict) -> tuple[int, str]:
     lo, hi = result.ci_low, result.ci_high
     if events:  # the MID on the log-OR scale: g x pi / sqrt(3)
-        mid = mid * np.pi / np.sqrt(3)
+        mid = round(mid * np.pi / np.sqrt(3), 2)
     crosses_zero = lo < 0 < hi
     beyond = (lo < -mid) + (hi > mid)
     ois = rules["ois_participants_events" if events else "ois_participants"]
-    text = f"CI {lo:.2f} to {hi:.2f}; {n:.0f} participants"
+    scale = f"log OR CI (MID {mid:g})" if events else f"CI (MID {mid:g})"
+    text = f"{scale} {lo:.2f} to {hi:.2f}; {n:.0f} participants"
     if crosses_zero and beyond == 2:
         return 2, text + " (includes no effect and differences beyond the MID both ways)"
     if crosses_zero and beyond == 1:
@@ -166,8 +173,9 @@ def grade(an, group: str, protocol) -> Certainty:
     >>> from evidence.review import condition_analyses
     >>> ds = evidence.review.data.load()
     >>> an = condition_analyses(ds, "depression")["SMD post"]
-    >>> grade(an, "waitlist", ds.protocol).level
-    'low'
+    >>> c = grade(an, "waitlist", ds.protocol)
+    >>> c.level, [d for d, k in c.downgrades.items() if k]
+    ('moderate', ['imprecision'])
     """
     r = an.results[group]
     rules = protocol.grade
@@ -179,7 +187,7 @@ def grade(an, group: str, protocol) -> Certainty:
         DOMAINS,
         (
             _rob(r, eff, rules),
-            _inconsistency(r, protocol.mid, rules),
+            _inconsistency(r, protocol.mid, an.measure == "OR", rules),
             _indirectness(set(eff["comparator_class"]), conditions, rules),
             _imprecision(r, n, an.measure == "OR", protocol.mid, rules),
             _publication_bias(r, rules),
@@ -213,7 +221,7 @@ def verdict(
     Examples
     --------
     >>> verdict(-0.35, -0.51, -0.18, k=1, certainty="low", comparator="CBT")
-    'CBT did better in the one trial (low certainty).'
+    'CBT did better than PDT in the one trial (low certainty).'
     >>> verdict(0.05, -0.1, 0.2, k=6, certainty="moderate", comparator="CBT", margin=0.25)
     'PDT and CBT did not differ by more than 0.25 (moderate certainty).'
     >>> verdict(0.2, -0.3, 0.7, k=3, certainty="very low", comparator="usual care")
@@ -270,10 +278,12 @@ def certainty_table(analyses: dict, protocol, *, margin: float | None = None) ->
     """Summary of findings: one row per pooled cell of ``analyses`` (name -> Analysis): trials,
     participants, effect with CI and PI, certainty with the reasons, and the verdict."""
     from .vocabulary import COMPARATOR_NAMES, CONDITION_NAMES
+    from .wording import event_display
 
     rows = []
     for key, an in analyses.items():
         family = an.name.removeprefix("headline_")
+        shown = event_display(an) if an.measure == "OR" else {}
         for group, r in an.results.items():
             c = grade(an, group, protocol)
             low, high, read = interval(an, group, protocol)
@@ -296,6 +306,8 @@ def certainty_table(analyses: dict, protocol, *, margin: float | None = None) ->
                     "ci_high": r.ci_high,
                     "pi_low": r.pi_low if r.k > 1 else np.nan,
                     "pi_high": r.pi_high if r.k > 1 else np.nan,
+                    "event": shown.get("event", ""),
+                    "natural_or": bool(shown.get("reverse")),
                     "verdict_interval": read,
                     "verdict_low": low,
                     "verdict_high": high,
@@ -314,3 +326,76 @@ def certainty_table(analyses: dict, protocol, *, margin: float | None = None) ->
                 }
             )
     return pd.DataFrame(rows)
+
+
+#: Columns of the summary-of-findings table as a page shows it.
+SOF_COLUMNS = ["comparison", "k", "participants", "effect", "prediction interval", "certainty"]
+
+
+def sof_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The summary-of-findings table for reading: comparison (with outcome and timepoint), trials
+    and participants, the effect with its 95% CI (odds ratios as ratios), the prediction
+    interval, the certainty with its reasons, and the verdict."""
+
+    def scale(r):
+        """Shown values: g; odds ratios as ratios, a harmful event as the natural OR of the
+        event (PDT vs comparator, < 1 favours PDT), as in the forest plots."""
+        if r.measure != "OR":
+            return lambda x: x
+        return (lambda x: np.exp(-x)) if r.natural_or else np.exp
+
+    def effect(r) -> str:
+        f = scale(r)
+        lo, hi = sorted((f(r.ci_low), f(r.ci_high)))
+        if r.measure != "OR":
+            return f"g {f(r.estimate):.2f} [{lo:.2f}, {hi:.2f}]"
+        side = "< 1" if r.natural_or else "> 1"
+        what = f"OR of {r.event}" if r.event else "OR"
+        return f"{what} {f(r.estimate):.2f} [{lo:.2f}, {hi:.2f}] ({side} favours PDT)"
+
+    def pi(r) -> str:
+        if not np.isfinite(r.pi_low):
+            return "not estimable (one trial)"
+        lo, hi = sorted((scale(r)(r.pi_low), scale(r)(r.pi_high)))
+        return f"{lo:.2f} to {hi:.2f}"
+
+    out = pd.DataFrame(
+        {
+            "comparison": [
+                f"{r.comparison} ({r.analysis.split(': ')[0] + ', ' if ': ' in r.analysis else ''}"
+                f"{'odds ratio' if r.measure == 'OR' else 'g'}, {r.timepoint})"
+                for r in table.itertuples()
+            ],
+            "k": table["k"].astype(int),
+            "participants": table["participants"].astype(int),
+            "effect": [effect(r) for r in table.itertuples()],
+            "prediction interval": [pi(r) for r in table.itertuples()],
+            "certainty": [
+                f"{r.certainty}" + (f": {r.reasons}" if r.reasons else "")
+                for r in table.itertuples()
+            ],
+            "verdict": table["verdict"],
+        }
+    )
+    return out
+
+
+def show_summary_of_findings(analyses: dict, protocol, key: str, *, margin: float) -> pd.DataFrame:
+    """Display the summary-of-findings table of ``analyses`` (saved as
+    ``results/<key>_certainty.csv``) with the verdicts, and return the numbers."""
+    from .output import save_table, show_items
+
+    table = certainty_table(analyses, protocol, margin=margin)
+    save_table(table, f"{key}_certainty")
+    if table.empty:
+        show_items("## Summary of findings\n\nNothing is pooled here yet.")
+        return table
+    show_items(
+        "## Summary of findings\n\nEach comparison with its certainty of evidence (GRADE: "
+        "high, moderate, low, very low; the reasons say which domains took levels off, by the "
+        "rules of the protocol) and the one-sentence verdict that follows from the interval, "
+        f"the equivalence margin (g = {margin:g}) and the certainty. Positive g favours PDT; "
+        "each odds ratio says which side favours PDT.",
+        sof_table(table),
+    )
+    return table

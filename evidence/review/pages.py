@@ -66,10 +66,19 @@ class ConditionPage:
 
     def introduction(self) -> None:
         """Where this run's outputs go and the protocol it follows
-        (:func:`evidence.review.announce_outputs`), then what was pooled, in plain words
-        (:func:`evidence.review.show_introduction`)."""
+        (:func:`evidence.review.announce_outputs`), the summary of findings with certainty and
+        verdicts (:func:`evidence.review.certainty.show_summary_of_findings`), then what was
+        pooled, in plain words (:func:`evidence.review.show_introduction`)."""
+        from .certainty import show_summary_of_findings
+
         review.announce_outputs(METHOD=self.method, TEST=self.test, RHO=self.rho)
         review.save_table(self.effects(), f"{self.key}_effects")
+        show_summary_of_findings(
+            self.analyses,
+            self.data.protocol,
+            self.key,
+            margin=self.data.protocol.equivalence_margin,
+        )
         review.show_introduction(self.analyses)
 
     def effects(self):

@@ -50,18 +50,17 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def conclusion(analyses: dict, key: str) -> str:
+def conclusion(analyses: dict, key: str, protocol=None) -> str:
     """Markdown: the closing paragraph of a condition notebook, written from its own numbers.
 
-    Per analysis (measure x timepoint) it names the comparators PDT did better than, those that
-    did better than PDT and those where no difference was shown, each with k and the pooled
-    effect; then how much evidence the conclusion rests on (the largest k, and whether any
-    comparison reaches five trials) and whether CBT was compared directly. A comparison with
-    fewer than :data:`~evidence.review.small_cells.SMALL_K` trials is judged by its Bayesian 95%
-    credible interval (the protocol's rule), shown beside the CI; where the two disagree
-    the sentence says so instead of choosing.
+    One bullet per analysis (measure x timepoint) with the verdict on each comparison, the same
+    sentence the summary-of-findings table at the top of the page gives
+    (:func:`evidence.review.certainty.verdict`, with its GRADE certainty); then how much
+    evidence the conclusion rests on and whether CBT was compared directly.
     """
-    from .small_cells import SMALL_K, small_cell_fits
+    from .certainty import certainty_table
+    from .protocol import load_protocol
+    from .small_cells import SMALL_K
 
     name = _TITLES.get(key, key.replace("_", " ").capitalize())
     if not analyses:
@@ -69,18 +68,15 @@ def conclusion(analyses: dict, key: str) -> str:
             f"**{name}:** the curated data hold no usable randomized comparison yet, so this "
             "page can conclude nothing about PDT for this condition."
         )
-    parts, ks, cbt = [], [], 0
-    for an in analyses.values():
-        fits = small_cell_fits(an.results, an.measure)
-        verdicts: dict[str, list[str]] = {v: [] for v in ("better", "worse", "unclear", "open")}
-        for g, r in an.results.items():
-            ks.append(r.k)
-            cbt = max(cbt, r.k if g == "cbt" else 0)
-            verdict, text = _cell_verdict(an, g, r, fits.get(g))
-            verdicts[verdict].append(text)
-        what = "Hedges' g" if an.measure == "SMD" else "odds ratios"
-        when = "post-treatment" if an.timepoint == "post" else an.timepoint.replace("_", "-")
-        parts.append(f"On {what} at {when}, " + ", and ".join(_clauses(verdicts)) + ".")
+    protocol = protocol or load_protocol()
+    table = certainty_table(analyses, protocol, margin=protocol.equivalence_margin)
+    parts = [
+        f"{an.title}: " + " ".join(table.loc[table["analysis"] == akey, "verdict"])
+        for akey, an in analyses.items()
+    ]
+    ks = [r.k for an in analyses.values() for r in an.results.values()]
+    cbt = max((r.k for an in analyses.values() for g, r in an.results.items() if g == "cbt"),
+              default=0)  # fmt: skip
     most = max(ks)
     if most >= SMALL_K:
         base = (
@@ -94,13 +90,14 @@ def conclusion(analyses: dict, key: str) -> str:
         )
     if min(ks) < SMALL_K:
         base += (
-            f" Comparisons with fewer than {SMALL_K} trials are judged by their Bayesian 95% "
-            "credible interval (CrI; the protocol's rule, on the methods page)."
+            f" With two to {SMALL_K - 1} trials a verdict must hold under every prior of the "
+            "protocol's set (the widest Bayesian 95% credible interval); a single trial's "
+            "verdict is that trial's."
         )
     if cbt:
         head = (
-            f'CBT was compared directly in {_plural(cbt, "trial")}: "no difference was shown" '
-            'is not "as good as" unless the overview\'s equivalence test says so.'
+            f'CBT was compared directly in {_plural(cbt, "trial")}: "the question stays open" '
+            'is not "as good as"; only a verdict of "did not differ by more than" says that.'
         )
     else:
         head = (
@@ -110,50 +107,6 @@ def conclusion(analyses: dict, key: str) -> str:
         )
     bullets = "\n".join(f"- {p}" for p in parts)  # one per measure and timepoint
     return f"**{name}.**\n\n{bullets}\n\n{base} {head}"
-
-
-def _side(low: float, high: float) -> str:
-    """Verdict of an interval in the data's orientation (positive favours PDT)."""
-    return "better" if low > 0 else "worse" if high < 0 else "unclear"
-
-
-def _cell_verdict(an, g: str, r, fit) -> tuple[str, str]:
-    """The verdict on one comparison and its text: k, the effect with its CI and, for a small
-    cell (``fit`` given), the Bayesian median and CrI, which decide the verdict. ``open``: the
-    CI excludes no effect but the CrI does not."""
-    ratio = an.measure != "SMD"
-    tr = np.exp if ratio else (lambda x: x)
-    shown = event_display(an) if an.measure == "OR" else {}
-    sign = -1.0 if shown.get("reverse") else 1.0  # harmful event: the natural OR
-    effect = f"OR of {shown['event']}" if shown.get("event") else "OR" if ratio else "g"
-    lo, hi = sorted((tr(sign * r.ci_low), tr(sign * r.ci_high)))
-    text = f"{an._name(g)} ({_plural(r.k, 'trial')}, {effect} = {tr(sign * r.estimate):.2f}, "
-    text += f"95% CI {lo:.2f} to {hi:.2f}"
-    verdict = _side(r.ci_low, r.ci_high)
-    if fit is not None:
-        blo, bhi = sorted((tr(sign * fit.mu_ci_low), tr(sign * fit.mu_ci_high)))
-        text += f"; Bayesian {tr(sign * fit.mu_median):.2f}, 95% CrI {blo:.2f} to {bhi:.2f}"
-        bayes = _side(fit.mu_ci_low, fit.mu_ci_high)
-        verdict = "open" if bayes == "unclear" and verdict != "unclear" else bayes
-    return verdict, text + ")"
-
-
-def _clauses(verdicts: dict[str, list[str]]) -> list[str]:
-    clauses = []
-    if verdicts["better"]:
-        clauses.append("PDT did better than " + "; ".join(verdicts["better"]))
-    if verdicts["worse"]:
-        clauses.append("; ".join(verdicts["worse"]) + " did better than PDT")
-    if verdicts["unclear"]:
-        clauses.append("no difference was shown against " + "; ".join(verdicts["unclear"]))
-    if verdicts["open"]:
-        clauses.append(
-            "the question stays open against "
-            + "; ".join(verdicts["open"])
-            + " (the CI excludes no effect but, with so few trials, the Bayesian CrI of the "
-            "average effect does not)"
-        )
-    return clauses
 
 
 def _pct(x: float) -> str:

@@ -236,19 +236,36 @@ def _cell(estimate: float, low: float, high: float, trials: str, extra: str = ""
 def _family_cells(results: Path) -> dict[str, dict[str, str]]:
     """Condition -> family stem -> cell, from the overview's ``overview_*_by_condition.csv``."""
     cells: dict[str, dict[str, str]] = {}
+    certainty = _certainty(results)
     for stem, _ in FAMILIES:
         path = results / f"{stem}.csv"
         if not path.exists():
             raise FileNotFoundError(f"results/{stem}.csv is missing")
         bayes = _bayes_lines(results / _bayes_stem(stem))
+        family = stem.removeprefix("overview_").removesuffix("_by_condition")
         for row in _read(path):
             k = int(row["k"])
             trials = f"{k} trial" + ("s" if k != 1 else "")
+            level = certainty.get((family, row["group"]))
+            if level:
+                trials += f"; {level} certainty"
             est = (float(row[c]) for c in ("estimate", "ci_low", "ci_high"))
             cells.setdefault(row["group"], {})[stem] = _cell(
                 *est, trials, bayes.get(row["group"], "")
             )
     return cells
+
+
+def _certainty(results: Path) -> dict[tuple[str, str], str]:
+    """(family, condition) -> GRADE level, from the overview's summary of findings (empty when
+    the overview did not write one)."""
+    path = results / "overview_certainty.csv"
+    if not path.exists():
+        return {}
+    return {
+        (row["analysis"], row["comparison"].split(": PDT vs ")[0]): row["certainty"]
+        for row in _read(path)
+    }
 
 
 def _network_cells(results: Path, cells: dict[str, dict[str, str]]) -> bool:
