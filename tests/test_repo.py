@@ -39,3 +39,16 @@ def test_readme_python_examples_run_as_doctests():
         test = parser.get_doctest(block, {}, f"README block {i}", "README.md", 0)
         runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
+
+
+def test_readme_counts_are_the_data():
+    """The README's counts of trials and of covered head-to-head trials are computed values."""
+    import evidence.review.data
+    from evidence.review.coverage import coverage_sentence, coverage_table
+
+    text = " ".join((ROOT / "README.md").read_text().split())
+    ds = evidence.review.data.load()
+    held = re.search(r"holds (\d+ of the \d+) head-to-head", coverage_sentence(coverage_table(ds)))
+    assert held and f"{held.group(1)} known head-to-head PDT vs CBT trials" in text
+    n, c, rows = len(ds.trials), ds.trials["condition"].nunique(), len(ds.outcomes)
+    assert f"hold {n} randomized trials of PDT in {c} conditions ({rows} outcome rows)" in text

@@ -32,6 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 __all__ = ["SiteReport", "SiteError", "render_site", "landing_table", "SOURCE"]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -321,6 +323,18 @@ def _landing_caption(cells: dict, others: list[str], titles: Mapping[str, str]) 
     return text
 
 
+def _coverage(results: Path) -> str:
+    """The landing page's sentence on how many of the known head-to-head PDT vs CBT trials the
+    data hold, from ``results/coverage.csv`` (empty before the overview has run)."""
+    from evidence.review.coverage import coverage_sentence
+
+    path = results / "coverage.csv"
+    if not path.exists():
+        return ""
+    table = pd.read_csv(path, keep_default_na=False)
+    return f"**Coverage.** {coverage_sentence(table)}"
+
+
 def _condition_links(titles: Mapping[str, str]) -> str:
     return "\n".join(
         f"- [{title}]({stem}.ipynb)"
@@ -475,6 +489,7 @@ def render_site(
         except FileNotFoundError as exc:
             table = f"*The summary table appears once the overview notebook has run ({exc}).*"
         page = page.replace("{{headline_table}}", table)
+        page = page.replace("{{coverage_sentence}}", _coverage(outputs / "results"))
         page = page.replace("{{condition_links}}", _condition_links(titles))
         page = page.replace("{{toctree}}", _toctree(stems))
         # links to pages this build does not have (one notebook built afresh) become plain text
