@@ -14,9 +14,9 @@
 # %% [markdown]
 # # Anxiety disorders: panic, social anxiety and GAD
 #
-# Panic disorder, social anxiety disorder and generalized anxiety disorder are analysed together
-# in this notebook, with the condition named on every row; pooled estimates are by comparator
-# class, and the overview notebook shows them by condition.
+# Panic disorder, social anxiety disorder and generalized anxiety disorder share this notebook
+# but are analysed condition by condition: their target constructs differ (panic and anxiety
+# severity, social anxiety severity, worry), so the protocol never pools them together.
 
 # %% tags=["parameters"]
 METHOD = "REML"  # tau^2 estimator

@@ -328,14 +328,10 @@ def certainty_table(analyses: dict, protocol, *, margin: float | None = None) ->
     return pd.DataFrame(rows)
 
 
-#: Columns of the summary-of-findings table as a page shows it.
-SOF_COLUMNS = ["comparison", "k", "participants", "effect", "prediction interval", "certainty"]
-
-
 def sof_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The summary-of-findings table for reading: comparison (with outcome and timepoint), trials
-    and participants, the effect with its 95% CI (odds ratios as ratios), the prediction
-    interval, the certainty with its reasons, and the verdict."""
+    """The summary-of-findings table for reading: comparator (with condition, scale and
+    timepoint), trials and participants, the effect with its 95% CI (odds ratios as ratios),
+    the certainty and the verdict."""
 
     def scale(r):
         """Shown values: g; odds ratios as ratios, a harmful event as the natural OR of the
@@ -353,27 +349,17 @@ def sof_table(table: pd.DataFrame) -> pd.DataFrame:
         what = f"OR of {r.event}" if r.event else "OR"
         return f"{what} {f(r.estimate):.2f} [{lo:.2f}, {hi:.2f}] ({side} favours PDT)"
 
-    def pi(r) -> str:
-        if not np.isfinite(r.pi_low):
-            return "not estimable (one trial)"
-        lo, hi = sorted((scale(r)(r.pi_low), scale(r)(r.pi_high)))
-        return f"{lo:.2f} to {hi:.2f}"
-
     out = pd.DataFrame(
         {
             "comparison": [
-                f"{r.comparison} ({r.analysis.split(': ')[0] + ', ' if ': ' in r.analysis else ''}"
-                f"{'odds ratio' if r.measure == 'OR' else 'g'}, {r.timepoint})"
+                f"{r.comparison.removeprefix('PDT vs ')}"
+                f" ({r.analysis.split(': ')[0] + ', ' if ': ' in r.analysis else ''}"
+                f"{'OR' if r.measure == 'OR' else 'g'}, {r.timepoint})"
                 for r in table.itertuples()
             ],
-            "k": table["k"].astype(int),
-            "participants": table["participants"].astype(int),
-            "effect": [effect(r) for r in table.itertuples()],
-            "prediction interval": [pi(r) for r in table.itertuples()],
-            "certainty": [
-                f"{r.certainty}" + (f": {r.reasons}" if r.reasons else "")
-                for r in table.itertuples()
-            ],
+            "trials (participants)": [f"{r.k} ({r.participants})" for r in table.itertuples()],
+            "effect [95% CI]": [effect(r) for r in table.itertuples()],
+            "certainty": table["certainty"],
             "verdict": table["verdict"],
         }
     )
@@ -391,11 +377,18 @@ def show_summary_of_findings(analyses: dict, protocol, key: str, *, margin: floa
         show_items("## Summary of findings\n\nNothing is pooled here yet.")
         return table
     show_items(
-        "## Summary of findings\n\nEach comparison with its certainty of evidence (GRADE: "
-        "high, moderate, low, very low; the reasons say which domains took levels off, by the "
-        "rules of the protocol) and the one-sentence verdict that follows from the interval, "
-        f"the equivalence margin (g = {margin:g}) and the certainty. Positive g favours PDT; "
-        "each odds ratio says which side favours PDT.",
+        "## Summary of findings\n\nPDT against each comparator (rows), with the certainty of "
+        "evidence (GRADE: high, moderate, low, very low) and the one-sentence verdict that "
+        f"follows from the interval, the equivalence margin (g = {margin:g}) and the "
+        "certainty. Positive g favours PDT; each odds ratio says which side favours PDT.",
         sof_table(table),
+        "**Why each certainty is what it is** (the domains that took levels off, by the "
+        "protocol's rules; prediction intervals are in the sections below):",
+        pd.DataFrame(
+            {
+                "comparison": sof_table(table)["comparison"],
+                "reasons": table["reasons"].replace("", "no domain takes a level off"),
+            }
+        ),
     )
     return table

@@ -46,7 +46,6 @@ FAMILIES = (
     ("overview_cbt_by_condition", "PDT vs CBT"),
     ("overview_usual_care_by_condition", "PDT vs usual care"),
     ("overview_waitlist_by_condition", "PDT vs waitlist"),
-    ("overview_other_psychotherapy_by_condition", "PDT vs other psychotherapy"),
 )
 #: Metapsy network (``results/network_pdt_vs_cbt.csv``) -> the condition whose row it fills on the
 #: landing page; networks on another scale (log OR) or of a broader population are not shown there.
