@@ -376,17 +376,22 @@ def show_summary_of_findings(analyses: dict, protocol, key: str, *, margin: floa
     if table.empty:
         show_items("## Summary of findings\n\nNothing is pooled here yet.")
         return table
+    sof = sof_table(table)
+    verdicts = "\n".join(
+        f"- **{c}**: {v}" for c, v in zip(sof["comparison"], sof["verdict"], strict=True)
+    )
     show_items(
-        "## Summary of findings\n\nPDT against each comparator (rows), with the certainty of "
-        "evidence (GRADE: high, moderate, low, very low) and the one-sentence verdict that "
-        f"follows from the interval, the equivalence margin (g = {margin:g}) and the "
-        "certainty. Positive g favours PDT; each odds ratio says which side favours PDT.",
-        sof_table(table),
+        "## Summary of findings\n\nPDT against each comparator, with the certainty of evidence "
+        "(GRADE: high, moderate, low, very low). Positive g favours PDT; each odds ratio says "
+        "which side favours PDT.",
+        sof.drop(columns="verdict"),
+        "**Verdicts**, one per comparison, from the interval, the equivalence margin "
+        f"(g = {margin:g}) and the certainty:\n\n{verdicts}",
         "**Why each certainty is what it is** (the domains that took levels off, by the "
         "protocol's rules; prediction intervals are in the sections below):",
         pd.DataFrame(
             {
-                "comparison": sof_table(table)["comparison"],
+                "comparison": sof["comparison"],
                 "reasons": table["reasons"].replace("", "no domain takes a level off"),
             }
         ),
