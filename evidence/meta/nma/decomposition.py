@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from .inconsistency import _design_matrix
-from .model import _Design, _fit, _gls_d
+from .model import _Design, _fit, _gls_d, _new_columns
 
 
 def _pvalue(q: np.ndarray, df: np.ndarray) -> np.ndarray:
@@ -85,23 +85,6 @@ def _contributions(d: _Design, beta: np.ndarray, tau2: float, codes, n_designs) 
     w = 1.0 / (1.0 + tau2 * d.lam)
     r = d.y - d.x @ beta
     return np.bincount(codes, weights=w * r * r, minlength=n_designs)
-
-
-def _new_columns(Q: np.ndarray, E: np.ndarray) -> np.ndarray:
-    """Which columns of ``E`` add to the rank of ``[X, E]`` taken in order, as metafor drops
-    redundant moderators; ``Q`` is an orthonormal basis of the columns of ``X``. A column adds
-    when what is left of it after projecting out ``X`` and the columns taken before it has
-    norm above 1e-8 times its own (0/1 columns: far from the threshold either way)."""
-    basis = Q
-    keep = np.zeros(E.shape[1], dtype=bool)
-    for j, e in enumerate(E.T):
-        left = e - basis @ (basis.T @ e)
-        left -= basis @ (basis.T @ left)  # twice is enough (Giraud et al. 2005)
-        norm = np.linalg.norm(left)
-        if norm > 1e-8 * np.linalg.norm(e):
-            keep[j] = True
-            basis = np.column_stack([basis, left / norm])
-    return keep
 
 
 def _detached(d, fit, tau2, e, codes, n_designs) -> np.ndarray:
