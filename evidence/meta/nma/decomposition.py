@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from .inconsistency import _design_matrix
-from .model import _Design, _fit, _gls_d, _new_columns
+from .model import _Design, _fit_d, _gls_d, _new_columns
 
 
 def _pvalue(q: np.ndarray, df: np.ndarray) -> np.ndarray:
@@ -156,13 +156,14 @@ class _DecompositionMethods:
         """
         codes, names, Z, owner = _design_matrix(self)
         blk, X, y, n = self._blocks, self._X, self.yi, self.n_contrasts
+        dz = _Design.build(blk, Z, y, components=True)  # one block per design
         if tau2 == "within":
-            tau2 = _fit(blk, Z, y, "REML" if self.method == "FE" else self.method)["tau2"]
+            tau2 = _fit_d(dz, "REML" if self.method == "FE" else self.method)["tau2"]
         tau2 = float(tau2)
         if not np.isfinite(tau2) or tau2 < 0:
             raise ValueError(f"tau2 must be a non-negative number or 'within'; got {tau2!r}")
         G = len(names)
-        dz, dx = _Design.build(blk, Z, y), _Design.build(blk, X, y)
+        dx = _Design.build(blk, X, y)
         fx = _gls_d(dx, tau2)
         het = _contributions(dz, _gls_d(dz, tau2)["beta"], tau2, codes, G)
         net = _contributions(dx, fx["beta"], tau2, codes, G)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from .model import _fit, _gls
+from .model import _Design, _fit_d, _gls, _gls_d
 
 
 def _design_matrix(res) -> tuple[np.ndarray, list[str], sparse.csr_matrix, np.ndarray]:
@@ -101,8 +101,9 @@ class _InconsistencyMethods:
         n = self.n_contrasts
         rows = [("total", self.q, self.q_df, self.q_pvalue, self.tau2)]
         if rank_z > p:
-            fz = _fit(self._blocks, Z, self.yi, self.method)
-            q_w = _gls(self._blocks, Z, self.yi, 0.0)["rwr"] if self.method != "FE" else fz["rwr"]
+            dz = _Design.build(self._blocks, Z, self.yi, components=True)  # block per design
+            fz = _fit_d(dz, self.method)
+            q_w = _gls_d(dz, 0.0)["rwr"] if self.method != "FE" else fz["rwr"]
             df_w = n - rank_z
             rows.append(
                 ("within designs", q_w, df_w, stats.chi2.sf(q_w, df_w) if df_w else np.nan, np.nan)

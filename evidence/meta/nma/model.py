@@ -155,17 +155,18 @@ class _Design:
     mean_v: float  # mean sampling variance (scale of the tau^2 grid)
 
     @classmethod
-    def build(cls, blocks: _Blocks, X, y: np.ndarray, whole: bool = False) -> _Design:
-        """The design ``X`` (dense or sparse) and data ``y``; ``whole``: all columns as one
-        component (as :meth:`with_column` needs)."""
+    def build(cls, blocks: _Blocks, X, y: np.ndarray, components: bool = False) -> _Design:
+        """The design ``X`` (dense or sparse) and data ``y``, its columns split into components
+        when ``components`` (for designs of many small blocks, as the design-by-treatment
+        model's), else taken as one (a network's design; as :meth:`with_column` needs)."""
         T, lam, logdet_v = blocks.whitener
         x = sparse.csr_matrix(T @ sparse.csr_matrix(X))
         x.eliminate_zeros()
-        if whole:
+        if components:
+            comp, loc, cols = _components(x)
+        else:
             p = x.shape[1]
             comp, loc, cols = np.zeros(p, dtype=np.intp), np.arange(p), np.arange(p)[None]
-        else:
-            comp, loc, cols = _components(x)
         gram, lin = _products(x, comp * cols.shape[1] + loc, cols.shape)
         y = T @ np.asarray(y, float)
         return cls(y, lam, logdet_v, x, gram, lin, cols, blocks.mean_v)
@@ -175,7 +176,7 @@ class _Design:
         the products of ``X`` are moved, not recomputed (O(nnz(gram) + nnz(z)))."""
         p, n = self.p, self.y.size
         if self.cols.shape != (1, p):
-            raise ValueError("with_column needs a design built as one component (whole=True)")
+            raise ValueError("with_column needs a design of one component (components=False)")
         zt = T @ z
         nz = np.flatnonzero(zt)
         xz = self.x[nz].multiply(zt[nz][:, None]).tocoo()  # row k, column i: x_ki z_k
@@ -195,7 +196,8 @@ class _Design:
         lin = sparse.vstack([self.lin, sparse.csr_matrix((zt[nz], ([0] * nz.size, nz)), (1, n))])
         x = sparse.hstack([self.x, zt[:, None]], format="csr")
         cols = np.arange(q)[None]
-        return _Design(self.y, self.lam, self.logdet_v, x, gram, lin.tocsr(), cols, self.mean_v)
+        lin = lin.tocsr()
+        return _Design(self.y, self.lam, self.logdet_v, x, gram, lin, cols, self.mean_v)
 
     @property
     def p(self) -> int:
@@ -343,7 +345,7 @@ def _reml_grid(d: _Design) -> np.ndarray:
 
 
 def _grid_fits(d: _Design, grid: np.ndarray) -> dict:
-    """GLS of a one-component design (``whole=True``) at every tau^2 of ``grid``: weights,
+    """GLS of a one-component design at every tau^2 of ``grid``: weights,
     (X'WX)^-1, beta and the terms of the restricted log-likelihood, for
     :func:`_ll_with_column`."""
     w = 1.0 / (1.0 + grid[:, None] * d.lam)
@@ -418,7 +420,11 @@ def _tau2(d: _Design, method: str, first: np.ndarray | None = None) -> float:
 
 def _fit(blocks: _Blocks, X, y: np.ndarray, method: str) -> dict:
     """GLS at the tau^2 of ``method`` (see :func:`_tau2`)."""
-    d = _Design.build(blocks, X, y)
+    return _fit_d(_Design.build(blocks, X, y), method)
+
+
+def _fit_d(d: _Design, method: str) -> dict:
+    """:func:`_fit` of a built design."""
     tau2 = _tau2(d, method)
     g = _gls_d(d, tau2)
     g["tau2"] = tau2

@@ -92,7 +92,7 @@ class _SplitMethods:
         X, T = self._X, self._blocks.whitener[0]
         t1, t2 = np.array(self.treat1, dtype=object), np.array(self.treat2, dtype=object)
         codes, basis = _study_codes(self), np.linalg.qr(X)[0]
-        base = _Design.build(self._blocks, X, self.yi, whole=True)  # shared by the splits
+        base = _Design.build(self._blocks, X, self.yi)  # shared by every split
         fits = _grid_fits(base, _reml_grid(base)) if self.method == "REML" else None
         p = X.shape[1]
         rows = []
