@@ -219,3 +219,21 @@ def test_new_columns_match_the_rank_of_the_augmented_design(large):
             want.append(add)
             cur = cand if add else cur
         assert _new_columns(Q, E).tolist() == want
+
+
+def test_rank_of_the_design_by_treatment_matrix_block_by_block(large):
+    """rank(Z) from the designs' blocks equals the SVD rank of the dense Z, also when a design's
+    columns are dependent (a four-arm study given as B-A and D-C only: its design A:B:C:D has
+    three columns of rank two)."""
+    import evidence as ev
+    from evidence.meta.nma.inconsistency import _design_matrix, _rank_by_design
+    from evidence.meta.nma.model import _Design
+
+    v = np.full(7, 0.1)
+    t1, t2 = ["B", "D", "B", "C", "D", "C", "D"], ["A", "C", "A", "A", "C", "B", "B"]
+    gap = ev.network(np.arange(7) / 10, v, t1, t2, [1, 1, 2, 3, 4, 5, 6], cov=np.diag(v))
+    for res in (large, gap):
+        Z = _design_matrix(res)[2]
+        cols = _Design.build(res._blocks, Z, res.yi, components=True).cols
+        assert _rank_by_design(Z, cols) == np.linalg.matrix_rank(Z.toarray())
+    assert np.linalg.matrix_rank(Z.toarray()) < Z.shape[1]

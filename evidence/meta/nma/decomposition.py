@@ -129,6 +129,12 @@ class _DecompositionMethods:
     def design_decomposition(self, tau2: float | str = 0.0) -> DesignDecomposition:
         """Krahn's design decomposition of Q with detachment, and the net heat matrix.
 
+        Cost: two GLS fits (the consistency and the design-by-treatment design, the latter
+        block-wise by design) and, per design, its detachment from the consistency fit by the
+        partitioned inverse, O(nnz + n k + p^2 k) for its ``k`` columns; which columns add rank
+        is decided by projection, O(n p k). No refit and no SVD per design: linear in the number
+        of studies for a fixed number of treatments.
+
         Parameters
         ----------
         tau2 : float or "within"

@@ -1,11 +1,23 @@
 """Network meta-analysis, the model: within-study blocks, GLS, REML likelihood, tau^2, fit.
 
 Fitting stage (after :mod:`.inputs` has validated the data). :class:`_Blocks` holds the contrasts
-of each study with their within-study covariance, grouped by block size; :func:`_gls` is the GLS
-fit in closed form at a given tau^2 (with the REML score and ``tr(P R)``); :func:`_reml_ll` and
-:func:`_reml_ll_grid` give the restricted log-likelihood; :func:`_tau2` holds the estimators FE,
+of each study with their within-study covariance, grouped by block size; :class:`_Design` is a
+design whitened by the blocks; :func:`_gls` (:func:`_gls_d`) is the GLS fit in closed form at a
+given tau^2 (with the REML score and ``tr(P R)``); :func:`_reml_ll` and :func:`_reml_ll_grid`
+(:func:`_ll_grid`) give the restricted log-likelihood; :func:`_tau2` holds the estimators FE,
 REML (global search) and DL; :func:`_fit` fits at the estimated tau^2. The model and the
 estimators are described in the docstring of :mod:`evidence.meta.nma`.
+
+Cost. Each study's block is whitened once (``T V T' = I``, ``T R T' = diag(lam)``: a Cholesky
+factor and an eigendecomposition of size ``b``, the study's number of contrasts), after which
+``M = V + tau^2 R`` is diagonal at every tau^2: one evaluation of the likelihood, the GLS or the
+score costs O(n a^2) for the sparse products of the ``n`` rows (``a`` the most arms of a study)
+plus O(C q^3) for ``X'WX``, block diagonal over ``C`` column components of at most ``q``
+columns (one block of ``p = T - 1`` for a network's design; one per design, ``q`` = its arms
+minus one, for the design-by-treatment model), in O(n a^2 + C q^2) memory; nothing is ``n x n``.
+The REML search evaluates the likelihood at about 80 values of tau^2 (vectorised) and the score
+at about 10. A split model reuses the consistency design (:meth:`_Design.with_column`) and its
+fits on the first grid (:func:`_ll_with_column`, the partitioned inverse).
 """
 
 from __future__ import annotations

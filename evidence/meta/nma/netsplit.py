@@ -91,6 +91,12 @@ class _NetsplitMethods:
         later in :attr:`treatments`; ``indirect_method`` says how each indirect estimate was
         obtained (:data:`INDIRECT_METHODS`).
 
+        Cost: per comparison, the direct pool (O(k_direct) small least-squares problems), a
+        connectivity check of the remaining network (graph components, O(n)) and one REML refit
+        of it, which reuses the kept studies' covariance blocks (no ``n x n`` covariance is
+        sliced) and costs O(n a^2 + p^3) per likelihood evaluation: linear in the number of
+        studies for a fixed number of treatments.
+
         Examples
         --------
         >>> import evidence as ev
