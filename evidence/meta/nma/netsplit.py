@@ -43,36 +43,30 @@ def _study_contrast(X: np.ndarray, V: np.ndarray, y: np.ndarray, cc: np.ndarray)
     return float(lw @ y), float(lw @ V @ lw)
 
 
-def _refit_without(res, drop: np.ndarray, a: str, b: str):
-    """Estimate and SE of ``a`` vs ``b`` in the network without the rows ``drop`` (whole
+def _refit_without(res, drop: np.ndarray, a: int, b: int, arms: tuple[np.ndarray, np.ndarray]):
+    """Estimate and SE of treatment ``a`` vs ``b`` (indices into ``res.treatments``; ``arms``:
+    those of treat1 and treat2 of every row) in the network without the rows ``drop`` (whole
     studies), or None when the remaining network does not connect all its treatments or lacks
     ``a`` or ``b``. The blocks of the studies kept are reused (no covariance is rebuilt)."""
     keep = ~drop
     if not keep.any():
         return None
-    t1 = np.array(res.treat1, dtype=object)[keep]
-    t2 = np.array(res.treat2, dtype=object)[keep]
-    present = [t for t in res.treatments if t in set(t1) | set(t2)]
+    t1, t2 = arms[0][keep], arms[1][keep]
+    present = np.unique(np.r_[t1, t2])  # in the order of res.treatments: its first the reference
     if a not in present or b not in present:
         return None
-    col = {t: i for i, t in enumerate(present)}
-    n = int(keep.sum())
-    arms = (np.array([col[t] for t in t1]), np.array([col[t] for t in t2]))
-    edges = sparse.coo_matrix((np.ones(n), arms), shape=(len(present),) * 2)
+    n, T = t1.size, present.size
+    c1, c2 = np.searchsorted(present, t1), np.searchsorted(present, t2)
+    edges = sparse.coo_matrix((np.ones(n), (c1, c2)), shape=(T, T))
     if csgraph.connected_components(edges, directed=False)[0] > 1:  # X would lose rank
         return None
-    X = sparse.coo_matrix(
-        (
-            np.r_[np.ones(n), -np.ones(n)],
-            (np.r_[np.arange(n), np.arange(n)], np.r_[arms[0], arms[1]]),
-        ),
-        shape=(n, len(present)),
-    ).tocsc()[:, 1:]
+    rows, sign = np.r_[np.arange(n), np.arange(n)], np.r_[np.ones(n), -np.ones(n)]
+    X = sparse.coo_matrix((sign, (rows, np.r_[c1, c2])), shape=(n, T)).tocsc()[:, 1:]
     blocks = res._blocks.without(drop, float(res.vi[keep].mean()))
     fit = _fit(blocks, X, res.yi[keep], res.method)
-    cc = np.zeros(len(present))
-    cc[col[a]] += 1
-    cc[col[b]] -= 1
+    cc = np.zeros(T)
+    cc[np.searchsorted(present, a)] += 1
+    cc[np.searchsorted(present, b)] -= 1
     cc = cc[1:]
     return float(cc @ fit["beta"]), float(np.sqrt(cc @ fit["vcov"] @ cc)), fit["tau2"]
 
@@ -112,6 +106,8 @@ class _NetsplitMethods:
         ['SIDDE', 'SIDDE', 'SIDDE']
         """
         codes = _study_codes(self)
+        index = {t: i for i, t in enumerate(self.treatments)}
+        arms = tuple(np.array([index[t] for t in tr]) for tr in (self.treat1, self.treat2))
         order = np.argsort(codes, kind="stable")
         rows_of = np.split(order, np.cumsum(np.bincount(codes))[:-1])
         p = self._X.shape[1]
@@ -121,8 +117,8 @@ class _NetsplitMethods:
             cc[i - 1] += 1
             if j > 0:
                 cc[j - 1] -= 1
-            a, b = self.treatments[i], self.treatments[j]
-            rows.append(self._netsplit_row(a, b, cc, [rows_of[s] for s in both], codes))
+            held = [rows_of[s] for s in both]
+            rows.append(self._netsplit_row((i, j), cc, held, codes, arms))
         out = pd.DataFrame(rows)
         out["difference"] = out["direct"] - out["indirect"]
         out["difference_se"] = np.sqrt(out["direct_se"] ** 2 + out["indirect_se"] ** 2)
@@ -133,8 +129,10 @@ class _NetsplitMethods:
             out["pvalue"] = 2 * stats.norm.sf(np.abs(out["statistic"]))
         return out
 
-    def _netsplit_row(self, a, b, cc, held, codes) -> dict:
-        """One row of :meth:`netsplit`: ``held`` lists the rows of each study holding both."""
+    def _netsplit_row(self, pair, cc, held, codes, arms) -> dict:
+        """One row of :meth:`netsplit` for the treatments ``pair`` (indices): ``held`` lists
+        the rows of each study holding both, ``arms`` the treatments of every row."""
+        a, b = self.treatments[pair[0]], self.treatments[pair[1]]
         est = [_study_contrast(self._X[r], self.cov[np.ix_(r, r)], self.yi[r], cc) for r in held]
         y, v = np.array(est).T
         w = 1.0 / (v + self.tau2)
@@ -156,7 +154,8 @@ class _NetsplitMethods:
             "network_se": np.sqrt(net_var),
             "direct_share": share,
         }
-        refit = _refit_without(self, np.isin(codes, codes[[r[0] for r in held]]), a, b)
+        drop = np.isin(codes, codes[[r[0] for r in held]])
+        refit = _refit_without(self, drop, *pair, arms)
         if refit is not None:
             row.update(indirect=refit[0], indirect_se=refit[1], tau2_indirect=refit[2])
             row["indirect_method"] = "SIDDE"
