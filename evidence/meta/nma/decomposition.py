@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from .inconsistency import _design_matrix
 from .model import _Design, _fit_d, _gls_d, _new_columns
@@ -87,18 +87,14 @@ def _contributions(d: _Design, beta: np.ndarray, tau2: float, codes, n_designs) 
     return np.bincount(codes, weights=w * r * r, minlength=n_designs)
 
 
-def _detached(d, fit, tau2, e, codes, n_designs) -> np.ndarray:
-    """Per design, r' W r of the consistency model (design ``d``, its GLS ``fit`` at ``tau2``)
-    with the whitened columns ``e`` added, by the partitioned inverse: O(nnz + n k + p^2 k) for
-    k columns, no refit."""
-    w = 1.0 / (1.0 + tau2 * d.lam)
-    we = w[:, None] * e
-    B = d.x.T @ we  # X'W E
-    r0 = d.y - d.x @ fit["beta"]
-    S = e.T @ we - B.T @ fit["vcov"] @ B  # Schur complement of X'WX
-    gamma = np.linalg.solve(S, we.T @ r0)
-    r = r0 + d.x @ (fit["vcov"] @ (B @ gamma)) - e @ gamma
-    return np.bincount(codes, weights=w * r * r, minlength=n_designs)
+def _local(Z: sparse.csr_matrix, owner: np.ndarray) -> np.ndarray:
+    """``Z`` in each row's own design's columns: (n, q), entry (i, j) that of row i in the
+    j-th column of its design (zero-padded). Every row of ``Z`` lies in its design's columns."""
+    starts = np.cumsum(np.bincount(owner)) - np.bincount(owner)
+    local = np.zeros((Z.shape[0], int(np.bincount(owner).max())))
+    coo = Z.tocoo()
+    local[coo.row, coo.col - starts[owner[coo.col]]] = coo.data
+    return local
 
 
 def _detach_each(d, fit, tau2, basis, design, net) -> tuple[np.ndarray, np.ndarray]:
@@ -107,18 +103,32 @@ def _detach_each(d, fit, tau2, basis, design, net) -> tuple[np.ndarray, np.ndarr
     number of columns added; a design in no loop adds none and keeps ``net``. ``design`` is
     ``(Z, owner, codes, T)``: :func:`~evidence.meta.nma.inconsistency._design_matrix` and the
     whitener; ``d`` and ``fit`` are the consistency design and its GLS at ``tau2``, ``basis`` an
-    orthonormal basis of its columns. O(G (nnz + n k + p^2 k)) for k columns per design."""
+    orthonormal basis of its columns.
+
+    Detaching is the partitioned inverse of the consistency fit with the design's (whitened)
+    columns ``e`` added: ``B = X'We``, ``S = e'We - B' (X'WX)^-1 B``, ``gamma = S^-1 e'W r``,
+    ``r_new = r + X (X'WX)^-1 B gamma - e gamma``: O(n p + n_g p k) per design, no refit."""
     Z, owner, codes, T = design
-    G = net.size
+    G, n = net.size, codes.size
     after, gain = np.tile(net, (G, 1)), np.zeros(G, dtype=int)
-    ends = np.cumsum(np.bincount(owner, minlength=G))
-    Zc = Z.tocsc()
-    for g in range(G):
-        E = Zc[:, ends[g] - np.count_nonzero(owner == g) : ends[g]].toarray()
-        E = E[:, _new_columns(basis, E)]
-        gain[g] = E.shape[1]
+    E_all, e_all = _local(Z, owner), _local(sparse.csr_matrix(T @ Z), owner)
+    x, V = d.x.toarray(), fit["vcov"]
+    w = 1.0 / (1.0 + tau2 * d.lam)
+    r0 = d.y - x @ fit["beta"]
+    rows = np.split(np.argsort(codes, kind="stable"), np.cumsum(np.bincount(codes))[:-1])
+    for g, rg in enumerate(rows):
+        E = np.zeros((n, np.count_nonzero(owner == g)))
+        E[rg] = E_all[rg, : E.shape[1]]
+        keep = _new_columns(basis, E)
+        gain[g] = np.count_nonzero(keep)
         if gain[g]:
-            after[g] = _detached(d, fit, tau2, T @ E, codes, G)
+            e = e_all[rg][:, : keep.size][:, keep]
+            we = w[rg, None] * e
+            B = x[rg].T @ we  # X'W e
+            gamma = np.linalg.solve(e.T @ we - B.T @ V @ B, we.T @ r0[rg])
+            r = r0 + x @ (V @ (B @ gamma))
+            r[rg] -= e @ gamma
+            after[g] = np.bincount(codes, weights=w * r * r, minlength=G)
     return after, gain
 
 
