@@ -183,33 +183,36 @@ class _Design:
         y = T @ np.asarray(y, float)
         return cls(y, lam, logdet_v, x, gram, lin, cols, blocks.mean_v)
 
-    def with_column(self, T: sparse.csr_matrix, z: np.ndarray) -> _Design:
-        """This design (one component) with the column ``z`` appended, ``T`` the whitener:
-        the products of ``X`` are moved, not recomputed (O(nnz(gram) + nnz(z)))."""
+    @cached_property
+    def coo(self) -> tuple[sparse.coo_matrix, sparse.coo_matrix, sparse.coo_matrix, np.ndarray]:
+        """``x``, ``gram`` and ``lin`` as COO and ``x`` dense (for :meth:`with_column`)."""
+        return self.x.tocoo(), self.gram.tocoo(), self.lin.tocoo(), self.x.toarray()
+
+    def with_column(self, zt: np.ndarray) -> _Design:
+        """This design (one component) with the whitened column ``zt`` appended: the products
+        of ``X`` are moved, not recomputed (O(nnz(gram) + nnz(x)))."""
         p, n = self.p, self.y.size
         if self.cols.shape != (1, p):
             raise ValueError("with_column needs a design of one component (components=False)")
-        zt = T @ z
+        x, g, lin, _ = self.coo
         nz = np.flatnonzero(zt)
-        xz = self.x[nz].multiply(zt[nz][:, None]).tocoo()  # row k, column i: x_ki z_k
-        g, q, k = self.gram.tocoo(), p + 1, nz[xz.row]
-        gram = sparse.csr_matrix(
-            (
-                np.r_[g.data, xz.data, xz.data, zt[nz] ** 2],
-                (
-                    np.r_[
-                        g.row + g.row // p, xz.col * q + p, p * q + xz.col, [p * q + p] * nz.size
-                    ],
-                    np.r_[g.col, k, k, nz],
-                ),
-            ),
-            shape=(q * q, n),
+        on = zt[x.row] != 0  # the entries x_ki of the rows k where z is not 0
+        k, i, xz = x.row[on], x.col[on], x.data[on] * zt[x.row[on]]
+        q = p + 1
+        flat = np.r_[g.row + g.row // p, i * q + p, p * q + i, np.full(nz.size, p * q + p)]
+        gram = (np.r_[g.data, xz, xz, zt[nz] ** 2], (flat, np.r_[g.col, k, k, nz]))
+        lin = (np.r_[lin.data, zt[nz]], (np.r_[lin.row, np.full(nz.size, p)], np.r_[lin.col, nz]))
+        x = (np.r_[x.data, zt[nz]], (np.r_[x.row, nz], np.r_[x.col, np.full(nz.size, p)]))
+        return _Design(
+            self.y,
+            self.lam,
+            self.logdet_v,
+            sparse.csr_matrix(x, shape=(n, q)),
+            sparse.csr_matrix(gram, shape=(q * q, n)),
+            sparse.csr_matrix(lin, shape=(q, n)),
+            np.arange(q)[None],
+            self.mean_v,
         )
-        lin = sparse.vstack([self.lin, sparse.csr_matrix((zt[nz], ([0] * nz.size, nz)), (1, n))])
-        x = sparse.hstack([self.x, zt[:, None]], format="csr")
-        cols = np.arange(q)[None]
-        lin = lin.tocsr()
-        return _Design(self.y, self.lam, self.logdet_v, x, gram, lin, cols, self.mean_v)
 
     @property
     def p(self) -> int:
@@ -371,16 +374,16 @@ def _grid_fits(d: _Design, grid: np.ndarray) -> dict:
     return {"w": w, "vcov": Ainv, "beta": beta, "rwr": rwr, "logdet": logdet}
 
 
-def _ll_with_column(base: _Design, fits: dict, d: _Design) -> np.ndarray:
-    """The restricted log-likelihood of ``d`` (``base`` with one column appended) on the grid of
-    ``fits`` (:func:`_grid_fits` of ``base``), by the partitioned inverse: with ``a = X'Wz``,
-    ``s = z'Wz - a' (X'WX)^-1 a``, log|A| gains log s and r'Wr loses (z'Wr)^2 / s. O(G (k p +
-    p^2)) for the k rows where z is not 0, against O(G (nnz + p^3)) for a fit."""
-    z = d.x[:, -1].toarray()[:, 0]
+def _ll_with_column(base: _Design, fits: dict, z: np.ndarray) -> np.ndarray:
+    """The restricted log-likelihood of ``base`` with the whitened column ``z`` appended on the
+    grid of ``fits`` (:func:`_grid_fits` of ``base``), by the partitioned inverse: with
+    ``a = X'Wz``, ``s = z'Wz - a' (X'WX)^-1 a``, log|A| gains log s and r'Wr loses
+    (z'Wr)^2 / s. O(G (k p + p^2)) for the k rows where z is not 0, against O(G (nnz + p^3))
+    for a fit."""
     nz = np.flatnonzero(z)
-    w, zt = fits["w"][:, nz], z[nz]
-    a = (w * zt) @ base.x[nz].toarray()
-    r = d.y[nz, None] - base.x[nz] @ fits["beta"].T  # (k, G) residuals of the base fits
+    w, zt, x = fits["w"][:, nz], z[nz], base.coo[3][nz]
+    a = (w * zt) @ x
+    r = base.y[nz, None] - x @ fits["beta"].T  # (k, G) residuals of the base fits
     s = w @ zt**2 - np.einsum("gp,gpq,gq->g", a, fits["vcov"], a)
     u = (w * zt * r.T).sum(axis=1)
     return -0.5 * (fits["logdet"] + np.log(s) + fits["rwr"] - u**2 / s)

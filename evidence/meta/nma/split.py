@@ -152,8 +152,9 @@ class _SplitMethods:
         ``base`` (the consistency design) with ``ind`` appended, its restricted likelihood on
         the first REML grid from ``fits`` (the consistency model's GLS there) by the
         partitioned inverse, then the usual search."""
-        d = base.with_column(self._blocks.whitener[0], ind)
-        tau2 = _tau2(d, self.method, None if fits is None else _ll_with_column(base, fits, d))
+        z = self._blocks.whitener[0] @ ind
+        d = base.with_column(z)
+        tau2 = _tau2(d, self.method, None if fits is None else _ll_with_column(base, fits, z))
         f = _gls_d(d, tau2)
         b, V = f["beta"], f["vcov"]
         cd, ci = np.r_[cc, 1.0], np.r_[cc, 0.0]
