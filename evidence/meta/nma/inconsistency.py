@@ -92,7 +92,7 @@ class _InconsistencyMethods:
         diagonal with one block per design (its arms minus one columns) and the REML fit of the
         interaction model costs O(n a^2 + D q^3) per likelihood evaluation, in O(n + D q^2)
         memory, for ``n`` contrasts and ``D`` designs: linear in the number of studies. 300
-        studies x 40 treatments (about 260 designs) take about 0.03 s, 2,000 x 40 about 0.4 s
+        studies x 40 treatments (about 260 designs) take about 0.04 s, 2,000 x 40 about 0.1 s
         (the dense fit: 27 s, and 663 s in 1.8 GB; ``benchmarks/bench_network.py``).
 
         Examples
