@@ -27,7 +27,7 @@ from .inputs import (
     _strings,
     _treatment_order,
 )
-from .model import NETWORK_METHODS, NETWORK_TESTS, _Blocks, _fit, _gls
+from .model import NETWORK_METHODS, NETWORK_TESTS, _Blocks, _Design, _fit_d, _gls_d
 from .result import NetworkResult
 
 
@@ -122,8 +122,9 @@ def network(
     X[np.arange(n), i1] += 1
     X[np.arange(n), i2] -= 1
     X = X[:, 1:]
-    fit = _fit(blk, X, y, method)
-    fe = fit if method == "FE" else _gls(blk, X, y, 0.0)
+    design = _Design.build(blk, X, y)
+    fit = _fit_d(design, method)
+    fe = fit if method == "FE" else _gls_d(design, 0.0)
     df = n - X.shape[1]
     q = fe["rwr"]
     if not all(np.isfinite(x).all() for x in (fit["beta"], fit["vcov"], fit["tau2"], q)):

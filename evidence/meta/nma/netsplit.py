@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
+from scipy.sparse import csgraph
 
-from .model import _Blocks, _fit
+from .model import _fit
+from .split import _pairs, _study_codes
 
 #: How the indirect estimate of a row was obtained.
 INDIRECT_METHODS = ("SIDDE", "back-calculation", "none")
@@ -41,33 +43,30 @@ def _study_contrast(X: np.ndarray, V: np.ndarray, y: np.ndarray, cc: np.ndarray)
     return float(lw @ y), float(lw @ V @ lw)
 
 
-def _refit_without(res, drop: np.ndarray, a: str, b: str):
-    """Estimate and SE of ``a`` vs ``b`` in the network without the rows ``drop``, or None when
-    the remaining network does not connect them."""
+def _refit_without(res, drop: np.ndarray, a: int, b: int, arms: tuple[np.ndarray, np.ndarray]):
+    """Estimate and SE of treatment ``a`` vs ``b`` (indices into ``res.treatments``; ``arms``:
+    those of treat1 and treat2 of every row) in the network without the rows ``drop`` (whole
+    studies), or None when the remaining network does not connect all its treatments or lacks
+    ``a`` or ``b``. The blocks of the studies kept are reused (no covariance is rebuilt)."""
     keep = ~drop
     if not keep.any():
         return None
-    t1 = np.array(res.treat1, dtype=object)[keep]
-    t2 = np.array(res.treat2, dtype=object)[keep]
-    present = [t for t in res.treatments if t in set(t1) | set(t2)]
+    t1, t2 = arms[0][keep], arms[1][keep]
+    present = np.unique(np.r_[t1, t2])  # in the order of res.treatments: its first the reference
     if a not in present or b not in present:
         return None
-    col = {t: i for i, t in enumerate(present)}
-    n = int(keep.sum())
-    X = np.zeros((n, len(present)))
-    arms = (np.array([col[t] for t in t1]), np.array([col[t] for t in t2]))
-    X[np.arange(n), arms[0]] += 1
-    X[np.arange(n), arms[1]] -= 1
-    X = X[:, 1:]
-    if np.linalg.matrix_rank(X) < X.shape[1]:  # disconnected without the dropped trials
+    n, T = t1.size, present.size
+    c1, c2 = np.searchsorted(present, t1), np.searchsorted(present, t2)
+    edges = sparse.coo_matrix((np.ones(n), (c1, c2)), shape=(T, T))
+    if csgraph.connected_components(edges, directed=False)[0] > 1:  # X would lose rank
         return None
-    idx = np.flatnonzero(keep)
-    codes = pd.factorize(np.array(res.study, dtype=object)[keep])[0]
-    blocks = _Blocks.build(codes, res.cov[np.ix_(idx, idx)], res.vi[keep], arms)
+    rows, sign = np.r_[np.arange(n), np.arange(n)], np.r_[np.ones(n), -np.ones(n)]
+    X = sparse.coo_matrix((sign, (rows, np.r_[c1, c2])), shape=(n, T)).tocsc()[:, 1:]
+    blocks = res._blocks.without(drop, float(res.vi[keep].mean()))
     fit = _fit(blocks, X, res.yi[keep], res.method)
-    cc = np.zeros(len(present))
-    cc[col[a]] += 1
-    cc[col[b]] -= 1
+    cc = np.zeros(T)
+    cc[np.searchsorted(present, a)] += 1
+    cc[np.searchsorted(present, b)] -= 1
     cc = cc[1:]
     return float(cc @ fit["beta"]), float(np.sqrt(cc @ fit["vcov"] @ cc)), fit["tau2"]
 
@@ -86,6 +85,12 @@ class _NetsplitMethods:
         later in :attr:`treatments`; ``indirect_method`` says how each indirect estimate was
         obtained (:data:`INDIRECT_METHODS`).
 
+        Cost: per comparison, the direct pool (O(k_direct) small least-squares problems), a
+        connectivity check of the remaining network (graph components, O(n)) and one REML refit
+        of it, which reuses the kept studies' covariance blocks (no ``n x n`` covariance is
+        sliced) and costs O(n a^2 + p^3) per likelihood evaluation: linear in the number of
+        studies for a fixed number of treatments.
+
         Examples
         --------
         >>> import evidence as ev
@@ -100,21 +105,20 @@ class _NetsplitMethods:
         >>> sp["indirect_method"].tolist()
         ['SIDDE', 'SIDDE', 'SIDDE']
         """
-        st = np.array(self.study, dtype=object)
-        arms = self._study_arms()
-        rows_of = {s: np.flatnonzero(st == s) for s in arms}
+        codes = _study_codes(self)
+        index = {t: i for i, t in enumerate(self.treatments)}
+        arms = tuple(np.array([index[t] for t in tr]) for tr in (self.treat1, self.treat2))
+        order = np.argsort(codes, kind="stable")
+        rows_of = np.split(order, np.cumsum(np.bincount(codes))[:-1])
         p = self._X.shape[1]
         rows = []
-        for i in range(1, len(self.treatments)):
-            for j in range(i):
-                a, b = self.treatments[i], self.treatments[j]
-                both = [s for s, held in arms.items() if a in held and b in held]
-                if both:
-                    cc = np.zeros(p)
-                    cc[i - 1] += 1
-                    if j > 0:
-                        cc[j - 1] -= 1
-                    rows.append(self._netsplit_row(a, b, cc, both, rows_of, st))
+        for (i, j), both in _pairs(self).items():
+            cc = np.zeros(p)
+            cc[i - 1] += 1
+            if j > 0:
+                cc[j - 1] -= 1
+            held = [rows_of[s] for s in both]
+            rows.append(self._netsplit_row((i, j), cc, held, codes, arms))
         out = pd.DataFrame(rows)
         out["difference"] = out["direct"] - out["indirect"]
         out["difference_se"] = np.sqrt(out["direct_se"] ** 2 + out["indirect_se"] ** 2)
@@ -125,11 +129,11 @@ class _NetsplitMethods:
             out["pvalue"] = 2 * stats.norm.sf(np.abs(out["statistic"]))
         return out
 
-    def _netsplit_row(self, a, b, cc, both, rows_of, st) -> dict:
-        est = [
-            _study_contrast(self._X[r], self.cov[np.ix_(r, r)], self.yi[r], cc)
-            for r in (rows_of[s] for s in both)
-        ]
+    def _netsplit_row(self, pair, cc, held, codes, arms) -> dict:
+        """One row of :meth:`netsplit` for the treatments ``pair`` (indices): ``held`` lists
+        the rows of each study holding both, ``arms`` the treatments of every row."""
+        a, b = self.treatments[pair[0]], self.treatments[pair[1]]
+        est = [_study_contrast(self._X[r], self.cov[np.ix_(r, r)], self.yi[r], cc) for r in held]
         y, v = np.array(est).T
         w = 1.0 / (v + self.tau2)
         direct, direct_var = float(w @ y / w.sum()), float(1.0 / w.sum())
@@ -139,7 +143,7 @@ class _NetsplitMethods:
             "comparison": f"{a} vs {b}",
             "treat1": a,
             "treat2": b,
-            "k_direct": len(both),
+            "k_direct": len(held),
             "direct": direct,
             "direct_se": np.sqrt(direct_var),
             "indirect": np.nan,
@@ -150,7 +154,8 @@ class _NetsplitMethods:
             "network_se": np.sqrt(net_var),
             "direct_share": share,
         }
-        refit = _refit_without(self, np.isin(st, both), a, b)
+        drop = np.isin(codes, codes[[r[0] for r in held]])
+        refit = _refit_without(self, drop, *pair, arms)
         if refit is not None:
             row.update(indirect=refit[0], indirect_se=refit[1], tau2_indirect=refit[2])
             row["indirect_method"] = "SIDDE"
