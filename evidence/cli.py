@@ -38,7 +38,7 @@ def _validate_args(parser: argparse.ArgumentParser) -> None:
 
 def _validate(args: argparse.Namespace) -> int:
     from evidence.review.data import DataValidationError, load
-    from evidence.review.network_data import validate_network
+    from evidence.review.network_maps import validate_network
 
     try:
         dataset = load(args.path)

@@ -107,7 +107,7 @@ for family, an in headline.items():
 # from the same rules, as on the condition pages.
 
 # %%
-from evidence.review.certainty import show_summary_of_findings
+from evidence.review.display import show_summary_of_findings
 
 _ = show_summary_of_findings(
     headline, data.protocol, "overview", margin=data.protocol.equivalence_margin

@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 
 from evidence.review.data import DataValidationError, default_path, load
-from evidence.review.network_data import DELIVERY, load_network, validate_network
+from evidence.review.network_data import DELIVERY, load_network
+from evidence.review.network_maps import validate_network
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

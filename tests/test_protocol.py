@@ -146,5 +146,5 @@ def test_each_condition_page_gives_the_effects_it_pools(data):
         assert len(eff) == sum(len(an.effects) for an in page.analyses.values()), key
         assert not eff["instrument"].str.contains(";").any(), key  # one primary instrument
         for r in eff.itertuples():
-            rule = data.protocol.rule(r.condition, r.analysis.split(" ")[0])
+            rule = data.protocol.rule(r.condition, r.analysis.split(": ")[-1].split(" ")[0])
             assert r.construct == rule.construct and r.instrument in rule.priority, (key, r)

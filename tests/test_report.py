@@ -219,40 +219,37 @@ def test_every_public_name_is_importable_from_evidence_review():
 
 
 def test_conclusion_is_written_from_the_numbers(data):
+    """Self-harm: Walker 2016 (suicidal behaviour, one trial) fewer events with PDT: the
+    verdict is that trial's, not 'these trials', and it is the summary table's sentence."""
+    from evidence.review.certainty import certainty_table
+
     analyses = review.condition_analyses(data, "self_harm")
     text = review.conclusion(analyses, "self_harm")
     assert text.startswith("**Self-harm and suicidality.**")
     r = analyses["OR post"].results["other_control"]
-    # a harmful event, named: the natural OR, as in the forest plot and the statements
-    lo, hi = np.exp(-r.ci_high), np.exp(-r.ci_low)
-    assert f"OR of suicidal behaviour = {np.exp(-r.estimate):.2f}, 95% CI {lo:.2f} to {hi:.2f}" in (
-        text
-    )
-    # one trial: its CI excludes no effect, the Bayesian CrI of the average effect (the small-
-    # cell rule) does not, and the conclusion says the question stays open instead of choosing
-    from evidence.meta.bayes import bayes_pool
-    from evidence.review.small_cells import rule_prior
-
-    fit = bayes_pool(r.yi, r.vi, tau_prior=rule_prior("OR"))
-    blo, bhi = np.exp(-fit.mu_ci_high), np.exp(-fit.mu_ci_low)
-    assert blo < 1 < bhi
-    assert f"95% CrI {blo:.2f} to {bhi:.2f}" in text
-    assert "the question stays open against other control" in text
-    assert "PDT did better than other control" not in text
-    assert "no usable randomized comparison" in review.conclusion({}, "ptsd")
+    assert r.k == 1 and r.ci_low > 0  # the trial's CI excludes no effect, favouring PDT
+    table = certainty_table(analyses, data.protocol, margin=data.protocol.equivalence_margin)
+    row = table[(table["analysis"] == "OR post") & (table["comparison"] == "PDT vs other control")]
+    verdict = row["verdict"].iloc[0]
+    assert verdict.startswith("PDT did better than other control in the one trial")
+    assert verdict in text and "these trials" not in text
 
 
-def test_conclusion_judges_small_cells_by_their_credible_interval(data):
-    """k < 5: the Bayesian CrI decides (depression waitlist, k = 3, both exclude 0: better;
-    CBT, k = 2: no difference); k >= 5 keeps the CI alone (usual care, k = 6)."""
+def test_conclusion_judges_small_cells_by_every_prior_of_the_set(data):
+    """2 to 4 trials: the widest credible interval over the protocol's prior set decides
+    (depression waitlist, k = 3: excludes 0 under every prior; CBT, k = 2: open); k >= 5 keeps
+    the CI (usual care, k = 6)."""
+    from evidence.review.certainty import PRIOR_SET, interval
+
     analyses = review.condition_analyses(data, "depression")
+    an = analyses["SMD post"]
     text = review.conclusion(analyses, "depression")
-    smd = text.split("On odds ratios")[0]
-    assert "PDT did better than waitlist (3 trials" in smd
-    assert "no difference was shown against CBT (2 trials" in smd
-    usual = smd.split("usual care (6 trials")[1].split(")")[0]
-    assert "CrI" not in usual  # a large cell: no Bayesian interval
-    assert "judged by their Bayesian 95% credible interval" in text
+    low, high, read = interval(an, "waitlist", data.protocol)
+    assert read.startswith("widest CrI") and low > 0 and len(PRIOR_SET) >= 4
+    assert "PDT did better than waitlist (" in text
+    assert "whether PDT or CBT is better" in text
+    r = an.results["usual_care"]
+    assert interval(an, "usual_care", data.protocol) == (r.ci_low, r.ci_high, "CI")
 
 
 def test_single_trial_rows_have_no_tau2_and_no_prediction_interval(data):

@@ -74,13 +74,13 @@ from .vocabulary import (
     CONDITION_NAMES,
     EFFECT_COLUMNS,
     SECONDARY_FAMILIES,
+    event_display,
 )
 from .wording import (
     METHODS_TEXT,
     accounting_text,
     conclusion,
     describe,
-    event_display,
     overview_text,
     statements,
 )

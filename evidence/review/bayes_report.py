@@ -113,7 +113,7 @@ def cell_table(analysis, *, level: float = 95.0) -> pd.DataFrame:
     --------
     >>> from evidence.review.data import load
     >>> from evidence.review import condition_analyses
-    >>> t = cell_table(condition_analyses(load(), "eating")["OR post"])
+    >>> t = cell_table(condition_analyses(load(), "eating")["bulimia nervosa: OR post"])
     >>> int(t.loc["CBT", "k"]), t.loc["CBT", "headline"]
     (1, 'Bayesian')
     >>> bool(t.loc["CBT", "bayes_ci_low"] > 0)  # a ratio
@@ -137,7 +137,8 @@ def display_table(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     --------
     >>> from evidence.review.data import load
     >>> from evidence.review import condition_analyses
-    >>> t = display_table(cell_table(condition_analyses(load(), "eating")["OR post"]))
+    >>> an = condition_analyses(load(), "eating")["bulimia nervosa: OR post"]
+    >>> t = display_table(cell_table(an))
     >>> t.loc["CBT", "Bayesian: median [95% CrI]"], t.loc["CBT", "P(PDT better)"]
     ('0.23 [0.02, 2.14]', '7%')
     """
@@ -213,7 +214,7 @@ def statements(analysis, comparator: str | None = None, *, table=None) -> str:
     --------
     >>> from evidence.review.data import load
     >>> from evidence.review import condition_analyses
-    >>> print(statements(condition_analyses(load(), "eating")["OR post"])[:60])
+    >>> print(statements(condition_analyses(load(), "eating")["bulimia nervosa: OR post"])[:60])
     **PDT vs CBT.** 1 trial comparison; Bayesian pooled OR = 0.2
     """
     t = cell_table(analysis) if table is None else table

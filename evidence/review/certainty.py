@@ -37,7 +37,6 @@ __all__ = [
     "verdict",
     "certainty_table",
     "sof_table",
-    "show_summary_of_findings",
 ]
 
 #: Certainty levels, from high (0 levels off) to very low (3 or more off).
@@ -277,8 +276,7 @@ def interval(an, group: str, protocol) -> tuple[float, float, str]:
 def certainty_table(analyses: dict, protocol, *, margin: float | None = None) -> pd.DataFrame:
     """Summary of findings: one row per pooled cell of ``analyses`` (name -> Analysis): trials,
     participants, effect with CI and PI, certainty with the reasons, and the verdict."""
-    from .vocabulary import COMPARATOR_NAMES, CONDITION_NAMES
-    from .wording import event_display
+    from .vocabulary import COMPARATOR_NAMES, CONDITION_NAMES, event_display
 
     rows = []
     for key, an in analyses.items():
@@ -364,36 +362,3 @@ def sof_table(table: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return out
-
-
-def show_summary_of_findings(analyses: dict, protocol, key: str, *, margin: float) -> pd.DataFrame:
-    """Display the summary-of-findings table of ``analyses`` (saved as
-    ``results/<key>_certainty.csv``) with the verdicts, and return the numbers."""
-    from .output import save_table, show_items
-
-    table = certainty_table(analyses, protocol, margin=margin)
-    save_table(table, f"{key}_certainty")
-    if table.empty:
-        show_items("## Summary of findings\n\nNothing is pooled here yet.")
-        return table
-    sof = sof_table(table)
-    verdicts = "\n".join(
-        f"- **{c}**: {v}" for c, v in zip(sof["comparison"], sof["verdict"], strict=True)
-    )
-    show_items(
-        "## Summary of findings\n\nPDT against each comparator, with the certainty of evidence "
-        "(GRADE: high, moderate, low, very low). Positive g favours PDT; each odds ratio says "
-        "which side favours PDT.",
-        sof.drop(columns="verdict"),
-        "**Verdicts**, one per comparison, from the interval, the equivalence margin "
-        f"(g = {margin:g}) and the certainty:\n\n{verdicts}",
-        "**Why each certainty is what it is** (the domains that took levels off, by the "
-        "protocol's rules; prediction intervals are in the sections below):",
-        pd.DataFrame(
-            {
-                "comparison": sof["comparison"],
-                "reasons": table["reasons"].replace("", "no domain takes a level off"),
-            }
-        ),
-    )
-    return table

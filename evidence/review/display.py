@@ -224,3 +224,36 @@ def show_conclusion(analyses: dict, key: str) -> None:
         "not randomized groups.",
         conclusion(analyses, key),
     )
+
+
+def show_summary_of_findings(analyses: dict, protocol, key: str, *, margin: float) -> pd.DataFrame:
+    """Display the summary-of-findings table of ``analyses`` (saved as
+    ``results/<key>_certainty.csv``) with the verdicts, and return the numbers."""
+    from .certainty import certainty_table, sof_table
+
+    table = certainty_table(analyses, protocol, margin=margin)
+    save_table(table, f"{key}_certainty")
+    if table.empty:
+        show_items("## Summary of findings\n\nNothing is pooled here yet.")
+        return table
+    sof = sof_table(table)
+    verdicts = "\n".join(
+        f"- **{c}**: {v}" for c, v in zip(sof["comparison"], sof["verdict"], strict=True)
+    )
+    show_items(
+        "## Summary of findings\n\nPDT against each comparator, with the certainty of evidence "
+        "(GRADE: high, moderate, low, very low). Positive g favours PDT; each odds ratio says "
+        "which side favours PDT.",
+        sof.drop(columns="verdict"),
+        "**Verdicts**, one per comparison, from the interval, the equivalence margin "
+        f"(g = {margin:g}) and the certainty:\n\n{verdicts}",
+        "**Why each certainty is what it is** (the domains that took levels off, by the "
+        "protocol's rules; prediction intervals are in the sections below):",
+        pd.DataFrame(
+            {
+                "comparison": sof["comparison"],
+                "reasons": table["reasons"].replace("", "no domain takes a level off"),
+            }
+        ),
+    )
+    return table

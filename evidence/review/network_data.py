@@ -31,7 +31,6 @@ from .data import DataValidationError, default_path
 from .data.parse import FORMULA_START
 
 __all__ = [
-    "validate_network",
     "load_network",
     "load_nodes",
     "arm_table",
@@ -463,38 +462,6 @@ def _check_table(path: Path, columns: tuple[str, ...], filled: tuple[str, ...]) 
         bad = np.flatnonzero(~frame["higher_is_better"].isin(("true", "false")))
         if bad.size:
             _fail(path.name, int(bad[0]), "higher_is_better", "boolean", "must be true or false")
-
-
-def validate_network(data: str | Path | None = None) -> pd.DataFrame:
-    """Validate every network table of a data folder (``data/`` by default); returns the
-    comparisons.
-
-    Checks ``network_nodes.csv`` (:func:`load_nodes`), ``network_node_overrides.csv`` and
-    ``network_formats.csv`` (:mod:`evidence.review.network_maps`), ``network/comparisons.csv``
-    (:func:`load_network`) and the exclusions and directions beside it (required columns,
-    required cells, booleans). ``evidence validate`` and ``evidence build`` run it, so a corrupt
-    network row stops both with the file, row and column.
-
-    Raises
-    ------
-    DataValidationError
-        The first problem found, naming file, data row and column.
-
-    Examples
-    --------
-    >>> len(validate_network()) > 2000
-    True
-    """
-    from .network_maps import load_formats, load_node_overrides
-
-    root = Path(data) if data else default_path()
-    load_nodes(root / "network_nodes.csv")
-    load_node_overrides(root / "network_node_overrides.csv")
-    load_formats(root / "network_formats.csv")
-    frame = load_network(root / "network" / "comparisons.csv")
-    for name, (columns, filled) in _TABLES.items():
-        _check_table(root / "network" / name, columns, filled)
-    return frame
 
 
 def arm_table(frame: pd.DataFrame) -> pd.DataFrame:

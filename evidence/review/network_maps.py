@@ -19,17 +19,34 @@
 :func:`load_node_overrides` and :func:`load_formats` read and validate them (required columns,
 vocabularies, non-empty reasons and quotes, unique keys); they raise
 :class:`evidence.review.data.DataValidationError` naming file, data row and column.
-``evidence validate`` checks both through :func:`evidence.review.network_data.validate_network`.
+``evidence validate`` checks both through :func:`validate_network`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .data import default_path
-from .network_data import DELIVERY, NODES, _fail, _read_csv
+import pandas as pd
 
-__all__ = ["load_node_overrides", "load_formats", "OVERRIDE_COLUMNS", "FORMAT_MAP_COLUMNS"]
+from .data import default_path
+from .network_data import (
+    _TABLES,
+    DELIVERY,
+    NODES,
+    _check_table,
+    _fail,
+    _read_csv,
+    load_network,
+    load_nodes,
+)
+
+__all__ = [
+    "validate_network",
+    "load_node_overrides",
+    "load_formats",
+    "OVERRIDE_COLUMNS",
+    "FORMAT_MAP_COLUMNS",
+]
 
 #: Columns of ``data/network_node_overrides.csv`` (all required, none empty).
 OVERRIDE_COLUMNS = ("database", "study", "arm", "node", "field", "quote", "reason")
@@ -109,3 +126,34 @@ def load_formats(path: str | Path | None = None) -> dict[tuple[str, str, str], s
             _fail(path.name, i, "code", "unique", f"{key} mapped twice")
         out[key] = r.delivery
     return out
+
+
+def validate_network(data: str | Path | None = None) -> pd.DataFrame:
+    """Validate every network table of a data folder (``data/`` by default); returns the
+    comparisons.
+
+    Checks ``network_nodes.csv`` (:func:`~evidence.review.network_data.load_nodes`),
+    ``network_node_overrides.csv`` and ``network_formats.csv`` (this module),
+    ``network/comparisons.csv`` (:func:`~evidence.review.network_data.load_network`) and the
+    exclusions and directions beside it (required columns, required cells, booleans).
+    ``evidence validate`` and ``evidence build`` run it, so a corrupt network row stops both
+    with the file, row and column.
+
+    Raises
+    ------
+    DataValidationError
+        The first problem found, naming file, data row and column.
+
+    Examples
+    --------
+    >>> len(validate_network()) > 2000
+    True
+    """
+    root = Path(data) if data else default_path()
+    load_nodes(root / "network_nodes.csv")
+    load_node_overrides(root / "network_node_overrides.csv")
+    load_formats(root / "network_formats.csv")
+    frame = load_network(root / "network" / "comparisons.csv")
+    for name, (columns, filled) in _TABLES.items():
+        _check_table(root / "network" / name, columns, filled)
+    return frame

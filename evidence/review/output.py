@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .wording import event_display
+from .vocabulary import event_display
 
 __all__ = [
     "show_items",

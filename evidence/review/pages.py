@@ -69,7 +69,7 @@ class ConditionPage:
         (:func:`evidence.review.announce_outputs`), the summary of findings with certainty and
         verdicts (:func:`evidence.review.certainty.show_summary_of_findings`), then what was
         pooled, in plain words (:func:`evidence.review.show_introduction`)."""
-        from .certainty import show_summary_of_findings
+        from .display import show_summary_of_findings
 
         review.announce_outputs(METHOD=self.method, TEST=self.test, RHO=self.rho)
         review.save_table(self.effects(), f"{self.key}_effects")
@@ -89,7 +89,7 @@ class ConditionPage:
         cols = ["analysis", "trial_id", "study", "condition", "comparator_class", "construct"]
         cols += ["instruments", "yi", "vi", "n_effects", "effect_ids"]
         out = eff.reindex(columns=cols)
-        out.insert(1, "timepoint", out["analysis"].str.split(" ").str[1])
+        out.insert(1, "timepoint", out["analysis"].str.split(": ").str[-1].str.split(" ").str[1])
         out["effect_ids"] = out["effect_ids"].map("; ".join)
         return out.rename(columns={"instruments": "instrument"})
 

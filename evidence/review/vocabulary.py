@@ -3,6 +3,8 @@ readable names, and the columns that describe a comparison."""
 
 from __future__ import annotations
 
+import pandas as pd
+
 __all__ = [
     "COMPARATOR_ORDER",
     "COMPARATOR_NAMES",
@@ -11,6 +13,7 @@ __all__ = [
     "CONDITION_NAMES",
     "CONDITION_GROUPS",
     "EFFECT_COLUMNS",
+    "event_display",
 ]
 
 
@@ -126,3 +129,16 @@ EFFECT_COLUMNS = [
     "yi",
     "vi",
 ]
+
+
+def event_display(an) -> dict:
+    """Forest settings of an event outcome: the event named; a harmful event (every effect
+    has ``higher_is_better`` false) shown as the natural PDT-vs-comparator odds ratio."""
+    e = an.effects
+    out = {}
+    if "construct" in e and e["construct"].notna().all():
+        out["event"] = " or ".join(dict.fromkeys("; ".join(e["construct"]).split("; ")))
+    hib = e["higher_is_better"] if "higher_is_better" in e else pd.Series(dtype=object)
+    if len(hib) and hib.notna().all() and not hib.astype(bool).any():
+        out["reverse"] = True
+    return out

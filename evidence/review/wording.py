@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .vocabulary import _TITLES, COMPARATOR_NAMES
+from .vocabulary import _TITLES, COMPARATOR_NAMES, event_display
 
 __all__ = [
     "METHODS_TEXT",
@@ -13,7 +13,6 @@ __all__ = [
     "conclusion",
     "describe",
     "statements",
-    "event_display",
     "accounting_text",
 ]
 
@@ -182,19 +181,6 @@ def statements(an, comparator: str | None = None) -> str:
         text = describe(r, effect=effect, comparator=comp, reverse=reverse)
         out.append(f"**{head}.** " + text)
     return "\n\n".join(out)
-
-
-def event_display(an) -> dict:
-    """Forest settings of an event outcome: the event named; a harmful event (every effect
-    has ``higher_is_better`` false) shown as the natural PDT-vs-comparator odds ratio."""
-    e = an.effects
-    out = {}
-    if "construct" in e and e["construct"].notna().all():
-        out["event"] = " or ".join(dict.fromkeys("; ".join(e["construct"]).split("; ")))
-    hib = e["higher_is_better"] if "higher_is_better" in e else pd.Series(dtype=object)
-    if len(hib) and hib.notna().all() and not hib.astype(bool).any():
-        out["reverse"] = True
-    return out
 
 
 def accounting_text(rows: pd.DataFrame, scope: str = "of this page's conditions") -> str:

@@ -378,7 +378,7 @@ def build(
         When interrupted before the outputs were swapped in; the outputs are unchanged.
     """
     from evidence.review.data import load
-    from evidence.review.network_data import validate_network
+    from evidence.review.network_maps import validate_network
 
     # one absolute root and output folder before anything runs: the kernels work in notebooks/,
     # so a relative path handed to them would resolve there
