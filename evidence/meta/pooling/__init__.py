@@ -25,6 +25,8 @@ Where each piece is:
                 :class:`ConvergenceWarning`, :class:`LocalMaximumWarning`
 ``fit``         the batch engine (:func:`fit_batch`, :func:`fit_masks`, :func:`chunks`): tests
                 ``z``/``knha``/``adhoc``, heterogeneity, prediction-interval rules; :func:`pool`
+``loo``         leave-one-out at large k (:func:`fit_leave_one_out`): the estimators on
+                prefix/suffix sums, O(k) work per evaluation for all k fits
 ``profile``     Q-profile CI for tau^2 (:func:`q_profile`) and the profile likelihood
                 (:func:`profile_likelihood`, :class:`ProfileResult`)
 ``binary``      :func:`pool_binary`: Mantel-Haenszel and Peto pooling of 2x2 tables
@@ -37,6 +39,7 @@ from .binary import pool_binary
 from .checks import METHODS, PI_RULES, TESTS, check_aligned, check_groups, check_inputs
 from .estimators import ConvergenceWarning, LocalMaximumWarning
 from .fit import chunks, fit_batch, fit_masks, pool
+from .loo import fit_leave_one_out
 from .profile import ProfileResult, profile_likelihood, q_profile
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "pool_binary",
     "fit_batch",
     "fit_masks",
+    "fit_leave_one_out",
     "chunks",
     "q_profile",
     "ProfileResult",

@@ -7,6 +7,14 @@ below it sit the generalised Q and score equations, the safeguarded Newton root 
 ``_solve``, the profile (restricted) log-likelihood ``_loglik`` and the global-maximum
 safeguard ``_global_max`` for ML and REML.
 
+The estimators are written once, in :func:`_tau2_rows`, against a *backend* that supplies the
+sums over each row's studies: :class:`_Masked` (the (B, k) arrays above: O(B k) work per
+evaluation of an equation) or :class:`evidence.meta.pooling.loo.LeaveOneOut` (the k
+leave-one-out rows of one data set from prefix/suffix sums: O(k) work per evaluation for all
+k rows). An ML/REML fit costs a few dozen evaluations (bracketing, about five Newton steps, the
+profile scan of :data:`PROFILE_GRID` points, which :func:`_shared_screen` does for all rows of
+one data set by matrix products).
+
 ML and REML: global maximum, not metafor's stopping point
     The (restricted) likelihood of tau^2 can have several local maxima, typically with one very
     precise study beside several imprecise heterogeneous ones. metafor's Fisher scoring starts at
@@ -109,51 +117,65 @@ def _solve(equation, y, v, m, target, start=None):
     metafor's Fisher scoring does: the first root above ``start`` where f(start) > target,
     else the first root below it (0 when f stays below the target down to 0), so that a
     likelihood with a local maximum on the boundary and another inside gives metafor's answer.
-    Safeguarded Newton on that bracket, vectorised over the batch; each iteration works only on
-    the rows that have not converged yet.
+    ``equation(y, v, m, t)`` works on (B, k) arrays; see :func:`_solve_rows`.
     """
-    B = y.shape[0]
+
+    def evaluate(rows, t):
+        if rows is None:
+            return equation(y, v, m, t)
+        return equation(y[rows], v[rows], m[rows], t)
+
+    return _solve_rows(evaluate, y.shape[0], _vscale(v, m), target, start)
+
+
+def _solve_rows(evaluate, B, scale, target, start=None):
+    """:func:`_solve` for any backend: ``evaluate(rows, t)`` returns f and its derivative at
+    ``t`` for the batch rows ``rows`` (``None``: all ``B`` rows); ``scale`` is each row's mean
+    sampling variance (the tolerance scale and the first upward bracket).
+
+    Safeguarded Newton on the bracket, vectorised over the batch; every step (bracket growth,
+    the downward scan, Newton) evaluates only the rows still unresolved, so the work is
+    (number of evaluations) x (cost of the rows evaluated), whatever the backend.
+    """
     target = np.broadcast_to(np.asarray(target, dtype=float), (B,))
     start = np.zeros(B) if start is None else np.asarray(start, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        fs, _ = equation(y, v, m, start)
+        fs, _ = evaluate(None, start)
     up = fs > target  # NaN (single-study rows) is neither up nor down: stays at 0
     down = (fs <= target) & (start > 0)
     lo = np.where(up, start, 0.0)
-    hi = np.where(up, np.maximum(4 * start, _vscale(v, m)), start)
+    hi = np.where(up, np.maximum(4 * start, scale), start)
     grow = np.flatnonzero(up)
     for _ in range(200):  # upward bracket: f(hi) < target
         if grow.size == 0:
             break
-        fh, _ = equation(y[grow], v[grow], m[grow], hi[grow])
+        fh, _ = evaluate(grow, hi[grow])
         grow = grow[fh > target[grow]]
         lo[grow], hi[grow] = hi[grow], hi[grow] * 4
     dn = np.flatnonzero(down)
     if dn.size:  # downward: f(0) > target brackets [0, start]; else look for a hump below
-        f0, _ = equation(y[dn], v[dn], m[dn], np.zeros(dn.size))
+        f0, _ = evaluate(dn, np.zeros(dn.size))
         dn = dn[~(f0 > target[dn])]
-        found = np.zeros(dn.size, bool)
+        miss = dn  # rows with no sign change found yet
         for g in np.linspace(1.0, 0.0, 65)[1:-1]:
-            if dn.size == 0:
+            if miss.size == 0:
                 break
-            fg, _ = equation(y[dn], v[dn], m[dn], start[dn] * g)
-            hit = ~found & (fg > target[dn])
-            lo[dn[hit]] = start[dn[hit]] * g
-            found |= hit
-            miss = dn[~found]
+            fg, _ = evaluate(miss, start[miss] * g)
+            hit = fg > target[miss]
+            lo[miss[hit]] = start[miss[hit]] * g
+            miss = miss[~hit]
             hi[miss] = start[miss] * g
-        down[dn[~found]] = False  # no sign change down to 0: the boundary
+        down[miss] = False  # no sign change down to 0: the boundary
     t = np.zeros(B)
     rows = np.flatnonzero(up | down)
     if rows.size == 0:
         return t, 0
     sol = np.where(up, start, np.where(start > 0, hi, lo))[rows]  # Newton starts at start
-    y, v, m, target, lo, hi = y[rows], v[rows], m[rows], target[rows], lo[rows], hi[rows]
-    scale = _vscale(v, m)
+    target, lo, hi, scale = target[rows], lo[rows], hi[rows], scale[rows]
     act = np.arange(rows.size)  # positions (in the solved subset) still iterating
     for it in range(MAX_ITER):
         ta, la, ha = sol[act], lo[act], hi[act]
-        f, df = equation(y[act], v[act], m[act], ta)
+        f, df = evaluate(rows[act], ta)
         f = f - target[act]
         la, ha = np.where(f > 0, ta, la), np.where(f <= 0, ta, ha)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -304,58 +326,111 @@ def _vrange(y, v, m):
 
 def _tau2(method, y, v, m, k):
     """tau^2 for each batch row; returns (tau2, iterations) where iterations < 0 = not converged."""
-    B = y.shape[0]
+    return _tau2_rows(method, _Masked(y, v, m, k))
+
+
+def _tau2_rows(method, data):
+    """tau^2 for each row of a backend ``data`` (:class:`_Masked`, or the leave-one-out backend
+    of :mod:`.loo`); returns (tau2, iterations) where iterations < 0 = not converged.
+
+    The backend gives the row count ``n``, the study counts ``k``, the sums that do not depend on
+    tau^2 (:meth:`_Masked.fixed`), the mean variances (``scale``), ``vrange``, the generalised Q
+    at per-row tau^2 (``gen_q``), the estimating equations (``equation``) and the likelihood
+    pieces of :func:`_global_max`; every estimator below is written once on those.
+    """
+    B, k = data.n, data.k
     zero = np.zeros(B)
     if method == "FE":
         return zero, 0
-    w = m / v
-    sw = w.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        q, _, _ = _gen_q(y, v, m, zero)
-        ybar = _wsum(m, y) / k
-        ss = _wsum(m, (y - ybar[:, None]) ** 2)  # unweighted residual SS
+        sw, sw2, q, ss, sv = data.fixed()
         if method == "DL":
-            tau2 = (q - (k - 1)) / (sw - (w**2).sum(axis=1) / sw)
+            tau2 = (q - (k - 1)) / (sw - sw2 / sw)
         elif method == "HE":
-            tau2 = (ss - _wsum(m, v) * (k - 1) / k) / (k - 1)
+            tau2 = (ss - sv * (k - 1) / k) / (k - 1)
         elif method == "HS":
             tau2 = (q - k) / sw
         elif method == "SJ":
             t0 = ss / k
-            qsj, _, _ = _gen_q(y, v, m, t0)
-            tau2 = t0 * qsj / (k - 1)
+            tau2 = t0 * data.gen_q(t0) / (k - 1)
         if method in ("DL", "HE", "HS", "SJ"):
             return np.maximum(np.nan_to_num(tau2, nan=0.0), 0.0), 0
         if method in ("PM", "EB"):
-            return _solve(_q_equation, y, v, m, k - 1.0)
-        start = np.maximum(np.nan_to_num((ss - _wsum(m, v) * (k - 1) / k) / (k - 1)), 0.0)
+            return _solve_rows(data.equation("Q"), B, data.scale(), k - 1.0)
+        start = np.maximum(np.nan_to_num((ss - sv * (k - 1) / k) / (k - 1)), 0.0)
         reml = method == "REML"
-        tau2, iters = _solve(_score_equation(reml), y, v, m, 0.0, start=start)
-        spread, vmin, vmax = _vrange(y, v, m)
+        tau2, iters = _solve_rows(data.equation(method), B, data.scale(), 0.0, start=start)
+        spread, vmin, vmax = data.vrange()
         # every stationary point lies below 2 range(y)^2 + max(v) (from the score equations)
         upper = np.maximum(np.where(k > 1, 2 * spread**2 + vmax, np.nan), 4 * tau2)
-    ll = _loglik(reml)
-
-    def loglik(rows, t):
-        return ll(y[rows], v[rows], m[rows], t)
-
-    def ascend(rows, t0):
-        return _solve(_score_equation(reml), y[rows], v[rows], m[rows], 0.0, start=t0)[0]
-
-    screen = None
-    if y.shape[0] > 1:  # a batch of masks over one data set (leave-one-out, cumulative, GOSH)
-        d = y - y[:, :1]
-        same_y = np.allclose(d, d[0], rtol=1e-12, atol=1e-12 * float(np.abs(d[0]).max() + 1e-300))
-        if same_y and (v == v[0]).all():
-            screen = _shared_screen(reml, y[0], v[0], m)
+    loglik = data.loglik(reml)
 
     def metafor(rows):  # its Fisher scoring, then its check of the boundary (ll0check)
-        t = _fisher_scoring(reml, y[rows], v[rows], m[rows], start[rows])
+        t = data.fisher(reml, rows, start[rows])
         with np.errstate(divide="ignore", invalid="ignore"):
             zero = loglik(rows, np.zeros(rows.size)) > loglik(rows, t)
         return np.where(zero, 0.0, t)
 
-    return _global_max(loglik, ascend, vmin, tau2, upper, method, metafor, screen), iters
+    tau2 = _global_max(
+        loglik, data.ascender(reml), vmin, tau2, upper, method, metafor, data.screen(reml)
+    )
+    return tau2, iters
+
+
+class _Masked:
+    """The batch backend of :func:`_tau2_rows`: (B, k) arrays ``y``, ``v`` and a mask ``m``;
+    every sum is over the included studies of a row (work B x k per evaluation)."""
+
+    def __init__(self, y, v, m, k):
+        self.y, self.v, self.m, self.k, self.n = y, v, m, k, y.shape[0]
+
+    def fixed(self):
+        """sum w, sum w^2, Q (w = 1/v), the unweighted residual SS and sum v, per row."""
+        y, v, m, k = self.y, self.v, self.m, self.k
+        w = m / v
+        q, _, _ = _gen_q(y, v, m, np.zeros(self.n))
+        ybar = _wsum(m, y) / k
+        ss = _wsum(m, (y - ybar[:, None]) ** 2)  # unweighted residual SS
+        return w.sum(axis=1), (w**2).sum(axis=1), q, ss, _wsum(m, v)
+
+    def scale(self):
+        return _vscale(self.v, self.m)
+
+    def vrange(self):
+        return _vrange(self.y, self.v, self.m)
+
+    def gen_q(self, t):
+        return _gen_q(self.y, self.v, self.m, t)[0]
+
+    def _rows(self, rows):
+        return self.y[rows], self.v[rows], self.m[rows]
+
+    def equation(self, name):
+        eq = _q_equation if name == "Q" else _score_equation(name == "REML")
+
+        def evaluate(rows, t):
+            return eq(self.y, self.v, self.m, t) if rows is None else eq(*self._rows(rows), t)
+
+        return evaluate
+
+    def loglik(self, reml):
+        ll = _loglik(reml)
+        return lambda rows, t: ll(*self._rows(rows), t)
+
+    def ascender(self, reml):
+        return lambda rows, t0: _solve(_score_equation(reml), *self._rows(rows), 0.0, start=t0)[0]
+
+    def fisher(self, reml, rows, start):
+        return _fisher_scoring(reml, *self._rows(rows), start)
+
+    def screen(self, reml):
+        y, v = self.y, self.v
+        if y.shape[0] > 1:  # a batch of masks over one data set (leave-one-out, cumulative, GOSH)
+            d = y - y[:, :1]
+            scale = 1e-12 * float(np.abs(d[0]).max() + 1e-300)
+            if np.allclose(d, d[0], rtol=1e-12, atol=scale) and (v == v[0]).all():
+                return _shared_screen(reml, y[0], v[0], self.m)
+        return None
 
 
 def _shared_screen(reml, y0, v0, m):
