@@ -75,6 +75,9 @@ The package, one file per part:
 ``ranking``        league table and P-scores.
 ``split``          direct-evidence comparisons and node-splitting.
 ``inconsistency``  design-by-treatment interaction.
+``contribution``   the aggregated hat matrix, the contribution matrix (the share of each
+                   network estimate from each direct comparison: netmeta ``netcontrib``, CINeMA)
+                   and the direct evidence proportions.
 """
 
 from .fit import network, network_from_arms

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .contribution import _ContributionMethods
 from .decomposition import _DecompositionMethods
 from .inconsistency import _InconsistencyMethods
 from .model import _METHOD_TEXT, _RATIO, _Blocks
@@ -43,6 +44,7 @@ class NetworkResult(
     _NetsplitMethods,
     _InconsistencyMethods,
     _DecompositionMethods,
+    _ContributionMethods,
 ):
     """A fitted network meta-analysis (see :func:`network`).
 
