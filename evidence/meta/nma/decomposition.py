@@ -201,6 +201,12 @@ class _DecompositionMethods:
         detached[gain == 0] = q.loc["between designs", "q"]
         df_detached = df_between - gain
         heat = (net - het)[:, None] - (after - het).T
+        # rounding residue (|x| below 1e-10 of the total Q) is exactly zero: a design with no
+        # residual degree of freedom has Q within 0, not 1e-32 (stable outputs across machines)
+        floor = 1e-10 * max(float(net.sum()), 1.0)
+        het, net, detached, heat = (
+            np.where(np.abs(a) < floor, 0.0, a) for a in (het, net, detached, heat)
+        )
         first = ~pd.Series(self.study).duplicated().to_numpy()
         designs = pd.DataFrame(
             {
