@@ -234,3 +234,22 @@ def test_every_network_section_has_the_suspect_and_add_on_scenarios(net):
     assert panic.loc["without suspect rows", "note"] == (
         "no row of this network is dropped by this rule"
     )
+
+
+def test_every_network_estimate_of_pdt_carries_its_cinema_confidence(net):
+    """Issue 24: CINeMA for every network estimate the pages show, with domain reasons; the
+    level is the number of levels taken off, and the contribution matrix weights the risk of
+    bias (every row of it sums to 1)."""
+    from evidence.review.network_report.cinema import CINEMA_DOMAINS
+
+    rep = network_report(net, "sad-psyctr")
+    t = rep.to_frame()
+    assert t["cinema"].isin(["high", "moderate", "low", "very low"]).all()
+    cbt = t.set_index("node").loc["cbt"]
+    assert cbt["cinema"] == "very low"
+    assert "within-study bias" in cbt["cinema_reasons"] and "imprecision" in cbt["cinema_reasons"]
+    assert all(d in CINEMA_DOMAINS for d in ("within-study bias", "incoherence"))
+    contrib = rep.result.contribution()
+    np.testing.assert_allclose(contrib.sum(axis=1), 1.0, atol=1e-10)
+    assert rep.pdt_cbt["cinema"].iloc[0] == "very low"
+    assert rep.pdt_vs("cbt").endswith("CINeMA confidence: very low.")

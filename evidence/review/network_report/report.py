@@ -209,7 +209,7 @@ class NetworkReport:
         return (
             f"PDT vs {name} ({self.database} network, {scale}; positive favours PDT): "
             f"{r.estimate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}], prediction interval "
-            f"[{r.pi_low:.2f}, {r.pi_high:.2f}]; {where}."
+            f"[{r.pi_low:.2f}, {r.pi_high:.2f}]; {where}; CINeMA confidence: {r.cinema}."
         )
 
     def __str__(self) -> str:
@@ -409,7 +409,7 @@ def network_report(
     pdt_table = _pdt_table(res, sp)
     inc = res.inconsistency()
     fragile, loo = _fragility(kept, eff, measure, method, res.reference)
-    return NetworkReport(
+    rep = NetworkReport(
         **base,
         message="",
         result=res,
@@ -429,6 +429,24 @@ def network_report(
         fragile=fragile,
         leave_one_out=loo,
     )
+    return _with_cinema(rep)
+
+
+def _with_cinema(rep: NetworkReport) -> NetworkReport:
+    """The report with the CINeMA confidence of every PDT estimate in its PDT table (and the
+    PDT vs CBT row)."""
+    import dataclasses
+
+    from ..protocol import load_protocol
+    from .cinema import cinema_table
+
+    cin = cinema_table(rep, load_protocol())
+    table = rep.pdt_table.merge(cin, on="node", how="left")
+    cbt = rep.pdt_cbt
+    if cbt is not None:
+        row = cin[cin["node"] == "cbt"].iloc[0]
+        cbt = cbt.assign(cinema=row["cinema"], cinema_reasons=row["cinema_reasons"])
+    return dataclasses.replace(rep, pdt_table=table, pdt_cbt=cbt)
 
 
 def condition_networks(

@@ -156,6 +156,7 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
         else:
             cols = ["k_direct", "direct", "indirect", "indirect_method", "direct_share"]
             cols += ["network", "net_low", "net_high", "pi_low", "pi_high", "pvalue_split"]
+            cols += ["cinema"]
             display(format_table(rep.pdt_cbt[cols], scale=scale))
         display(format_table(rep.inconsistency.rename(index=INCONSISTENCY_ROWS), scale=scale))
         _show_decomposition(rep, name)
