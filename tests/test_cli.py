@@ -121,19 +121,6 @@ def test_failing_notebook_prints_one_block(tmp_path, monkeypatch, capfd):
     ]
 
 
-def _corrupt_network(folder: Path, column: str, value: str, file: str = "comparisons.csv") -> int:
-    """Set ``column`` of the 5th data row of ``data/network/<file>`` to ``value``."""
-    import csv
-
-    path = folder / "network" / file
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    rows[5][rows[0].index(column)] = value
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows)
-    return 5
-
-
 @pytest.mark.parametrize(
     ("file", "column", "value", "rule"),
     [
@@ -144,24 +131,25 @@ def _corrupt_network(folder: Path, column: str, value: str, file: str = "compari
         ("directions.csv", "higher_is_better", "maybe", "boolean"),
     ],
 )
-def test_validate_checks_the_network_tables(tmp_path, capsys, file, column, value, rule):
+def test_validate_checks_the_network_tables(tmp_path, capsys, set_cell, file, column, value, rule):
     """A corrupt network row fails `evidence validate`, naming file, row and column (issue 21)."""
     folder = tmp_path / "data"
     shutil.copytree(default_path(), folder)
-    row = _corrupt_network(folder, column, value, file)
+    row = 5
+    set_cell(folder / "network" / file, row, column, value)
     assert main(["validate", str(folder)]) == 1
     err = capsys.readouterr().err
     assert f"{file}: data row {row}" in err and f"column '{column}'" in err
     assert f"rule '{rule}'" in err
 
 
-def test_build_refuses_invalid_network_data(tmp_path):
+def test_build_refuses_invalid_network_data(tmp_path, set_cell):
     from evidence.review.data import DataValidationError
     from evidence.site import build
 
     shutil.copytree(default_path(), tmp_path / "data")
     shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
-    _corrupt_network(tmp_path / "data", "n1", "abc")
+    set_cell(tmp_path / "data" / "network" / "comparisons.csv", 5, "n1", "abc")
     with pytest.raises(DataValidationError, match="comparisons.csv"):
         build.build(tmp_path, progress=lambda m: None)
     assert not (tmp_path / "figures").exists()

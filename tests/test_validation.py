@@ -188,18 +188,6 @@ def test_unreadable_file_is_a_validation_problem(tmp_path, monkeypatch):
 # ------------------------------------------------------------------ hard edges (issue 27)
 
 
-def _set_cell(folder: Path, file: str, row: int, column: str, value: str) -> None:
-    """Write ``value`` into data row ``row`` (1-based) of ``column`` in a copy of data/."""
-    import csv
-
-    path = folder / file
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    rows[row][rows[0].index(column)] = value
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows)
-
-
 @pytest.mark.parametrize(
     ("file", "column", "value", "rule"),
     [
@@ -213,39 +201,41 @@ def _set_cell(folder: Path, file: str, row: int, column: str, value: str) -> Non
         ("network/comparisons.csv", "study", "Smith\x00", "no NUL bytes"),
     ],
 )
-def test_hostile_cells_are_refused_naming_the_cell(tmp_path, capsys, file, column, value, rule):
+def test_hostile_cells_are_refused_naming_the_cell(
+    tmp_path, capsys, file, column, value, rule, set_cell
+):
     folder = tmp_path / "data"
     shutil.copytree(default_path(), folder)
-    _set_cell(folder, file, 3, column, value)
+    set_cell(folder / file, 3, column, value)
     assert main(["validate", str(folder)]) == 1
     err = capsys.readouterr().err
     assert f"{Path(file).name}: data row 3" in err and f"column '{column}'" in err, err
     assert f"rule '{rule}'" in err and "Traceback" not in err
 
 
-def test_negative_numbers_stay_numbers(tmp_path):
+def test_negative_numbers_stay_numbers(tmp_path, set_cell):
     folder = tmp_path / "data"
     shutil.copytree(default_path(), folder)
-    _set_cell(folder, "outcomes_metapsy.csv", 3, "mean1", "-2.5")
+    set_cell(folder / "outcomes_metapsy.csv", 3, "mean1", "-2.5")
     assert load(folder).outcomes["mean1"].min() == -2.5
 
 
-def test_a_huge_cell_is_a_cell_size_problem_not_csv_syntax(tmp_path):
+def test_a_huge_cell_is_a_cell_size_problem_not_csv_syntax(tmp_path, set_cell):
     folder = tmp_path / "data"
     shutil.copytree(default_path(), folder)
-    _set_cell(folder, "trials.csv", 2, "study", "x" * 1_000_000)
+    set_cell(folder / "trials.csv", 2, "study", "x" * 1_000_000)
     with pytest.raises(DataValidationError) as err:
         load(folder)
     assert err.value.rule == "cell size" and err.value.file.endswith("trials.csv")
     assert "line 3" in str(err.value)
 
 
-def test_every_rule_that_fails_in_a_row_is_reported(tmp_path):
+def test_every_rule_that_fails_in_a_row_is_reported(tmp_path, set_cell):
     """Issue 26: a text value in n1 no longer hides a negative SD in the same row."""
     folder = tmp_path / "data"
     shutil.copytree(default_path(), folder)
-    _set_cell(folder, "outcomes_metapsy.csv", 3, "n1", "abc")
-    _set_cell(folder, "outcomes_metapsy.csv", 3, "sd1", "-2")
+    set_cell(folder / "outcomes_metapsy.csv", 3, "n1", "abc")
+    set_cell(folder / "outcomes_metapsy.csv", 3, "sd1", "-2")
     with pytest.raises(DataValidationError) as info:
         load(folder)
     got = [(p.row, p.column, p.rule) for p in info.value.problems]
