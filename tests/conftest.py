@@ -21,3 +21,38 @@ def write_cell(path: Path, row: int, column: str, value: str) -> None:
 def set_cell():
     """``set_cell(path, row, column, value)``: change one cell of a CSV (a copy of data/)."""
     return write_cell
+
+
+def _tools_module(name: str):
+    """A script of ``tools/`` imported as a module (the folder is not a package)."""
+    import importlib
+    import sys
+
+    folder = str(Path(__file__).resolve().parents[1] / "tools")
+    sys.path.insert(0, folder)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(folder)
+
+
+@pytest.fixture(scope="session")
+def tools_module():
+    """``tools_module(name)``: a script of ``tools/`` imported as a module."""
+    return _tools_module
+
+
+@pytest.fixture(scope="session")
+def net():
+    """The validated network comparisons (``data/network/comparisons.csv``)."""
+    from evidence.review.network_data import load_network
+
+    return load_network()
+
+
+@pytest.fixture(scope="session")
+def ds():
+    """The validated curated dataset (``data/``)."""
+    from evidence.review.data import load
+
+    return load()

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evidence.review.data import DataValidationError, default_path, load
+from evidence.review.data import DataValidationError, default_path
 from evidence.review.network_data import (
     COLUMNS,
     NODES,
@@ -41,22 +41,8 @@ def metapsy_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def tool():
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        return importlib.import_module("make_network_data")
-    finally:
-        sys.path.remove(str(ROOT / "tools"))
-
-
-@pytest.fixture(scope="module")
-def net() -> pd.DataFrame:
-    return load_network()
-
-
-@pytest.fixture(scope="module")
-def ds():
-    return load()
+def tool(tools_module):
+    return tools_module("make_network_data")
 
 
 @cache

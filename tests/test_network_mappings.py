@@ -5,13 +5,11 @@ curated arms, each checked against the raw source (read here with the csv module
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 import json
 import os
 import re
 import shutil
-import sys
 from functools import cache
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evidence.review.data import DataValidationError, default_path, load
+from evidence.review.data import DataValidationError, default_path
 from evidence.review.network_data import DELIVERY, load_network
 from evidence.review.network_maps import validate_network
 
@@ -49,22 +47,8 @@ def notes() -> str:
 
 
 @pytest.fixture(scope="module")
-def tool():
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        return importlib.import_module("network_arms")
-    finally:
-        sys.path.remove(str(ROOT / "tools"))
-
-
-@pytest.fixture(scope="module")
-def net() -> pd.DataFrame:
-    return load_network()
-
-
-@pytest.fixture(scope="module")
-def ds():
-    return load()
+def tool(tools_module):
+    return tools_module("network_arms")
 
 
 @cache
