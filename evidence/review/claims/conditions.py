@@ -84,7 +84,7 @@ def claim1_table(analyses: dict[str, Analysis], protocol) -> pd.DataFrame:
 
     Columns are those of :func:`~evidence.review.certainty.certainty_table` (``comparison``
     names the condition and the control class, never "control" alone) plus ``condition`` (the
-    label) and ``claimed`` (the claim's words).
+    label), ``claimed`` (the claim's words) and ``trials`` (the labels of the trials pooled).
 
     Examples
     --------
@@ -98,12 +98,17 @@ def claim1_table(analyses: dict[str, Analysis], protocol) -> pd.DataFrame:
 
     table = certainty_table(analyses, protocol, margin=protocol.equivalence_margin)
     if table.empty:
-        return table.assign(condition=[], claimed=[])
+        return table.assign(condition=[], claimed=[], trials=[])
+    trials = [
+        ", ".join(dict.fromkeys(an.effects.loc[an.effects[an.by] == g, "label"]))
+        for an in analyses.values()
+        for g in an.results
+    ]  # the row order of certainty_table
     cond = table["analysis"].str.split(": ").str[0]
     claimed = cond.map(
         lambda c: "; ".join(k for k, v in CLAIMED_CONDITIONS.items() if c in v)
     )  # fmt: skip
-    return table.assign(condition=cond, claimed=claimed)
+    return table.assign(condition=cond, claimed=claimed, trials=trials)
 
 
 def _trial_text(dataset, trial_id: str, study: str) -> str:

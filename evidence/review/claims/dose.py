@@ -13,7 +13,8 @@ confounded, and the certainty of any answer starts low and is rated down for it
 
 from __future__ import annotations
 
-import numpy as np
+import textwrap
+
 import pandas as pd
 
 __all__ = [
@@ -155,8 +156,9 @@ def dose_verdict(fit, moderator: str = "sessions", *, step: int = DOSE_STEP) -> 
         "reasons": "between-trial comparison (not randomized): starts at low; length "
         "confounded with the population (the longest PDT arms are the borderline personality "
         "disorder trials): one level off",
-        "verdict": verdict(est, low, high, k=int(fit.k), certainty=certainty,
-                           comparator="longer PDT"),  # fmt: skip
+        "verdict": verdict(
+            est, low, high, k=int(fit.k), certainty=certainty, comparator="longer PDT"
+        ),  # fmt: skip
     }
 
 
@@ -182,7 +184,7 @@ def dose_plot(eff: pd.DataFrame, fit, *, moderator: str = "sessions"):
     conds = [c for c in CONDITION_NAMES if c in set(rows["condition"])]
     colours = dict(zip(conds, plt.get_cmap("tab10").colors, strict=False))
     with style():
-        fig, ax = plt.subplots(figsize=(6.4, 4.4))
+        fig, ax = plt.subplots(figsize=(7.2, 4.6))
         for cls, marker in _MARKERS.items():
             m = (rows["comparator_class"] == cls).to_numpy()
             if m.any():
@@ -193,12 +195,14 @@ def dose_plot(eff: pd.DataFrame, fit, *, moderator: str = "sessions"):
                 )  # fmt: skip
         ax.axhline(0, color=GREY, lw=0.8, ls="--")
         ax.set_xscale("log")
-        ticks = [5, 10, 20, 50, 100, 150]
+        lo, hi = float(rows[moderator].min()), float(rows[moderator].max())
+        ticks = [t for t in (2, 5, 10, 20, 50, 100, 200) if lo / 1.5 <= t <= hi * 1.5]
         ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.set_xlim(lo / 1.3, hi * 1.3)
         ax.minorticks_off()
-        ax.set_xlabel("Sessions of the PDT arm (log scale)")
+        ax.set_xlabel(f"{moderator.capitalize()} of the PDT arm (log scale)")
         ax.set_ylabel("Hedges' g, PDT vs control class (> 0 favours PDT)")
-        ax.set_title("Effect of PDT against the number of sessions, one point per trial")
+        ax.set_title(f"Effect of PDT against the number of {moderator}, one point per comparison")
         handles = [
             Line2D([], [], ls="", marker="o", color=colours[c], label=CONDITION_NAMES[c])
             for c in conds
@@ -208,20 +212,22 @@ def dose_plot(eff: pd.DataFrame, fit, *, moderator: str = "sessions"):
             for cl, mk in _MARKERS.items()
             if (rows["comparator_class"] == cl).any()
         ]
-        ax.legend(handles=handles, fontsize=SMALL_PT, frameon=False, loc="upper right")
+        ax.legend(handles=handles, fontsize=SMALL_PT, frameon=False, loc="upper left",
+                  bbox_to_anchor=(1.01, 1.0))  # fmt: skip
         for s in ("right", "top"):
             ax.spines[s].set_visible(False)
         left_out = int(eff[moderator].isna().sum())
-        fig.text(
-            0.01, 0.01,
-            f"Hedges' g at post-treatment, PDT vs each control class ({len(rows)} comparisons; "
-            f"{left_out} without a session count not shown). Point area proportional to the\n"
-            f"weight 1/(v + \u03c4\u00b2) of the meta-regression on sessions with condition and "
-            f"control class as covariates ({fit.method}, \u03c4\u00b2 = {fit.tau2:.3f}). Between-"
-            "trial comparison: not randomized,\nlength confounded with the population.",
-            fontsize=NOTE_PT, color=GREY, va="bottom",
-        )  # fmt: skip
-        fig.subplots_adjust(bottom=0.22)
+        note = (
+            f"Hedges' g at post-treatment, PDT vs each control class ({len(rows)} trial "
+            f"comparisons; {left_out} without a count of {moderator} not shown). Point area "
+            f"proportional to the weight 1/(v + \u03c4\u00b2) in the meta-regression on "
+            f"{moderator} with condition and control class as covariates ({fit.method}, "
+            f"\u03c4\u00b2 = {fit.tau2:.3f}). A comparison between trials, not randomized: "
+            "length is confounded with the population."
+        )
+        fig.text(0.01, 0.01, "\n".join(textwrap.wrap(note, 130)), fontsize=NOTE_PT, color=GREY,
+                 va="bottom")  # fmt: skip
+        fig.subplots_adjust(bottom=0.24, right=0.72)
     return fig
 
 

@@ -182,7 +182,9 @@ def internet_direct(dataset, an: Analysis) -> Analysis:
     d2 = comp["arm2_id"].map(arms["delivery"])
     c2 = comp["arm2_id"].map(arms["arm_class"])
     online = set(comp.loc[d1.isin(INTERNET) & d2.isin(INTERNET) & (c2 == "cbt"), "trial_id"])
-    eff = an.effects[an.effects["trial_id"].isin(online) & (an.effects["comparator_class"] == "cbt")]
+    eff = an.effects[
+        an.effects["trial_id"].isin(online) & (an.effects["comparator_class"] == "cbt")
+    ]
     eff = eff.reset_index(drop=True)
     results = {}
     if len(eff):

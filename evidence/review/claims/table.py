@@ -68,7 +68,8 @@ def _claim1(table: pd.DataFrame, untested: pd.DataFrame) -> tuple[str, str, str]
     per_condition = table.assign(rank=table["certainty"].map(LEVELS.index))
     top = per_condition.sort_values("rank", kind="stable").drop_duplicates("claimed")
     certainty = _weakest(top["certainty"])
-    return text, certainty, f"{int(table['k'].sum())} pooled comparisons (see section 1)"
+    labels = {t for cell in table["trials"] for t in cell.split(", ") if t}
+    return text, certainty, f"{len(labels)} trials in {len(table)} pooled cells (section 1)"
 
 
 def _claim2(eq: pd.DataFrame) -> tuple[str, str, str]:
@@ -162,12 +163,12 @@ def question(protocol, claim: int) -> str:
     constructs = "; ".join(f"{CONDITION_NAMES[c]}: {construct(c)}" for c in labels)
     common = (
         f"**Timepoint**: post-treatment and follow-up, never pooled together. **Margin**: "
-        f"g = {m:g} for \"as good as\" (the protocol's equivalence margin); the minimally "
+        f'g = {m:g} for "as good as" (the protocol\'s equivalence margin); the minimally '
         f"important difference is g = {protocol.mid:g}."
     )
     text = {
         1: f"**Population**: each named condition (the trials' condition label). "
-        f"**Comparator classes**, each apart, never \"vs control\": {controls}. "
+        f'**Comparator classes**, each apart, never "vs control": {controls}. '
         f"**Construct** (the protocol's target per condition): {constructs}. {common}",
         2: "**Population**: each condition, and all conditions pooled (a summary across "
         "different target constructs). **Comparator class**: CBT. **Construct**: each "
