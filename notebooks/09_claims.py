@@ -34,6 +34,7 @@ from evidence.review import claims
 from evidence.review.certainty import certainty_table, sof_table
 from evidence.review.network_data import load_network
 from evidence.review.network_report import network_report
+from evidence.review.tables import format_table
 
 review.announce_outputs(METHOD=METHOD, TEST=TEST, RHO=RHO)
 
@@ -127,7 +128,12 @@ review.show_items(claims.question(protocol, 2))
 
 # %%
 review.save_table(claim2, "claims_cbt_equivalence")
-review.show_items(claim2)
+format_table(
+    claim2,
+    scale="g",
+    ci="90% CI",
+    labels={"p_tost": "TOST p", "p_within_margin": "P(|g| < margin)", "k": "direct trials"},
+)
 
 # %% [markdown]
 # **Why "no difference found" is not "as effective".** A trial or a pool that finds no
@@ -169,15 +175,20 @@ review.show_items(sof_table(claim3_direct).assign(trials=claim3_direct["trials"]
 # PDT vs internet CBT then has a direct estimate (trials with both arms), an indirect one
 # (through shared comparators, mostly waitlist) and the network estimate, with the node-split
 # test of their agreement and its CINeMA confidence. Written to
-# `results/claims_format_network.csv`.
+# `results/claims_format_network.csv` (the table shows internet PDT against the format-split
+# nodes and waitlist; the file has every node). In these verdicts "PDT" is internet PDT.
 
 # %%
 review.save_table(claim3_network, "claims_format_network")
-review.show_items(
-    claim3_network[
+shown = claim3_network["node"].isin([*claims.FORMAT_NODE_NAMES, "waitlist"])
+format_table(
+    claim3_network.loc[
+        shown,
         ["database", "comparison", "k_direct", "network", "ci_low", "ci_high", "direct",
-         "indirect", "pvalue_split", "cinema", "verdict"]
-    ]
+         "indirect", "pvalue_split", "cinema", "verdict"],
+    ],
+    scale="g",
+    labels={"network": "network g", "pvalue_split": "direct vs indirect p", "cinema": "CINeMA"},
 )  # fmt: skip
 
 # %% [markdown]

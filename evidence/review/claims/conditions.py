@@ -46,7 +46,7 @@ def control_analyses(
     """PDT against each control class (grouped by class, never lumped) for every condition
     label of :data:`CLAIMED_CONDITIONS`, per measure and timepoint; empty cells left out.
 
-    Keys are ``"<condition>: <measure> <timepoint>"``; each :class:`~evidence.review.Analysis`
+    Keys are ``"<condition name>: <measure> <timepoint>"``; each :class:`~evidence.review.Analysis`
     is grouped by ``comparator_class`` over ``dataset.protocol.control_classes`` only.
 
     Examples
@@ -74,7 +74,8 @@ def control_analyses(
                 rho=rho,
             )
             if an:
-                out[f"{cond}: {measure} {timepoint.replace('_', '-')}"] = an
+                name = CONDITION_NAMES[cond]
+                out[f"{name}: {measure} {timepoint.replace('_', '-')}"] = an
     return out
 
 
@@ -104,7 +105,8 @@ def claim1_table(analyses: dict[str, Analysis], protocol) -> pd.DataFrame:
         for an in analyses.values()
         for g in an.results
     ]  # the row order of certainty_table
-    cond = table["analysis"].str.split(": ").str[0]
+    label = {name: c for c, name in CONDITION_NAMES.items()}
+    cond = table["analysis"].str.split(": ").str[0].map(label)
     claimed = cond.map(
         lambda c: "; ".join(k for k, v in CLAIMED_CONDITIONS.items() if c in v)
     )  # fmt: skip

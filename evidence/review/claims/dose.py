@@ -184,7 +184,7 @@ def dose_plot(eff: pd.DataFrame, fit, *, moderator: str = "sessions"):
     conds = [c for c in CONDITION_NAMES if c in set(rows["condition"])]
     colours = dict(zip(conds, plt.get_cmap("tab10").colors, strict=False))
     with style():
-        fig, ax = plt.subplots(figsize=(7.2, 4.6))
+        fig, ax = plt.subplots(figsize=(7.6, 4.6))
         for cls, marker in _MARKERS.items():
             m = (rows["comparator_class"] == cls).to_numpy()
             if m.any():
@@ -220,14 +220,14 @@ def dose_plot(eff: pd.DataFrame, fit, *, moderator: str = "sessions"):
         note = (
             f"Hedges' g at post-treatment, PDT vs each control class ({len(rows)} trial "
             f"comparisons; {left_out} without a count of {moderator} not shown). Point area "
-            f"proportional to the weight 1/(v + \u03c4\u00b2) in the meta-regression on "
+            f"proportional to the weight 1/(v\u00a0+\u00a0\u03c4\u00b2) in the meta-regression on "
             f"{moderator} with condition and control class as covariates ({fit.method}, "
-            f"\u03c4\u00b2 = {fit.tau2:.3f}). A comparison between trials, not randomized: "
-            "length is confounded with the population."
+            f"\u03c4\u00b2\u00a0=\u00a0{fit.tau2:.3f}). "
+            "A comparison between trials, not randomized: length is confounded with the population."
         )
         fig.text(0.01, 0.01, "\n".join(textwrap.wrap(note, 130)), fontsize=NOTE_PT, color=GREY,
                  va="bottom")  # fmt: skip
-        fig.subplots_adjust(bottom=0.24, right=0.72)
+        fig.subplots_adjust(bottom=0.24, right=0.70)
     return fig
 
 
