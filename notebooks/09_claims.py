@@ -256,7 +256,7 @@ review.show_items(
 
 # %%
 fig = claims.dose_plot(dose, dose_sessions)
-review.save_plot(fig, "claims_sessions")
+_ = review.save_plot(fig, "claims_sessions")
 
 # %%
 review.show_items(
