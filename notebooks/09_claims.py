@@ -132,7 +132,13 @@ format_table(
     claim2,
     scale="g",
     ci="90% CI",
-    labels={"p_tost": "TOST p", "p_within_margin": "P(|g| < margin)", "k": "direct trials"},
+    labels={
+        "ci90_low": "90% CI low",
+        "ci90_high": "90% CI high",
+        "p_tost": "TOST p",
+        "p_within_margin": "P(|g| < margin)",
+        "k": "direct trials",
+    },
 )
 
 # %% [markdown]

@@ -186,3 +186,11 @@ def test_question_reads_the_protocol(ds):
     assert "waitlist" in text and "usual care" in text and 'never "vs control"' in text
     with pytest.raises(ValueError, match="claim must be"):
         claims.question(ds.protocol, 5)
+
+
+def test_claim3_without_a_direct_trial_reads_the_networks(pieces):
+    from evidence.review.claims.table import _claim3
+
+    text, certainty, trials = _claim3(pd.DataFrame(), pieces["c3n"])
+    assert text.startswith("No trial randomizes") and "Network (gad-psyctr)" in text
+    assert certainty in LEVELS and trials == "0"

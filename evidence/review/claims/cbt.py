@@ -44,6 +44,7 @@ def _row(scope: str, source: str, r, margin: float) -> dict:
 
 
 def _direct_rows(an: Analysis, protocol, margin: float, scope_of) -> list[dict]:
+    from evidence.meta.bayes import bayes_pool
     from evidence.review.small_cells import rule_prior
 
     from ..certainty import certainty_table
@@ -51,8 +52,6 @@ def _direct_rows(an: Analysis, protocol, margin: float, scope_of) -> list[dict]:
     sof = certainty_table({an.name: an}, protocol, margin=margin).set_index("comparison")
     rows = []
     for (group, r), comp in zip(an.results.items(), sof.index, strict=True):
-        from evidence.meta.bayes import bayes_pool
-
         post = bayes_pool(r.yi, r.vi, tau_prior=rule_prior(an.measure), measure=an.measure)
         row = _row(scope_of(group), "direct trials (pairwise)", r, margin)
         row.update(

@@ -86,13 +86,14 @@ def _claim2(eq: pd.DataFrame) -> tuple[str, str, str]:
 
 
 def _claim3(direct: pd.DataFrame, network: pd.DataFrame) -> tuple[str, str, str]:
-    if direct.empty:
-        text, certainty, trials = "No trial randomizes to internet PDT and internet CBT.", "", "0"
+    hit = network[network["node"] == "cbt"] if "node" in network else network.iloc[:0]
+    if direct.empty:  # the certainty is then the networks' (CINeMA), weakest first
+        text = "No trial randomizes to internet PDT and internet CBT."
+        certainty, trials = _weakest(hit["cinema"]) if len(hit) else "very low", "0"
     else:
         r = direct.iloc[0]
         text, certainty = f"Direct: {r.verdict}", r.certainty
         trials = f"{int(r.k)}: {r.trials}" if "trials" in direct else str(int(r.k))
-    hit = network[network["node"] == "cbt"] if "node" in network else network.iloc[:0]
     for r in hit.itertuples():
         text += f" Network ({r.database}): {r.verdict}"
     return text, certainty, trials
