@@ -94,8 +94,10 @@ def _claim3(direct: pd.DataFrame, network: pd.DataFrame) -> tuple[str, str, str]
         r = direct.iloc[0]
         text, certainty = f"Direct: {r.verdict}", r.certainty
         trials = f"{int(r.k)}: {r.trials}" if "trials" in direct else str(int(r.k))
+    from ..network_data import DATABASE_NAMES
+
     for r in hit.itertuples():
-        text += f" Network ({r.database}): {r.verdict}"
+        text += f" {DATABASE_NAMES.get(r.database, r.database)} network: {r.verdict}"
     return text, certainty, trials
 
 
