@@ -129,6 +129,30 @@ def test_sensitivity_table(data):
     assert any(i.startswith("rhodes_") for i in t.loc["depression, SMD, post"].index)
 
 
+def test_sensitivity_table_gives_the_probability_within_the_margin(data):
+    """ "As good as": P(|mu| < margin) under every prior of the table, the margin in g and
+    carried over to log OR (x pi / sqrt 3) for odds ratios; NaN for REML. The other columns
+    are those of the table without a margin."""
+    cells = br.pdt_vs_cbt_cells(data)
+    t = br.sensitivity_table(cells, margin=0.25)
+    assert t.drop(columns="p_within_margin").equals(br.sensitivity_table(cells))
+    assert t.xs("REML + Knapp-Hartung", level="prior")["p_within_margin"].isna().all()
+    bayes = t.drop(index="REML + Knapp-Hartung", level="prior")["p_within_margin"]
+    assert ((bayes >= 0) & (bayes <= 1)).all()
+    for name, measure, prior in (
+        ("depression, SMD, post", "SMD", "halfcauchy"),
+        ("bulimia nervosa, OR, post", "OR", "halfnormal"),
+    ):
+        r = cells[name]
+        b = bayes_pool(r.yi, r.vi, tau_prior=prior, tau_scale=1.0)
+        m = 0.25 * (np.pi / np.sqrt(3) if measure == "OR" else 1.0)
+        got = t.loc[(name, b.prior.label), "p_within_margin"]
+        assert got == pytest.approx(b.prob(-m, m), abs=1e-12)
+    # a wider prior on tau spreads mu: less probability within the margin (depression, k = 2)
+    dep = t.loc["depression, SMD, post", "p_within_margin"]
+    assert dep["half-normal(scale = 1)"] < dep["half-normal(scale = 0.5)"]
+
+
 @pytest.mark.parametrize("prior", ["rhodes_any", "rhodes_mental_nonpharm", "halfcauchy"])
 def test_single_trial_quantiles_heavy_tailed_priors(prior):
     """k = 1: mu | y is the prior mixture of N(y, v + tau^2); its quantiles once failed to

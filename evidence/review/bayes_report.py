@@ -30,7 +30,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from evidence.meta.bayes import bayes_pool, compare_cells, prior_sensitivity
+from evidence.meta.bayes import (
+    SENSITIVITY_PRIORS,
+    bayes_pool,
+    compare_cells,
+    empirical_priors,
+    make_prior,
+    prior_sensitivity,
+)
 
 from .small_cells import RULE_PRIORS, SMALL_K, rule_prior
 
@@ -260,35 +267,53 @@ def pdt_vs_cbt_cells(dataset, *, method: str = "REML", test: str = "knha") -> di
     return out
 
 
-def sensitivity_table(cells: Mapping, *, level: float = 95.0) -> pd.DataFrame:
+def _margin_on_scale(margin: float, measure: str) -> float:
+    """The equivalence margin (g) on the analysis scale: ln OR = g pi / sqrt(3) for ORs."""
+    return margin * (np.pi / np.sqrt(3) if measure in ("OR", "RR") else 1.0)
+
+
+def _sensitivity_priors(measure: str) -> list:
+    """The prior set of the sensitivity table: :data:`SENSITIVITY_PRIORS`, the empirical priors
+    for ``measure`` (as :func:`~evidence.meta.bayes.prior_sensitivity` chooses by default), and
+    the rule's prior if it is not among them."""
+    fam = {"SMD": "SMD", "OR": "logOR"}.get(measure)
+    table = empirical_priors()
+    priors = [make_prior(p) for p in SENSITIVITY_PRIORS]
+    priors += [make_prior(n) for n in table.loc[table["measure"] == fam, "name"]] if fam else []
+    rule = rule_prior(measure)
+    if rule.label not in {p.label for p in priors}:  # the OR rule's scale is not in the grid
+        priors.append(rule)
+    return priors
+
+
+def sensitivity_table(
+    cells: Mapping, *, level: float = 95.0, margin: float | None = None
+) -> pd.DataFrame:
     """Prior sensitivity of pooled cells: one row per cell and prior, plus the REML + KH row.
 
     The priors are :func:`evidence.meta.bayes.prior_sensitivity`'s defaults (half-normal and
     half-Cauchy with scales 0.5 and 1, and the empirical priors for the cell's measure); the
     rule's prior is marked in ``rule``. Estimates are on the display scale (OR as ratios).
+    With ``margin`` (the equivalence margin in g), ``p_within_margin`` is the posterior
+    probability that |mu| is below it under each prior (:meth:`BayesResult.prob_within
+    <evidence.meta.bayes.BayesResult.prob_within>`; for odds ratios the margin carried over to
+    log OR, ``margin x pi / sqrt(3)``), NaN in the REML row.
 
     Examples
     --------
     >>> from evidence.meta.pooling import pool
     >>> r = pool([0.3, 0.6], [0.05, 0.04], method="REML", test="knha", measure="SMD")
-    >>> t = sensitivity_table({"A": r})
+    >>> t = sensitivity_table({"A": r}, margin=0.25)
     >>> bool(t.loc[("A", "half-normal(scale = 0.5)"), "rule"]), len(t)
     (True, 9)
+    >>> round(float(t.loc[("A", "half-normal(scale = 0.5)"), "p_within_margin"]), 3)
+    0.176
     """
     frames = []
     for name, r in cells.items():
+        priors = _sensitivity_priors(r.measure)
         rule = rule_prior(r.measure).label
-        s = prior_sensitivity(r, level=level)
-        if rule not in s.index:  # the OR rule's scale is not in the default grid
-            b = bayes_pool(r.yi, r.vi, tau_prior=rule_prior(r.measure), level=level)
-            s.loc[rule] = {
-                "k": b.k,
-                "mu_median": b.mu_median,
-                "mu_ci_low": b.mu_ci_low,
-                "mu_ci_high": b.mu_ci_high,
-                "tau_median": b.tau_median,
-                "p_mu_positive": b.p_mu_positive,
-            }
+        s = prior_sensitivity(r.yi, r.vi, priors, measure=r.measure, level=level)
         f = pd.DataFrame(
             {
                 "k": s["k"].astype(int),
@@ -301,6 +326,11 @@ def sensitivity_table(cells: Mapping, *, level: float = 95.0) -> pd.DataFrame:
             },
             index=s.index,
         )
+        if margin is not None:
+            m = _margin_on_scale(margin, r.measure)
+            f["p_within_margin"] = [
+                bayes_pool(r.yi, r.vi, tau_prior=p, level=level).prob_within(m) for p in priors
+            ]
         f.loc[_REML] = {
             "k": r.k,
             "estimate": r.estimate,
@@ -309,6 +339,7 @@ def sensitivity_table(cells: Mapping, *, level: float = 95.0) -> pd.DataFrame:
             "tau": np.sqrt(r.tau2),
             "p_pdt_better": np.nan,
             "rule": False,
+            **({} if margin is None else {"p_within_margin": np.nan}),
         }
         if r.measure in ("OR", "RR"):
             with np.errstate(over="ignore"):  # a half-Cauchy with k = 1 reaches e^1000
