@@ -85,6 +85,36 @@ def test_describe_wording_follows_the_numbers():
     assert "do not show a difference" in text and "fewer than five" not in text
 
 
+def test_statements_state_the_summary_table_verdict_not_their_own_reading(data):
+    """Each paragraph of Analysis.statements() ends in the certainty code's verdict. Social
+    anxiety vs waitlist (k = 3): the KH CI excludes 0, but the protocol's prior set does not,
+    so the verdict is open (before: "on average PDT did better than waitlist" beside an open
+    summary table); the one CBT trial is "the one trial", not "on average"."""
+    from evidence.review.certainty import certainty_table
+
+    analyses = review.condition_analyses(data, "anxiety")
+    table = certainty_table(analyses, data.protocol, margin=data.protocol.equivalence_margin)
+    for akey, an in analyses.items():
+        text = an.statements()
+        rows = table[table["analysis"] == akey]
+        for r in rows.itertuples():
+            para = next(p for p in text.split("\n\n") if p.startswith(f"**{r.comparison}.**"))
+            assert f"Verdict: {r.verdict}" in para, (akey, r.comparison)
+            assert "did better" not in para.replace(r.verdict, ""), (akey, r.comparison)
+    soc = analyses["social anxiety disorder: SMD post"].statements()
+    assert "on average PDT did better than waitlist" not in soc
+    assert "these trials" not in soc
+
+
+def test_describe_words_a_single_trial_as_the_one_trial():
+    one = ev.pool([0.1], [0.04], measure="SMD")
+    text = review.describe(one, comparator="CBT")
+    assert "the one trial does not show" in text and "these trials" not in text
+    neg = ev.pool([-0.4], [0.01], measure="SMD")
+    text = review.describe(neg, comparator="CBT")
+    assert "CBT did better than PDT in the one trial" in text and "on average" not in text
+
+
 def test_describe_words_a_harmful_event_as_the_forest_shows_it():
     """reverse=True: the natural PDT-vs-comparator OR (exp(-yi)), CI ends swapped; the verdict
     still follows the data orientation (positive yi = fewer events with PDT)."""

@@ -184,24 +184,38 @@ def _pct(p: float) -> str:
     return "above 99%" if p > 0.99 else "below 1%" if p < 0.01 else f"{100 * p:.0f}%"
 
 
-def _bayes_statement(row: pd.Series, effect: str, comparator: str) -> str:
+def _bayes_statement(row: pd.Series, effect: str, comparator: str, reading: tuple) -> str:
+    """The numbers of a small cell, then the one verdict (:func:`certainty.cell_verdict`).
+
+    ``reading`` is ``(verdict, (low, high, interval read))``: the verdict holds under every
+    prior of the protocol's set; where the rule's prior alone would give a direction that the
+    set does not, this is said, and the question stays open.
+    """
     k, p = int(row["k"]), float(row["p_pdt_better"])
+    text, (low, high, read) = reading
+    who = "The one trial" if k == 1 else f"{k} trial comparisons"
+    what = "Bayesian estimate" if k == 1 else "Bayesian pooled"
     parts = [
-        f"{k} trial comparison{'s' if k != 1 else ''}; Bayesian pooled {effect} = "
+        f"{who}; {what} {effect} = "
         f"{row['bayes_median']:.2f} (95% credible interval {row['bayes_ci_low']:.2f} to "
         f"{row['bayes_ci_high']:.2f}; prior {row['tau_prior']} on tau), beside "
         f"{_REML} {row['reml_estimate']:.2f} (95% CI {row['reml_ci_low']:.2f} to "
         f"{row['reml_ci_high']:.2f}).",
         f"The probability that PDT did better than {comparator} on average is {_pct(p)}.",
+        f"Verdict: {text}",
     ]
-    if p >= 0.975:
-        parts.append(f"These trials very probably favour PDT over {comparator}.")
-    elif p <= 0.025:
-        parts.append(f"These trials very probably favour {comparator} over PDT.")
-    else:
+    ratio = row["measure"] in ("OR", "RR")  # the table shows ratios; the reading is on log OR
+    lo_rule, hi_rule = (
+        (np.log(row["bayes_ci_low"]), np.log(row["bayes_ci_high"]))
+        if ratio
+        else (row["bayes_ci_low"], row["bayes_ci_high"])
+    )
+    if read.startswith("widest") and (lo_rule > 0 or hi_rule < 0) and low < 0 < high:
+        lo_s, hi_s = (np.exp(low), np.exp(high)) if ratio else (low, high)
         parts.append(
-            "The direction of the average effect is uncertain: these trials do not show a "
-            "difference, which is not the same as showing that there is none."
+            "The protocol's prior alone gives a credible interval that excludes no effect, but "
+            "not every prior of the protocol's set does (widest 95% credible interval "
+            f"{lo_s:.2f} to {hi_s:.2f}), so no direction is stated."
         )
     parts.append(
         f"A new trial's effect would lie between {row['bayes_pi_low']:.2f} and "
@@ -211,21 +225,30 @@ def _bayes_statement(row: pd.Series, effect: str, comparator: str) -> str:
     return " ".join(parts)
 
 
-def statements(analysis, comparator: str | None = None, *, table=None) -> str:
+def statements(analysis, comparator: str | None = None, *, table=None, protocol=None) -> str:
     """Markdown: the Bayesian plain-language statement of every cell with k < :data:`SMALL_K`.
 
+    Each statement gives the numbers and then the one verdict of the summary-of-findings table
+    (:func:`evidence.review.certainty.cell_verdict`: stated only if it holds under every prior
+    of the protocol's prior set, otherwise "open"; a single trial's verdict is that trial's).
     Cells with k >= 5 keep their frequentist statement (``Analysis.statements``); they are
-    listed in one closing sentence. ``table`` is :func:`cell_table`'s result, if at hand.
+    listed in one closing sentence. ``table`` is :func:`cell_table`'s result, if at hand;
+    ``protocol`` defaults to ``data/protocol.toml``.
 
     Examples
     --------
     >>> from evidence.review.data import load
     >>> from evidence.review import condition_analyses
-    >>> print(statements(condition_analyses(load(), "eating")["bulimia nervosa: OR post"])[:60])
-    **PDT vs CBT.** 1 trial comparison; Bayesian pooled OR = 0.2
+    >>> print(statements(condition_analyses(load(), "eating")["bulimia nervosa: OR post"])[:53])
+    **PDT vs CBT.** The one trial; Bayesian estimate OR =
     """
+    from .certainty import cell_verdict
+    from .protocol import load_protocol
+
+    protocol = protocol or load_protocol()
     t = cell_table(analysis) if table is None else table
     effect = _effect_name(analysis.measure)
+    groups = {analysis._name(g): g for g in analysis.results}
     out = []
     for name, row in t.iterrows():
         if row["headline"] != "Bayesian":
@@ -234,7 +257,10 @@ def statements(analysis, comparator: str | None = None, *, table=None) -> str:
             head, comp = f"PDT vs {name}", name
         else:
             head, comp = name[:1].upper() + name[1:], comparator or "the comparator"
-        out.append(f"**{head}.** " + _bayes_statement(row, effect, comp))
+        text, _, interval = cell_verdict(
+            analysis, groups[name], protocol, comp, margin=protocol.equivalence_margin
+        )
+        out.append(f"**{head}.** " + _bayes_statement(row, effect, comp, (text, interval)))
     large = [str(n) for n, h in t["headline"].items() if h != "Bayesian"]
     if large:
         out.append(
