@@ -201,10 +201,27 @@ def test_trim_and_fill_funnel_draws_imputed_studies_open():
     plt.close(ax.figure)
 
 
-def test_risk_of_bias_on_mixed_scales_is_not_regressed(data):
-    control = review.headline(data)["usual_care"]  # depression (0-4 score), borderline (RoB 2)
-    note = control.moderators().loc["risk of bias", "note"]
-    assert note == "not estimable: the sources rate risk of bias on different scales"
+def test_risk_of_bias_moderator_uses_the_harmonised_three_level_scale(data):
+    """Sources rate risk of bias as RoB 1 scores (depression, 0-4 criteria) or RoB 2 labels in
+    five spellings ("High", "high risk", "Some concerns", "some concerns", "Low"); the
+    moderator takes them on one three-level scale. Before: anxiety (all its conditions, k = 7)
+    had five levels and a rank-deficient design, and PDT vs usual care (scores and labels)
+    was "not estimable: different scales"."""
+    from evidence.review.certainty import harmonised_rob
+
+    three = {"low", "some concerns", "high"}
+    for an in (review.analyse(data, "anxiety"), review.headline(data)["usual_care"]):
+        row = an.moderators().loc["risk of bias"]
+        assert row["levels"] == "high (reference), low, some concerns", an.name
+        assert row["k"] >= 6 and np.isfinite(row["pvalue"]) and row["test"].startswith("F(2, ")
+        assert not row["note"].startswith("not estimable")
+    e = review.analyse(data, "anxiety").effects
+    mod = review.multiplicity.moderator_candidates(e, data.protocol.grade)["risk of bias"]
+    assert set(mod.dropna()) <= three
+    assert mod.tolist() == [harmonised_rob(v, data.protocol.grade) for v in e["rob"]]
+    # not rated stays not rated (NA), it is not imputed as "some concerns" in a regression
+    blank = e.assign(rob=[""] + list(e["rob"].iloc[1:]))
+    assert pd.isna(review.multiplicity.moderator_candidates(blank)["risk of bias"].iloc[0])
 
 
 #: The report's modules in the order the data flows through them (issue 11).
