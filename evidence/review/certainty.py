@@ -35,6 +35,7 @@ __all__ = [
     "grade",
     "interval",
     "verdict",
+    "cell_verdict",
     "certainty_table",
     "sof_table",
 ]
@@ -273,6 +274,38 @@ def interval(an, group: str, protocol) -> tuple[float, float, str]:
     return low, high, "widest CrI over the prior set"
 
 
+def cell_verdict(
+    an, group: str, protocol, comparator: str, *, margin: float | None = None
+) -> tuple[str, Certainty, tuple[float, float, str]]:
+    """The verdict on the pooled cell ``group`` of ``an``, with its certainty and interval.
+
+    The one verdict code every surface uses: :func:`grade` gives the certainty,
+    :func:`interval` the interval read (for 2 to ``small_k - 1`` trials the widest credible
+    interval over :data:`PRIOR_SET`, so a Bayesian verdict is stated only if it holds under
+    every prior; otherwise the question stays open), :func:`verdict` the sentence.
+
+    Examples
+    --------
+    >>> import evidence.review.data
+    >>> from evidence.review import condition_analyses
+    >>> ds = evidence.review.data.load()
+    >>> an = condition_analyses(ds, "anxiety")["social anxiety disorder: SMD post"]
+    >>> text, c, (low, high, read) = cell_verdict(an, "cbt", ds.protocol, "CBT", margin=0.25)
+    >>> text
+    'CBT did better than PDT in the one trial (moderate certainty).'
+    >>> read
+    "the trial's CI"
+    """
+    c = grade(an, group, protocol)
+    low, high, read = interval(an, group, protocol)
+    r = an.results[group]
+    text = verdict(
+        r.estimate, low, high, k=r.k, certainty=c.level, comparator=comparator, margin=margin,
+        measure=an.measure,
+    )  # fmt: skip
+    return text, c, (low, high, read)
+
+
 def certainty_table(analyses: dict, protocol, *, margin: float | None = None) -> pd.DataFrame:
     """Summary of findings: one row per pooled cell of ``analyses`` (name -> Analysis): trials,
     participants, effect with CI and PI, certainty with the reasons, and the verdict."""
@@ -283,14 +316,15 @@ def certainty_table(analyses: dict, protocol, *, margin: float | None = None) ->
         family = an.name.removeprefix("headline_")
         shown = event_display(an) if an.measure == "OR" else {}
         for group, r in an.results.items():
-            c = grade(an, group, protocol)
-            low, high, read = interval(an, group, protocol)
             eff = an.effects[an.effects[an.by] == group]
             if an.by == "comparator_class":
                 comparator, where = COMPARATOR_NAMES.get(group, group), ""
             else:  # a headline family: one comparator class, grouped by condition
                 comparator = COMPARATOR_NAMES.get(family, family)
                 where = f"{CONDITION_NAMES.get(group, group)}: "
+            text, c, (low, high, read) = cell_verdict(
+                an, group, protocol, comparator, margin=margin
+            )
             rows.append(
                 {
                     "analysis": key,
@@ -311,16 +345,7 @@ def certainty_table(analyses: dict, protocol, *, margin: float | None = None) ->
                     "verdict_high": high,
                     "certainty": c.level,
                     "reasons": c.summary().removeprefix(c.level).strip(" ()"),
-                    "verdict": verdict(
-                        r.estimate,
-                        low,
-                        high,
-                        k=r.k,
-                        certainty=c.level,
-                        comparator=comparator,
-                        margin=margin,
-                        measure=an.measure,
-                    ),  # fmt: skip
+                    "verdict": text,
                 }
             )
     return pd.DataFrame(rows)

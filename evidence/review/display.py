@@ -56,7 +56,11 @@ def show_pooled(analyses: dict) -> None:
     """Section: pooled estimates, heterogeneity, PIs (saved to results/) and the statements."""
     for an in analyses.values():
         save_table(an.table(), f"{an.name}_by_comparator")
-        show_items(_table(an.table(), an, labels={"group": "Comparator"}), statements(an))
+        show_items(
+            f"**{an.title}**",  # which analysis the table and its verdicts belong to
+            _table(an.table(), an, labels={"group": "Comparator"}),
+            statements(an),
+        )
 
 
 def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
