@@ -87,6 +87,7 @@ def test_internet_pdt_vs_internet_cbt_has_direct_indirect_and_network_estimates(
     assert row["verdict"] == verdict(
         row["network"], row["ci_low"], row["ci_high"], k=int(row["studies_in_network"]),
         certainty=row["cinema"], comparator="internet CBT", margin=0.25,
+        treatment="internet PDT",
     )  # fmt: skip
 
 
@@ -195,3 +196,10 @@ def test_claim3_without_a_direct_trial_reads_the_networks(pieces):
     assert text.startswith("No trial randomizes") and "Generalized anxiety disorder network:" in text
     assert "psyctr" not in text  # the networks are named as readers know them
     assert certainty in LEVELS and trials == "0"
+
+
+def test_format_network_verdicts_name_internet_pdt(pieces):
+    """The format-split network's verdicts are about internet PDT, and say so."""
+    verdicts = pieces["c3n"]["verdict"].dropna()
+    assert len(verdicts) > 0
+    assert all("internet PDT" in v or "Internet PDT" in v for v in verdicts)

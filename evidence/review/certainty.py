@@ -209,8 +209,9 @@ def verdict(
     comparator: str,
     margin: float | None = None,
     measure: str = "SMD",
+    treatment: str = "PDT",
 ) -> str:
-    """One sentence answering "how does PDT compare with ``comparator``?".
+    """One sentence answering "how does ``treatment`` (PDT) compare with ``comparator``?".
 
     The interval (a confidence interval, or for small cells the widest credible interval
     under the protocol's prior set) decides the direction; ``margin`` (g) allows "did not
@@ -226,26 +227,30 @@ def verdict(
     'PDT and CBT did not differ by more than 0.25 (moderate certainty).'
     >>> verdict(0.2, -0.3, 0.7, k=3, certainty="very low", comparator="usual care")
     'We do not know how PDT compares with usual care (very low certainty).'
+    >>> verdict(0.3, 0.1, 0.5, k=9, certainty="low", comparator="internet CBT",
+    ...         treatment="internet PDT")
+    'Internet PDT did better than internet CBT (low certainty).'
     """
     one = " in the one trial" if k == 1 else ""
+    lead = treatment[:1].upper() + treatment[1:]  # PDT stays PDT; internet PDT starts a sentence
     if certainty == "very low":
-        return f"We do not know how PDT compares with {comparator} ({certainty} certainty)."
+        return f"We do not know how {treatment} compares with {comparator} ({certainty} certainty)."
     if low > 0:
-        return f"PDT did better than {comparator}{one} ({certainty} certainty)."
+        return f"{lead} did better than {comparator}{one} ({certainty} certainty)."
     if high < 0:
         name = comparator[:1].upper() + comparator[1:]
-        return f"{name} did better than PDT{one} ({certainty} certainty)."
+        return f"{name} did better than {treatment}{one} ({certainty} certainty)."
     if margin is not None:
         m = margin * (np.pi / np.sqrt(3) if measure == "OR" else 1.0)
         if -m < low and high < m:
             return (
-                f"PDT and {comparator} did not differ by more than {margin:g}{one} "
+                f"{lead} and {comparator} did not differ by more than {margin:g}{one} "
                 f"({certainty} certainty)."
             )
     where = "the one trial does" if k == 1 else "the trials do"
     return (
-        f"The question stays open: {where} not show whether PDT or {comparator} is better "
-        f"({certainty} certainty)."
+        f"The question stays open: {where} not show whether {treatment} or {comparator} is "
+        f"better ({certainty} certainty)."
     )
 
 

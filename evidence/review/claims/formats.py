@@ -151,6 +151,7 @@ def format_network_table(reports, protocol) -> pd.DataFrame:
                         comparator=name,
                         margin=protocol.equivalence_margin,
                         measure=rep.measure,
+                        treatment="internet PDT",
                     ),
                 }
             )
