@@ -193,7 +193,8 @@ def test_claim3_without_a_direct_trial_reads_the_networks(pieces):
     from evidence.review.claims.table import _claim3
 
     text, certainty, trials = _claim3(pd.DataFrame(), pieces["c3n"])
-    assert text.startswith("No trial randomizes") and "Generalized anxiety disorder network:" in text
+    assert text.startswith("No trial randomizes")
+    assert "Generalized anxiety disorder network:" in text
     assert "psyctr" not in text  # the networks are named as readers know them
     assert certainty in LEVELS and trials == "0"
 
