@@ -15,7 +15,7 @@ import pandas as pd
 
 from .problems import _Problems
 
-__all__ = ["round_half_up", "consistent_counts"]
+__all__ = ["round_half_up", "consistent_counts", "rounding_sensitivity"]
 
 
 def round_half_up(x):
@@ -159,3 +159,58 @@ def _rule_derived_counts(t: dict, p: _Problems) -> None:
 
 #: The rules of this module, run after the other cross-field rules.
 READING_RULES = (_rule_reading_log, _rule_derived_counts)
+
+
+def rounding_sensitivity(dataset) -> pd.DataFrame:
+    """The log odds ratio of every outcome row with derived counts, at the derived counts and at
+    each corner of the counts consistent with the printed (rounded) percentages
+    (``derived_counts.csv``): where rounding is ambiguous, a count one off either way.
+
+    Returns
+    -------
+    DataFrame
+        One row per effect: ``effect_id``, ``yi`` (as in the data, positive favours PDT),
+        ``yi_low`` and ``yi_high`` (smallest and largest over the corners), ``corners`` (how
+        many count pairs were tried).
+
+    Examples
+    --------
+    >>> from evidence.review.data import load
+    >>> s = rounding_sensitivity(load()).set_index("effect_id")
+    >>> r = s.loc["leichsenring2013-pdt-cbt:lsas-remission:post"]
+    >>> bool(r.yi_low <= r.yi <= r.yi_high), int(r.corners)
+    (True, 4)
+    """
+    from evidence.meta.effects import effect_sizes
+
+    dc = dataset.derived_counts
+    out = dataset.outcomes.drop_duplicates("effect_id").set_index("effect_id")
+    rows = []
+    for eid, g in dc.groupby("effect_id", sort=False):
+        o = out.loc[eid]
+        ranges = {}
+        for arm in (1, 2):
+            hit = g[g["arm"] == arm]
+            e = o[f"events{arm}"]
+            ranges[arm] = (
+                sorted(
+                    {
+                        int(hit["consistent_low"].iloc[0]),
+                        int(e),
+                        int(hit["consistent_high"].iloc[0]),
+                    }
+                )
+                if len(hit)
+                else [int(e)]
+            )
+        pairs = [(a, b) for a in ranges[1] for b in ranges[2]]
+        es = effect_sizes(
+            "OR",
+            events1=[a for a, _ in pairs],
+            n1=[o["n1"]] * len(pairs),
+            events2=[b for _, b in pairs],
+            n2=[o["n2"]] * len(pairs),
+        )["yi"].to_numpy()
+        sign = 1.0 if o["higher_is_better"] else -1.0
+        rows.append((eid, o["yi"], float(np.min(sign * es)), float(np.max(sign * es)), len(pairs)))
+    return pd.DataFrame(rows, columns=["effect_id", "yi", "yi_low", "yi_high", "corners"])
