@@ -88,23 +88,12 @@ def test_unknown_method_is_one_line(capsys):
     assert "'REML'" in err
 
 
-def _drop_references_to_report_rows(folder: Path) -> None:
-    """The fixture replaces outcomes_reports.csv: drop the rows of the reading log and of the
-    derived counts that name its effect rows, so only the fixture's own problems remain."""
-    import pandas as pd
-
-    for name, keep in (("reading_log.csv", lambda f: f["effect_ids"] == ""),
-                       ("derived_counts.csv", lambda f: f["effect_id"] == "")):  # fmt: skip
-        frame = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
-        frame[keep(frame)].to_csv(folder / name, index=False, lineterminator="\n")
-
-
-def test_build_with_invalid_data_prints_one_block(tmp_path):
+def test_build_with_invalid_data_prints_one_block(tmp_path, drop_report_references):
     shutil.copytree(default_path(), tmp_path / "data")
     shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
     many = Path(__file__).parent / "fixtures" / "data_corrupt" / "outcomes_reports__many_errors.csv"
     shutil.copy(many, tmp_path / "data" / "outcomes_reports.csv")
-    _drop_references_to_report_rows(tmp_path / "data")
+    drop_report_references(tmp_path / "data")
     run = _python_m("build", EVIDENCE_ROOT=str(tmp_path))
     assert run.returncode == 1
     lines = run.stderr.strip().splitlines()
