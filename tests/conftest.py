@@ -17,6 +17,24 @@ def write_cell(path: Path, row: int, column: str, value: str) -> None:
         csv.writer(fh, lineterminator="\n").writerows(rows)
 
 
+def _drop_references_to_report_rows(folder: Path) -> None:
+    """For a copy of data/ whose outcomes_reports.csv a fixture replaced: drop the rows of the
+    reading log and of the derived counts that name report rows, so that only the fixture's own
+    problems remain (those references would otherwise dangle)."""
+    import pandas as pd
+
+    for name, column in (("reading_log.csv", "effect_ids"), ("derived_counts.csv", "effect_id")):
+        frame = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+        frame[frame[column] == ""].to_csv(folder / name, index=False, lineterminator="\n")
+
+
+@pytest.fixture()
+def drop_report_references():
+    """``drop_report_references(folder)``: for a copy of data/ whose outcomes_reports.csv a
+    fixture replaced, drop the reading-log and derived-count rows that name report rows."""
+    return _drop_references_to_report_rows
+
+
 @pytest.fixture()
 def set_cell():
     """``set_cell(path, row, column, value)``: change one cell of a CSV (a copy of data/)."""

@@ -88,11 +88,12 @@ def test_unknown_method_is_one_line(capsys):
     assert "'REML'" in err
 
 
-def test_build_with_invalid_data_prints_one_block(tmp_path):
+def test_build_with_invalid_data_prints_one_block(tmp_path, drop_report_references):
     shutil.copytree(default_path(), tmp_path / "data")
     shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
     many = Path(__file__).parent / "fixtures" / "data_corrupt" / "outcomes_reports__many_errors.csv"
     shutil.copy(many, tmp_path / "data" / "outcomes_reports.csv")
+    drop_report_references(tmp_path / "data")
     run = _python_m("build", EVIDENCE_ROOT=str(tmp_path))
     assert run.returncode == 1
     lines = run.stderr.strip().splitlines()

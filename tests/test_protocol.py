@@ -27,13 +27,14 @@ def analyses(data):
 
 def test_the_protocol_is_read_with_its_version_sources_and_rules(data):
     p = data.protocol
-    assert p.version == "1.0.0" and p.changelog[0]["version"] == p.version
+    assert p.version == "1.1.0" and p.changelog[0]["version"] == p.version
     assert p.mid == 0.24 and "Cuijpers" in p.mid_source
     assert p.equivalence_margin == 0.25 and "Steinert" in p.equivalence_source
     assert p.rule("depression", "SMD").priority[0] == "HDRS-17"  # clinician-rated first
     assert p.rule("depression", "OR").construct == "depression remission"
     assert "add_on" in p.comparator_classes
-    assert p.stated().startswith("Built under protocol version 1.0.0")
+    assert p.stated().startswith("Built under protocol version 1.1.0")
+    assert p.rule("social_anxiety", "OR").priority == ("LSAS remission",)
 
 
 def test_no_instrument_of_another_construct_enters_a_pool(data, analyses):

@@ -45,14 +45,24 @@ CORRUPT = {
 }
 
 
-def corrupt_folder(tmp_path: Path, fixture: str) -> tuple[Path, str]:
-    """A copy of data/ with one file replaced by the fixture (``<file>__<case>.<ext>``)."""
-    folder = tmp_path / "data"
-    shutil.copytree(default_path(), folder)
-    stem, ext = fixture.split("__")[0], fixture.rsplit(".", 1)[1]
-    target = f"{stem}.{ext}"
-    shutil.copy(FIXTURES / fixture, folder / target)
-    return folder, target
+@pytest.fixture()
+def corrupt_folder(tmp_path, drop_report_references):
+    """``corrupt_folder(fixture)``: a copy of data/ with one file replaced by the fixture
+    (``<file>__<case>.<ext>``); returns (folder, replaced file name). A replaced
+    outcomes_reports.csv lacks the rows the reading log and derived counts name: those rows
+    are dropped too, so only the fixture's own problems remain."""
+
+    def make(fixture: str) -> tuple[Path, str]:
+        folder = tmp_path / "data"
+        shutil.copytree(default_path(), folder)
+        stem, ext = fixture.split("__")[0], fixture.rsplit(".", 1)[1]
+        target = f"{stem}.{ext}"
+        shutil.copy(FIXTURES / fixture, folder / target)
+        if target == "outcomes_reports.csv":
+            drop_report_references(folder)
+        return folder, target
+
+    return make
 
 
 def test_every_fixture_has_an_expectation():
@@ -61,9 +71,9 @@ def test_every_fixture_has_an_expectation():
 
 
 @pytest.mark.parametrize("fixture", sorted(CORRUPT))
-def test_corrupt_file_names_file_row_column_and_rule(tmp_path, fixture):
+def test_corrupt_file_names_file_row_column_and_rule(corrupt_folder, fixture):
     row, column, rule, detail = CORRUPT[fixture]
-    folder, target = corrupt_folder(tmp_path, fixture)
+    folder, target = corrupt_folder(fixture)
     with pytest.raises(DataValidationError) as info:
         load(folder)
     first = info.value.problems[0]
@@ -73,8 +83,8 @@ def test_corrupt_file_names_file_row_column_and_rule(tmp_path, fixture):
     assert "np.float64" not in str(info.value)
 
 
-def test_message_gives_line_column_rule_and_expectation(tmp_path):
-    folder, _ = corrupt_folder(tmp_path, "outcomes_reports__n_huge.csv")
+def test_message_gives_line_column_rule_and_expectation(corrupt_folder):
+    folder, _ = corrupt_folder("outcomes_reports__n_huge.csv")
     with pytest.raises(DataValidationError) as info:
         load(folder)
     assert str(info.value.problems[0]).endswith(
@@ -83,8 +93,8 @@ def test_message_gives_line_column_rule_and_expectation(tmp_path):
     )
 
 
-def test_all_problems_reported_in_one_run(tmp_path):
-    folder, _ = corrupt_folder(tmp_path, "outcomes_reports__many_errors.csv")
+def test_all_problems_reported_in_one_run(corrupt_folder):
+    folder, _ = corrupt_folder("outcomes_reports__many_errors.csv")
     with pytest.raises(DataValidationError) as info:
         load(folder)
     got = [(p.row, p.column, p.rule) for p in info.value.problems]
@@ -100,8 +110,8 @@ def test_all_problems_reported_in_one_run(tmp_path):
     assert len(str(info.value).splitlines()) == 4
 
 
-def test_problems_in_several_files_reported_together(tmp_path):
-    folder, _ = corrupt_folder(tmp_path, "outcomes_reports__many_errors.csv")
+def test_problems_in_several_files_reported_together(corrupt_folder):
+    folder, _ = corrupt_folder("outcomes_reports__many_errors.csv")
     shutil.copy(FIXTURES / "outcomes_reports__sd_infinity.csv", folder / "outcomes_metapsy.csv")
     with pytest.raises(DataValidationError) as info:
         load(folder)
@@ -109,8 +119,8 @@ def test_problems_in_several_files_reported_together(tmp_path):
     assert files == {"outcomes_metapsy.csv", "outcomes_reports.csv"}
 
 
-def test_a_typo_gives_one_message_not_a_cascade(tmp_path):
-    folder, _ = corrupt_folder(tmp_path, "outcomes_reports__n_not_integer.csv")
+def test_a_typo_gives_one_message_not_a_cascade(corrupt_folder):
+    folder, _ = corrupt_folder("outcomes_reports__n_not_integer.csv")
     with pytest.raises(DataValidationError) as info:
         load(folder)
     assert len(info.value.problems) == 1
@@ -155,8 +165,8 @@ def test_problem_is_frozen_and_printable():
         p.row = 3  # type: ignore[misc]
 
 
-def test_cli_validate_lists_every_problem(tmp_path, capsys):
-    folder, _ = corrupt_folder(tmp_path, "outcomes_reports__many_errors.csv")
+def test_cli_validate_lists_every_problem(corrupt_folder, capsys):
+    folder, _ = corrupt_folder("outcomes_reports__many_errors.csv")
     assert main(["validate", str(folder)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("INVALID: 4 problems in the data")

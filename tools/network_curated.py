@@ -31,6 +31,15 @@ CURATED_NETWORK = {
     "somatic_symptom": "bodily-distress-psyctr",
     "depression": "depression-psyctr",
 }
+#: curated report rows of trials the network already holds from a Metapsy database, left out of
+#: the network by hand (trial_id -> reason); any other such row stops the tool
+REPORT_ROWS_LEFT_OUT = {
+    "leichsenring2013": (
+        "a second source of Leichsenring 2013, the same trial the network holds from sad-psyctr: "
+        "its remission and response counts, derived from the report's percentages "
+        "(data/derived_counts.csv), stay in the curated data only"
+    ),
+}
 _ARM1 = ("n1", "mean1", "sd1", "events1")
 _ARM2 = ("n2", "mean2", "sd2", "events2")
 _REPORTED_NOTE = (
@@ -232,10 +241,14 @@ def curated_only(frame: pd.DataFrame, excluded: list, ds, networks: dict) -> pd.
     comps = ds.comparisons.set_index("comparison_id")
     add = []
     for r in o[~in_net].itertuples():
-        if r.trial_id in in_metapsy:
-            raise SystemExit(f"{r.effect_id}: trial also has Metapsy rows; reconcile by hand")
-        db = CURATED_NETWORK.get(r.condition)
         what = {"study": r.study, "arms": r.comparison_id, "what": str(r.instrument)}
+        if r.trial_id in in_metapsy:
+            if r.trial_id not in REPORT_ROWS_LEFT_OUT:
+                raise SystemExit(f"{r.effect_id}: trial also has Metapsy rows; reconcile by hand")
+            reason = REPORT_ROWS_LEFT_OUT[r.trial_id]  # a report row, of no database
+            excluded.append({"database": "", "source": r.source, **what, "reason": reason})
+            continue
+        db = CURATED_NETWORK.get(r.condition)
         if db is None:
             reason = f"curated trial of condition {r.condition!r}: none of the networks covers it"
             excluded.append({"database": "", "source": r.source, **what, "reason": reason})

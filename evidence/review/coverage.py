@@ -49,6 +49,7 @@ from .records import (
     exclusion_reasons,
     known_trials,
     read_published,
+    reading_votes,
 )
 from .selection import pooled_rows
 from .vocabulary import _TITLES, COMPARATOR_NAMES, CONDITION_GROUPS, CONDITION_NAMES
@@ -352,7 +353,10 @@ def coverage_table(dataset, *, analyses=None) -> pd.DataFrame:
     the build pools) that pool the comparison; ``steinert2017`` and ``keefe2014_reference_list``
     whether the notes name the trial as in Steinert et al. 2017 or Keefe et al. 2014's reference
     list (``data/published/*_trials_named.csv``; the notes name no trial of Driessen et al.
-    2015). ``direction_stated`` is a vote (direction, no size), never an effect.
+    2015). ``direction_stated`` is a vote (direction, no size), never an effect. ``reading`` and
+    ``direction_words`` come from ``data/reading_log.csv`` (issue 22): what the re-read report
+    gave, and the direction the report itself states in words where it gives no number (a vote,
+    never an effect, never pooled).
 
     Examples
     --------
@@ -360,6 +364,8 @@ def coverage_table(dataset, *, analyses=None) -> pd.DataFrame:
     >>> t = coverage_table(load()).set_index(["study", "comparator_class"])
     >>> t.loc[("Driessen 2013", "cbt"), "status"]
     'excluded: no usable number'
+    >>> t.loc[("Driessen 2013", "cbt"), "direction_words"]
+    'no difference'
     """
     analyses = list(build_analyses(dataset).values() if analyses is None else analyses)
     known = known_trials(dataset)
@@ -407,6 +413,10 @@ def coverage_table(dataset, *, analyses=None) -> pd.DataFrame:
     )
     for name, studies in named.items():
         out[name] = known["study"].map(_norm).isin(studies)
+    read = reading_votes(dataset)
+    keys = zip(known["study"].map(_norm), known["comparator_class"], strict=True)
+    got = [read.get(k, ("", "")) for k in keys]
+    out["reading"], out["direction_words"] = [g[0] for g in got], [g[1] for g in got]
     return out.assign(**known[["direction_stated", "direction_source", "source"]])
 
 
@@ -539,6 +549,8 @@ def show_coverage(
     ]
     labels = {"steinert2017": "Named as in Steinert 2017",
               "keefe2014_reference_list": "In Keefe 2014's reference list",
-              "direction_stated": "Direction stated (vote)"}  # fmt: skip
+              "direction_stated": "Direction stated (vote)",
+              "reading": "Report re-read (reading log)",
+              "direction_words": "Direction in the report's words (vote)"}  # fmt: skip
     show_items("\n\n".join(said), format_table(table, labels=labels))
     return counts

@@ -124,7 +124,7 @@ def load_protocol(data: str | Path | None = None) -> Protocol:
     --------
     >>> p = load_protocol()
     >>> p.version, p.equivalence_margin, p.mid
-    ('1.0.0', 0.25, 0.24)
+    ('1.1.0', 0.25, 0.24)
     >>> p.rule("depression", "SMD").priority[:3]
     ('HDRS-17', 'HDRS-24', 'BDI-II')
     """

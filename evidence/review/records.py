@@ -24,6 +24,7 @@ __all__ = [
     "coverage_records",
     "known_trials",
     "read_published",
+    "reading_votes",
 ]
 
 #: Reason categories: key -> (label, rule). The rule is a regular expression searched in the
@@ -299,3 +300,18 @@ def known_trials(dataset) -> pd.DataFrame:
             row = int(ok.to_numpy().argmin())
             raise ValueError(f"{name} data row {row + 1}, column {col!r}: {frame[col][row]!r}")
     return frame[cols]
+
+
+def reading_votes(dataset) -> dict[tuple[str, str], tuple[str, str]]:
+    """(normalised study, comparator class) -> (what the reading gave, the direction in words)
+    from ``data/reading_log.csv``: the direction is set only where the report states the
+    between-group direction in words and gives no number (a vote: direction, no size, never
+    pooled); empty otherwise."""
+    log = getattr(dataset, "reading_log", None)
+    if log is None or log.empty:
+        return {}
+    log = log.fillna("")
+    return {
+        (_norm(r.study), r.comparator_class): (r.outcome, r.direction)
+        for r in log.itertuples(index=False)
+    }

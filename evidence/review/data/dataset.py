@@ -50,6 +50,10 @@ class Dataset:
     exclusions: pd.DataFrame
     #: The review protocol of the folder (``protocol.toml``, :mod:`evidence.review.protocol`).
     protocol: object = field(default=None, repr=False)
+    #: What was read for each trial report and what it gave (``reading_log.csv``; issue 22).
+    reading_log: pd.DataFrame | None = field(default=None, repr=False)
+    #: Event counts derived from printed percentages and arm sizes (``derived_counts.csv``).
+    derived_counts: pd.DataFrame | None = field(default=None, repr=False)
 
     def crosstab(self) -> pd.DataFrame:
         """Number of trials by condition x comparator class (a trial can count in several)."""
@@ -236,6 +240,8 @@ def load(path: str | Path | None = None) -> Dataset:
         outcomes=o.reset_index(drop=True),
         exclusions=clean(t["exclusions"]),
         protocol=protocol,
+        reading_log=clean(t["reading_log"]),
+        derived_counts=clean(t["derived_counts"]),
     )
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .problems import _Problems
+from .reading import READING_RULES
 
 _SOURCE_PREFIXES = ("metapsy:", "doi:", "pmid:", "url:")
 _FORMS = {
@@ -361,4 +362,5 @@ RULES = (
     _rule_outcome_forms,
     _rule_outcome_counts,
     _rule_reported,
+    *READING_RULES,
 )

@@ -21,6 +21,8 @@ TABLES = {
     "instruments": ("instruments.csv",),
     "outcomes": ("outcomes_metapsy.csv", "outcomes_reports.csv"),
     "exclusions": ("exclusions_metapsy.csv", "exclusions_reports.csv"),
+    "reading_log": ("reading_log.csv",),
+    "derived_counts": ("derived_counts.csv",),
 }
 
 _TYPES = ("string", "number", "integer", "boolean")
