@@ -136,9 +136,9 @@ _SECTIONS = (
         "Bayesian estimates for small cells",
         "The protocol's rule (methods page): where a comparator class has fewer than 5 "
         "comparisons, the Bayesian random-effects estimate (posterior median, 95% credible "
-        "interval, prior on tau named in the footnote) is shown beside the REML + Knapp-Hartung "
+        "interval, prior on \u03c4 named in the footnote) is shown beside the REML + Knapp-Hartung "
         "one and its statement below replaces the frequentist one above; with 5 or more, both "
-        "estimates are in the table and the statement above stands. `p_pdt_better` is the "
+        "estimates are in the table and the statement above stands. P(PDT better) is the "
         "posterior probability that PDT is better on average (g > 0, OR > 1).",
         lambda data, analyses, key: _bayes_cells(analyses),
     ),
@@ -176,7 +176,8 @@ _SECTIONS = (
 #: What the sensitivity scenarios change (shown above the table of every condition page).
 _SCENARIOS_TEXT = (
     "Pooled g at post by comparator class, as classified and with: the alternative "
-    "classification of judgement-call comparators (`alt_class` in `data/arms.csv`), add-on "
+    "classification of judgement-call comparators (their alternative class in `data/arms.csv`), "
+    "add-on "
     "designs (PDT + X vs X) left out, and rows flagged suspect left out. Only scenarios that "
     "change this page's trials are pooled; the `changed` column names the trials that moved or "
     "left."

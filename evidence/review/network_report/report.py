@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..network_data import load_network
+from ..network_data import NODE_NAMES, load_network
 from .effects import network_effects
 from .fits import (
     _choose_measure,
@@ -26,6 +26,11 @@ from .fits import (
     fit_network,
     global_test,
 )
+
+
+def _trials(n: int) -> str:
+    """``1 trial``, ``3 trials``."""
+    return f"{n} trial" + ("" if n == 1 else "s")
 
 
 def _pfmt(p: float) -> str:
@@ -143,7 +148,8 @@ class NetworkReport:
         res = self.result
         lines = [
             f"{self.database} ({self.measure}, {self.timepoint}): {res.k} studies, "
-            f"{len(res.treatments)} nodes, reference {res.reference}; tau^2 = {res.tau2:.3f}; "
+            f"{len(res.treatments)} nodes, reference "
+            f"{NODE_NAMES.get(res.reference, res.reference)}; \u03c4\u00b2 = {res.tau2:.3f}; "
             f"{_global_text(self.inconsistency)}.",
         ]
         c = self.pdt_cbt
@@ -170,7 +176,7 @@ class NetworkReport:
             node = self.leave_one_out.attrs.get("node", "one node")
             lines.append(
                 f"Fragile: PDT connects to this network only through {node}, in "
-                f"{self.leave_one_out.shape[0]} trial(s); the leave-one-PDT-trial-out table "
+                f"{_trials(self.leave_one_out.shape[0])}; the leave-one-PDT-trial-out table "
                 "shows how the estimates move without each."
             )
         lines.append(

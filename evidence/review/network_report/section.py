@@ -84,7 +84,7 @@ INCONSISTENCY_ROWS = {
 #: Heading and introduction of the network section of a condition page.
 NETWORK_SECTION_TEXT = (
     "## PDT in the evidence network\n\n"
-    "Every usable psychotherapy comparison of this condition's Metapsy database(s) "
+    "Every usable psychotherapy comparison of this condition's Metapsy databases "
     "(`data/network/`), with the curated PDT trials reconciled, in a network meta-analysis "
     "(REML): PDT is compared with every treatment and control, directly where trials compared "
     "them and indirectly through shared comparators. Indirect comparisons assume "
@@ -208,7 +208,8 @@ def _show_decomposition(rep: NetworkReport, name: str) -> None:
     save_table(pd.concat([test, dec.to_frame()], ignore_index=True), f"{name}_designs")
     display(
         Markdown(
-            f"**Where is the inconsistency?** Q between designs at tau^2 = {dec.tau2:.3f} (the "
+            "**Where is the inconsistency?** Q between designs at "
+            f"\u03c4\u00b2 = {dec.tau2:.3f} (the "
             f"design-by-treatment model's) is {q.q:.1f} on {int(q.df)} df (p "
             f"{_pfmt(q.pvalue)}). The designs whose detachment lowers it most (Krahn et al. "
             "2013; a design is a set of treatments compared in one trial):"
@@ -235,7 +236,7 @@ def heterogeneity_text(rep: NetworkReport) -> str:
         return "PDT vs CBT is not estimable in this network, so no heterogeneity check applies."
     alln, nowl = s.loc["all trials"], s.loc["without waitlist-controlled trials"]
     parts = [
-        f"**Heterogeneity is one number for the whole network**: tau^2 = {alln.tau2:.3f}, "
+        f"**Heterogeneity is one number for the whole network**: \u03c4\u00b2 = {alln.tau2:.3f}, "
         "estimated from every comparison, is added to each one, PDT vs CBT included, which "
         f"gives {alln.pdt_vs_cbt}"
     ]
@@ -245,12 +246,13 @@ def heterogeneity_text(rep: NetworkReport) -> str:
         own = (
             "the one head-to-head trial on its own gives"
             if len(d) == 1
-            else f"the {len(d)} head-to-head trials pooled on their own (tau^2 = {p.tau2:.3f}) give"
+            else f"the {len(d)} head-to-head trials pooled on their own "
+            f"(\u03c4\u00b2 = {p.tau2:.3f}) give"
         )
         parts.append(f"{own} {p.estimate:.2f} [{p.ci_low:.2f}, {p.ci_high:.2f}]")
     if isinstance(nowl.get("pdt_vs_cbt"), str):
         parts.append(
-            f"without waitlist-controlled trials tau^2 is {nowl.tau2:.3f} and PDT vs CBT is "
+            f"without waitlist-controlled trials \u03c4\u00b2 is {nowl.tau2:.3f} and PDT vs CBT is "
             f"{nowl.pdt_vs_cbt}"
         )
     else:
