@@ -88,7 +88,7 @@ Markdown(review.accounting_text(review.row_accounting(data), scope="in the datas
 # %% [markdown]
 # ## Headline results
 #
-# PDT against one comparator class at a time, pooled by condition with a separate tau^2 per
+# PDT against one comparator class at a time, pooled by condition with a separate τ² per
 # condition (the protocol never lumps two classes in a verdict): CBT, other psychotherapies,
 # medication, usual care, pill placebo or attention control, other controls, waitlist, and
 # add-on designs (PDT added to a treatment X, against X alone). Classes without a trial at

@@ -173,6 +173,15 @@ _SECTIONS = (
         lambda data, analyses, key: show_moderators(data, analyses),
     ),
 )
+#: Sections folded on the site (closed by default; diagnostics a student may skip): heading ->
+#: the text of the toggle.
+_FOLDED = {
+    "The comparisons": "Show the table of comparisons",
+    "Many comparisons, one dataset": "Show the p-values adjusted for multiplicity",
+    "Does one trial drive the result?": "Show leave-one-out and influence diagnostics",
+    "Small-study effects": "Show the small-study tests",
+    "Moderators and dependent effects": "Show the moderator and correlation analyses",
+}
 #: What the sensitivity scenarios change (shown above the table of every condition page).
 _SCENARIOS_TEXT = (
     "Pooled g at post by comparator class, as classified and with: the alternative "
@@ -186,7 +195,7 @@ _SCENARIOS_TEXT = (
 
 def show_introduction(analyses: dict) -> None:
     """Page opening: how effects are oriented and aggregated, and what this page pools."""
-    show_items(METHODS_TEXT, overview_text(analyses))
+    show_items(METHODS_TEXT, overview_text(analyses), unfold=True)
 
 
 def _bayes_cells(analyses: dict) -> None:
@@ -204,7 +213,8 @@ def _multiplicity(analyses: dict, key: str) -> None:
 def show_sections(data, analyses: dict, key: str) -> None:
     """The standard sections of condition page ``key``, each under its own heading."""
     for heading, text, show in _SECTIONS:
-        show_items(f"## {heading}" + (f"\n\n{text}" if text else ""))
+        fold = _FOLDED.get(heading) if analyses else None
+        show_items(f"## {heading}" + (f"\n\n{text}" if text else ""), fold=fold)
         if analyses:
             show(data, analyses, key)
 
@@ -214,7 +224,8 @@ def show_scenarios(data, key: str, **settings) -> None:
     from .tables import format_table
 
     table = sensitivity_scenarios(data, key, **settings)
-    show_items(_SCENARIOS_TEXT, format_table(table, scale="g"))
+    show_items(_SCENARIOS_TEXT)
+    show_items(format_table(table, scale="g"), fold="Show the pooled estimates under each scenario")
 
 
 def show_conclusion(analyses: dict, key: str) -> None:
@@ -248,6 +259,8 @@ def show_summary_of_findings(analyses: dict, protocol, key: str, *, margin: floa
         sof.drop(columns="verdict"),
         "**Verdicts**, one per comparison, from the interval, the equivalence margin "
         f"(g = {margin:g}) and the certainty:\n\n{verdicts}",
+    )
+    show_items(
         "**Why each certainty is what it is** (the domains that took levels off, by the "
         "protocol's rules; prediction intervals are in the sections below):",
         pd.DataFrame(
@@ -256,5 +269,6 @@ def show_summary_of_findings(analyses: dict, protocol, key: str, *, margin: floa
                 "reasons": table["reasons"].replace("", "no domain takes a level off"),
             }
         ),
+        fold="Show why each certainty is what it is",
     )
     return table

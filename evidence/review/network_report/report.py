@@ -174,6 +174,7 @@ class NetworkReport:
                 )
         if self.fragile:
             node = self.leave_one_out.attrs.get("node", "one node")
+            node = NODE_NAMES.get(node, node)
             lines.append(
                 f"Fragile: PDT connects to this network only through {node}, in "
                 f"{_trials(self.leave_one_out.shape[0])}; the leave-one-PDT-trial-out table "

@@ -111,10 +111,17 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
     for rep in reps:
         name = f"network_{rep.database}"
         heading = f"### Network: {DATABASE_NAMES.get(rep.database, rep.database)} ({rep.database})"
-        display(Markdown(f"{heading}\n\n" + rep.summary().replace("\n", "\n\n")))
+        display(
+            Markdown(f"{heading}\n\n" + rep.summary().replace("\n", "\n\n")),
+            metadata={"evidence": {"unfold": True}},  # the site: after the last fold, if any
+        )
         if rep.result is None:
             continue
-        display(Markdown(f"*{rep.methods_text()}; {rep.dropped} redundant contrasts left out.*"))
+        # the site folds the details of each network (graph, tables, tests) behind a toggle
+        display(
+            Markdown(f"*{rep.methods_text()}; {rep.dropped} redundant contrasts left out.*"),
+            metadata={"evidence": {"fold": "Show the network graph, tables and tests"}},
+        )
         scale = "g" if rep.measure == "SMD" else "log OR"
         graph = rep.result.network_plot(
             title=DATABASE_NAMES.get(rep.database, rep.database), labels=NODE_NAMES
