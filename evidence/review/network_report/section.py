@@ -128,10 +128,11 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
         )
         save_plot(graph, f"{name}_graph")
         save_plot(_pdt_forest(rep), f"{name}_pdt")
+        reference = NODE_NAMES.get(rep.reference, rep.reference)
         display(
             Markdown(
-                f"PDT vs every node (reference of the fit: **{rep.reference}**), with "
-                "the direct trials behind each and the direct-vs-indirect test:"
+                f"PDT vs every node (reference of the fit: **{reference}**), with the direct "
+                "trials behind each and the direct-vs-indirect test:"
             )
         )
         pdt_frame = rep.to_frame()
@@ -141,31 +142,7 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
         league_note = " (odds ratios: the league table exponentiates log ORs)" * odds
         display(Markdown(f"PDT's row and column of the league table{league_note}:"))
         display(format_table(rep.league_pdt))
-        display(
-            Markdown(
-                "P-scores (higher = better on average; **ranks are uncertain** where "
-                "intervals overlap, and say nothing about the size of differences):"
-            )
-        )
-        display(format_table(rep.pscores))
-        display(
-            Markdown(
-                "**PDT vs CBT: direct, indirect and network.** Direct: the head-to-head trials; "
-                "indirect: the rest of the network (SIDDE) or, where PDT reaches CBT only through "
-                "those trials, back-calculated; direct share: the part of the network estimate's "
-                "precision that is direct. Then the inconsistency tests: the random-effects "
-                "design-by-treatment test (Higgins et al. 2012; Jackson et al. 2014) is the "
-                "global test; the common-effect Q between designs also counts heterogeneity:"
-            )
-        )
-        if rep.pdt_cbt is None:
-            display(Markdown("CBT is not connected to PDT in this network."))
-        else:
-            cols = ["k_direct", "direct", "indirect", "indirect_method", "direct_share"]
-            cols += ["network", "net_low", "net_high", "pi_low", "pi_high", "pvalue_split"]
-            cols += ["cinema"]
-            display(format_table(rep.pdt_cbt[cols], scale=scale))
-        display(format_table(rep.inconsistency.rename(index=INCONSISTENCY_ROWS), scale=scale))
+        _show_pdt_cbt(rep, scale)
         _show_decomposition(rep, name)
         display(
             Markdown(
@@ -187,6 +164,39 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
             display(Markdown("**Fragile link**: leave-one-PDT-trial-out:"))
             display(format_table(rep.leave_one_out, scale=scale))
     return reps
+
+
+def _show_pdt_cbt(rep: NetworkReport, scale: str) -> None:
+    """P-scores, then PDT vs CBT direct / indirect / network and the inconsistency tests."""
+    from IPython.display import Markdown, display
+
+    from ..tables import format_table
+
+    display(
+        Markdown(
+            "P-scores (higher = better on average; **ranks are uncertain** where "
+            "intervals overlap, and say nothing about the size of differences):"
+        )
+    )
+    display(format_table(rep.pscores))
+    display(
+        Markdown(
+            "**PDT vs CBT: direct, indirect and network.** Direct: the head-to-head trials; "
+            "indirect: the rest of the network (SIDDE) or, where PDT reaches CBT only through "
+            "those trials, back-calculated; direct share: the part of the network estimate's "
+            "precision that is direct. Then the inconsistency tests: the random-effects "
+            "design-by-treatment test (Higgins et al. 2012; Jackson et al. 2014) is the "
+            "global test; the common-effect Q between designs also counts heterogeneity:"
+        )
+    )
+    if rep.pdt_cbt is None:
+        display(Markdown("CBT is not connected to PDT in this network."))
+    else:
+        cols = ["k_direct", "direct", "indirect", "indirect_method", "direct_share"]
+        cols += ["network", "net_low", "net_high", "pi_low", "pi_high", "pvalue_split"]
+        cols += ["cinema"]
+        display(format_table(rep.pdt_cbt[cols], scale=scale))
+    display(format_table(rep.inconsistency.rename(index=INCONSISTENCY_ROWS), scale=scale))
 
 
 def _show_decomposition(rep: NetworkReport, name: str) -> None:
