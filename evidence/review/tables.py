@@ -450,6 +450,7 @@ def readable(text: str, *, column: object = None) -> str:
         return "yes" if text == "True" else "no"
     names = _names()
     out = _IDENTIFIER.sub(lambda m: names.get(m.group(0), m.group(0).replace("_", " ")), text)
+    out = out.replace("tau^2", "\u03c4\u00b2")  # prior labels of the engine (log(tau^2) ~ ...)
     if column == "format":
         out = _CODE_COUNT.sub(lambda m: FORMAT_CODES.get(m.group(1), m.group(1)), out)
     return out
