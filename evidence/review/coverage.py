@@ -540,5 +540,6 @@ def show_coverage(
     labels = {"steinert2017": "Named as in Steinert 2017",
               "keefe2014_reference_list": "In Keefe 2014's reference list",
               "direction_stated": "Direction stated (vote)"}  # fmt: skip
-    show_items("\n\n".join(said), format_table(table, labels=labels))
+    show_items("\n\n".join(said))
+    show_items(format_table(table, labels=labels), fold="Show the known trials and their status")
     return counts

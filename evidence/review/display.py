@@ -8,8 +8,8 @@ import pandas as pd
 from .analysis import Analysis
 from .followups import rho_sensitivity, sensitivity_scenarios
 from .output import forest, save_plot, save_table, show_items
-from .vocabulary import COMPARATOR_NAMES, CONDITION_NAMES, EFFECT_COLUMNS
-from .wording import METHODS_TEXT, conclusion, overview_text, statements
+from .vocabulary import COMPARATOR_NAMES, COMPARATOR_ORDER, CONDITION_NAMES, EFFECT_COLUMNS
+from .wording import METHODS_TEXT, conclusion, group_statement, overview_text, statements
 
 __all__ = [
     "show_introduction",
@@ -53,10 +53,28 @@ def show_forests(analyses: dict) -> None:
 
 
 def show_pooled(analyses: dict) -> None:
-    """Section: pooled estimates, heterogeneity, PIs (saved to results/) and the statements."""
+    """Section: one short subsection per comparator class with what its pooled estimates say
+    (each measure and timepoint), then the tables of pooled estimates, heterogeneity and PIs
+    (saved to results/; folded on the site)."""
+    by_class: dict[str, list] = {}
     for an in analyses.values():
         save_table(an.table(), f"{an.name}_by_comparator")
-        show_items(_table(an.table(), an, labels={"group": "Comparator"}), statements(an))
+        if an.by == "comparator_class":
+            for g in an.results:
+                by_class.setdefault(g, []).append(an)
+        else:
+            show_items(statements(an))
+    order = {c: i for i, c in enumerate(COMPARATOR_ORDER)}
+    for g in sorted(by_class, key=lambda c: order.get(c, len(order))):
+        name = COMPARATOR_NAMES.get(g, g)
+        paragraphs = [f"*{an.title}*: {group_statement(an, g, head=False)}" for an in by_class[g]]
+        show_items(f"### PDT vs {name}\n\n" + "\n\n".join(paragraphs))
+    tables = [
+        item
+        for an in analyses.values()
+        for item in (f"**{an.title}**", _table(an.table(), an, labels={"group": "Comparator"}))
+    ]
+    show_items(*tables, fold="Show the pooled estimates, heterogeneity and prediction intervals")
 
 
 def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
@@ -128,8 +146,10 @@ _SECTIONS = (
     ),
     ("Forest plots by comparator class", "", lambda data, analyses, key: show_forests(analyses)),
     (
-        "Pooled estimates, heterogeneity and prediction intervals",
-        "",
+        "What each comparison shows",
+        "One short section per comparator class: the pooled estimate of each measure and "
+        "timepoint in words (the forest plots above show the trials; the tables of pooled "
+        "estimates, heterogeneity and prediction intervals are folded below).",
         lambda data, analyses, key: show_pooled(analyses),
     ),
     (
@@ -195,7 +215,11 @@ _SCENARIOS_TEXT = (
 
 def show_introduction(analyses: dict) -> None:
     """Page opening: how effects are oriented and aggregated, and what this page pools."""
-    show_items(METHODS_TEXT, overview_text(analyses), unfold=True)
+    text = overview_text(analyses)
+    pooled, _, rows = text.partition("\n\n**Outcome rows")
+    show_items(METHODS_TEXT, pooled, unfold=True)
+    if rows:  # the row-by-row accounting is for researchers: folded on the site
+        show_items(f"**Outcome rows{rows}", fold="Show which outcome rows are pooled, and why")
 
 
 def _bayes_cells(analyses: dict) -> None:

@@ -441,14 +441,16 @@ def readable(text: str, *, column: object = None) -> str:
     --------
     >>> readable("behavioural_activation vs usual_care")
     'behavioural activation vs usual care'
-    >>> readable("gsh: 4; ind: 2", column="format"), readable("True")
-    ('guided self-help: 4; individual: 2', 'yes')
+    >>> readable("gsh: 4; ind: 2", column="format"), readable("True"), readable("cbt")
+    ('guided self-help: 4; individual: 2', 'yes', 'CBT')
     >>> readable("follow_up"), readable("see data/outcomes_reports.csv")
     ('follow up', 'see data/outcomes_reports.csv')
     """
     if text in ("True", "False"):
         return "yes" if text == "True" else "no"
     names = _names()
+    if text in names:  # a class, node or condition by its name: ``cbt`` -> ``CBT``
+        return names[text]
     out = _IDENTIFIER.sub(lambda m: names.get(m.group(0), m.group(0).replace("_", " ")), text)
     out = out.replace("tau^2", "\u03c4\u00b2")  # prior labels of the engine (log(tau^2) ~ ...)
     if column == "format":

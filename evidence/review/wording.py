@@ -165,22 +165,25 @@ def describe(
 
 def statements(an, comparator: str | None = None) -> str:
     """Markdown: one plain-language paragraph per group."""
+    if not an:
+        return f"No usable {an.measure} comparisons at {an.timepoint}."
+    return "\n\n".join(group_statement(an, g, comparator) for g in an.results)
+
+
+def group_statement(an, group, comparator: str | None = None, *, head: bool = True) -> str:
+    """Markdown: the plain-language paragraph of one group of ``an`` (headed by the comparison
+    in bold unless ``head`` is false)."""
     effect = "g" if an.measure == "SMD" else an.measure
     reverse = an.measure == "OR" and event_display(an).get("reverse", False)
     if reverse:
         effect = "OR (PDT vs comparator; below 1 = fewer events with PDT)"
-    if not an:
-        return f"No usable {an.measure} comparisons at {an.timepoint}."
-    out = []
-    for g, r in an.results.items():
-        if an.by == "comparator_class":
-            head, comp = f"PDT vs {an._name(g)}", an._name(g)
-        else:
-            label = an._name(g)
-            head, comp = label[:1].upper() + label[1:], comparator or "the comparator"
-        text = describe(r, effect=effect, comparator=comp, reverse=reverse)
-        out.append(f"**{head}.** " + text)
-    return "\n\n".join(out)
+    if an.by == "comparator_class":
+        title, comp = f"PDT vs {an._name(group)}", an._name(group)
+    else:
+        label = an._name(group)
+        title, comp = label[:1].upper() + label[1:], comparator or "the comparator"
+    text = describe(an.results[group], effect=effect, comparator=comp, reverse=reverse)
+    return f"**{title}.** {text}" if head else text
 
 
 def accounting_text(rows: pd.DataFrame, scope: str = "of this page's conditions") -> str:

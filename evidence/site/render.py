@@ -359,10 +359,11 @@ def _prepare(nb, stem: str):
 
 
 def _heading(output) -> str | None:
-    """The Markdown of a displayed output that opens a section (``## ...``), else None."""
+    """The Markdown of a displayed output that opens a section or subsection (``## ...``,
+    ``### ...``), else None."""
     text = output.get("data", {}).get("text/markdown") if "data" in output else None
     text = "".join(text) if isinstance(text, list) else text
-    return text if text and text.startswith("## ") else None
+    return text if text and text.startswith(("## ", "### ")) else None
 
 
 def _fold(output) -> str | None:

@@ -41,6 +41,7 @@ IDENTIFIER = re.compile(r"(?<![\w/.-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w/.(-])"
 INTERNAL = re.compile(
     r"\b(?:gsh|ind|grp|ush|tel|oth): \d|\bTrue\b|\bFalse\b|p = <|tau\^2|\(s\)"
     r"|\b1 (?:are|were)\b|\(1 [a-z -]*trials\)"
+    r"|(?<![\w/.-])(?:cbt|pdt|ipt|emdr|dbt)(?![\w/.-])"  # a class or node id, not its name
 )
 #: A count written as a float in prose: ``k = 3.00``, ``3.00 trials``.
 FLOAT_COUNT_TEXT = re.compile(
