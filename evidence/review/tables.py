@@ -287,7 +287,7 @@ def format_table(
     frame: pd.DataFrame,
     *,
     scale: str | None = None,
-    ci: str = "95% CI",
+    ci: str | None = None,
     drop: Sequence[str] = (),
     labels: dict[str, str] | None = None,
     caption: str | None = None,
@@ -303,8 +303,11 @@ def format_table(
         The scale of the effect columns (``estimate``, ``yi``, CI and PI limits). ``"OR"``
         means they hold log odds ratios and are shown exponentiated, as odds ratios; ``"g"``
         and ``"log OR"`` name the scale in the header; None calls them "Estimate".
-    ci : str
-        Header of the confidence-interval column (e.g. ``"90% CI"`` for equivalence tests).
+    ci : str, optional
+        Header of the confidence-interval column. By default the level the frame states: a
+        ``ci_level`` column (fraction or percent; used here and not shown), a ``level``
+        column (a result's ``to_frame()``) or, for an equivalence test (``alpha`` and
+        ``p_lower``), ``1 - 2 alpha``; else ``"95% CI"``.
     drop : sequence of str
         Columns to leave out.
     labels : dict, optional
@@ -346,6 +349,8 @@ def format_table(
     elif not isinstance(df.index, pd.RangeIndex):
         df = df.reset_index(names="")
     df = df.drop(columns=[c for c in drop if c in df.columns])
+    ci = ci or _ci_header(df)
+    df = df.drop(columns=["ci_level"], errors="ignore")
     if scale == "OR":
         for col in _EFFECT & set(df.columns):
             df[col] = pd.to_numeric(df[col], errors="coerce").map(math.exp)
@@ -397,6 +402,25 @@ def _capital(text: str) -> str:
     words = [_ACRONYMS.get(w.lower(), w) for w in text.split(" ")]
     out = " ".join(words)
     return out if words[0] in ("k", "p") else out[:1].upper() + out[1:]
+
+
+def _ci_header(df: pd.DataFrame) -> str:
+    """The header of the CI column at the level the frame states (one level), else 95% CI.
+
+    >>> _ci_header(pd.DataFrame({"alpha": [0.05], "p_lower": [0.01]}))
+    '90% CI'
+    >>> _ci_header(pd.DataFrame({"ci_level": [0.9, 0.9]})), _ci_header(pd.DataFrame({"k": [2]}))
+    ('90% CI', '95% CI')
+    """
+    if "alpha" in df and "p_lower" in df:
+        levels = 100 * (1 - 2 * pd.to_numeric(df["alpha"], errors="coerce"))
+    elif "ci_level" in df or "level" in df:
+        levels = pd.to_numeric(df["ci_level" if "ci_level" in df else "level"], errors="coerce")
+        levels = levels.where(levels > 1, 100 * levels)
+    else:
+        return "95% CI"
+    found = {round(float(v), 6) for v in levels.dropna()}
+    return f"{found.pop():g}% CI" if len(found) == 1 else "95% CI"
 
 
 def _effect_anchor(scale: str | None) -> str | None:
