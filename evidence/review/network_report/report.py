@@ -133,11 +133,12 @@ class NetworkReport:
         return None if self.result is None else self.result.reference
 
     def methods_text(self) -> str:
+        reference = NODE_NAMES.get(self.reference, self.reference)
         return (
             f"{self.database}: {self.measure} at {self.timepoint}; instruments and same-node arms "
             f"of a study combined (compound symmetry, rho = {self.rho:g}); multi-arm covariance "
             f"from arm sizes; {self.method}"
-            + ("" if self.result is None else f"; reference {self.reference}")
+            + ("" if self.result is None else f"; reference {reference}")
         )
 
     def summary(self) -> str:
@@ -250,7 +251,7 @@ def _transitivity(kept: pd.DataFrame) -> pd.DataFrame:
         fmt = s["format"].replace("", "not given").value_counts()
         rows.append(
             {
-                "comparison": f"{a} vs {b}",
+                "comparison": f"{NODE_NAMES.get(a, a)} vs {NODE_NAMES.get(b, b)}",
                 "studies": len(s),
                 "year_median": year.median(),
                 "year_range": f"{year.min():.0f}-{year.max():.0f}" if year.notna().any() else "",
