@@ -98,6 +98,28 @@ def test_posterior_summaries_match_r_integrals(case):
     np.testing.assert_allclose(r.theta_mean, case["theta_mean"], atol=TOL)
 
 
+def test_prob_within_margin_matches_r_integrals():
+    """P(-m < mu < m) (bayesmeta's pposterior at m minus at -m) against R's integral of the
+    same posterior: every reference case, margins 0.1, 0.25 and 0.5."""
+    cases = REF["prob_within"]
+    assert len(cases) == 3 * len(REF["cases"])
+    wrong = []
+    for c in cases:
+        y, v = _data(c["data"])
+        r = bayes_pool(y, v, tau_prior=c["tau_prior"], tau_scale=c["tau_scale"])
+        got = r.prob_within(c["margin"])
+        if not abs(got - c["prob"]) <= TOL:
+            wrong.append(f"{_case_id(c)} margin {c['margin']}: {got!r}, R {c['prob']!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("margin", [0.0, -0.25, np.inf, np.nan])
+def test_prob_within_rejects_a_margin_that_is_not_positive(margin):
+    r = bayes_pool([0.2, 0.5], [0.04, 0.05])
+    with pytest.raises(ValueError, match="margin must be a positive finite number"):
+        r.prob_within(margin)
+
+
 def test_bayes_factors_match_r_integrals():
     bf = REF["bayes_factors"]
     y, v = _data(bf["data"])

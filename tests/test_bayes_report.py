@@ -8,7 +8,7 @@ from scipy import integrate, optimize, stats
 
 from evidence.meta.bayes import bayes_pool, make_prior
 from evidence.meta.pooling import pool
-from evidence.review import analyse, condition_analyses, headline
+from evidence.review import COMPARATOR_NAMES, analyse, condition_analyses, headline
 from evidence.review import bayes_report as br
 from evidence.review.data import load
 
@@ -129,6 +129,30 @@ def test_sensitivity_table(data):
     assert any(i.startswith("rhodes_") for i in t.loc["depression, SMD, post"].index)
 
 
+def test_sensitivity_table_gives_the_probability_within_the_margin(data):
+    """ "As good as": P(|mu| < margin) under every prior of the table, the margin in g and
+    carried over to log OR (x pi / sqrt 3) for odds ratios; NaN for REML. The other columns
+    are those of the table without a margin."""
+    cells = br.pdt_vs_cbt_cells(data)
+    t = br.sensitivity_table(cells, margin=0.25)
+    assert t.drop(columns="p_within_margin").equals(br.sensitivity_table(cells))
+    assert t.xs("REML + Knapp-Hartung", level="prior")["p_within_margin"].isna().all()
+    bayes = t.drop(index="REML + Knapp-Hartung", level="prior")["p_within_margin"]
+    assert ((bayes >= 0) & (bayes <= 1)).all()
+    for name, measure, prior in (
+        ("depression, SMD, post", "SMD", "halfcauchy"),
+        ("bulimia nervosa, OR, post", "OR", "halfnormal"),
+    ):
+        r = cells[name]
+        b = bayes_pool(r.yi, r.vi, tau_prior=prior, tau_scale=1.0)
+        m = 0.25 * (np.pi / np.sqrt(3) if measure == "OR" else 1.0)
+        got = t.loc[(name, b.prior.label), "p_within_margin"]
+        assert got == pytest.approx(b.prob(-m, m), abs=1e-12)
+    # a wider prior on tau spreads mu: less probability within the margin (depression, k = 2)
+    dep = t.loc["depression, SMD, post", "p_within_margin"]
+    assert dep["half-normal(scale = 1)"] < dep["half-normal(scale = 0.5)"]
+
+
 @pytest.mark.parametrize("prior", ["rhodes_any", "rhodes_mental_nonpharm", "halfcauchy"])
 def test_single_trial_quantiles_heavy_tailed_priors(prior):
     """k = 1: mu | y is the prior mixture of N(y, v + tau^2); its quantiles once failed to
@@ -204,3 +228,55 @@ def test_display_table_reads_like_the_numbers(data):
     assert row["P(PDT better)"] in (f"{100 * num['p_pdt_better']:.0f}%", "above 99%")
     assert num["p_pdt_better"] > 0.9 and row["Headline"] == "Bayesian"
     assert list(d.index) == list(t.index)
+
+
+def _verdicts(data, analyses):
+    from evidence.review.certainty import certainty_table
+
+    m = data.protocol.equivalence_margin
+    t = certainty_table(analyses, data.protocol, margin=m)
+    return {(r.analysis, r.comparison): r.verdict for r in t.itertuples()}
+
+
+def test_bayesian_statements_state_the_summary_table_verdict(data):
+    """Every small cell's Bayesian statement ends in the summary-of-findings verdict, not a
+    reading of its own. Social anxiety vs waitlist (k = 3): the rule's prior gives a credible
+    interval above 0, the protocol's prior set does not, so the question stays open (before:
+    "These trials very probably favour PDT"); the one CBT trial is "the one trial"."""
+    analyses = condition_analyses(data, "anxiety")
+    verdicts = _verdicts(data, analyses)
+    key = "social anxiety disorder: SMD post"
+    text = br.statements(analyses[key])
+    paragraphs = {p.split(".**")[0].strip("*"): p for p in text.split("\n\n")}
+    wait = paragraphs["PDT vs waitlist"]
+    assert f"Verdict: {verdicts[(key, 'PDT vs waitlist')]}" in wait
+    assert "The question stays open" in wait and "favour" not in wait
+    assert "not every prior of the protocol's set" in wait
+    cbt = paragraphs["PDT vs CBT"]
+    assert cbt.startswith("**PDT vs CBT.** The one trial;")
+    assert f"Verdict: {verdicts[(key, 'PDT vs CBT')]}" in cbt
+    for akey, an in analyses.items():
+        t = br.statements(an)
+        assert "these trials" not in t.lower() and "very probably" not in t, akey
+        for (a, comparison), v in verdicts.items():
+            if a == akey and f"**{comparison}.**" in t:
+                assert f"Verdict: {v}" in t, (akey, comparison)
+
+
+def test_bayesian_statements_of_the_overview_follow_the_prior_set(data):
+    """Headline families (grouped by condition): every small cell's statement carries its
+    verdict from the certainty code, with the condition named as the table names it."""
+    fams = headline(data)
+    verdicts = _verdicts(data, fams)
+    seen = 0
+    for family, an in fams.items():
+        text = br.statements(an, COMPARATOR_NAMES[family])
+        assert "these trials" not in text.lower()
+        for (a, comparison), v in verdicts.items():
+            cond = comparison.split(": ")[0]
+            head = f"**{cond[:1].upper() + cond[1:]}.**"
+            if a == family and head in text:
+                para = next(p for p in text.split("\n\n") if p.startswith(head))
+                assert f"Verdict: {v}" in para, (family, comparison)
+                seen += 1
+    assert seen >= 5

@@ -253,3 +253,42 @@ def test_every_network_estimate_of_pdt_carries_its_cinema_confidence(net):
     np.testing.assert_allclose(contrib.sum(axis=1), 1.0, atol=1e-10)
     assert rep.pdt_cbt["cinema"].iloc[0] == "very low"
     assert rep.pdt_vs("cbt").endswith("CINeMA confidence: very low.")
+
+
+def test_cinema_indirectness_weights_add_on_designs_by_their_contribution(net):
+    """Issue 24: indirectness is rated, not "not rated". Panic: PDT vs usual care rests mostly
+    on Wiborg 1996 (PDT + clomipramine vs clomipramine, an add-on design): more than half of
+    its contribution is indirect, one level off. Social anxiety has no add-on design: none off,
+    and the reason says so. Depression inpatients: the only PDT trial (Roten 2017) is add-on:
+    100%."""
+    from evidence.review.network_report.cinema import _edge_share, _indirectness, cinema_table
+    from evidence.review.protocol import load_protocol
+
+    protocol = load_protocol()
+    rules = protocol.grade
+    panic = network_report(net, "panic-psyctr")
+    assert panic.contrasts["add_on"].sum() == 1  # one study contrast of the network
+    row = cinema_table(panic, protocol).set_index("node").loc["usual_care"]
+    assert "indirectness: " in row["cinema_reasons"]
+    share = float(row["cinema_reasons"].split("indirectness: ")[1].split("%")[0]) / 100
+    # the same share by hand: contribution of each edge x its share of add-on contrasts
+    contrib = panic.result.contribution()
+    key = next(k for k in ("pdt vs usual_care", "usual_care vs pdt") if k in contrib.index)
+    edges = _edge_share(panic.contrasts.assign(add_on=panic.contrasts["add_on"]), "add_on")
+    by_hand = sum(contrib.loc[key, e] * edges.get(e, 0.0) for e in contrib.columns)
+    assert share == pytest.approx(by_hand, abs=0.005) and by_hand > rules["cinema_indirect_share"]
+    inpat = cinema_table(network_report(net, "depression-inpatients"), protocol)
+    assert (
+        "indirectness: 100% of the contributing evidence from add-on designs"
+        in (inpat.set_index("node").loc["usual_care", "cinema_reasons"])
+    )
+    sad = network_report(net, "sad-psyctr")
+    assert not sad.contrasts["add_on"].any()
+    assert not cinema_table(sad, protocol)["cinema_reasons"].str.contains("indirectness").any()
+    # the threshold, case by case: above it one level off, at or below it none (stated)
+    e = pd.Series({"pdt vs x": 1.0, "y vs x": 0.0})
+    assert _indirectness(pd.Series({"pdt vs x": 0.51, "y vs x": 0.49}), e, rules)[0] == 1
+    off, why = _indirectness(pd.Series({"pdt vs x": 0.5, "y vs x": 0.5}), e, rules)
+    assert off == 0 and why.startswith("50% of the contributing evidence from add-on designs")
+    off, why = _indirectness(pd.Series({"pdt vs x": 0.0, "y vs x": 1.0}), e, rules)
+    assert (off, why) == (0, "no add-on designs in the contributing evidence")

@@ -899,3 +899,31 @@ def test_image_tolerance_detects_change(tmp_path):
     )
     out = compare_images(str(a), str(b), tol=IMAGE_TOL, in_decorator=True)
     assert out is not None and out["rms"] > 3 * IMAGE_TOL
+
+
+def test_text_widths_are_shared_between_measures_but_follow_matplotlib_settings():
+    """One memo of widths serves every ``Measure`` (a table and a flow chart measure the same
+    labels), keyed also by the text settings: a width measured under another hinting is
+    measured again, never taken from the memo."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    from evidence.plots.text import Measure
+
+    line = "Driessen 2013 (psychodynamic therapy vs CBT)"
+    prop = FontProperties(family="DejaVu Sans", size=8)
+
+    def direct():
+        return 1.03 * max(
+            RendererAgg(8, 8, d).get_text_width_height_descent(line, prop, ismath=False)[0] / d
+            for d in (100, 150, 300)
+        )
+
+    assert Measure()(line, 8) == direct()
+    assert Measure()(f"{line}\n\nshort", 8) == direct()
+    with matplotlib.rc_context({"text.hinting": "no_hinting", "text.hinting_factor": 1}):
+        unhinted = direct()
+        assert Measure()(line, 8) == unhinted
+    assert unhinted != direct()
+    assert Measure()("", 8) == 0.0

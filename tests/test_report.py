@@ -85,6 +85,36 @@ def test_describe_wording_follows_the_numbers():
     assert "do not show a difference" in text and "fewer than five" not in text
 
 
+def test_statements_state_the_summary_table_verdict_not_their_own_reading(data):
+    """Each paragraph of Analysis.statements() ends in the certainty code's verdict. Social
+    anxiety vs waitlist (k = 3): the KH CI excludes 0, but the protocol's prior set does not,
+    so the verdict is open (before: "on average PDT did better than waitlist" beside an open
+    summary table); the one CBT trial is "the one trial", not "on average"."""
+    from evidence.review.certainty import certainty_table
+
+    analyses = review.condition_analyses(data, "anxiety")
+    table = certainty_table(analyses, data.protocol, margin=data.protocol.equivalence_margin)
+    for akey, an in analyses.items():
+        text = an.statements()
+        rows = table[table["analysis"] == akey]
+        for r in rows.itertuples():
+            para = next(p for p in text.split("\n\n") if p.startswith(f"**{r.comparison}.**"))
+            assert f"Verdict: {r.verdict}" in para, (akey, r.comparison)
+            assert "did better" not in para.replace(r.verdict, ""), (akey, r.comparison)
+    soc = analyses["social anxiety disorder: SMD post"].statements()
+    assert "on average PDT did better than waitlist" not in soc
+    assert "these trials" not in soc
+
+
+def test_describe_words_a_single_trial_as_the_one_trial():
+    one = ev.pool([0.1], [0.04], measure="SMD")
+    text = review.describe(one, comparator="CBT")
+    assert "the one trial does not show" in text and "these trials" not in text
+    neg = ev.pool([-0.4], [0.01], measure="SMD")
+    text = review.describe(neg, comparator="CBT")
+    assert "CBT did better than PDT in the one trial" in text and "on average" not in text
+
+
 def test_describe_words_a_harmful_event_as_the_forest_shows_it():
     """reverse=True: the natural PDT-vs-comparator OR (exp(-yi)), CI ends swapped; the verdict
     still follows the data orientation (positive yi = fewer events with PDT)."""
@@ -171,10 +201,27 @@ def test_trim_and_fill_funnel_draws_imputed_studies_open():
     plt.close(ax.figure)
 
 
-def test_risk_of_bias_on_mixed_scales_is_not_regressed(data):
-    control = review.headline(data)["usual_care"]  # depression (0-4 score), borderline (RoB 2)
-    note = control.moderators().loc["risk of bias", "note"]
-    assert note == "not estimable: the sources rate risk of bias on different scales"
+def test_risk_of_bias_moderator_uses_the_harmonised_three_level_scale(data):
+    """Sources rate risk of bias as RoB 1 scores (depression, 0-4 criteria) or RoB 2 labels in
+    five spellings ("High", "high risk", "Some concerns", "some concerns", "Low"); the
+    moderator takes them on one three-level scale. Before: anxiety (all its conditions, k = 7)
+    had five levels and a rank-deficient design, and PDT vs usual care (scores and labels)
+    was "not estimable: different scales"."""
+    from evidence.review.certainty import harmonised_rob
+
+    three = {"low", "some concerns", "high"}
+    for an in (review.analyse(data, "anxiety"), review.headline(data)["usual_care"]):
+        row = an.moderators().loc["risk of bias"]
+        assert row["levels"] == "high (reference), low, some concerns", an.name
+        assert row["k"] >= 6 and np.isfinite(row["pvalue"]) and row["test"].startswith("F(2, ")
+        assert not row["note"].startswith("not estimable")
+    e = review.analyse(data, "anxiety").effects
+    mod = review.multiplicity.moderator_candidates(e, data.protocol.grade)["risk of bias"]
+    assert set(mod.dropna()) <= three
+    assert mod.tolist() == [harmonised_rob(v, data.protocol.grade) for v in e["rob"]]
+    # not rated stays not rated (NA), it is not imputed as "some concerns" in a regression
+    blank = e.assign(rob=[""] + list(e["rob"].iloc[1:]))
+    assert pd.isna(review.multiplicity.moderator_candidates(blank)["risk of bias"].iloc[0])
 
 
 #: The report's modules in the order the data flows through them (issue 11).

@@ -143,6 +143,29 @@ for (dname in names(datasets)) {
   }
 }
 
+# P(-m < mu < m): the posterior probability that the mean effect lies within a margin m
+# (bayesmeta's pposterior gives P(mu <= x); this is the difference of two such values),
+# integrating the same posterior as above, for every case and the margins below.
+MARGINS <- c(0.1, 0.25, 0.5)
+prob_within <- list()
+for (dname in names(datasets)) {
+  d <- datasets[[dname]]
+  for (pname in names(priors)) {
+    for (scale in c(0.5, 1)) {
+      p <- posterior(d$yi, d$vi, priors[[pname]](scale))
+      for (m in MARGINS) {
+        inside <- p$mix(function(t) {
+          cc <- p$cm(t)
+          pnorm(m, cc["m"], cc["s"]) - pnorm(-m, cc["m"], cc["s"])
+        })
+        prob_within[[length(prob_within) + 1]] <- list(
+          data = dname, tau_prior = pname, tau_scale = scale, margin = m, prob = inside
+        )
+      }
+    }
+  }
+}
+
 # Bayes factors need a proper prior on mu: normal(0, 4) on log RR, half-normal(0.5) on tau,
 # dat.bcg. Likelihoods keep all normalising constants here.
 bayes_factors <- local({
@@ -365,6 +388,7 @@ result <- list(
   datasets = datasets,
   cases = cases,
   bayes_factors = bayes_factors,
+  prob_within = prob_within,
   edge_datasets = edge_datasets,
   edge_cases = edge_cases
 )

@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from .style import FONT_PT, INK
 
 __all__ = ["Measure", "put", "xin", "yin"]
+
+#: matplotlib settings a measured width depends on (part of the memo's key)
+_TEXT_SETTINGS = ("text.hinting", "text.hinting_factor", "text.kerning_factor", "text.antialiased")
+_DPIS = (100, 150, 300)
+
+
+@cache
+def _renderers() -> tuple[Any, ...]:
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    return tuple(RendererAgg(8, 8, d) for d in _DPIS)
+
+
+@cache
+def _width(line: str, size: float, weight: str, settings: tuple) -> float:
+    """Widest of ``line``'s widths at the resolutions of ``_DPIS``, in inches, measured under the
+    current matplotlib settings (``settings``, their values, only key the memo)."""
+    from matplotlib.font_manager import FontProperties
+
+    prop = FontProperties(family="DejaVu Sans", size=size, weight=weight)
+    return max(
+        r.get_text_width_height_descent(line, prop, ismath=False)[0] / d
+        for r, d in zip(_renderers(), _DPIS, strict=True)
+    )
 
 
 class Measure:
@@ -14,6 +39,8 @@ class Measure:
 
     Hinting makes small text slightly wider or narrower depending on the resolution, so the width
     is the largest of those measured at 100, 150 and 300 dpi (screen, notebook and print), plus 3%.
+    A width depends only on the line, the font and matplotlib's text settings, so every
+    ``Measure`` shares one memo of them (text shaping costs about a millisecond a line).
 
     >>> m = Measure()
     >>> m("abc") < m("abcdef")
@@ -22,33 +49,12 @@ class Measure:
     True
     """
 
-    _DPIS = (100, 150, 300)
-
-    def __init__(self) -> None:
-        from matplotlib.backends.backend_agg import RendererAgg
-
-        self._r = [RendererAgg(8, 8, d) for d in self._DPIS]
-        self._props: dict[tuple[float, str], Any] = {}
-        self._cache: dict[tuple[str, float, str], float] = {}
-
     def __call__(self, s: str, size: float = FONT_PT, weight: str = "normal") -> float:
-        from matplotlib.font_manager import FontProperties
+        from matplotlib import rcParams
 
-        key = (size, weight)
-        if key not in self._props:
-            self._props[key] = FontProperties(family="DejaVu Sans", size=size, weight=weight)
-        w = 0.0
-        for line in str(s).split("\n"):
-            if not line:
-                continue
-            ck = (line, size, weight)
-            if ck not in self._cache:
-                self._cache[ck] = max(
-                    r.get_text_width_height_descent(line, self._props[key], ismath=False)[0] / d
-                    for r, d in zip(self._r, self._DPIS, strict=True)
-                )
-            w = max(w, self._cache[ck])
-        return 1.03 * w
+        settings = tuple(rcParams[k] for k in _TEXT_SETTINGS)
+        lines = [line for line in str(s).split("\n") if line]
+        return 1.03 * max((_width(line, size, weight, settings) for line in lines), default=0.0)
 
     def wrap(
         self,

@@ -30,7 +30,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from evidence.meta.bayes import bayes_pool, compare_cells, prior_sensitivity
+from evidence.meta.bayes import (
+    SENSITIVITY_PRIORS,
+    bayes_pool,
+    compare_cells,
+    empirical_priors,
+    make_prior,
+    prior_sensitivity,
+)
 
 from .small_cells import RULE_PRIORS, SMALL_K, rule_prior
 
@@ -177,24 +184,38 @@ def _pct(p: float) -> str:
     return "above 99%" if p > 0.99 else "below 1%" if p < 0.01 else f"{100 * p:.0f}%"
 
 
-def _bayes_statement(row: pd.Series, effect: str, comparator: str) -> str:
+def _bayes_statement(row: pd.Series, effect: str, comparator: str, reading: tuple) -> str:
+    """The numbers of a small cell, then the one verdict (:func:`certainty.cell_verdict`).
+
+    ``reading`` is ``(verdict, (low, high, interval read))``: the verdict holds under every
+    prior of the protocol's set; where the rule's prior alone would give a direction that the
+    set does not, this is said, and the question stays open.
+    """
     k, p = int(row["k"]), float(row["p_pdt_better"])
+    text, (low, high, read) = reading
+    who = "The one trial" if k == 1 else f"{k} trial comparisons"
+    what = "Bayesian estimate" if k == 1 else "Bayesian pooled"
     parts = [
-        f"{k} trial comparison{'s' if k != 1 else ''}; Bayesian pooled {effect} = "
+        f"{who}; {what} {effect} = "
         f"{row['bayes_median']:.2f} (95% credible interval {row['bayes_ci_low']:.2f} to "
         f"{row['bayes_ci_high']:.2f}; prior {row['tau_prior']} on tau), beside "
         f"{_REML} {row['reml_estimate']:.2f} (95% CI {row['reml_ci_low']:.2f} to "
         f"{row['reml_ci_high']:.2f}).",
         f"The probability that PDT did better than {comparator} on average is {_pct(p)}.",
+        f"Verdict: {text}",
     ]
-    if p >= 0.975:
-        parts.append(f"These trials very probably favour PDT over {comparator}.")
-    elif p <= 0.025:
-        parts.append(f"These trials very probably favour {comparator} over PDT.")
-    else:
+    ratio = row["measure"] in ("OR", "RR")  # the table shows ratios; the reading is on log OR
+    lo_rule, hi_rule = (
+        (np.log(row["bayes_ci_low"]), np.log(row["bayes_ci_high"]))
+        if ratio
+        else (row["bayes_ci_low"], row["bayes_ci_high"])
+    )
+    if read.startswith("widest") and (lo_rule > 0 or hi_rule < 0) and low < 0 < high:
+        lo_s, hi_s = (np.exp(low), np.exp(high)) if ratio else (low, high)
         parts.append(
-            "The direction of the average effect is uncertain: these trials do not show a "
-            "difference, which is not the same as showing that there is none."
+            "The protocol's prior alone gives a credible interval that excludes no effect, but "
+            "not every prior of the protocol's set does (widest 95% credible interval "
+            f"{lo_s:.2f} to {hi_s:.2f}), so no direction is stated."
         )
     parts.append(
         f"A new trial's effect would lie between {row['bayes_pi_low']:.2f} and "
@@ -204,21 +225,30 @@ def _bayes_statement(row: pd.Series, effect: str, comparator: str) -> str:
     return " ".join(parts)
 
 
-def statements(analysis, comparator: str | None = None, *, table=None) -> str:
+def statements(analysis, comparator: str | None = None, *, table=None, protocol=None) -> str:
     """Markdown: the Bayesian plain-language statement of every cell with k < :data:`SMALL_K`.
 
+    Each statement gives the numbers and then the one verdict of the summary-of-findings table
+    (:func:`evidence.review.certainty.cell_verdict`: stated only if it holds under every prior
+    of the protocol's prior set, otherwise "open"; a single trial's verdict is that trial's).
     Cells with k >= 5 keep their frequentist statement (``Analysis.statements``); they are
-    listed in one closing sentence. ``table`` is :func:`cell_table`'s result, if at hand.
+    listed in one closing sentence. ``table`` is :func:`cell_table`'s result, if at hand;
+    ``protocol`` defaults to ``data/protocol.toml``.
 
     Examples
     --------
     >>> from evidence.review.data import load
     >>> from evidence.review import condition_analyses
-    >>> print(statements(condition_analyses(load(), "eating")["bulimia nervosa: OR post"])[:60])
-    **PDT vs CBT.** 1 trial comparison; Bayesian pooled OR = 0.2
+    >>> print(statements(condition_analyses(load(), "eating")["bulimia nervosa: OR post"])[:53])
+    **PDT vs CBT.** The one trial; Bayesian estimate OR =
     """
+    from .certainty import cell_verdict
+    from .protocol import load_protocol
+
+    protocol = protocol or load_protocol()
     t = cell_table(analysis) if table is None else table
     effect = _effect_name(analysis.measure)
+    groups = {analysis._name(g): g for g in analysis.results}
     out = []
     for name, row in t.iterrows():
         if row["headline"] != "Bayesian":
@@ -227,7 +257,10 @@ def statements(analysis, comparator: str | None = None, *, table=None) -> str:
             head, comp = f"PDT vs {name}", name
         else:
             head, comp = name[:1].upper() + name[1:], comparator or "the comparator"
-        out.append(f"**{head}.** " + _bayes_statement(row, effect, comp))
+        text, _, interval = cell_verdict(
+            analysis, groups[name], protocol, comp, margin=protocol.equivalence_margin
+        )
+        out.append(f"**{head}.** " + _bayes_statement(row, effect, comp, (text, interval)))
     large = [str(n) for n, h in t["headline"].items() if h != "Bayesian"]
     if large:
         out.append(
@@ -260,35 +293,53 @@ def pdt_vs_cbt_cells(dataset, *, method: str = "REML", test: str = "knha") -> di
     return out
 
 
-def sensitivity_table(cells: Mapping, *, level: float = 95.0) -> pd.DataFrame:
+def _margin_on_scale(margin: float, measure: str) -> float:
+    """The equivalence margin (g) on the analysis scale: ln OR = g pi / sqrt(3) for ORs."""
+    return margin * (np.pi / np.sqrt(3) if measure in ("OR", "RR") else 1.0)
+
+
+def _sensitivity_priors(measure: str) -> list:
+    """The prior set of the sensitivity table: :data:`SENSITIVITY_PRIORS`, the empirical priors
+    for ``measure`` (as :func:`~evidence.meta.bayes.prior_sensitivity` chooses by default), and
+    the rule's prior if it is not among them."""
+    fam = {"SMD": "SMD", "OR": "logOR"}.get(measure)
+    table = empirical_priors()
+    priors = [make_prior(p) for p in SENSITIVITY_PRIORS]
+    priors += [make_prior(n) for n in table.loc[table["measure"] == fam, "name"]] if fam else []
+    rule = rule_prior(measure)
+    if rule.label not in {p.label for p in priors}:  # the OR rule's scale is not in the grid
+        priors.append(rule)
+    return priors
+
+
+def sensitivity_table(
+    cells: Mapping, *, level: float = 95.0, margin: float | None = None
+) -> pd.DataFrame:
     """Prior sensitivity of pooled cells: one row per cell and prior, plus the REML + KH row.
 
     The priors are :func:`evidence.meta.bayes.prior_sensitivity`'s defaults (half-normal and
     half-Cauchy with scales 0.5 and 1, and the empirical priors for the cell's measure); the
     rule's prior is marked in ``rule``. Estimates are on the display scale (OR as ratios).
+    With ``margin`` (the equivalence margin in g), ``p_within_margin`` is the posterior
+    probability that |mu| is below it under each prior (:meth:`BayesResult.prob_within
+    <evidence.meta.bayes.BayesResult.prob_within>`; for odds ratios the margin carried over to
+    log OR, ``margin x pi / sqrt(3)``), NaN in the REML row.
 
     Examples
     --------
     >>> from evidence.meta.pooling import pool
     >>> r = pool([0.3, 0.6], [0.05, 0.04], method="REML", test="knha", measure="SMD")
-    >>> t = sensitivity_table({"A": r})
+    >>> t = sensitivity_table({"A": r}, margin=0.25)
     >>> bool(t.loc[("A", "half-normal(scale = 0.5)"), "rule"]), len(t)
     (True, 9)
+    >>> round(float(t.loc[("A", "half-normal(scale = 0.5)"), "p_within_margin"]), 3)
+    0.176
     """
     frames = []
     for name, r in cells.items():
+        priors = _sensitivity_priors(r.measure)
         rule = rule_prior(r.measure).label
-        s = prior_sensitivity(r, level=level)
-        if rule not in s.index:  # the OR rule's scale is not in the default grid
-            b = bayes_pool(r.yi, r.vi, tau_prior=rule_prior(r.measure), level=level)
-            s.loc[rule] = {
-                "k": b.k,
-                "mu_median": b.mu_median,
-                "mu_ci_low": b.mu_ci_low,
-                "mu_ci_high": b.mu_ci_high,
-                "tau_median": b.tau_median,
-                "p_mu_positive": b.p_mu_positive,
-            }
+        s = prior_sensitivity(r.yi, r.vi, priors, measure=r.measure, level=level)
         f = pd.DataFrame(
             {
                 "k": s["k"].astype(int),
@@ -301,6 +352,11 @@ def sensitivity_table(cells: Mapping, *, level: float = 95.0) -> pd.DataFrame:
             },
             index=s.index,
         )
+        if margin is not None:
+            m = _margin_on_scale(margin, r.measure)
+            f["p_within_margin"] = [
+                bayes_pool(r.yi, r.vi, tau_prior=p, level=level).prob_within(m) for p in priors
+            ]
         f.loc[_REML] = {
             "k": r.k,
             "estimate": r.estimate,
@@ -309,6 +365,7 @@ def sensitivity_table(cells: Mapping, *, level: float = 95.0) -> pd.DataFrame:
             "tau": np.sqrt(r.tau2),
             "p_pdt_better": np.nan,
             "rule": False,
+            **({} if margin is None else {"p_within_margin": np.nan}),
         }
         if r.measure in ("OR", "RR"):
             with np.errstate(over="ignore"):  # a half-Cauchy with k = 1 reaches e^1000

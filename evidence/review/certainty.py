@@ -35,6 +35,7 @@ __all__ = [
     "grade",
     "interval",
     "verdict",
+    "cell_verdict",
     "certainty_table",
     "sof_table",
 ]
@@ -208,8 +209,9 @@ def verdict(
     comparator: str,
     margin: float | None = None,
     measure: str = "SMD",
+    treatment: str = "PDT",
 ) -> str:
-    """One sentence answering "how does PDT compare with ``comparator``?".
+    """One sentence answering "how does ``treatment`` (PDT) compare with ``comparator``?".
 
     The interval (a confidence interval, or for small cells the widest credible interval
     under the protocol's prior set) decides the direction; ``margin`` (g) allows "did not
@@ -225,26 +227,30 @@ def verdict(
     'PDT and CBT did not differ by more than 0.25 (moderate certainty).'
     >>> verdict(0.2, -0.3, 0.7, k=3, certainty="very low", comparator="usual care")
     'We do not know how PDT compares with usual care (very low certainty).'
+    >>> verdict(0.3, 0.1, 0.5, k=9, certainty="low", comparator="internet CBT",
+    ...         treatment="internet PDT")
+    'Internet PDT did better than internet CBT (low certainty).'
     """
     one = " in the one trial" if k == 1 else ""
+    lead = treatment[:1].upper() + treatment[1:]  # PDT stays PDT; internet PDT starts a sentence
     if certainty == "very low":
-        return f"We do not know how PDT compares with {comparator} ({certainty} certainty)."
+        return f"We do not know how {treatment} compares with {comparator} ({certainty} certainty)."
     if low > 0:
-        return f"PDT did better than {comparator}{one} ({certainty} certainty)."
+        return f"{lead} did better than {comparator}{one} ({certainty} certainty)."
     if high < 0:
         name = comparator[:1].upper() + comparator[1:]
-        return f"{name} did better than PDT{one} ({certainty} certainty)."
+        return f"{name} did better than {treatment}{one} ({certainty} certainty)."
     if margin is not None:
         m = margin * (np.pi / np.sqrt(3) if measure == "OR" else 1.0)
         if -m < low and high < m:
             return (
-                f"PDT and {comparator} did not differ by more than {margin:g}{one} "
+                f"{lead} and {comparator} did not differ by more than {margin:g}{one} "
                 f"({certainty} certainty)."
             )
     where = "the one trial does" if k == 1 else "the trials do"
     return (
-        f"The question stays open: {where} not show whether PDT or {comparator} is better "
-        f"({certainty} certainty)."
+        f"The question stays open: {where} not show whether {treatment} or {comparator} is "
+        f"better ({certainty} certainty)."
     )
 
 
@@ -273,6 +279,38 @@ def interval(an, group: str, protocol) -> tuple[float, float, str]:
     return low, high, "widest CrI over the prior set"
 
 
+def cell_verdict(
+    an, group: str, protocol, comparator: str, *, margin: float | None = None
+) -> tuple[str, Certainty, tuple[float, float, str]]:
+    """The verdict on the pooled cell ``group`` of ``an``, with its certainty and interval.
+
+    The one verdict code every surface uses: :func:`grade` gives the certainty,
+    :func:`interval` the interval read (for 2 to ``small_k - 1`` trials the widest credible
+    interval over :data:`PRIOR_SET`, so a Bayesian verdict is stated only if it holds under
+    every prior; otherwise the question stays open), :func:`verdict` the sentence.
+
+    Examples
+    --------
+    >>> import evidence.review.data
+    >>> from evidence.review import condition_analyses
+    >>> ds = evidence.review.data.load()
+    >>> an = condition_analyses(ds, "anxiety")["social anxiety disorder: SMD post"]
+    >>> text, c, (low, high, read) = cell_verdict(an, "cbt", ds.protocol, "CBT", margin=0.25)
+    >>> text
+    'CBT did better than PDT in the one trial (moderate certainty).'
+    >>> read
+    "the trial's CI"
+    """
+    c = grade(an, group, protocol)
+    low, high, read = interval(an, group, protocol)
+    r = an.results[group]
+    text = verdict(
+        r.estimate, low, high, k=r.k, certainty=c.level, comparator=comparator, margin=margin,
+        measure=an.measure,
+    )  # fmt: skip
+    return text, c, (low, high, read)
+
+
 def certainty_table(analyses: dict, protocol, *, margin: float | None = None) -> pd.DataFrame:
     """Summary of findings: one row per pooled cell of ``analyses`` (name -> Analysis): trials,
     participants, effect with CI and PI, certainty with the reasons, and the verdict."""
@@ -283,14 +321,15 @@ def certainty_table(analyses: dict, protocol, *, margin: float | None = None) ->
         family = an.name.removeprefix("headline_")
         shown = event_display(an) if an.measure == "OR" else {}
         for group, r in an.results.items():
-            c = grade(an, group, protocol)
-            low, high, read = interval(an, group, protocol)
             eff = an.effects[an.effects[an.by] == group]
             if an.by == "comparator_class":
                 comparator, where = COMPARATOR_NAMES.get(group, group), ""
             else:  # a headline family: one comparator class, grouped by condition
                 comparator = COMPARATOR_NAMES.get(family, family)
                 where = f"{CONDITION_NAMES.get(group, group)}: "
+            text, c, (low, high, read) = cell_verdict(
+                an, group, protocol, comparator, margin=margin
+            )
             rows.append(
                 {
                     "analysis": key,
@@ -311,16 +350,7 @@ def certainty_table(analyses: dict, protocol, *, margin: float | None = None) ->
                     "verdict_high": high,
                     "certainty": c.level,
                     "reasons": c.summary().removeprefix(c.level).strip(" ()"),
-                    "verdict": verdict(
-                        r.estimate,
-                        low,
-                        high,
-                        k=r.k,
-                        certainty=c.level,
-                        comparator=comparator,
-                        margin=margin,
-                        measure=an.measure,
-                    ),  # fmt: skip
+                    "verdict": text,
                 }
             )
     return pd.DataFrame(rows)

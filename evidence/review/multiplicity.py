@@ -46,22 +46,40 @@ ALPHA = 0.05
 # moderators
 
 
-def moderator_candidates(effects: pd.DataFrame) -> dict[str, pd.Series]:
+def _rob_levels(rob: pd.Series, rules: dict) -> pd.Series:
+    """Risk of bias on the harmonised three-level scale (:func:`~evidence.review.certainty.
+    harmonised_rob`), NA where the source gives no rating (not coded, so not imputed here)."""
+    from .certainty import harmonised_rob
+
+    given = rob.notna() & (rob.astype(str).str.strip() != "")
+    out = pd.Series(np.nan, index=rob.index, dtype=object)
+    out[given] = [harmonised_rob(v, rules) for v in rob[given]]
+    return out
+
+
+def moderator_candidates(effects: pd.DataFrame, rules: dict | None = None) -> dict[str, pd.Series]:
     """The moderators the condition pages examine, one value per comparison (NA = not coded).
 
     ``treatment length``: brief (<= 30 PDT sessions) or long-term (>= 50), NA in between;
-    ``internet delivery``: internet or face to face; ``risk of bias`` as the source rates it.
+    ``internet delivery``: internet or face to face; ``risk of bias`` on one harmonised
+    three-level scale across sources (``low``, ``some concerns``, ``high``: RoB 2 labels as
+    given, RoB 1 scores by the thresholds of the protocol's ``[grade]`` ``rules``, default
+    ``data/protocol.toml``), NA where not rated.
 
     Examples
     --------
-    >>> e = pd.DataFrame({"sessions": [12, 40, 60], "format": ["internet", "individual", None],
-    ...                   "rob": ["low", " ", "high"]})
-    >>> out = moderator_candidates(e)
+    >>> e = pd.DataFrame({"sessions": [12, 40, 60, 20], "format": ["internet", "individual",
+    ...                   None, "group"], "rob": ["Low", " ", "high risk", 3.0]})
+    >>> out = moderator_candidates(e, {"rob_score_low": 4, "rob_score_some_concerns": 3})
     >>> {k: v.tolist() for k, v in out.items()}  # doctest: +NORMALIZE_WHITESPACE
-    {'treatment length': ['brief', None, 'long-term'],
-     'internet delivery': ['internet', 'face to face', nan],
-     'risk of bias': ['low', nan, 'high']}
+    {'treatment length': ['brief', None, 'long-term', 'brief'],
+     'internet delivery': ['internet', 'face to face', nan, 'face to face'],
+     'risk of bias': ['low', nan, 'high', 'some concerns']}
     """
+    if rules is None:
+        from .protocol import load_protocol
+
+        rules = load_protocol().grade
     sessions = pd.to_numeric(effects["sessions"], errors="coerce")
     length = np.where(sessions <= 30, "brief", np.where(sessions >= 50, "long-term", None))
     fmt = effects["format"]
@@ -69,15 +87,13 @@ def moderator_candidates(effects: pd.DataFrame) -> dict[str, pd.Series]:
     return {
         "treatment length": pd.Series(length, index=effects.index, dtype=object),
         "internet delivery": internet.map({True: "internet", False: "face to face"}),
-        "risk of bias": effects["rob"].where(effects["rob"].astype(str).str.strip() != ""),
+        "risk of bias": _rob_levels(effects["rob"], rules),
     }
 
 
 def _level_text(fit, name: str, idx: tuple[int, ...], levels: list[str]) -> tuple[str, str]:
     """("brief (reference), long-term", "long-term vs brief: 0.15 [-0.46, 0.76]; ...")."""
-    from .tables import format_rob
-
-    shown = format_rob if name == "risk of bias" else str  # scores read as "N/4 criteria met"
+    shown = str
     coef_levels = [fit.names[i].removeprefix(name).strip() for i in idx]
     ref = [lev for lev in levels if lev not in coef_levels]
     if len(ref) != 1:  # a continuous moderator has no reference level
@@ -94,7 +110,9 @@ def _level_text(fit, name: str, idx: tuple[int, ...], levels: list[str]) -> tupl
     return listed, coefs
 
 
-def moderator_table(analysis, min_k: int = MODERATOR_MIN_K) -> pd.DataFrame:
+def moderator_table(
+    analysis, min_k: int = MODERATOR_MIN_K, rules: dict | None = None
+) -> pd.DataFrame:
     """One row per moderator with **its own test**, for one :class:`~evidence.review.Analysis`.
 
     Each moderator enters a mixed-effects meta-regression (the analysis' tau^2 estimator and
@@ -103,8 +121,10 @@ def moderator_table(analysis, min_k: int = MODERATOR_MIN_K) -> pd.DataFrame:
     coefficients (all levels together; Wald chi^2, or F under Knapp-Hartung, metafor's
     ``btt``), adjusted for that covariate: never the whole-model omnibus test, which includes
     the covariate's terms. A moderator with fewer than ``min_k`` comparisons, a single level,
-    ratings on mixed scales or a rank-deficient design is listed as not estimable, with the
-    reason.
+    or a rank-deficient design is listed as not estimable, with the
+    reason. Risk of bias is on the harmonised three-level scale (:func:`moderator_candidates`;
+    ``rules``: the protocol's ``[grade]`` thresholds), so sources that rate it on different
+    scales (RoB 1 scores, RoB 2 labels) enter one moderator.
 
     Returns
     -------
@@ -117,21 +137,13 @@ def moderator_table(analysis, min_k: int = MODERATOR_MIN_K) -> pd.DataFrame:
     """
     from evidence.meta.regression import meta_regression
 
-    from .tables import format_rob
-
     e = analysis.effects
     by_name = "comparator class" if analysis.by == "comparator_class" else "condition"
     rows = []
-    for name, mod in moderator_candidates(e).items():
+    for name, mod in moderator_candidates(e, rules).items():
         ok = mod.notna().to_numpy()
         levels = sorted(mod[ok].astype(str).unique())
-        shown = [format_rob(lev) if name == "risk of bias" else lev for lev in levels]
-        row = {"moderator": name, "k": int(ok.sum()), "levels": ", ".join(shown)}
-        numeric = pd.to_numeric(mod[ok], errors="coerce").notna()
-        if name == "risk of bias" and 0 < numeric.sum() < ok.sum():
-            row["note"] = "not estimable: the sources rate risk of bias on different scales"
-            rows.append(row)
-            continue
+        row = {"moderator": name, "k": int(ok.sum()), "levels": ", ".join(levels)}
         if ok.sum() < min_k or len(levels) < 2:
             row["note"] = "not estimable: too few comparisons or a single level"
             rows.append(row)

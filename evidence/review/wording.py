@@ -113,14 +113,32 @@ def _pct(x: float) -> str:
 
 
 def describe(
-    result, *, effect: str = "g", comparator: str = "the comparator", reverse: bool = False
+    result,
+    *,
+    effect: str = "g",
+    comparator: str = "the comparator",
+    reverse: bool = False,
+    verdict: str | None = None,
 ) -> str:
     """A plain-language statement of what a pooled result does and does not show.
 
     It reports k, the pooled effect with its CI, heterogeneity, the prediction interval and the
     caveats that follow from them (few trials, wide or sign-crossing intervals). The result is
     oriented so that positive favours PDT; ``reverse`` words the numbers as the forest plot
-    shows them for a harmful event (natural PDT-vs-comparator odds ratio, -yi).
+    shows them for a harmful event (natural PDT-vs-comparator odds ratio, -yi). ``verdict``
+    (the sentence of :func:`evidence.review.certainty.cell_verdict`) replaces the reading of
+    the CI, so that the page states the one verdict of the summary-of-findings table; a single
+    trial is "the one trial", never "these trials".
+
+    Examples
+    --------
+    >>> import evidence as ev
+    >>> one = ev.pool([-0.35], [0.007], measure="SMD")
+    >>> print(describe(one, comparator="CBT").split(". ")[1])
+    The CI excludes zero: CBT did better than PDT in the one trial
+    >>> v = "CBT did better than PDT in the one trial (low certainty)."
+    >>> print(describe(one, comparator="CBT", verdict=v).split("). ")[1] + ").")
+    Verdict: CBT did better than PDT in the one trial (low certainty).
     """
     k = result.k
     ratio = getattr(result, "measure", None) in ("OR", "RR")
@@ -138,13 +156,19 @@ def describe(
         f"{est:.2f} "
         f"(95% CI {lo:.2f} to {hi:.2f})."
     ]
-    if result.ci_low > 0:  # the orientation of the data: positive favours PDT
-        parts.append(f"The CI excludes {null}: on average PDT did better than {comparator}.")
+    one = k == 1
+    where = " in the one trial" if one else ""
+    avg = "" if one else "on average "
+    if verdict is not None:
+        parts.append(f"Verdict: {verdict}")
+    elif result.ci_low > 0:  # the orientation of the data: positive favours PDT
+        parts.append(f"The CI excludes {null}: {avg}PDT did better than {comparator}{where}.")
     elif result.ci_high < 0:
-        parts.append(f"The CI excludes {null}: on average {comparator} did better than PDT.")
+        parts.append(f"The CI excludes {null}: {avg}{comparator} did better than PDT{where}.")
     else:
+        who = "the one trial does" if one else "these trials do"
         parts.append(
-            f"The CI includes no effect: these trials do not show a difference between PDT and "
+            f"The CI includes no effect: {who} not show a difference between PDT and "
             f"{comparator}, which is not the same as showing that there is none."
         )
     if k >= 2:
@@ -163,16 +187,31 @@ def describe(
     return " ".join(parts)
 
 
-def statements(an, comparator: str | None = None) -> str:
-    """Markdown: one plain-language paragraph per group."""
+def statements(an, comparator: str | None = None, protocol=None) -> str:
+    """Markdown: one plain-language paragraph per group, ending in the group's verdict.
+
+    The verdict is the summary-of-findings table's (:func:`evidence.review.certainty.
+    cell_verdict`, with the protocol's equivalence margin), not a reading of its own; for 2 to
+    4 trials it holds under every prior of the protocol's set or the question stays open.
+    ``protocol`` defaults to ``data/protocol.toml``.
+    """
+    from .protocol import load_protocol
+
     if not an:
         return f"No usable {an.measure} comparisons at {an.timepoint}."
-    return "\n\n".join(group_statement(an, g, comparator) for g in an.results)
+    protocol = protocol or load_protocol()
+    return "\n\n".join(group_statement(an, g, comparator, protocol=protocol) for g in an.results)
 
 
-def group_statement(an, group, comparator: str | None = None, *, head: bool = True) -> str:
-    """Markdown: the plain-language paragraph of one group of ``an`` (headed by the comparison
-    in bold unless ``head`` is false)."""
+def group_statement(
+    an, group, comparator: str | None = None, *, head: bool = True, protocol=None
+) -> str:
+    """Markdown: the plain-language paragraph of one group of ``an``, ending in its verdict
+    (as in :func:`statements`), headed by the comparison in bold unless ``head`` is false."""
+    from .certainty import cell_verdict
+    from .protocol import load_protocol
+
+    protocol = protocol or load_protocol()
     effect = "g" if an.measure == "SMD" else an.measure
     reverse = an.measure == "OR" and event_display(an).get("reverse", False)
     if reverse:
@@ -182,7 +221,9 @@ def group_statement(an, group, comparator: str | None = None, *, head: bool = Tr
     else:
         label = an._name(group)
         title, comp = label[:1].upper() + label[1:], comparator or "the comparator"
-    text = describe(an.results[group], effect=effect, comparator=comp, reverse=reverse)
+    said = cell_verdict(an, group, protocol, comp, margin=protocol.equivalence_margin)[0]
+    r = an.results[group]
+    text = describe(r, effect=effect, comparator=comp, reverse=reverse, verdict=said)
     return f"**{title}.** {text}" if head else text
 
 

@@ -466,6 +466,7 @@ def _sphinx(src: Path, out: Path, doctrees: Path, warnings: io.StringIO):
             app = Sphinx(
                 str(src), str(src), str(out), str(doctrees), "html",
                 status=None, warning=warnings, freshenv=True,
+                parallel=min(2, os.cpu_count() or 1),  # reading and writing pages: 2 processes
             )  # fmt: skip
             app.build(force_all=True)
     except Exception as exc:  # Sphinx raises many kinds; name the stage and keep the cause

@@ -200,3 +200,22 @@ def test_search_finds_pages(browser, site, term):
     results.first.wait_for(timeout=15_000)
     assert results.count() >= 1
     assert problems == []
+
+
+def test_claims_page_is_in_the_sidebar_and_linked_under_the_landing_table(browser, site):
+    assert (site / "09_claims.html").exists()
+    page, problems = open_page(browser, (site / "index.html").as_uri())
+    nav = page.locator('nav.bd-docs-nav a.reference[href="09_claims.html"]')
+    assert nav.count() == 1
+    caption = nav.locator("xpath=ancestor::ul[1]/preceding-sibling::p[1]").inner_text()
+    assert caption.strip() == "Across conditions"
+    link = page.get_by_role("link", name="See the claims checked one by one")
+    assert name_of(link.get_attribute("href")) == "09_claims.html"
+    table_y = page.locator("table.landing-table").bounding_box()["y"]
+    assert link.bounding_box()["y"] > table_y  # under the first table
+    assert "Is PDT as good as CBT?" in link.locator("xpath=..").inner_text()
+    link.click()
+    page.wait_for_load_state("load")
+    assert page.locator("h1").first.inner_text().startswith("What is claimed")
+    assert page.locator("table.evidence-table").count() >= 4
+    assert problems == []

@@ -198,7 +198,7 @@ class BayesResult:
         """Posterior probability that ``lower < of < upper`` (default: of mu).
 
         ``prob(0)`` is P(mu > 0); ``prob(upper=0)`` is P(mu < 0); ``prob(-m, m)`` is the
-        probability of equivalence within margin m (see :meth:`prob_equivalent`).
+        probability of equivalence within margin m (see :meth:`prob_within`).
 
         Examples
         --------
@@ -211,11 +211,44 @@ class BayesResult:
         hi = 1.0 if not np.isfinite(upper) else float(self.cdf(upper, of)[0])
         return max(0.0, hi - lo)
 
+    def prob_within(self, margin: float) -> float:
+        """P(-margin < mu < margin): posterior probability that |mu| is below ``margin``.
+
+        The answer to an "as good as" question: the probability that the mean effect lies
+        within the equivalence margin (on the analysis scale: log OR for odds ratios). It is
+        the difference of two values of the posterior CDF of mu (bayesmeta's ``pposterior``).
+
+        Parameters
+        ----------
+        margin : float
+            Positive half-width of the equivalence region, on the analysis scale.
+
+        Returns
+        -------
+        float
+            A probability in [0, 1].
+
+        Examples
+        --------
+        >>> from evidence.meta.bayes import bayes_pool
+        >>> r = bayes_pool([0.02, -0.05, 0.1], [0.01, 0.01, 0.01])
+        >>> round(r.prob_within(0.25), 3)
+        0.938
+        >>> r.prob_within(0.25) == r.prob(-0.25, 0.25)
+        True
+        >>> r.prob_within(0)
+        Traceback (most recent call last):
+        ...
+        ValueError: margin must be a positive finite number; got 0
+        """
+        m = float(margin)
+        if not (np.isfinite(m) and m > 0):
+            raise ValueError(f"margin must be a positive finite number; got {margin!r}")
+        return self.prob(-m, m)
+
     def prob_equivalent(self, margin: float) -> float:
-        """P(|mu| < margin): posterior probability that the effect lies within the margin."""
-        if not margin > 0:
-            raise ValueError(f"margin must be positive, got {margin}")
-        return self.prob(-margin, margin)
+        """P(|mu| < margin); the same as :meth:`prob_within`."""
+        return self.prob_within(margin)
 
     def interval_of(
         self, of: str | int = "mu", level: float | None = None, interval: str | None = None

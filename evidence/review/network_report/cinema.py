@@ -9,8 +9,10 @@ or 2 levels off by the protocol's rules (the thresholds of ``[grade]`` in
   not at low risk) weighted by that comparison's contribution to the estimate
   (:meth:`NetworkResult.contribution`, random-walk method);
 * **reporting bias**: not assessable per network estimate (said so, no level taken off);
-* **indirectness**: not rated beyond the pairwise rule; transitivity is checked by the
-  effect-modifier table of the section (said so);
+* **indirectness**: each study contrast that is an add-on design (PDT + X vs X entered as PDT
+  vs X) is indirect; the share of indirect contrasts of each direct comparison, weighted by its
+  contribution to the estimate, takes one level off above ``cinema_indirect_share``
+  (transitivity in the effect modifiers is checked by the section's effect-modifier table);
 * **imprecision**: the confidence interval against no effect and the minimally important
   difference (MID);
 * **heterogeneity**: a prediction interval reaching beyond the MID on both sides while the
@@ -45,6 +47,38 @@ def _bias(contrib: pd.Series, rob_by_edge: pd.Series, rules: dict) -> tuple[int,
     if share > rules["rob_not_low_share"]:
         return 1, text
     return 0, text
+
+
+def _edge_share(pairs: pd.DataFrame, column: str) -> pd.Series:
+    """Mean of ``column`` over the study contrasts of each direct comparison, keyed both ways
+    (``"a vs b"`` and ``"b vs a"``, as the contribution matrix names its columns)."""
+    by_pair = pairs.groupby(["node_a", "node_b"])[column].mean()
+    edges = {}
+    for (a, b), v in by_pair.items():
+        edges[f"{a} vs {b}"] = v
+        edges[f"{b} vs {a}"] = v
+    return pd.Series(edges, dtype=float)
+
+
+def _indirectness(contrib: pd.Series, addon_by_edge: pd.Series, rules: dict) -> tuple[int, str]:
+    """CINeMA indirectness: the contribution-weighted share of add-on designs.
+
+    Examples
+    --------
+    >>> edges = pd.Series({"pdt vs usual_care": 1.0, "cbt vs usual_care": 0.0})
+    >>> rules = {"cinema_indirect_share": 0.5}
+    >>> _indirectness(pd.Series({"pdt vs usual_care": 0.8, "cbt vs usual_care": 0.2}), edges,
+    ...               rules)
+    (1, '80% of the contributing evidence from add-on designs (PDT + X vs X)')
+    >>> _indirectness(pd.Series({"pdt vs usual_care": 0.0, "cbt vs usual_care": 1.0}), edges,
+    ...               rules)
+    (0, 'no add-on designs in the contributing evidence')
+    """
+    share = float((contrib * addon_by_edge.reindex(contrib.index).fillna(0.0)).sum())
+    if share <= 0:
+        return 0, "no add-on designs in the contributing evidence"
+    text = f"{100 * share:.0f}% of the contributing evidence from add-on designs (PDT + X vs X)"
+    return int(share > rules["cinema_indirect_share"]), text
 
 
 def _imprecision(low: float, high: float, mid: float) -> tuple[int, str]:
@@ -88,13 +122,10 @@ def cinema_table(rep, protocol) -> pd.DataFrame:
     mid = protocol.mid * (np.pi / np.sqrt(3) if rep.measure == "OR" else 1.0)
     contrib = res.contribution()
     kept = rep.contrasts
-    pairs = kept.assign(not_low=~_low_rob(kept["rob"]))
-    not_low = pairs.groupby(["node_a", "node_b"])["not_low"].mean()
-    edges = {}
-    for (a, b), v in not_low.items():
-        edges[f"{a} vs {b}"] = v
-        edges[f"{b} vs {a}"] = v
-    rob_by_edge = pd.Series(edges, dtype=float)
+    addon = kept["add_on"].astype(bool) if "add_on" in kept else False
+    pairs = kept.assign(not_low=~_low_rob(kept["rob"]), add_on=addon)
+    rob_by_edge = _edge_share(pairs, "not_low")
+    addon_by_edge = _edge_share(pairs, "add_on")
     g = global_test(rep.inconsistency)
     rows = []
     for r in rep.pdt_table.itertuples():
@@ -102,7 +133,7 @@ def cinema_table(rep, protocol) -> pd.DataFrame:
         domains = {
             "within-study bias": _bias(contrib.loc[key], rob_by_edge, rules),
             "reporting bias": (0, "not assessable per network estimate"),
-            "indirectness": (0, "not rated; transitivity: see the effect-modifier table"),
+            "indirectness": _indirectness(contrib.loc[key], addon_by_edge, rules),
             "imprecision": _imprecision(r.ci_low, r.ci_high, round(mid, 2)),
             "heterogeneity": _heterogeneity(r, round(mid, 2)),
             "incoherence": _incoherence(r, g),

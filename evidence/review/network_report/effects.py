@@ -60,7 +60,7 @@ def network_effects(
 
     Columns: ``study_id``, ``study``, ``node_a``, ``node_b``, ``yi``, ``vi``, ``n_rows``,
     ``n_a``, ``n_b`` (arm sizes, first row; events arms: ``e_a``, ``e_b``), ``year``, ``rob``,
-    ``format`` and ``database``.
+    ``format``, ``database`` and ``add_on`` (an add-on design, PDT + X vs X, on any row).
 
     Examples
     --------
@@ -99,6 +99,7 @@ def network_effects(
             "rob": rows["rob"].to_numpy(),
             "format": rows["format"].to_numpy(),
             "instrument": rows["instrument"].to_numpy(),
+            "add_on": rows["add_on"].astype(bool).to_numpy(),
         }
     )
     frame["cluster"] = frame["study_id"] + "|" + frame["node_a"] + "|" + frame["node_b"]
@@ -107,6 +108,7 @@ def network_effects(
     first["yi"] = agg["yi"]
     first["vi"] = agg["vi"]
     first["n_rows"] = agg["n"]
+    first["add_on"] = frame.groupby("cluster", sort=False)["add_on"].any()
     first["instruments"] = frame.groupby("cluster", sort=False)["instrument"].agg(
         lambda s: "; ".join(dict.fromkeys(s))
     )

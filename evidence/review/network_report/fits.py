@@ -40,11 +40,13 @@ def _arm_var(n: np.ndarray, e: np.ndarray, measure: str) -> np.ndarray:
 
 def _tree(a: list[str], b: list[str]) -> list[int]:
     """Positions of a spanning forest of one study's contrasts (breadth first from its most
-    connected node, ties in node order)."""
+    connected node, ties in node order; a node outside
+    :data:`~evidence.review.network_data.NODES`, e.g. a format-split node, after every listed
+    one, by name)."""
     deg: dict[str, int] = {}
     for x in (*a, *b):
         deg[x] = deg.get(x, 0) + 1
-    todo = sorted(deg, key=lambda x: (-deg[x], _ORDER[x]))
+    todo = sorted(deg, key=lambda x: (-deg[x], _ORDER.get(x, len(_ORDER)), x))
     seen: set[str] = set()
     used: list[int] = []
     for root in todo:
