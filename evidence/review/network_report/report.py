@@ -241,6 +241,20 @@ class NetworkReport:
         return f"<div><strong>{html.escape(self.database)}</strong>{body}{tab}</div>"
 
 
+def named_comparisons(frame: pd.DataFrame, names: dict | None = None) -> pd.DataFrame:
+    """``frame`` with its ``comparison`` column (``"node_a vs node_b"``) in the nodes' names
+    (``names``, default :data:`~evidence.review.network_data.NODE_NAMES`), for reading.
+
+    Examples
+    --------
+    >>> named_comparisons(pd.DataFrame({"comparison": ["cbt vs usual_care"]}))["comparison"][0]
+    'CBT vs usual care'
+    """
+    names = NODE_NAMES if names is None else names
+    pairs = frame["comparison"].str.split(" vs ")
+    return frame.assign(comparison=pairs.map(lambda p: " vs ".join(names.get(n, n) for n in p)))
+
+
 def _transitivity(kept: pd.DataFrame) -> pd.DataFrame:
     """Effect modifiers by comparison: year, risk of bias and format of its studies."""
     rows = []
@@ -251,7 +265,7 @@ def _transitivity(kept: pd.DataFrame) -> pd.DataFrame:
         fmt = s["format"].replace("", "not given").value_counts()
         rows.append(
             {
-                "comparison": f"{NODE_NAMES.get(a, a)} vs {NODE_NAMES.get(b, b)}",
+                "comparison": f"{a} vs {b}",
                 "studies": len(s),
                 "year_median": year.median(),
                 "year_range": f"{year.min():.0f}-{year.max():.0f}" if year.notna().any() else "",

@@ -13,7 +13,7 @@ import pandas as pd
 from ..network_data import DATABASE_NAMES, NODE_NAMES
 from .fits import global_test
 from .overview import overview_statements, pdt_vs_cbt_overview
-from .report import NetworkReport, _pfmt, condition_networks
+from .report import NetworkReport, _pfmt, condition_networks, named_comparisons
 
 
 def _favours(measure: str) -> str:
@@ -150,7 +150,7 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
                 "in the network table):"
             )
         )
-        display(format_table(rep.transitivity))
+        display(format_table(named_comparisons(rep.transitivity)))
         display(
             Markdown(
                 "Sensitivity: without waitlist-controlled trials, low risk of bias only "
