@@ -40,4 +40,8 @@ html_theme_options = {
 }
 # the theme's light/dark switch reads this; unset, it logs a console error on first visit
 html_context = {"default_mode": "light"}
-html_show_search_summary = False  # summaries are fetched, which file:// pages may not do
+# search results show an excerpt of each page: Sphinx fetches the page itself (no _sources copy
+# needed), which a site opened from disk (file://) may not do, so there _static/evidence.js
+# turns the excerpts off and the results are listed without them
+html_show_search_summary = True
+html_js_files = ["evidence.js"]

@@ -88,7 +88,7 @@ Markdown(review.accounting_text(review.row_accounting(data), scope="in the datas
 # %% [markdown]
 # ## Headline results
 #
-# PDT against one comparator class at a time, pooled by condition with a separate tau^2 per
+# PDT against one comparator class at a time, pooled by condition with a separate τ² per
 # condition (the protocol never lumps two classes in a verdict): CBT, other psychotherapies,
 # medication, usual care, pill placebo or attention control, other controls, waitlist, and
 # add-on designs (PDT added to a treatment X, against X alone). Classes without a trial at
@@ -127,7 +127,7 @@ Markdown(headline["cbt"].statements(comparator="CBT"))
 # The forest above pools continuous outcomes only. This table shows **every condition with a
 # PDT vs CBT comparison, whatever the outcome type**: Hedges' g for continuous outcomes and
 # odds ratios for event outcomes, each on its own scale and never pooled together, with the
-# outcome named and its direction in words. `g_from_or` converts an OR to g with the logistic
+# outcome named and its direction in words. "g from OR" converts an OR to g with the logistic
 # conversion ln(OR) x sqrt(3)/pi, as a sensitivity only. In bulimia nervosa CBT did clearly
 # better on binge-purge abstinence (Poulsen 2014: OR 13.4 in favour of CBT at 5 months, when
 # CBT had ended; 4.34 at 2 years), which a continuous-only headline leaves out.
@@ -177,9 +177,9 @@ secondary.forest(title="Secondary: PDT vs any control, lumped (g, post)")
 #
 # The protocol's rule (methods page): where a condition has fewer than 5 comparisons in a
 # family, the Bayesian random-effects estimate (posterior median, 95% credible interval, prior
-# on tau named in the footnote) is shown beside the REML + Knapp-Hartung one and its statement
+# on τ named in the footnote) is shown beside the REML + Knapp-Hartung one and its statement
 # below replaces the frequentist one above; with 5 or more, both estimates are in the table
-# and the statement above stands. `p_pdt_better` is the posterior probability that PDT is
+# and the statement above stands. P(PDT better) is the posterior probability that PDT is
 # better on average (g > 0, OR > 1).
 
 # %%
@@ -247,8 +247,9 @@ multiplicity.show_multiplicity(headline, "overview")
 # <!-- sensitivity: start (issue 10) -->
 # ## Judgement calls: classification, add-on designs and flagged values
 #
-# Some comparators could be classed otherwise (`comparator_detail` and `alt_class` in
-# `data/arms.csv`): structured generic borderline treatments classed usual care, Fonagy 2019's
+# Some comparators could be classed otherwise (the comparator's detail and its alternative
+# class in `data/arms.csv`): structured generic borderline treatments classed usual care,
+# Fonagy 2019's
 # low-intensity arm (other control), Martini 2011's supportive psychotherapy (a control in the
 # panic database). **Add-on designs** (PDT + X vs X: Fonagy 2015, Roten 2017, Amianto 2011,
 # Wiborg 1996) test adding PDT to a treatment both arms get; their comparator is classed usual
@@ -274,7 +275,7 @@ format_table(sens, scale="g")
 # **Not in any pool.** Blay 2002 (brief group dynamic psychotherapy vs clinical management in
 # minor psychiatric disorders; GHQ improvement 23/42 vs 11/41) is the only trial of mixed common
 # mental disorders, and the quoted abstract does not say when improvement was assessed
-# (timepoint `not_stated`), so it is shown in the data but pooled nowhere. Creed 2003
+# (timepoint "not stated"), so it is shown in the data but pooled nowhere. Creed 2003
 # (psychodynamic-interpersonal therapy vs paroxetine and vs usual care in severe IBS) is kept as
 # a mean difference in SF-36 physical component improvement with an SE derived from the quoted
 # SEMs, also without a stated timepoint. The equivalence test of Steinert et al. (2017) is

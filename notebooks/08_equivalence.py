@@ -97,7 +97,8 @@ format_table(side)
 # +0.038 with the sign lost in print. See the `note` column of the data file:
 
 # %%
-format_table(published[["timepoint", "estimate", "ci_low", "ci_high", "note", "source"]], scale="g")
+columns = ["timepoint", "estimate", "ci_low", "ci_high", "ci_level", "note", "source"]
+format_table(published[columns], scale="g")  # the CI header states the published level (90%)
 
 # %% [markdown]
 # ## TOST details for this dataset

@@ -32,8 +32,9 @@ import evidence.review.data
 from evidence import review
 from evidence.review import claims
 from evidence.review.certainty import certainty_table, sof_table
-from evidence.review.network_data import load_network
+from evidence.review.network_data import NODE_NAMES, load_network
 from evidence.review.network_report import network_report
+from evidence.review.network_report.report import named_comparisons
 from evidence.review.tables import format_table
 
 review.announce_outputs(METHOD=METHOD, TEST=TEST, RHO=RHO)
@@ -211,7 +212,8 @@ for rep in format_reports:
     if rep.result is not None:
         tr = rep.transitivity
         keep = tr["comparison"].str.contains("pdt|cbt")
-        review.show_items(f"**{rep.database}**", tr[keep])
+        names = {**NODE_NAMES, **claims.FORMAT_NODE_NAMES}  # the split nodes by their names
+        review.show_items(f"**{rep.database}**", named_comparisons(tr[keep], names))
 
 # %% [markdown]
 # ## Claim 4: brief and long-term PDT
@@ -229,7 +231,7 @@ review.show_items(claims.question(protocol, 4))
 # ### Sessions and length of the PDT arms in the data
 #
 # Weeks are to the post-treatment assessment (the sources give no treatment length for the PDT
-# arms; the network data's `treatment_weeks` columns are empty for them).
+# arms; the network data's treatment-length columns are empty for them).
 
 # %%
 arms = claims.pdt_arm_lengths(data)

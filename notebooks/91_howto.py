@@ -70,12 +70,12 @@ with tempfile.TemporaryDirectory() as tmp:
 # %% [markdown]
 # ## 2. Rerun with other settings
 #
-# `evidence build --method DL --test z` rebuilds every notebook with another tau^2 estimator and
+# `evidence build --method DL --test z` rebuilds every notebook with another τ² estimator and
 # test, into `builds/method-DL_test-z/` (or `--out DIR`) so the committed outputs stay as they
 # are; each page then states the choices under its title. `evidence build --notebook
 # 01_depression` rebuilds one notebook.
 #
-# ## 3. Compare tau^2 estimators
+# ## 3. Compare τ² estimators
 #
 # PDT vs usual care in depression (one aggregated effect per comparison), pooled with every
 # estimator the library offers.

@@ -75,7 +75,7 @@ def test_reference_is_waitlist_or_usual_care(net, sad):
     assert sad.reference == "waitlist"
     bpd = network_report(net, "borderline-psyctr")
     assert bpd.reference == "usual_care"  # no waitlist arm in the borderline network
-    assert "reference usual_care" in bpd.summary()
+    assert "reference usual care" in bpd.summary()  # the node by its name, as readers see it
 
 
 def test_every_network_estimate_carries_direct_trials_and_inconsistency(sad):

@@ -38,7 +38,7 @@ def shrinkage_forest(
     title: str | None = None,
     favours: tuple[str, str] | None = None,
     label_width: float = 2.0,
-    plot_width: float = 2.6,
+    plot_width: float = 2.0,
     row_height: float = 0.2,
 ):
     """Forest of observed and shrunken study effects of a :class:`~evidence.meta.bayes.BayesResult`.
@@ -195,7 +195,7 @@ def cell_forest(
     footnote: str | None = None,
     favours: tuple[str, str] | None = ("comparator", "PDT"),
     label_width: float = 2.6,
-    plot_width: float = 2.6,
+    plot_width: float = 2.0,
     row_height: float = 0.2,
 ):
     """Summary forest of pooled cells: REML + Knapp-Hartung diamond beside the Bayesian one.

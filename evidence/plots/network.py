@@ -140,17 +140,26 @@ def network_graph(
     return ax
 
 
+#: Where along its edge a count may sit (share of the way from one node to the other), in the
+#: order tried: the middle first, then further out, until it overlaps no count placed before.
+_EDGE_SPOTS = (0.5, 0.4, 0.6, 0.32, 0.68, 0.45, 0.55, 0.25, 0.75, 0.36, 0.64, 0.2, 0.8)
+
+
 def _draw_edges(ax: Any, segs: list, widths: np.ndarray, k: np.ndarray) -> None:
-    """Edges of the given widths, each with its number of studies at the middle."""
+    """Edges of the given widths, each with its number of studies on it: at the middle, or moved
+    along the edge where the middle would overlap a count already placed (longest edges first,
+    so short edges near crowded nodes get the free spots closest to their middle)."""
     from matplotlib.collections import LineCollection
 
     ax.add_collection(LineCollection(segs, linewidths=widths, colors=GREY, zorder=1, gid="edges"))
-    for (p, q), n in zip(segs, k, strict=True):
-        mid = (np.asarray(p) + np.asarray(q)) / 2
-        ax.text(
-            mid[0],
-            mid[1],
-            f"{int(n)}",
+    renderer = ax.figure.canvas.get_renderer()
+    lengths = [float(np.hypot(*(np.asarray(q) - np.asarray(p)))) for p, q in segs]
+    placed: list = []
+    for i in sorted(range(len(segs)), key=lambda i: -lengths[i]):
+        p, q = (np.asarray(v, dtype=float) for v in segs[i])
+        text = ax.text(
+            *((p + q) / 2),
+            f"{int(k[i])}",
             ha="center",
             va="center",
             fontsize=NOTE_PT,
@@ -159,6 +168,12 @@ def _draw_edges(ax: Any, segs: list, widths: np.ndarray, k: np.ndarray) -> None:
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
             gid="edge-count",
         )
+        for t in _EDGE_SPOTS:
+            text.set_position(tuple(p + t * (q - p)))
+            box = text.get_window_extent(renderer).expanded(1.25, 1.3)
+            if not any(box.overlaps(other) for other in placed):
+                break
+        placed.append(text.get_window_extent(renderer).expanded(1.25, 1.3))
 
 
 def _draw_nodes(

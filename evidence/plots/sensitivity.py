@@ -103,7 +103,7 @@ def forest_from_frame(
     digits: int = 2,
     title: str | None = None,
     label_width: float = 2.0,
-    plot_width: float = 2.6,
+    plot_width: float = 2.0,
     row_height: float = 0.2,
     level: float | None = None,
     note: str | None = None,

@@ -58,7 +58,7 @@ __all__ = [
 #: The rule in words, for the methods page.
 RULE_TEXT = (
     f"**The protocol's rule for small cells.** Where a pooled cell has fewer than {SMALL_K} "
-    "trial comparisons, tau^2 cannot be estimated with any precision and the REML + "
+    "trial comparisons, \u03c4\u00b2 cannot be estimated with any precision and the REML + "
     "Knapp-Hartung interval, which uses a t distribution with k - 1 degrees of freedom, "
     "becomes very wide (with k = 2 it uses t with 1 df). Such cells are therefore also "
     "analysed with a Bayesian normal-normal random-effects model (flat prior on the mean "

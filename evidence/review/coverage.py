@@ -552,5 +552,6 @@ def show_coverage(
               "direction_stated": "Direction stated (vote)",
               "reading": "Report re-read (reading log)",
               "direction_words": "Direction in the report's words (vote)"}  # fmt: skip
-    show_items("\n\n".join(said), format_table(table, labels=labels))
+    show_items("\n\n".join(said))
+    show_items(format_table(table, labels=labels), fold="Show the known trials and their status")
     return counts

@@ -8,8 +8,8 @@ import pandas as pd
 from .analysis import Analysis
 from .followups import rho_sensitivity, sensitivity_scenarios
 from .output import forest, save_plot, save_table, show_items
-from .vocabulary import COMPARATOR_NAMES, CONDITION_NAMES, EFFECT_COLUMNS
-from .wording import METHODS_TEXT, conclusion, overview_text, statements
+from .vocabulary import COMPARATOR_NAMES, COMPARATOR_ORDER, CONDITION_NAMES, EFFECT_COLUMNS
+from .wording import METHODS_TEXT, conclusion, group_statement, overview_text, statements
 
 __all__ = [
     "show_introduction",
@@ -53,14 +53,28 @@ def show_forests(analyses: dict) -> None:
 
 
 def show_pooled(analyses: dict) -> None:
-    """Section: pooled estimates, heterogeneity, PIs (saved to results/) and the statements."""
+    """Section: one short subsection per comparator class with what its pooled estimates say
+    (each measure and timepoint), then the tables of pooled estimates, heterogeneity and PIs
+    (saved to results/; folded on the site)."""
+    by_class: dict[str, list] = {}
     for an in analyses.values():
         save_table(an.table(), f"{an.name}_by_comparator")
-        show_items(
-            f"**{an.title}**",  # which analysis the table and its verdicts belong to
-            _table(an.table(), an, labels={"group": "Comparator"}),
-            statements(an),
-        )
+        if an.by == "comparator_class":
+            for g in an.results:
+                by_class.setdefault(g, []).append(an)
+        else:
+            show_items(statements(an))
+    order = {c: i for i, c in enumerate(COMPARATOR_ORDER)}
+    for g in sorted(by_class, key=lambda c: order.get(c, len(order))):
+        name = COMPARATOR_NAMES.get(g, g)
+        paragraphs = [f"*{an.title}*: {group_statement(an, g, head=False)}" for an in by_class[g]]
+        show_items(f"### PDT vs {name}\n\n" + "\n\n".join(paragraphs))
+    tables = [
+        item
+        for an in analyses.values()
+        for item in (f"**{an.title}**", _table(an.table(), an, labels={"group": "Comparator"}))
+    ]
+    show_items(*tables, fold="Show the pooled estimates, heterogeneity and prediction intervals")
 
 
 def show_sensitivity(analyses: dict, min_k: int = 3) -> None:
@@ -132,17 +146,19 @@ _SECTIONS = (
     ),
     ("Forest plots by comparator class", "", lambda data, analyses, key: show_forests(analyses)),
     (
-        "Pooled estimates, heterogeneity and prediction intervals",
-        "",
+        "What each comparison shows",
+        "One short section per comparator class: the pooled estimate of each measure and "
+        "timepoint in words (the forest plots above show the trials; the tables of pooled "
+        "estimates, heterogeneity and prediction intervals are folded below).",
         lambda data, analyses, key: show_pooled(analyses),
     ),
     (
         "Bayesian estimates for small cells",
         "The protocol's rule (methods page): where a comparator class has fewer than 5 "
         "comparisons, the Bayesian random-effects estimate (posterior median, 95% credible "
-        "interval, prior on tau named in the footnote) is shown beside the REML + Knapp-Hartung "
+        "interval, prior on \u03c4 named in the footnote) is shown beside the REML + Knapp-Hartung "
         "one and its statement below replaces the frequentist one above; with 5 or more, both "
-        "estimates are in the table and the statement above stands. `p_pdt_better` is the "
+        "estimates are in the table and the statement above stands. P(PDT better) is the "
         "posterior probability that PDT is better on average (g > 0, OR > 1).",
         lambda data, analyses, key: _bayes_cells(analyses),
     ),
@@ -177,10 +193,20 @@ _SECTIONS = (
         lambda data, analyses, key: show_moderators(data, analyses),
     ),
 )
+#: Sections folded on the site (closed by default; diagnostics a student may skip): heading ->
+#: the text of the toggle.
+_FOLDED = {
+    "The comparisons": "Show the table of comparisons",
+    "Many comparisons, one dataset": "Show the p-values adjusted for multiplicity",
+    "Does one trial drive the result?": "Show leave-one-out and influence diagnostics",
+    "Small-study effects": "Show the small-study tests",
+    "Moderators and dependent effects": "Show the moderator and correlation analyses",
+}
 #: What the sensitivity scenarios change (shown above the table of every condition page).
 _SCENARIOS_TEXT = (
     "Pooled g at post by comparator class, as classified and with: the alternative "
-    "classification of judgement-call comparators (`alt_class` in `data/arms.csv`), add-on "
+    "classification of judgement-call comparators (their alternative class in `data/arms.csv`), "
+    "add-on "
     "designs (PDT + X vs X) left out, and rows flagged suspect left out. Only scenarios that "
     "change this page's trials are pooled; the `changed` column names the trials that moved or "
     "left."
@@ -189,7 +215,11 @@ _SCENARIOS_TEXT = (
 
 def show_introduction(analyses: dict) -> None:
     """Page opening: how effects are oriented and aggregated, and what this page pools."""
-    show_items(METHODS_TEXT, overview_text(analyses))
+    text = overview_text(analyses)
+    pooled, _, rows = text.partition("\n\n**Outcome rows")
+    show_items(METHODS_TEXT, pooled, unfold=True)
+    if rows:  # the row-by-row accounting is for researchers: folded on the site
+        show_items(f"**Outcome rows{rows}", fold="Show which outcome rows are pooled, and why")
 
 
 def _bayes_cells(analyses: dict) -> None:
@@ -207,7 +237,8 @@ def _multiplicity(analyses: dict, key: str) -> None:
 def show_sections(data, analyses: dict, key: str) -> None:
     """The standard sections of condition page ``key``, each under its own heading."""
     for heading, text, show in _SECTIONS:
-        show_items(f"## {heading}" + (f"\n\n{text}" if text else ""))
+        fold = _FOLDED.get(heading) if analyses else None
+        show_items(f"## {heading}" + (f"\n\n{text}" if text else ""), fold=fold)
         if analyses:
             show(data, analyses, key)
 
@@ -217,7 +248,8 @@ def show_scenarios(data, key: str, **settings) -> None:
     from .tables import format_table
 
     table = sensitivity_scenarios(data, key, **settings)
-    show_items(_SCENARIOS_TEXT, format_table(table, scale="g"))
+    show_items(_SCENARIOS_TEXT)
+    show_items(format_table(table, scale="g"), fold="Show the pooled estimates under each scenario")
 
 
 def show_conclusion(analyses: dict, key: str) -> None:
@@ -251,6 +283,8 @@ def show_summary_of_findings(analyses: dict, protocol, key: str, *, margin: floa
         sof.drop(columns="verdict"),
         "**Verdicts**, one per comparison, from the interval, the equivalence margin "
         f"(g = {margin:g}) and the certainty:\n\n{verdicts}",
+    )
+    show_items(
         "**Why each certainty is what it is** (the domains that took levels off, by the "
         "protocol's rules; prediction intervals are in the sections below):",
         pd.DataFrame(
@@ -259,5 +293,6 @@ def show_summary_of_findings(analyses: dict, protocol, key: str, *, margin: floa
                 "reasons": table["reasons"].replace("", "no domain takes a level off"),
             }
         ),
+        fold="Show why each certainty is what it is",
     )
     return table

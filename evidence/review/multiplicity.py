@@ -319,7 +319,8 @@ def multiplicity_text(table: pd.DataFrame, family: str, alpha: float = ALPHA) ->
         f"The family adjusted is the {n} pooled comparisons this page states ({family}): "
         "Holm's step-down adjustment (family-wise error rate) is the primary view, "
         "Benjamini-Hochberg (false discovery rate) the secondary. "
-        f"Of the {n} p-values, {raw} are below {alpha:g} unadjusted, {holm} after Holm and "
+        f"Of the {n} p-values, {raw} {'is' if raw == 1 else 'are'} below {alpha:g} unadjusted, "
+        f"{holm} after Holm and "
         f"{bh} after Benjamini-Hochberg."
     )
 

@@ -18,6 +18,7 @@ __all__ = [
     "save_table",
     "save_plot",
     "forest",
+    "figure_alt",
 ]
 
 
@@ -80,9 +81,10 @@ def save_table(frame: pd.DataFrame, name: str, *, root: Path | None = None) -> P
     return path
 
 
-def save_plot(obj, name: str, *, root: Path | None = None) -> list[Path]:
+def save_plot(obj, name: str, *, root: Path | None = None, alt: str | None = None) -> list[Path]:
     """Write ``figures/<name>.svg`` and ``.png`` from an Axes or Figure (byte-stable); in a
-    notebook, also show the figure."""
+    notebook, also show the figure, with ``alt`` (default: :func:`figure_alt`, from its title)
+    as the alt text the site gives the image."""
     from evidence.io import save_figure
 
     fig = obj.figure if hasattr(obj, "figure") and obj.figure is not None else obj
@@ -91,11 +93,11 @@ def save_plot(obj, name: str, *, root: Path | None = None) -> list[Path]:
     paths = [folder / f"{name}.{ext}" for ext in ("svg", "png")]
     for p in paths:
         save_figure(fig, p)
-    _display_in_notebook(fig)
+    _display_in_notebook(fig, alt or figure_alt(fig))
     return paths
 
 
-def _display_in_notebook(fig) -> None:
+def _display_in_notebook(fig, alt: str) -> None:
     """In a Jupyter kernel, show the figure once now and release it (outside one, do nothing).
 
     The inline backend only shows figures it saw being drawn, which misses figures built and
@@ -111,7 +113,7 @@ def _display_in_notebook(fig) -> None:
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    display(fig)
+    display(fig, metadata={"image/png": {"alt": alt}})
     plt.close(fig)
 
 
@@ -156,19 +158,53 @@ def forest(an, *, save: bool = True, **kwargs):
     return ax
 
 
-def show_items(*objs) -> None:
-    """Display text (as Markdown), frames (formatted for reading) and other objects in turn."""
+def show_items(*objs, fold: str | None = None, unfold: bool = False) -> None:
+    """Display text (as Markdown), frames (formatted for reading) and other objects in turn.
+
+    ``fold`` folds them on the site behind a toggle with that text, closed by default, up to the
+    next section heading, fold, ``unfold`` or the end of the cell's outputs (diagnostics a
+    student may skip; :func:`evidence.site.render` reads the mark). ``unfold`` ends a fold
+    before them. In a notebook both change nothing.
+    """
     from IPython.display import Markdown, display
 
     from .tables import format_table
 
-    display(
-        *(
-            Markdown(o)
-            if isinstance(o, str)
-            else format_table(o)
-            if isinstance(o, pd.DataFrame)
-            else o
-            for o in objs
-        )
-    )
+    items = [
+        Markdown(o) if isinstance(o, str) else format_table(o) if isinstance(o, pd.DataFrame) else o
+        for o in objs
+    ]
+    if not items:
+        return
+    mark = {"fold": fold} if fold else {"unfold": True} if unfold else None
+    if mark:
+        display(items[0], metadata={"evidence": mark})
+        items = items[1:]
+    display(*items)
+
+
+def figure_alt(fig) -> str:
+    """Alt text of a figure from its caption: its title (the suptitle, a text drawn as the
+    title, with ``gid="title"``, or the axes' titles), else its largest bold text.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.set_title("Forest plot: PDT vs CBT")
+    >>> figure_alt(fig)
+    'Figure: Forest plot: PDT vs CBT'
+    >>> plt.close(fig)
+    """
+    texts = list(fig.texts) + [t for ax in fig.axes for t in ax.texts]
+    sup = getattr(fig, "_suptitle", None)
+    titles = [sup] if sup is not None else []
+    titles += [t for t in texts if t.get_gid() == "title"]
+    titles += [ax.title for ax in fig.axes] + [ax._left_title for ax in fig.axes]
+    words = [" ".join(t.get_text().split()) for t in titles]
+    if not any(words):
+        bold = [t for t in texts if t.get_fontweight() in ("bold", 700) and t.get_text().strip()]
+        bold.sort(key=lambda t: -t.get_fontsize())
+        words = [" ".join(t.get_text().split()) for t in bold[:1]]
+    text = "; ".join(dict.fromkeys(w for w in words if w))
+    return f"Figure: {text}" if text else "Figure"

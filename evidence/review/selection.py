@@ -130,8 +130,8 @@ def dataset_profile(dataset) -> pd.DataFrame:
 
 #: Sensitivity scenarios: name -> (what changes, how the outcome rows are changed).
 SENSITIVITY_SCENARIOS = {
-    "alternative classification": "comparators classed by alt_class (data/arms.csv)",
-    "add-on designs excluded": "comparisons with add_on = true left out",
+    "alternative classification": "comparators classed by their alternative class (data/arms.csv)",
+    "add-on designs excluded": "comparisons of add-on designs (PDT + X vs X) left out",
     "suspect rows excluded": "outcome rows flagged 'suspect' left out",
 }
 

@@ -19,9 +19,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["Table", "format_table", "format_rob", "format_p", "COLUMN_LABELS", "GLOSSARY"]
+__all__ = [
+    "Table",
+    "format_table",
+    "format_rob",
+    "format_p",
+    "readable",
+    "COLUMN_LABELS",
+    "GLOSSARY",
+    "FORMAT_CODES",
+]
 
 #: Rendered for a missing value.
 MISSING = "\u2014"
@@ -106,14 +116,40 @@ COLUMN_LABELS: dict[str, tuple[str, str | None]] = {
     "qm_pvalue": ("p (QM)", None),
     "r2": ("R\u00b2 (%)", None),
     "note": ("Note", None),
+    "k_direct": ("Direct trials", None),
+    "k_network": ("Trials in network", None),
+    "direct": ("Direct", None),
+    "indirect": ("Indirect", None),
+    "indirect_method": ("Indirect from", None),
+    "direct_share": ("Direct share", None),
+    "network": ("Network", None),
+    "pvalue_split": ("p (direct vs indirect)", None),
+    "cinema": ("Confidence (CINeMA)", None),
+    "cinema_reasons": ("Why (CINeMA)", None),
+    "g_from_or": ("g from OR", None),
+    "year_median": ("Median year", None),
+    "year_range": ("Years", None),
+    "low_rob_share": ("Share at low risk of bias", None),
+    "p_pdt_better": ("P(PDT better)", None),
 }
 _COUNTS = {"k", "levels", "n_comparisons", "n_effects", "trimfill_k0", "trials", "comparisons"}
 _PVALUES = {"pvalue", "q_pvalue", "p_lower", "p_upper", "egger_p", "begg_p", "qm_pvalue"}
+_PVALUES |= {"pvalue_split", "p_detached", "p_holm", "p_bh"}
+#: Column names that hold whole numbers (counts, years) whatever their dtype: ``k``, ``k_*``,
+#: ``n_*``, ``*_k``, ``df*`` and years.
+_WHOLE = re.compile(r"(k|n|df)(_\w+)?|\w+_k|studies|trials|year(_median)?|df_\w+")
 _THREE = {"tau2", "tau2.del", "hat", "vi", "se"}
 _WHOLE_PERCENT = {"i2", "r2", "weight"}
 #: Columns on the effect scale (transformed together when ``scale="OR"``).
 _EFFECT = {"estimate", "yi", "trimfill_estimate", "ci_low", "ci_high", "pi_low", "pi_high"}
-_INTERVALS = (("ci_low", "ci_high", "ci"), ("pi_low", "pi_high", "prediction-interval"))
+_INTERVALS = (
+    ("ci_low", "ci_high", "ci"),
+    ("pi_low", "pi_high", "prediction-interval"),
+    ("net_low", "net_high", "ci"),
+    ("network_low", "network_high", "ci"),
+    ("direct_low", "direct_high", "ci"),
+    ("indirect_low", "indirect_high", "ci"),
+)
 _ROB_WORDS = {"low": "low", "some concerns": "some concerns", "unclear": "some concerns"}
 
 
@@ -173,10 +209,10 @@ def _cell(name: str, value: object) -> str:
         return format_rob(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
-    if isinstance(value, bool):
+    if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     if isinstance(value, str):
-        return value if value.strip() else MISSING
+        return readable(value, column=name) if value.strip() else MISSING
     if not isinstance(value, int | float):
         try:
             value = float(value)
@@ -184,7 +220,8 @@ def _cell(name: str, value: object) -> str:
             return str(value)
     if name in _PVALUES:
         return format_p(float(value))
-    if name in _COUNTS or name == "sessions" or isinstance(value, numbers.Integral):
+    whole = name in _COUNTS or bool(_WHOLE.fullmatch(str(name))) or name == "sessions"
+    if whole or isinstance(value, numbers.Integral):
         return _number(value, 0)
     if name in _WHOLE_PERCENT:
         return _number(value, 0)
@@ -239,9 +276,10 @@ class Table:
             )
             rows.append(f"<tr>{cells}</tr>")
         caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        # a scroll container keeps a wide table inside the page's column (first column fixed)
         return (
-            f'<table class="evidence-table">{caption}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>"
+            f'<div class="table-wrap"><table class="evidence-table">{caption}<thead><tr>{head}'
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
         )
 
 
@@ -249,7 +287,7 @@ def format_table(
     frame: pd.DataFrame,
     *,
     scale: str | None = None,
-    ci: str = "95% CI",
+    ci: str | None = None,
     drop: Sequence[str] = (),
     labels: dict[str, str] | None = None,
     caption: str | None = None,
@@ -265,8 +303,11 @@ def format_table(
         The scale of the effect columns (``estimate``, ``yi``, CI and PI limits). ``"OR"``
         means they hold log odds ratios and are shown exponentiated, as odds ratios; ``"g"``
         and ``"log OR"`` name the scale in the header; None calls them "Estimate".
-    ci : str
-        Header of the confidence-interval column (e.g. ``"90% CI"`` for equivalence tests).
+    ci : str, optional
+        Header of the confidence-interval column. By default the level the frame states: a
+        ``ci_level`` column (fraction or percent; used here and not shown), a ``level``
+        column (a result's ``to_frame()``) or, for an equivalence test (``alpha`` and
+        ``p_lower``), ``1 - 2 alpha``; else ``"95% CI"``.
     drop : sequence of str
         Columns to leave out.
     labels : dict, optional
@@ -308,6 +349,8 @@ def format_table(
     elif not isinstance(df.index, pd.RangeIndex):
         df = df.reset_index(names="")
     df = df.drop(columns=[c for c in drop if c in df.columns])
+    ci = ci or _ci_header(df)
+    df = df.drop(columns=["ci_level"], errors="ignore")
     if scale == "OR":
         for col in _EFFECT & set(df.columns):
             df[col] = pd.to_numeric(df[col], errors="coerce").map(math.exp)
@@ -330,7 +373,7 @@ def format_table(
         pair = next((p for p in _INTERVALS if col == p[0] and p[1] in columns), None)
         if pair is not None:
             lo, hi, key = pair
-            out[key] = [
+            out[lo] = [
                 _interval(a, b) for a, b in zip(df[lo].to_numpy(), df[hi].to_numpy(), strict=True)
             ]
             done |= {lo, hi}
@@ -361,6 +404,25 @@ def _capital(text: str) -> str:
     return out if words[0] in ("k", "p") else out[:1].upper() + out[1:]
 
 
+def _ci_header(df: pd.DataFrame) -> str:
+    """The header of the CI column at the level the frame states (one level), else 95% CI.
+
+    >>> _ci_header(pd.DataFrame({"alpha": [0.05], "p_lower": [0.01]}))
+    '90% CI'
+    >>> _ci_header(pd.DataFrame({"ci_level": [0.9, 0.9]})), _ci_header(pd.DataFrame({"k": [2]}))
+    ('90% CI', '95% CI')
+    """
+    if "alpha" in df and "p_lower" in df:
+        levels = 100 * (1 - 2 * pd.to_numeric(df["alpha"], errors="coerce"))
+    elif "ci_level" in df or "level" in df:
+        levels = pd.to_numeric(df["ci_level" if "ci_level" in df else "level"], errors="coerce")
+        levels = levels.where(levels > 1, 100 * levels)
+    else:
+        return "95% CI"
+    found = {round(float(v), 6) for v in levels.dropna()}
+    return f"{found.pop():g}% CI" if len(found) == 1 else "95% CI"
+
+
 def _effect_anchor(scale: str | None) -> str | None:
     return {"g": "hedges-g", "OR": "odds-ratio", "log OR": "odds-ratio"}.get(scale or "")
 
@@ -368,3 +430,53 @@ def _effect_anchor(scale: str | None) -> str | None:
 def _interval(low: object, high: object) -> str:
     a, b = _cell("ci_low", low), _cell("ci_high", high)
     return MISSING if MISSING in (a, b) else f"[{a}, {b}]"
+
+
+#: Metapsy's codes of a trial's delivery format (the ``format`` column of the network data).
+FORMAT_CODES = {
+    "ind": "individual",
+    "grp": "group",
+    "gsh": "guided self-help",
+    "ush": "unguided self-help",
+    "tel": "telephone",
+    "oth": "other",
+    "cpl": "couple",
+}
+
+#: A snake_case identifier that is not part of a file name, path or call (``data/arms.csv``).
+_IDENTIFIER = re.compile(r"(?<![\w/.-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w/.(-])")
+_CODE_COUNT = re.compile(r"\b([a-z]{3})(?=: \d)")
+
+
+def _names() -> dict[str, str]:
+    from .network_data import NODE_NAMES
+    from .vocabulary import COMPARATOR_NAMES, CONDITION_NAMES
+
+    return {**NODE_NAMES, **COMPARATOR_NAMES, **CONDITION_NAMES}
+
+
+def readable(text: str, *, column: object = None) -> str:
+    """A text cell in words: the identifiers of comparator classes, network nodes and conditions
+    (``usual_care``, ``generalized_anxiety``) by their names, any other identifier with spaces,
+    ``True``/``False`` as yes/no, and in a ``format`` column Metapsy's format codes
+    (``gsh: 4; ind: 2``) spelled out.
+
+    Examples
+    --------
+    >>> readable("behavioural_activation vs usual_care")
+    'behavioural activation vs usual care'
+    >>> readable("gsh: 4; ind: 2", column="format"), readable("True"), readable("cbt")
+    ('guided self-help: 4; individual: 2', 'yes', 'CBT')
+    >>> readable("follow_up"), readable("see data/outcomes_reports.csv")
+    ('follow up', 'see data/outcomes_reports.csv')
+    """
+    if text in ("True", "False"):
+        return "yes" if text == "True" else "no"
+    names = _names()
+    if text in names:  # a class, node or condition by its name: ``cbt`` -> ``CBT``
+        return names[text]
+    out = _IDENTIFIER.sub(lambda m: names.get(m.group(0), m.group(0).replace("_", " ")), text)
+    out = out.replace("tau^2", "\u03c4\u00b2")  # prior labels of the engine (log(tau^2) ~ ...)
+    if column == "format":
+        out = _CODE_COUNT.sub(lambda m: FORMAT_CODES.get(m.group(1), m.group(1)), out)
+    return out

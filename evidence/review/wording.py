@@ -195,27 +195,36 @@ def statements(an, comparator: str | None = None, protocol=None) -> str:
     4 trials it holds under every prior of the protocol's set or the question stays open.
     ``protocol`` defaults to ``data/protocol.toml``.
     """
+    from .protocol import load_protocol
+
+    if not an:
+        return f"No usable {an.measure} comparisons at {an.timepoint}."
+    protocol = protocol or load_protocol()
+    return "\n\n".join(group_statement(an, g, comparator, protocol=protocol) for g in an.results)
+
+
+def group_statement(
+    an, group, comparator: str | None = None, *, head: bool = True, protocol=None
+) -> str:
+    """Markdown: the plain-language paragraph of one group of ``an``, ending in its verdict
+    (as in :func:`statements`), headed by the comparison in bold unless ``head`` is false."""
     from .certainty import cell_verdict
     from .protocol import load_protocol
 
+    protocol = protocol or load_protocol()
     effect = "g" if an.measure == "SMD" else an.measure
     reverse = an.measure == "OR" and event_display(an).get("reverse", False)
     if reverse:
         effect = "OR (PDT vs comparator; below 1 = fewer events with PDT)"
-    if not an:
-        return f"No usable {an.measure} comparisons at {an.timepoint}."
-    protocol = protocol or load_protocol()
-    out = []
-    for g, r in an.results.items():
-        if an.by == "comparator_class":
-            head, comp = f"PDT vs {an._name(g)}", an._name(g)
-        else:
-            label = an._name(g)
-            head, comp = label[:1].upper() + label[1:], comparator or "the comparator"
-        said = cell_verdict(an, g, protocol, comp, margin=protocol.equivalence_margin)[0]
-        text = describe(r, effect=effect, comparator=comp, reverse=reverse, verdict=said)
-        out.append(f"**{head}.** " + text)
-    return "\n\n".join(out)
+    if an.by == "comparator_class":
+        title, comp = f"PDT vs {an._name(group)}", an._name(group)
+    else:
+        label = an._name(group)
+        title, comp = label[:1].upper() + label[1:], comparator or "the comparator"
+    said = cell_verdict(an, group, protocol, comp, margin=protocol.equivalence_margin)[0]
+    r = an.results[group]
+    text = describe(r, effect=effect, comparator=comp, reverse=reverse, verdict=said)
+    return f"**{title}.** {text}" if head else text
 
 
 def accounting_text(rows: pd.DataFrame, scope: str = "of this page's conditions") -> str:

@@ -215,9 +215,9 @@ def landing_table(results: Path, stems: list[str], titles: Mapping[str, str] | N
     shown = {pages.get(c) for c in cells}
     others = [s for s in stems if _section(s) == "Conditions" and s not in shown]
     return (
-        '<table class="evidence-table landing-table"><thead><tr><th>Condition</th>'
-        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
-        f"<caption>{_landing_caption(cells, others, titles or {})}</caption></table>"
+        '<div class="table-wrap"><table class="evidence-table landing-table"><thead><tr>'
+        f"<th>Condition</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+        f"<caption>{_landing_caption(cells, others, titles or {})}</caption></table></div>"
     )
 
 
@@ -359,38 +359,90 @@ def _prepare(nb, stem: str):
 
 
 def _heading(output) -> str | None:
-    """The Markdown of a displayed output that opens a section (``## ...``), else None."""
+    """The Markdown of a displayed output that opens a section or subsection (``## ...``,
+    ``### ...``), else None."""
     text = output.get("data", {}).get("text/markdown") if "data" in output else None
     text = "".join(text) if isinstance(text, list) else text
-    return text if text and text.startswith("## ") else None
+    return text if text and text.startswith(("## ", "### ")) else None
+
+
+def _fold(output) -> str | None:
+    """The toggle text of an output that opens a folded part of a section (``fold`` in the
+    output's ``evidence`` metadata, set by :func:`evidence.review.output.show_items`)."""
+    meta = output.get("metadata", {}).get("evidence", {})
+    return meta.get("fold") if isinstance(meta, dict) else None
+
+
+def _unfold(output) -> bool:
+    meta = output.get("metadata", {}).get("evidence", {})
+    return isinstance(meta, dict) and bool(meta.get("unfold"))
+
+
+def _alt(output) -> str | None:
+    """The alt text a figure output carries (``alt`` in its ``image/png`` metadata)."""
+    meta = output.get("metadata", {}).get("image/png", {})
+    return meta.get("alt") if isinstance(meta, dict) else None
 
 
 _CONTINUED = "# outputs of the call above"
+_FOLD_END = "</details>"
+
+
+def _fold_start(text: str) -> str:
+    import html as _html
+
+    return f'<details class="evidence-fold">\n<summary>{_html.escape(text)}</summary>'
 
 
 def _split_at_headings(cells: list) -> list:
-    """Section headings that a library call displays (``report.show_sections``) become Markdown
-    cells of their own, so that the page's table of contents lists them; the outputs after each
-    follow in a cell without input (its code is the call above)."""
+    """Split a cell's outputs into cells that the site can place: section headings that a
+    library call displays (``report.show_sections``) become Markdown cells of their own, so that
+    the page's table of contents lists them; outputs marked as folded (diagnostics) go inside a
+    ``<details>`` element, closed by default, that ends at the next heading, fold or the end of
+    the call's outputs; each figure with alt text becomes a cell whose image carries it. The
+    outputs follow in cells without input (their code is the call above)."""
     import nbformat
+
+    def continuation(alt: str | None = None):
+        meta = {"tags": ["remove-input"]}
+        if alt:
+            meta["mystnb"] = {"image": {"alt": alt}}
+        # (myst-nb skips a code cell without source; this one's input is not shown)
+        return nbformat.v4.new_code_cell(_CONTINUED, metadata=meta)
 
     out = []
     for cell in cells:
         outputs = cell.get("outputs", []) if cell.cell_type == "code" else []
-        if not any(_heading(o) for o in outputs):
+        if not any(_heading(o) or _fold(o) or _alt(o) or _unfold(o) for o in outputs):
             out.append(cell)
             continue
-        cell.outputs, current = [], cell
+        cell.outputs, current, folded = [], cell, False
         out.append(cell)
         for output in outputs:
-            text = _heading(output)
+            text, fold, alt = _heading(output), _fold(output), _alt(output)
+            if folded and _unfold(output):
+                out.append(nbformat.v4.new_markdown_cell(_FOLD_END))
+                current, folded = continuation(), False
+                out.append(current)
+            if text is not None or fold:
+                if folded:
+                    out.append(nbformat.v4.new_markdown_cell(_FOLD_END))
+                folded = False
+            if text is not None:
+                out.append(nbformat.v4.new_markdown_cell(text))
+            if fold:
+                out.append(nbformat.v4.new_markdown_cell(_fold_start(fold)))
+                folded = True
+            if text is not None or fold or alt:
+                current = continuation(alt)
+                out.append(current)
             if text is None:
                 current.outputs.append(output)
-                continue
-            out.append(nbformat.v4.new_markdown_cell(text))
-            # (myst-nb skips a code cell without source; this one's input is not shown)
-            current = nbformat.v4.new_code_cell(_CONTINUED, metadata={"tags": ["remove-input"]})
-            out.append(current)
+            if alt:
+                current = continuation()
+                out.append(current)
+        if folded:
+            out.append(nbformat.v4.new_markdown_cell(_FOLD_END))
     return [c for c in out if c.get("outputs") or c.source != _CONTINUED]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..analysis import Analysis, analyse
-from ..vocabulary import CONDITION_NAMES
+from ..vocabulary import COMPARATOR_NAMES, CONDITION_NAMES
 
 __all__ = ["CLAIMED_CONDITIONS", "control_analyses", "claim1_table", "untested_conditions"]
 
@@ -114,15 +114,17 @@ def claim1_table(analyses: dict[str, Analysis], protocol) -> pd.DataFrame:
 
 
 def _trial_text(dataset, trial_id: str, study: str) -> str:
-    """``Blay 2002 (vs usual_care; timepoints: not_stated)``: a trial's comparator classes
+    """``Blay 2002 (vs usual care; timepoints: not stated)``: a trial's comparator classes
     (add-on designs marked) and the timepoints of its outcome rows."""
     comp = dataset.comparisons[dataset.comparisons["trial_id"] == trial_id]
     cls = dataset.arms.set_index("arm_id")["arm_class"]
     vs = [
-        f"{cls[a]}{' (add-on design)' if str(on).lower() == 'true' else ''}"
+        f"{COMPARATOR_NAMES.get(cls[a], cls[a])}"
+        f"{' (add-on design)' if str(on).lower() == 'true' else ''}"
         for a, on in zip(comp["arm2_id"], comp["add_on"], strict=True)
     ]
     tps = dataset.outcomes.loc[dataset.outcomes["trial_id"] == trial_id, "timepoint"]
+    tps = tps.str.replace("_", " ")  # as readers write them: "follow up", "not stated"
     return f"{study} (vs {', '.join(vs)}; timepoints: {', '.join(dict.fromkeys(tps))})"
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..network_data import load_network
+from ..network_data import NODE_NAMES, load_network
 from .effects import network_effects
 from .fits import (
     _choose_measure,
@@ -26,6 +26,11 @@ from .fits import (
     fit_network,
     global_test,
 )
+
+
+def _trials(n: int) -> str:
+    """``1 trial``, ``3 trials``."""
+    return f"{n} trial" + ("" if n == 1 else "s")
 
 
 def _pfmt(p: float) -> str:
@@ -128,11 +133,12 @@ class NetworkReport:
         return None if self.result is None else self.result.reference
 
     def methods_text(self) -> str:
+        reference = NODE_NAMES.get(self.reference, self.reference)
         return (
             f"{self.database}: {self.measure} at {self.timepoint}; instruments and same-node arms "
             f"of a study combined (compound symmetry, rho = {self.rho:g}); multi-arm covariance "
             f"from arm sizes; {self.method}"
-            + ("" if self.result is None else f"; reference {self.reference}")
+            + ("" if self.result is None else f"; reference {reference}")
         )
 
     def summary(self) -> str:
@@ -143,7 +149,8 @@ class NetworkReport:
         res = self.result
         lines = [
             f"{self.database} ({self.measure}, {self.timepoint}): {res.k} studies, "
-            f"{len(res.treatments)} nodes, reference {res.reference}; tau^2 = {res.tau2:.3f}; "
+            f"{len(res.treatments)} nodes, reference "
+            f"{NODE_NAMES.get(res.reference, res.reference)}; \u03c4\u00b2 = {res.tau2:.3f}; "
             f"{_global_text(self.inconsistency)}.",
         ]
         c = self.pdt_cbt
@@ -168,9 +175,10 @@ class NetworkReport:
                 )
         if self.fragile:
             node = self.leave_one_out.attrs.get("node", "one node")
+            node = NODE_NAMES.get(node, node)
             lines.append(
                 f"Fragile: PDT connects to this network only through {node}, in "
-                f"{self.leave_one_out.shape[0]} trial(s); the leave-one-PDT-trial-out table "
+                f"{_trials(self.leave_one_out.shape[0])}; the leave-one-PDT-trial-out table "
                 "shows how the estimates move without each."
             )
         lines.append(
@@ -231,6 +239,20 @@ class NetworkReport:
         table = self.to_frame()
         tab = table.round(3).to_html(index=False) if len(table) else ""
         return f"<div><strong>{html.escape(self.database)}</strong>{body}{tab}</div>"
+
+
+def named_comparisons(frame: pd.DataFrame, names: dict | None = None) -> pd.DataFrame:
+    """``frame`` with its ``comparison`` column (``"node_a vs node_b"``) in the nodes' names
+    (``names``, default :data:`~evidence.review.network_data.NODE_NAMES`), for reading.
+
+    Examples
+    --------
+    >>> named_comparisons(pd.DataFrame({"comparison": ["cbt vs usual_care"]}))["comparison"][0]
+    'CBT vs usual care'
+    """
+    names = NODE_NAMES if names is None else names
+    pairs = frame["comparison"].str.split(" vs ")
+    return frame.assign(comparison=pairs.map(lambda p: " vs ".join(names.get(n, n) for n in p)))
 
 
 def _transitivity(kept: pd.DataFrame) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import pandas as pd
 from ..network_data import DATABASE_NAMES, NODE_NAMES
 from .fits import global_test
 from .overview import overview_statements, pdt_vs_cbt_overview
-from .report import NetworkReport, _pfmt, condition_networks
+from .report import NetworkReport, _pfmt, condition_networks, named_comparisons
 
 
 def _favours(measure: str) -> str:
@@ -84,7 +84,7 @@ INCONSISTENCY_ROWS = {
 #: Heading and introduction of the network section of a condition page.
 NETWORK_SECTION_TEXT = (
     "## PDT in the evidence network\n\n"
-    "Every usable psychotherapy comparison of this condition's Metapsy database(s) "
+    "Every usable psychotherapy comparison of this condition's Metapsy databases "
     "(`data/network/`), with the curated PDT trials reconciled, in a network meta-analysis "
     "(REML): PDT is compared with every treatment and control, directly where trials compared "
     "them and indirectly through shared comparators. Indirect comparisons assume "
@@ -111,20 +111,28 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
     for rep in reps:
         name = f"network_{rep.database}"
         heading = f"### Network: {DATABASE_NAMES.get(rep.database, rep.database)} ({rep.database})"
-        display(Markdown(f"{heading}\n\n" + rep.summary().replace("\n", "\n\n")))
+        display(
+            Markdown(f"{heading}\n\n" + rep.summary().replace("\n", "\n\n")),
+            metadata={"evidence": {"unfold": True}},  # the site: after the last fold, if any
+        )
         if rep.result is None:
             continue
-        display(Markdown(f"*{rep.methods_text()}; {rep.dropped} redundant contrasts left out.*"))
+        # the site folds the details of each network (graph, tables, tests) behind a toggle
+        display(
+            Markdown(f"*{rep.methods_text()}; {rep.dropped} redundant contrasts left out.*"),
+            metadata={"evidence": {"fold": "Show the network graph, tables and tests"}},
+        )
         scale = "g" if rep.measure == "SMD" else "log OR"
         graph = rep.result.network_plot(
             title=DATABASE_NAMES.get(rep.database, rep.database), labels=NODE_NAMES
         )
         save_plot(graph, f"{name}_graph")
         save_plot(_pdt_forest(rep), f"{name}_pdt")
+        reference = NODE_NAMES.get(rep.reference, rep.reference)
         display(
             Markdown(
-                f"PDT vs every node (reference of the fit: **{rep.reference}**), with "
-                "the direct trials behind each and the direct-vs-indirect test:"
+                f"PDT vs every node (reference of the fit: **{reference}**), with the direct "
+                "trials behind each and the direct-vs-indirect test:"
             )
         )
         pdt_frame = rep.to_frame()
@@ -134,31 +142,7 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
         league_note = " (odds ratios: the league table exponentiates log ORs)" * odds
         display(Markdown(f"PDT's row and column of the league table{league_note}:"))
         display(format_table(rep.league_pdt))
-        display(
-            Markdown(
-                "P-scores (higher = better on average; **ranks are uncertain** where "
-                "intervals overlap, and say nothing about the size of differences):"
-            )
-        )
-        display(format_table(rep.pscores))
-        display(
-            Markdown(
-                "**PDT vs CBT: direct, indirect and network.** Direct: the head-to-head trials; "
-                "indirect: the rest of the network (SIDDE) or, where PDT reaches CBT only through "
-                "those trials, back-calculated; direct share: the part of the network estimate's "
-                "precision that is direct. Then the inconsistency tests: the random-effects "
-                "design-by-treatment test (Higgins et al. 2012; Jackson et al. 2014) is the "
-                "global test; the common-effect Q between designs also counts heterogeneity:"
-            )
-        )
-        if rep.pdt_cbt is None:
-            display(Markdown("CBT is not connected to PDT in this network."))
-        else:
-            cols = ["k_direct", "direct", "indirect", "indirect_method", "direct_share"]
-            cols += ["network", "net_low", "net_high", "pi_low", "pi_high", "pvalue_split"]
-            cols += ["cinema"]
-            display(format_table(rep.pdt_cbt[cols], scale=scale))
-        display(format_table(rep.inconsistency.rename(index=INCONSISTENCY_ROWS), scale=scale))
+        _show_pdt_cbt(rep, scale)
         _show_decomposition(rep, name)
         display(
             Markdown(
@@ -166,7 +150,7 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
                 "in the network table):"
             )
         )
-        display(format_table(rep.transitivity))
+        display(format_table(named_comparisons(rep.transitivity)))
         display(
             Markdown(
                 "Sensitivity: without waitlist-controlled trials, low risk of bias only "
@@ -180,6 +164,39 @@ def show_network_section(key: str, *, method: str = "REML", rho: float = 0.5) ->
             display(Markdown("**Fragile link**: leave-one-PDT-trial-out:"))
             display(format_table(rep.leave_one_out, scale=scale))
     return reps
+
+
+def _show_pdt_cbt(rep: NetworkReport, scale: str) -> None:
+    """P-scores, then PDT vs CBT direct / indirect / network and the inconsistency tests."""
+    from IPython.display import Markdown, display
+
+    from ..tables import format_table
+
+    display(
+        Markdown(
+            "P-scores (higher = better on average; **ranks are uncertain** where "
+            "intervals overlap, and say nothing about the size of differences):"
+        )
+    )
+    display(format_table(rep.pscores))
+    display(
+        Markdown(
+            "**PDT vs CBT: direct, indirect and network.** Direct: the head-to-head trials; "
+            "indirect: the rest of the network (SIDDE) or, where PDT reaches CBT only through "
+            "those trials, back-calculated; direct share: the part of the network estimate's "
+            "precision that is direct. Then the inconsistency tests: the random-effects "
+            "design-by-treatment test (Higgins et al. 2012; Jackson et al. 2014) is the "
+            "global test; the common-effect Q between designs also counts heterogeneity:"
+        )
+    )
+    if rep.pdt_cbt is None:
+        display(Markdown("CBT is not connected to PDT in this network."))
+    else:
+        cols = ["k_direct", "direct", "indirect", "indirect_method", "direct_share"]
+        cols += ["network", "net_low", "net_high", "pi_low", "pi_high", "pvalue_split"]
+        cols += ["cinema"]
+        display(format_table(rep.pdt_cbt[cols], scale=scale))
+    display(format_table(rep.inconsistency.rename(index=INCONSISTENCY_ROWS), scale=scale))
 
 
 def _show_decomposition(rep: NetworkReport, name: str) -> None:
@@ -208,7 +225,8 @@ def _show_decomposition(rep: NetworkReport, name: str) -> None:
     save_table(pd.concat([test, dec.to_frame()], ignore_index=True), f"{name}_designs")
     display(
         Markdown(
-            f"**Where is the inconsistency?** Q between designs at tau^2 = {dec.tau2:.3f} (the "
+            "**Where is the inconsistency?** Q between designs at "
+            f"\u03c4\u00b2 = {dec.tau2:.3f} (the "
             f"design-by-treatment model's) is {q.q:.1f} on {int(q.df)} df (p "
             f"{_pfmt(q.pvalue)}). The designs whose detachment lowers it most (Krahn et al. "
             "2013; a design is a set of treatments compared in one trial):"
@@ -235,7 +253,7 @@ def heterogeneity_text(rep: NetworkReport) -> str:
         return "PDT vs CBT is not estimable in this network, so no heterogeneity check applies."
     alln, nowl = s.loc["all trials"], s.loc["without waitlist-controlled trials"]
     parts = [
-        f"**Heterogeneity is one number for the whole network**: tau^2 = {alln.tau2:.3f}, "
+        f"**Heterogeneity is one number for the whole network**: \u03c4\u00b2 = {alln.tau2:.3f}, "
         "estimated from every comparison, is added to each one, PDT vs CBT included, which "
         f"gives {alln.pdt_vs_cbt}"
     ]
@@ -245,12 +263,13 @@ def heterogeneity_text(rep: NetworkReport) -> str:
         own = (
             "the one head-to-head trial on its own gives"
             if len(d) == 1
-            else f"the {len(d)} head-to-head trials pooled on their own (tau^2 = {p.tau2:.3f}) give"
+            else f"the {len(d)} head-to-head trials pooled on their own "
+            f"(\u03c4\u00b2 = {p.tau2:.3f}) give"
         )
         parts.append(f"{own} {p.estimate:.2f} [{p.ci_low:.2f}, {p.ci_high:.2f}]")
     if isinstance(nowl.get("pdt_vs_cbt"), str):
         parts.append(
-            f"without waitlist-controlled trials tau^2 is {nowl.tau2:.3f} and PDT vs CBT is "
+            f"without waitlist-controlled trials \u03c4\u00b2 is {nowl.tau2:.3f} and PDT vs CBT is "
             f"{nowl.pdt_vs_cbt}"
         )
     else:
