@@ -2,9 +2,9 @@
 column of a page at 1280 px, every text of a condition page's forest plots and network graphs is
 at least 9 px on screen.
 
-On screen a text of ``pt`` points is ``pt * dpi / 72 * shown / natural`` px: the notebook shows a
-figure at ``figure.dpi`` (100), ``natural = width_in * dpi`` px, and the site shrinks it to the
-column (``shown = min(natural, 688)``).
+On screen a text of ``pt`` points is ``pt * dpi / 72 * shown / natural`` px: the notebook shows the
+saved figure (its whole canvas) at ``figure.dpi`` (100), ``natural = width_in * dpi`` px, and the
+site shrinks it to the column (``shown = min(natural, 688)``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ def smallest_text_px(fig) -> tuple[float, str]:
 
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    box = fig.get_tightbbox(renderer)  # inches, as saved with bbox_inches="tight"
-    natural = box.width * DPI
+    natural = fig.get_figwidth() * DPI  # the saved canvas, shown as evidence.review.output does
     scale = min(natural, COLUMN_PX) / natural
     sizes = [
         (t.get_fontsize() * DPI / 72 * scale, t.get_text())

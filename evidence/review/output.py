@@ -93,15 +93,18 @@ def save_plot(obj, name: str, *, root: Path | None = None, alt: str | None = Non
     paths = [folder / f"{name}.{ext}" for ext in ("svg", "png")]
     for p in paths:
         save_figure(fig, p)
-    _display_in_notebook(fig, alt or figure_alt(fig))
+    _display_in_notebook(fig, alt or figure_alt(fig), paths[1])
     return paths
 
 
-def _display_in_notebook(fig, alt: str) -> None:
-    """In a Jupyter kernel, show the figure once now and release it (outside one, do nothing).
+def _display_in_notebook(fig, alt: str, png: Path) -> None:
+    """In a Jupyter kernel, show the saved ``png`` once now and release the figure (outside
+    one, do nothing).
 
-    The inline backend only shows figures it saw being drawn, which misses figures built and
-    saved inside a library call; displaying explicitly and closing avoids both gaps and repeats.
+    The page shows the committed image itself, at the width the inline backend would give the
+    figure (``figure.dpi`` pixels an inch), and the figure is not drawn a second time. The inline
+    backend only shows figures it saw being drawn, which misses figures built and saved inside a
+    library call; displaying explicitly and closing avoids both gaps and repeats.
     """
     try:
         from IPython import get_ipython
@@ -110,10 +113,16 @@ def _display_in_notebook(fig, alt: str) -> None:
     shell = get_ipython()
     if shell is None or not hasattr(shell, "kernel"):
         return
+    import base64
+
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    display(fig, metadata={"image/png": {"alt": alt}})
+    from evidence.plots.style import STYLE
+
+    data = {"image/png": base64.b64encode(png.read_bytes()).decode("ascii"), "text/plain": alt}
+    width = round(fig.get_figwidth() * STYLE["figure.dpi"])
+    display(data, raw=True, metadata={"image/png": {"alt": alt, "width": width}})
     plt.close(fig)
 
 
