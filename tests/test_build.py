@@ -198,6 +198,8 @@ def test_interrupted_build_leaves_each_file_old_or_new(small_repo, when):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell's background job inherits SIGINT ignored; a user's terminal delivers it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     seen = []
     for line in proc.stdout:  # wait until the first notebook has written its (staged) outputs
@@ -290,7 +292,16 @@ def test_relative_out_is_resolved_against_the_working_directory(small_repo, tmp_
     assert not list((work / "outrel").glob(build._STAGING + "*"))
 
 
-def test_interrupt_during_the_swap_completes_and_says_so(small_repo, monkeypatch):
+@pytest.fixture
+def terminal_sigint():
+    """Python's own Ctrl-C handler, as in a terminal (a shell's background job starts with
+    SIGINT ignored, and Python then installs none); the previous handler comes back after."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_interrupt_during_the_swap_completes_and_says_so(small_repo, monkeypatch, terminal_sigint):
     """Ctrl-C while the new outputs are moved in (or the staging folder is removed) is held
     back: the new outputs are complete, no staging folder is left, and the build says so."""
     swap, rmtree = build._swap_in, shutil.rmtree
