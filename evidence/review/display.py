@@ -197,6 +197,7 @@ _SECTIONS = (
 #: the text of the toggle.
 _FOLDED = {
     "The comparisons": "Show the table of comparisons",
+    "Bayesian estimates for small cells": "Show the Bayesian estimate of each small cell",
     "Many comparisons, one dataset": "Show the p-values adjusted for multiplicity",
     "Does one trial drive the result?": "Show leave-one-out and influence diagnostics",
     "Small-study effects": "Show the small-study tests",

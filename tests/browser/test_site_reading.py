@@ -109,8 +109,13 @@ def reading_page(browser, site: Path, name: str):
 
 
 def test_summary_of_findings_is_on_the_first_screen_and_diagnostics_are_folded(browser, site):
+    bayes_tables = 0
     for name in condition_pages(site):
         page, problems = reading_page(browser, site, name)
+        # the Bayesian small cells are researchers' detail: their tables start folded
+        bayes = page.locator("section#bayesian-estimates-for-small-cells table").all()
+        assert not any(t.is_visible() for t in bayes), f"{name}: Bayesian cells not folded"
+        bayes_tables += len(bayes)
         section = page.locator("section#summary-of-findings")
         assert section.count() == 1, f"{name}: no summary-of-findings section"
         table = section.locator("table").first
@@ -127,6 +132,7 @@ def test_summary_of_findings_is_on_the_first_screen_and_diagnostics_are_folded(b
         assert inside.is_visible()
         assert problems == [], (name, problems)
         page.close()
+    assert bayes_tables > 0, "no Bayesian small-cell table found on any condition page"
 
 
 def test_every_table_fits_its_column_or_scrolls_with_its_first_column_fixed(browser, site):
