@@ -95,13 +95,13 @@ def test_lab_opens_a_notebook_source_as_a_notebook(browser, lab, artifacts):
     url, token = lab
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}", timeout=START_TIMEOUT * 1000)
-    # cells are attached progressively: wait until the first screenful is there
+    # cells are attached progressively (the notebook opens with one markdown cell and four code
+    # cells): wait until two of each kind are there; opened as text, there are none
     page.wait_for_function(
-        "document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length >= 5",
+        "document.querySelectorAll('.jp-NotebookPanel .jp-MarkdownCell').length >= 2"
+        " && document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell').length >= 2",
         timeout=START_TIMEOUT * 1000,
     )
-    assert page.locator(".jp-NotebookPanel .jp-MarkdownCell").count() >= 2
-    assert page.locator(".jp-NotebookPanel .jp-CodeCell").count() >= 2
     title = page.locator(".jp-NotebookPanel .jp-MarkdownCell h1", has_text="Post-traumatic")
     title.first.wait_for(timeout=START_TIMEOUT * 1000)  # markdown cells render as markdown
     assert page.locator(".jp-FileEditor").count() == 0  # not opened as text
