@@ -28,6 +28,7 @@ TERMS = {
     "comparator classes": ("comparator-classes", "Waitlist"),
     "GRADE": ("grade", "Very low"),
     "PRISMA": ("prisma", "flow diagram"),
+    "CINeMA": ("cinema", "contribution matrix"),
 }
 
 

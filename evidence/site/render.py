@@ -286,6 +286,8 @@ def _network_cells(results: Path, cells: dict[str, dict[str, str]]) -> bool:
         trials = f"{int(float(row['k_network']))} trials; " + (
             f"{100 * share:.0f}% direct ({k_direct} head-to-head)" if k_direct else "indirect only"
         )
+        if row.get("cinema"):
+            trials += f"; {row['cinema']} confidence (CINeMA)"
         est = (float(row[c]) for c in ("network", "network_low", "network_high"))
         cells.setdefault(CONDITION_NAMES[code], {})["network"] = _cell(*est, trials)
     return True
@@ -303,7 +305,9 @@ def _landing_caption(cells: dict, others: list[str], titles: Mapping[str, str]) 
         f"{MISSING} = no randomized comparison in the data. Direct comparisons, except the "
         "network column: a network meta-analysis (REML) of every psychotherapy trial of the "
         "condition's Metapsy database, with the number of trials in the network and of direct "
-        "PDT vs CBT trials; it assumes transitivity (see each condition page)."
+        "PDT vs CBT trials, and the "
+        '<a href="glossary.html#cinema">CINeMA</a> confidence in the network estimate; it '
+        "assumes transitivity (see each condition page)."
     )
     if any('class="bayes"' in c for row in cells.values() for c in row.values()):
         text += (

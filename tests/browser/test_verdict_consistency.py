@@ -303,3 +303,24 @@ def test_harmful_events_are_shown_in_one_orientation(pages):
 def test_interval_columns_state_their_level(pages):
     """Every table header naming an interval (CI, CrI, PI, "interval") states its level."""
     assert not _unlabelled_intervals(pages), sorted(_unlabelled_intervals(pages))
+
+
+def test_every_landing_network_estimate_carries_the_cinema_confidence_of_its_page(pages):
+    """The landing page's network column gives each PDT vs CBT network estimate with the CINeMA
+    confidence that the condition page's network section gives the same estimate."""
+    cells = [
+        text
+        for tag, text, _ in pages["index"]
+        if tag == "td" and re.search(r"\d+ trials; (?:\d+% direct|indirect only)", text)
+    ]
+    assert cells, "the landing table has no network cell"
+    rows = [text for blocks in pages.values() for tag, text, _ in blocks if tag == "tr"]
+    for cell in cells:
+        m = re.search(r"; (high|moderate|low|very low) confidence \(CINeMA\)", cell)
+        assert m, f"landing network cell without a CINeMA confidence: {cell!r}"
+        est = re.match(r"(-?\d+\.\d+ \[[^\]]+\])", cell).group(1)
+        shown = [
+            r for r in rows if est in r and re.search(r" (high|moderate|low|very low)$", r)
+        ]
+        assert shown, f"no condition page shows the network estimate {est} with its rating"
+        assert all(r.endswith(" " + m.group(1)) for r in shown), (cell, shown)

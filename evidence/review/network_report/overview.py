@@ -60,6 +60,7 @@ def pdt_vs_cbt_overview(
         row["indirect_method"] = c.indirect_method
         row["pvalue_split"] = c.pvalue_split
         row["global_inconsistency_p"] = c.global_p
+        row["cinema"] = getattr(c, "cinema", None)
         if c.k_direct == 0:
             row["agreement"] = "no direct evidence: network estimate is indirect only"
         elif not np.isfinite(c.pvalue_split):
