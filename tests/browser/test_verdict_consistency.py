@@ -319,8 +319,6 @@ def test_every_landing_network_estimate_carries_the_cinema_confidence_of_its_pag
         m = re.search(r"; (high|moderate|low|very low) confidence \(CINeMA\)", cell)
         assert m, f"landing network cell without a CINeMA confidence: {cell!r}"
         est = re.match(r"(-?\d+\.\d+ \[[^\]]+\])", cell).group(1)
-        shown = [
-            r for r in rows if est in r and re.search(r" (high|moderate|low|very low)$", r)
-        ]
+        shown = [r for r in rows if est in r and re.search(r" (high|moderate|low|very low)$", r)]
         assert shown, f"no condition page shows the network estimate {est} with its rating"
         assert all(r.endswith(" " + m.group(1)) for r in shown), (cell, shown)
