@@ -81,10 +81,15 @@ def save_table(frame: pd.DataFrame, name: str, *, root: Path | None = None) -> P
     return path
 
 
+#: Resolution of the review's PNG figures: twice the site's pixels (``figure.dpi`` 100), so
+#: they stay sharp on high-density screens. The SVG beside each PNG is the print version.
+PNG_DPI = 200
+
+
 def save_plot(obj, name: str, *, root: Path | None = None, alt: str | None = None) -> list[Path]:
-    """Write ``figures/<name>.svg`` and ``.png`` from an Axes or Figure (byte-stable); in a
-    notebook, also show the figure, with ``alt`` (default: :func:`figure_alt`, from its title)
-    as the alt text the site gives the image."""
+    """Write ``figures/<name>.svg`` and ``.png`` (at :data:`PNG_DPI`) from an Axes or Figure
+    (byte-stable); in a notebook, also show the figure, with ``alt`` (default:
+    :func:`figure_alt`, from its title) as the alt text the site gives the image."""
     from evidence.io import save_figure
 
     fig = obj.figure if hasattr(obj, "figure") and obj.figure is not None else obj
@@ -92,7 +97,7 @@ def save_plot(obj, name: str, *, root: Path | None = None, alt: str | None = Non
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{name}.{ext}" for ext in ("svg", "png")]
     for p in paths:
-        save_figure(fig, p)
+        save_figure(fig, p, dpi=PNG_DPI)
     _display_in_notebook(fig, alt or figure_alt(fig), paths[1])
     return paths
 
