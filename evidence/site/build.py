@@ -251,6 +251,7 @@ def execute_all(
     output: Path,
     progress: Callable[[str], None],
     jobs: int = JOBS,
+    server: Path | None = None,
 ) -> list[tuple[Path, object, float]]:
     """Execute ``paths`` with up to ``jobs`` kernels at once; ``(path, notebook, seconds)`` each,
     in the order given.
@@ -258,11 +259,14 @@ def execute_all(
     Worker threads run the notebooks; the main thread waits, so Ctrl-C raises KeyboardInterrupt
     here as usual: every kernel is then killed, the workers finish and the interrupt is raised
     again. When notebooks fail, the first failure in build order is raised after all finished.
-    The kernels are forked from one :func:`~evidence.site.kernels.kernel_server` (ordinary
-    kernels where processes cannot fork).
+    The kernels are forked from ``server`` (default: a
+    :func:`~evidence.site.kernels.kernel_server` of their own; ordinary kernels where processes
+    cannot fork).
     """
     from .kernels import kernel_server
 
+    if server is not None:
+        return _execute_all(paths, params, root, output, progress, jobs, server)
     with kernel_server(kernel_env(root, output)) as server:
         return _execute_all(paths, params, root, output, progress, jobs, server)
 
@@ -414,14 +418,21 @@ def build(
     KeyboardInterrupt
         When interrupted before the outputs were swapped in; the outputs are unchanged.
     """
-    from evidence.review.data import load
-    from evidence.review.network_maps import validate_network
+    from .kernels import kernel_server
 
     # one absolute root and output folder before anything runs: the kernels work in notebooks/,
     # so a relative path handed to them would resolve there
     root = Path(root).resolve()
     params = dict(params or {})
     t0 = time.perf_counter()
+    with kernel_server(kernel_env(root, root)) as server:  # it imports while the data is checked
+        return _build(root, only, params, out, progress, t0, server)
+
+
+def _build(root, only, params, out, progress, t0, server) -> list[BuildStep]:
+    from evidence.review.data import load
+    from evidence.review.network_maps import validate_network
+
     bundle = load(root / "data")
     validate_network(root / "data")
     progress(
@@ -437,7 +448,7 @@ def build(
     from .render import notebook_title, render_site
 
     with _hold_interrupts(hold=False) as interrupts, _staging(target, only is not None) as stage:
-        done = execute_all(paths, params, root, stage, progress)
+        done = execute_all(paths, params, root, stage, progress, server=server)
         report = render_site(
             {path.stem: nb for path, nb, _ in done}, root, stage / "site", outputs=stage
         )

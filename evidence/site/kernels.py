@@ -16,8 +16,9 @@ request and its standard streams to the server, forwards signals (interrupt, ter
 child and exits when the child does. A child whose launcher dies (the build kills it on Ctrl-C)
 sees its connection close and exits at once; the server exits with the build.
 
-Neither pyplot nor the inline backend is imported before the fork: the inline backend hooks
-into the kernel's shell when it is first imported, so each kernel imports it itself.
+The inline backend is not imported before the fork: it hooks into the kernel's shell when it
+is first imported, so each kernel imports it itself (pyplot is preloaded: it loads its backend
+only when the first figure is made).
 POSIX only (``os.fork``, Unix sockets); elsewhere :func:`kernel_server` yields ``None`` and the
 build uses ordinary kernels.
 """
@@ -39,8 +40,8 @@ from pathlib import Path
 
 __all__ = ["PRELOAD", "kernel_server", "kernel_spec"]
 
-#: Modules the server imports before it forks (what the notebooks import; no pyplot, no
-#: inline backend).
+#: Modules the server imports before it forks (what the notebooks import; not the inline
+#: backend).
 PRELOAD = (
     "ipykernel.kernelapp",
     "IPython.display",
@@ -50,6 +51,7 @@ PRELOAD = (
     "scipy.optimize",
     "matplotlib",
     "matplotlib.figure",
+    "matplotlib.pyplot",
     "matplotlib.backends.backend_agg",
     "matplotlib.backends.backend_svg",
     "evidence.review",
@@ -95,7 +97,7 @@ def kernel_server(env: Mapping[str, str]) -> Iterator[Path | None]:
         finally:
             proc.terminate()
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=40)  # it waits up to 30 s for kernels still running
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
@@ -115,8 +117,8 @@ def kernel_spec(server: Path):
 
 
 def _serve(path: Path) -> None:
-    """Listen on ``path`` (before importing, so launchers queue instead of failing), import
-    :data:`PRELOAD`, then fork one kernel per request until terminated or orphaned."""
+    """Import :data:`PRELOAD`, then listen on ``path`` and fork one kernel per request until
+    terminated (SIGTERM: then wait for the kernels still running) or orphaned."""
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]  # as ipykernel_launcher does: the working directory is not a package
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -129,10 +131,13 @@ def _serve(path: Path) -> None:
             __import__(name)
         except ImportError:  # a missing optional module only makes that kernel slower
             pass
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps finished children
+    stop: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stop.append(signum))
     os.rename(tmp, path)  # ready
-    server.settimeout(1.0)
-    while os.getppid() == parent:  # orphaned when the build died without stopping us
+    server.settimeout(0.2)
+    children: set[int] = set()
+    while not stop and os.getppid() == parent:  # orphaned: the build died without stopping us
+        _reap(children)
         try:
             conn, _ = server.accept()
         except TimeoutError:
@@ -143,12 +148,31 @@ def _serve(path: Path) -> None:
         except (OSError, ValueError):
             conn.close()
             continue
-        if os.fork() == 0:
+        pid = os.fork()
+        if pid == 0:
             server.close()
             _run_kernel(conn, request, fds)  # never returns
+        children.add(pid)
         conn.close()
         for fd in fds:
             os.close(fd)
+    # wait for the kernels still running (they end with their launchers): a parent that waits
+    # for its children adds their CPU time to its own, so the build's accounting includes them
+    deadline = time.monotonic() + 30
+    while _reap(children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _reap(children: set[int]) -> set[int]:
+    """Collect the children that have ended; the ones still running."""
+    for pid in list(children):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            children.discard(pid)
+    return children
 
 
 def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
@@ -170,7 +194,6 @@ def _run_kernel(conn: socket.socket, request: dict, fds: list[int]) -> None:
     """In the forked child: become the launcher's kernel, then exit (never returns)."""
     code = 1
     try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         for target, fd in enumerate(fds):
