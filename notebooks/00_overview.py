@@ -57,9 +57,11 @@ print(data.summary().splitlines()[1])  # the counts (line 0 is the data folder)
 # %%
 from evidence.review.coverage import show_coverage
 
-coverage_counts = show_coverage(
-    data, heading=False
-)  # figures/overview_prisma, results/coverage.csv
+# every pooled analysis of the pages, computed once: the headline families, then each page's
+headline = review.headline(data, method=METHOD, test=TEST)
+analyses = review.build_analyses(data, method=METHOD, test=TEST, families=headline).values()
+# figures/overview_prisma, results/coverage.csv
+coverage_counts = show_coverage(data, analyses=analyses, heading=False)
 
 # %% [markdown]
 # <!-- coverage: end -->
@@ -83,7 +85,7 @@ format_table(review.dataset_profile(data))
 # listed here with the reason it does not.
 
 # %%
-Markdown(review.accounting_text(review.row_accounting(data), scope="in the dataset"))
+Markdown(review.accounting_text(review.row_accounting(data, analyses), scope="in the dataset"))
 
 # %% [markdown]
 # ## Headline results
@@ -96,7 +98,6 @@ Markdown(review.accounting_text(review.row_accounting(data), scope="in the datas
 # secondary summary it is.
 
 # %%
-headline = review.headline(data, method=METHOD, test=TEST)
 for family, an in headline.items():
     review.save_table(an.table(), f"overview_{family}_by_condition")
 

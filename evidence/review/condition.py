@@ -116,10 +116,17 @@ def trial_effects(key: str, *, method: str = "REML", test: str = "knha", rho: fl
 
 
 def build_analyses(
-    dataset, *, method: str = "REML", test: str = "knha", rho: float = 0.5
+    dataset,
+    *,
+    method: str = "REML",
+    test: str = "knha",
+    rho: float = 0.5,
+    families: dict[str, Analysis] | None = None,
 ) -> dict[str, Analysis]:
-    """Every pooled analysis the notebooks run (headline families and condition pages), by name."""
-    out = {an.name: an for an in headline(dataset, method=method, test=test).values()}
+    """Every pooled analysis the notebooks run (headline families and condition pages), by name.
+    ``families``: the :func:`headline` analyses, when the caller has them already."""
+    heads = headline(dataset, method=method, test=test) if families is None else families
+    out = {an.name: an for an in heads.values()}
     for key in CONDITION_GROUPS:
         for an in condition_analyses(dataset, key, method=method, test=test, rho=rho).values():
             out[an.name] = an

@@ -395,7 +395,13 @@ def load_network(path: str | Path | None = None) -> pd.DataFrame:
     >>> int((net["flag"] == "suspect").sum())
     6
     """
+    from .cache import cached, files_key
+
     path = Path(path) if path else default_path() / "network" / "comparisons.csv"
+    return cached("network", lambda: (str(path), files_key(path)), lambda: _load_network(path))
+
+
+def _load_network(path: Path) -> pd.DataFrame:
     name = path.name
     frame = _read_csv(path)
     for col in COLUMNS:

@@ -30,6 +30,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -150,6 +151,7 @@ def execute_notebook(
     output: Path | None = None,
     running: list | None = None,
     server: Path | None = None,
+    cache: Path | None = None,
 ):
     """Execute one notebook in a fresh local kernel; returns the executed notebook node.
 
@@ -172,7 +174,7 @@ def execute_notebook(
     _inject_parameters(nb, params)
     # inline figures in the notebook (even when the caller, e.g. CI, runs with MPLBACKEND=Agg),
     # inputs from the repository being built, outputs to the staging folder
-    env = kernel_env(root, output or root)
+    env = kernel_env(root, output or root, cache)
     with tempfile.TemporaryDirectory(prefix="evidence-kernel-") as private:
         config = Config({"KernelManager": {"transport": "ipc", "ip": f"{private}/k"}})
         client = NotebookClient(
@@ -210,15 +212,22 @@ def execute_notebook(
     return nb
 
 
-def kernel_env(root: Path, output: Path) -> dict[str, str]:
+def kernel_env(root: Path, output: Path, cache: Path | None = None) -> dict[str, str]:
     """The kernels' environment: inline figures in the notebook (even when the caller, e.g.
-    CI, runs with ``MPLBACKEND=Agg``), inputs from ``root``, outputs to ``output``."""
-    return dict(
+    CI, runs with ``MPLBACKEND=Agg``), inputs from ``root``, outputs to ``output``, and the
+    folder of results the build's kernels share (:mod:`evidence.review.cache`), if any."""
+    from evidence.review.cache import CACHE_ENV
+
+    env = dict(
         os.environ,
         MPLBACKEND="module://matplotlib_inline.backend_inline",
         EVIDENCE_ROOT=str(root),
         EVIDENCE_OUTPUT=str(output),
     )
+    env.pop(CACHE_ENV, None)
+    if cache is not None:
+        env[CACHE_ENV] = str(cache)
+    return env
 
 
 def _forked_manager(server: Path):
@@ -261,7 +270,8 @@ def execute_all(
     again. When notebooks fail, the first failure in build order is raised after all finished.
     The kernels are forked from ``server`` (default: a
     :func:`~evidence.site.kernels.kernel_server` of their own; ordinary kernels where processes
-    cannot fork).
+    cannot fork) and share a folder of results (:mod:`evidence.review.cache`) that lives as
+    long as this call.
     """
     from .kernels import kernel_server
 
@@ -272,6 +282,11 @@ def execute_all(
 
 
 def _execute_all(paths, params, root, output, progress, jobs, server):
+    with tempfile.TemporaryDirectory(prefix="evidence-cache-") as cache:
+        return _run_notebooks(paths, params, root, output, progress, jobs, server, Path(cache))
+
+
+def _run_notebooks(paths, params, root, output, progress, jobs, server, cache):
     from concurrent.futures import ThreadPoolExecutor
     from concurrent.futures import wait as wait_for
 
@@ -280,7 +295,7 @@ def _execute_all(paths, params, root, output, progress, jobs, server):
     def one(i: int, path: Path) -> tuple[Path, object, float]:
         progress(f"[{i}/{len(paths)}] {path.name} ...")
         start = time.perf_counter()
-        nb = execute_notebook(path, params, root, output, running, server)
+        nb = execute_notebook(path, params, root, output, running, server, cache)
         seconds = time.perf_counter() - start
         progress(f"      {path.name} done in {seconds:.1f} s")
         return path, nb, seconds
@@ -445,8 +460,10 @@ def _build(root, only, params, out, progress, t0, server) -> list[BuildStep]:
     if params:
         stated = ", ".join(f"{k}={v}" for k, v in params.items())
         progress(f"choices {stated} -> outputs in {shown}/ (committed outputs untouched)")
-    from .render import notebook_title, render_site
+    from .render import notebook_title, render_site, warm_up
 
+    # this process waits while the kernels work: it imports the site's libraries meanwhile
+    threading.Thread(target=warm_up, name="evidence-site-imports", daemon=True).start()
     with _hold_interrupts(hold=False) as interrupts, _staging(target, only is not None) as stage:
         done = execute_all(paths, params, root, stage, progress, server=server)
         report = render_site(

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["SiteReport", "SiteError", "render_site", "landing_table", "SOURCE"]
+__all__ = ["SiteReport", "SiteError", "render_site", "landing_table", "warm_up", "SOURCE"]
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The site sources (Sphinx configuration, landing-page template, glossary, stylesheet).
@@ -459,6 +459,19 @@ def _stale(kept: Path, root: Path, stem: str) -> bool:
     return any(p.exists() and p.stat().st_mtime > built for p in inputs)
 
 
+def warm_up() -> None:
+    """Import Sphinx, myst-nb and the theme (about 2 s), so that rendering starts at once; the
+    build calls it in a thread while the kernels run (an import that fails is left to the
+    render, which reports it)."""
+    import importlib
+
+    for name in ("sphinx.application", "myst_nb", "myst_nb.sphinx_ext", "sphinx_book_theme"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            return
+
+
 def _sphinx(src: Path, out: Path, doctrees: Path, warnings: io.StringIO):
     from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace, patch_docutils
@@ -531,7 +544,7 @@ def render_site(
         shutil.copytree(SOURCE, src, ignore=shutil.ignore_patterns("_build", "__pycache__"))
         titles = {}
         for stem in stems:
-            nb = nbformat.read(kept_dir / f"{stem}.ipynb", as_version=4)
+            nb = executed.get(stem) or nbformat.read(kept_dir / f"{stem}.ipynb", as_version=4)
             titles[stem] = notebook_title(nb)
             nbformat.write(_prepare(nb, stem), src / f"{stem}.ipynb")
         figure = outputs / "figures" / HEADLINE_FIGURE

@@ -180,7 +180,13 @@ def load(path: str | Path | None = None) -> Dataset:
     >>> bool((ds.outcomes["trial_id"].nunique() >= 35) and ds.outcomes["yi"].notna().all())
     True
     """
+    from ..cache import cached, files_key
+
     folder = Path(path) if path is not None else default_path()
+    return cached("dataset", lambda: (str(folder), files_key(folder)), lambda: _load(folder))
+
+
+def _load(folder: Path) -> Dataset:
     shown = _display(folder)
     problems = _Problems()
     schema = _schema(folder, shown, problems)

@@ -401,7 +401,21 @@ def network_report(
     >>> rep.reference, rep.measure, int(rep.pdt_cbt["k_direct"].iloc[0])
     ('waitlist', 'SMD', 1)
     """
+    from ..cache import cached, files_key, frame_key
+    from ..data import default_path
+
     rows = net[net["database"] == database]
+
+    def key() -> tuple:  # the CINeMA rules come from the protocol: its bytes are in the key
+        protocol = files_key(default_path() / "protocol.toml")
+        return (frame_key(rows), database, method, rho, timepoint, protocol)
+
+    return cached(
+        "network_report", key, lambda: _network_report(rows, database, method, rho, timepoint)
+    )
+
+
+def _network_report(rows, database, method, rho, timepoint) -> NetworkReport:
     group = rows["condition_group"].iloc[0] if len(rows) else ""
     effs = {
         m: network_effects(rows, measure=m, timepoint=timepoint, rho=rho) for m in ("SMD", "OR")
