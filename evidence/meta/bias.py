@@ -18,7 +18,7 @@ from .kendall import kendall_exact_pvalue
 from .pooling import METHODS, check_inputs, check_level, pool
 from .pooling.checks import _name
 from .regression.fit import REG_TESTS, fit_regression_batch
-from .results import PoolResult, _fmt, _html_table, _p
+from .results import PoolResult, _fmt, _html_table, _p, _rel_p
 
 __all__ = [
     "EggerResult",
@@ -112,7 +112,7 @@ class EggerResult(_Scalar):
                 else f"mixed-effects ({self.method}, {self.test})",
             ),
             ("predictor", self.predictor),
-            ("test", f"{stat} = {_fmt(self.statistic, 3)}, p = {_p(self.pvalue)}"),
+            ("test", f"{stat} = {_fmt(self.statistic, 3)}, p {_rel_p(self.pvalue)}"),
             (
                 "limit estimate",
                 f"{_fmt(self.limit_estimate)} "
@@ -272,7 +272,7 @@ class TrimFillResult(_Scalar):
             (
                 "adjusted estimate",
                 f"{_fmt(self.estimate)} (SE {_fmt(self.se)}) "
-                f"[{_fmt(self.ci_low)}, {_fmt(self.ci_high)}], p = {_p(self.pvalue)}",
+                f"[{_fmt(self.ci_low)}, {_fmt(self.ci_high)}], p {_rel_p(self.pvalue)}",
             ),
             ("test of the filled model", self.test),
         ]

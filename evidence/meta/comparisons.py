@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from .pooling import check_level
-from .results import _fmt, _html_table, _p
+from .results import _fmt, _html_table, _p, _rel_p
 
 __all__ = [
     "equivalence_test",
@@ -79,8 +79,8 @@ class EquivalenceResult:
                 f"Equivalence test (TOST, {dist}) against margins [{self.low:g}, {self.high:g}]",
                 f"  estimate = {_fmt(self.estimate)}  SE = {_fmt(self.se)}  "
                 f"{self.ci_level:g}% CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]",
-                f"  p(theta <= {self.low:g}) = {_p(self.p_lower)}  "
-                f"p(theta >= {self.high:g}) = {_p(self.p_upper)}  TOST p = {_p(self.pvalue)}",
+                f"  p(theta <= {self.low:g}) {_rel_p(self.p_lower)}  "
+                f"p(theta >= {self.high:g}) {_rel_p(self.p_upper)}  TOST p {_rel_p(self.pvalue)}",
                 f"  equivalent: {'yes' if self.equivalent else 'no'}   "
                 f"non-inferior (margin {self.low:g}): {'yes' if self.noninferior else 'no'}",
             ]
@@ -207,13 +207,13 @@ class IndirectResult:
         lines = [
             "Adjusted indirect comparison (Bucher)",
             f"  A vs B via C: {_fmt(self.estimate)} (SE {_fmt(self.se)})  "
-            f"{lvl} CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]  p = {_p(self.pvalue)}",
+            f"{lvl} CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]  p {_rel_p(self.pvalue)}",
         ]
         if np.isfinite(self.direct_estimate):
             lines += [
                 f"  direct A vs B: {_fmt(self.direct_estimate)} (SE {_fmt(self.direct_se)})",
                 f"  inconsistency (direct - indirect): {_fmt(self.inconsistency)} "
-                f"(SE {_fmt(self.inconsistency_se)}), p = {_p(self.inconsistency_pvalue)}",
+                f"(SE {_fmt(self.inconsistency_se)}), p {_rel_p(self.inconsistency_pvalue)}",
                 f"  combined: {_fmt(self.combined)} (SE {_fmt(self.combined_se)})",
             ]
         return "\n".join(lines)

@@ -29,7 +29,7 @@ from .pooling import (
     pool,
 )
 from .pooling.estimators import MAX_ITER
-from .results import _fmt, _html_table, _p
+from .results import _fmt, _html_table, _p, _rel_p
 
 __all__ = ["ThreeLevelResult", "aggregate_effects", "rho_sensitivity", "three_level"]
 
@@ -173,8 +173,8 @@ class ThreeLevelResult:
                 f"  sigma^2 trial = {_fmt(self.sigma2_trial)}  "
                 f"sigma^2 effect within trial = {_fmt(self.sigma2_effect)}",
                 f"  estimate = {_fmt(self.estimate)}  SE = {_fmt(self.se)}  "
-                f"p = {_p(self.pvalue)}  {lvl} CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]",
-                f"  Q({self.q_df}) = {_fmt(self.q, 3)}  p = {_p(self.q_pvalue)}",
+                f"p {_rel_p(self.pvalue)}  {lvl} CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]",
+                f"  Q({self.q_df}) = {_fmt(self.q, 3)}  p {_rel_p(self.q_pvalue)}",
             ]
         )
 

@@ -51,9 +51,15 @@ def _fmt(x: float, digits: int = 4) -> str:
 
 
 def _p(x: float) -> str:
+    """A p-value as a table cell: ``<.0001``, ``0.0123`` or ``NA``."""
     if not np.isfinite(x):
         return "NA"
     return "<.0001" if x < 1e-4 else f"{x:.4f}"
+
+
+def _rel_p(x: float) -> str:
+    """A p-value after its name in a sentence: ``< .0001`` or ``= 0.0123`` (never "= <.0001")."""
+    return "< .0001" if np.isfinite(x) and x < 1e-4 else f"= {_p(x)}"
 
 
 def _html_table(title: str, rows: list[tuple[str, str]], note: str) -> str:
@@ -148,12 +154,12 @@ class PoolResult:
             f"  PI rule         : {PI_NAMES[self.pi_rule]}",
             "",
             f"  estimate = {_fmt(self.estimate)}  SE = {_fmt(self.se)}  "
-            f"{stat} = {_fmt(self.statistic, 3)}  p = {_p(self.pvalue)}",
+            f"{stat} = {_fmt(self.statistic, 3)}  p {_rel_p(self.pvalue)}",
             f"  {lvl} CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]   "
             f"{lvl} PI [{_fmt(self.pi_low)}, {_fmt(self.pi_high)}]",
             f"  tau^2 = {_fmt(self.tau2)} [{_fmt(self.tau2_ci_low)}, {_fmt(self.tau2_ci_high)}] "
             f"(Q-profile)  I^2 = {_fmt(self.i2, 1)}%  H^2 = {_fmt(self.h2, 2)}",
-            f"  Q({self.k - 1}) = {_fmt(self.q, 3)}  p = {_p(self.q_pvalue)}",
+            f"  Q({self.k - 1}) = {_fmt(self.q, 3)}  p {_rel_p(self.q_pvalue)}",
         ]
         if self.measure in ("OR", "RR"):
             lines.append(
@@ -174,7 +180,7 @@ class PoolResult:
             f"Single study (k = 1; {named})",
             "  nothing is pooled: the study's own estimate with a Wald z test",
             f"  estimate = {_fmt(self.estimate)}  SE = {_fmt(self.se)}  "
-            f"z = {_fmt(self.statistic, 3)}  p = {_p(self.pvalue)}",
+            f"z = {_fmt(self.statistic, 3)}  p {_rel_p(self.pvalue)}",
             f"  {lvl} CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]",
         ]
         if self.measure in ("OR", "RR"):
@@ -247,9 +253,9 @@ class BinaryPoolResult:
             f"{METHOD_NAMES[self.method]} common-effect model "
             f"(k = {self.k}; measure {self.measure})",
             f"  estimate = {_fmt(self.estimate)}  SE = {_fmt(self.se)}  z = "
-            f"{_fmt(self.statistic, 3)}  p = {_p(self.pvalue)}",
+            f"{_fmt(self.statistic, 3)}  p {_rel_p(self.pvalue)}",
             f"  {lvl} CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]",
-            f"  Q({self.q_df}) = {_fmt(self.q, 3)}  p = {_p(self.q_pvalue)}  "
+            f"  Q({self.q_df}) = {_fmt(self.q, 3)}  p {_rel_p(self.q_pvalue)}  "
             f"I^2 = {_fmt(self.i2, 1)}%",
         ]
         if self.measure in ("OR", "RR"):

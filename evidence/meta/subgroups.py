@@ -26,7 +26,7 @@ from .pooling import (
 )
 from .pooling.checks import _name
 from .regression import fit_regression_batch
-from .results import PoolResult, _fmt, _html_table, _p
+from .results import PoolResult, _fmt, _html_table, _rel_p
 
 __all__ = ["subgroups", "SubgroupResult"]
 
@@ -102,7 +102,7 @@ class SubgroupResult:
         lines.append("")
         lines.append(
             f"  Test for subgroup differences: {stat} = {_fmt(self.q_between, 3)}, "
-            f"df = {self.q_between_df}, p = {_p(self.q_between_pvalue)}"
+            f"df = {self.q_between_df}, p {_rel_p(self.q_between_pvalue)}"
         )
         return "\n".join(lines)
 
@@ -122,7 +122,7 @@ class SubgroupResult:
             (
                 "subgroup differences",
                 f"{_fmt(self.q_between, 3)} (df {self.q_between_df}, "
-                f"p {_p(self.q_between_pvalue)})",
+                f"p {_rel_p(self.q_between_pvalue)})",
             )
         )
         return _html_table("Subgroup analysis", rows, self.methods_text())

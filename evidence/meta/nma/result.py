@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..results import _fmt, _p, _rel_p
 from .contribution import _ContributionMethods
 from .decomposition import _DecompositionMethods
 from .inconsistency import _InconsistencyMethods
@@ -25,16 +26,6 @@ from .model import _METHOD_TEXT, _RATIO, _Blocks
 from .netsplit import _NetsplitMethods
 from .ranking import _RankingMethods
 from .split import _SplitMethods
-
-
-def _fmt(x: float, digits: int = 4) -> str:
-    return "NA" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
-
-
-def _p(x: float) -> str:
-    if not np.isfinite(x):
-        return "NA"
-    return "<.0001" if x < 1e-4 else f"{x:.4f}"
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -227,7 +218,7 @@ class NetworkResult(
         lines += [
             "",
             f"  {self._tau2_text()}  tau = {_fmt(self.tau)}  I^2 = {_fmt(self.i2, 1)}%",
-            f"  Q({self.q_df}) = {_fmt(self.q, 3)}  p = {_p(self.q_pvalue)}  "
+            f"  Q({self.q_df}) = {_fmt(self.q, 3)}  p {_rel_p(self.q_pvalue)}  "
             "(heterogeneity and inconsistency)",
         ]
         return "\n".join(lines)
@@ -260,7 +251,7 @@ class NetworkResult(
         )
         note = (
             f"k = {self.k} studies, {self.n_contrasts} contrasts; {self._tau2_text()}; "
-            f"Q({self.q_df}) = {_fmt(self.q, 3)}, p = {_p(self.q_pvalue)}. {self.methods_text()}."
+            f"Q({self.q_df}) = {_fmt(self.q, 3)}, p {_rel_p(self.q_pvalue)}. {self.methods_text()}."
         )
         return (
             f"<div><strong>Network meta-analysis vs {html.escape(self.reference)}</strong>"

@@ -16,7 +16,7 @@ from scipy import stats
 from ..pooling import METHODS, check_aligned, check_inputs, check_level
 from ..pooling.checks import _name
 from ..pooling.estimators import _tau2
-from ..results import METHOD_NAMES, TEST_NAMES, _fmt, _html_table, _p
+from ..results import METHOD_NAMES, TEST_NAMES, _fmt, _html_table, _p, _rel_p
 from .design import _coef_index, _terms, design_matrix
 from .fit import REG_TESTS, _wls, fit_regression_batch
 from .permutation import PermutationTestResult, _permutation_test
@@ -186,8 +186,8 @@ class MetaRegressionResult:
             f"  test            : {TEST_NAMES[self.test]}",
             f"  tau^2 (residual) = {_fmt(self.tau2)}  I^2 = {_fmt(self.i2, 1)}%  "
             f"R^2 = {_fmt(self.r2, 2)}%",
-            f"  QE({self.qe_df}) = {_fmt(self.qe, 3)}  p = {_p(self.qe_pvalue)}",
-            f"  {qm_lab} = {_fmt(self.qm, 3)}  p = {_p(self.qm_pvalue)}",
+            f"  QE({self.qe_df}) = {_fmt(self.qe, 3)}  p {_rel_p(self.qe_pvalue)}",
+            f"  {qm_lab} = {_fmt(self.qm, 3)}  p {_rel_p(self.qm_pvalue)}",
             "",
             f"  {'coef':<16}{'estimate':>10}{'se':>9}{stat:>9}{'p':>8}",
         ]
@@ -203,7 +203,7 @@ class MetaRegressionResult:
 
     def _repr_html_(self) -> str:
         rows = [
-            (nm, f"{_fmt(b)} ({_fmt(s)}), p {_p(pv)}")
+            (nm, f"{_fmt(b)} ({_fmt(s)}), p {_rel_p(pv)}")
             for nm, b, s, pv in zip(self.names, self.coef, self.se, self.pvalue, strict=True)
         ]
         rows += [

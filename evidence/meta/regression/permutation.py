@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..results import _fmt, _html_table, _p
+from ..results import _fmt, _html_table, _p, _rel_p
 
 #: Largest number of permutations an exact permutation test enumerates; beyond it the test
 #: refuses and names the random-permutation alternative.
@@ -53,10 +53,10 @@ class PermutationTestResult:
         kind = "exact" if self.exact else f"approximate (seed {self.seed})"
         lines = [
             f"Permutation test: {self.n} permutations, {kind}",
-            f"  QM = {_fmt(self.qm, 3)}  permutation p = {_p(self.qm_pvalue)}",
+            f"  QM = {_fmt(self.qm, 3)}  permutation p {_rel_p(self.qm_pvalue)}",
         ]
         for nm, s, pv in zip(self.names, self.statistic, self.pvalues, strict=True):
-            lines.append(f"  {nm:<16} stat = {_fmt(s, 3)}  permutation p = {_p(pv)}")
+            lines.append(f"  {nm:<16} stat = {_fmt(s, 3)}  permutation p {_rel_p(pv)}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -65,7 +65,7 @@ class PermutationTestResult:
     def _repr_html_(self) -> str:
         rows = [("QM (perm. p)", f"{_fmt(self.qm, 3)} ({_p(self.qm_pvalue)})")]
         rows += [
-            (nm, f"{_fmt(s, 3)} (perm. p {_p(pv)})")
+            (nm, f"{_fmt(s, 3)} (perm. p {_rel_p(pv)})")
             for nm, s, pv in zip(self.names, self.statistic, self.pvalues, strict=True)
         ]
         kind = "exact" if self.exact else f"random, seed {self.seed}"
