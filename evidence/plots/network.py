@@ -120,9 +120,12 @@ def network_graph(
         segs = [
             [xy[pos[a]], xy[pos[b]]] for a, b in zip(comps["treat1"], comps["treat2"], strict=True)
         ]
-        _draw_edges(ax, segs, widths, k)
         names = [(labels or {}).get(t, t) for t in treatments]
-        _draw_nodes(ax, xy, areas, names, (labels or {}).get(result.reference, result.reference))
+        texts = _draw_nodes(
+            ax, xy, areas, names, (labels or {}).get(result.reference, result.reference)
+        )
+        _fit_labels(ax, texts)
+        _draw_edges(ax, segs, widths, k, _node_boxes(ax, xy, areas))
         fig = ax.figure
         import textwrap
 
@@ -145,16 +148,61 @@ def network_graph(
 _EDGE_SPOTS = (0.5, 0.4, 0.6, 0.32, 0.68, 0.45, 0.55, 0.25, 0.75, 0.36, 0.64, 0.2, 0.8)
 
 
-def _draw_edges(ax: Any, segs: list, widths: np.ndarray, k: np.ndarray) -> None:
+def _node_boxes(ax: Any, xy: np.ndarray, areas: np.ndarray) -> list:
+    """The display boxes of the node discs (scatter areas are in points squared)."""
+    from matplotlib.transforms import Bbox
+
+    centres = ax.transData.transform(xy)
+    radii = np.sqrt(areas) / 2 * ax.figure.dpi / 72
+    return [
+        Bbox.from_extents(x - r, y - r, x + r, y + r)
+        for (x, y), r in zip(centres, radii, strict=True)
+    ]
+
+
+def _fit_labels(ax: Any, texts: list) -> None:
+    """Widen the axes' limits (the drawing shrinks) until every node label lies inside the
+    figure, with a margin of 2% of its width (long names on the left and right were cut)."""
+    fig = ax.figure
+    for _ in range(6):
+        renderer = fig.canvas.get_renderer()
+        ax.apply_aspect()
+        margin = 0.02 * fig.bbox.width
+        lo, hi = fig.bbox.x0 + margin, fig.bbox.x1 - margin
+        boxes = [t.get_window_extent(renderer) for t in texts]
+        if all(b.x0 >= lo and b.x1 <= hi for b in boxes):
+            return
+        centre = ax.transData.transform((0.0, 0.0))[0]
+        # a label's anchor scales with the drawing, its width does not: the largest scale at
+        # which the anchor plus the width still fits, relative to the current one
+        shrink = 1.0
+        for b, t in zip(boxes, texts, strict=True):
+            anchor = ax.transData.transform(t.get_position())[0] - centre
+            width = b.width
+            room = (centre - lo) if anchor < 0 else (hi - centre)
+            if t.get_ha() == "center" or abs(anchor) < 1e-9:
+                continue
+            need = abs(anchor) + width
+            if need > room:
+                shrink = min(shrink, max(room - width, 1.0) / abs(anchor))
+        ax.set_xlim(*(np.asarray(ax.get_xlim()) / shrink))
+        ax.set_ylim(*(np.asarray(ax.get_ylim()) / shrink))
+
+
+def _draw_edges(
+    ax: Any, segs: list, widths: np.ndarray, k: np.ndarray, nodes: list | None = None
+) -> None:
     """Edges of the given widths, each with its number of studies on it: at the middle, or moved
-    along the edge where the middle would overlap a count already placed (longest edges first,
-    so short edges near crowded nodes get the free spots closest to their middle)."""
+    along the edge where the middle would overlap a node (``nodes``: their display boxes) or a
+    count already placed (longest edges first, so short edges near crowded nodes get the free
+    spots closest to their middle)."""
     from matplotlib.collections import LineCollection
 
     ax.add_collection(LineCollection(segs, linewidths=widths, colors=GREY, zorder=1, gid="edges"))
     renderer = ax.figure.canvas.get_renderer()
     lengths = [float(np.hypot(*(np.asarray(q) - np.asarray(p)))) for p, q in segs]
     placed: list = []
+    blocked = list(nodes or [])
     for i in sorted(range(len(segs)), key=lambda i: -lengths[i]):
         p, q = (np.asarray(v, dtype=float) for v in segs[i])
         text = ax.text(
@@ -168,24 +216,36 @@ def _draw_edges(ax: Any, segs: list, widths: np.ndarray, k: np.ndarray) -> None:
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
             gid="edge-count",
         )
+        # the first free spot; where none is free, the one that overlaps the fewest
+        best, fewest = _EDGE_SPOTS[0], None
         for t in _EDGE_SPOTS:
-            text.set_position(tuple(p + t * (q - p)))
-            box = text.get_window_extent(renderer).expanded(1.25, 1.3)
-            if not any(box.overlaps(other) for other in placed):
+            n = _overlaps(text, p + t * (q - p), renderer, placed, blocked)
+            if fewest is None or n < fewest:
+                best, fewest = t, n
+            if n == 0:
                 break
+        text.set_position(tuple(p + best * (q - p)))
         placed.append(text.get_window_extent(renderer).expanded(1.25, 1.3))
+
+
+def _overlaps(text: Any, at: np.ndarray, renderer: Any, placed: list, nodes: list) -> int:
+    """How many counts already placed (and, counting twice, nodes) ``text`` overlaps at ``at``."""
+    text.set_position(tuple(at))
+    box = text.get_window_extent(renderer).expanded(1.25, 1.3)
+    return sum(box.overlaps(o) for o in placed) + 2 * sum(box.overlaps(n) for n in nodes)
 
 
 def _draw_nodes(
     ax: Any, xy: np.ndarray, areas: np.ndarray, treatments: list[str], reference: str
-) -> None:
+) -> list:
     """Nodes of the given areas, labelled outside the circle (the reference in bold)."""
     ax.scatter(xy[:, 0], xy[:, 1], s=areas, color=SQUARE, edgecolors="white", zorder=2, gid="nodes")
+    texts = []
     for (x, y), name in zip(xy, treatments, strict=True):
-        ha = "left" if x > 0.3 else "right" if x < -0.3 else "center"
+        ha = "left" if x > 0.05 else "right" if x < -0.05 else "center"
         va = "bottom" if y > 0.3 else "top" if y < -0.3 else "center"
         r = 1.0 + 0.5 * np.sqrt(areas.max()) / 72 / 1.2  # clear of the largest node
-        ax.text(
+        text = ax.text(
             x * r,
             y * r,
             name,
@@ -196,6 +256,8 @@ def _draw_nodes(
             color=INK,
             gid="node-label",
         )
+        texts.append(text)
+    return texts
 
 
 def _rows_forest(frame: pd.DataFrame, result: Any, note: str, ax: Any, **kwargs):
@@ -351,7 +413,7 @@ def net_heat_plot(
     text = note or (
         "Change in each row design's contribution to Q between designs when the column "
         "design is detached (Krahn et al. 2013); red: detaching the column design removes "
-        f"inconsistency at the row design. Q at tau^2 = {decomposition.tau2:.3g}."
+        f"inconsistency at the row design. Q at \u03c4\u00b2 = {decomposition.tau2:.3g}."
     )
     if shown > m:
         text += f" The {m} of {shown} designs in loops that contribute most are shown."

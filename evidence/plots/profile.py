@@ -48,8 +48,8 @@ def profile_plot(profile: Any, *, ax: Any = None, figsize: tuple[float, float] =
         for x in t[1:-1][inner]:
             if not np.isclose(x, profile.tau2, rtol=0.02, atol=1e-12):
                 ax.axvline(x, color="#8c8c8c", lw=0.8, ls=":")
-        ax.set_xlabel("tau^2")
+        ax.set_xlabel("\u03c4\u00b2")
         kind = "Restricted log-likelihood" if profile.likelihood == "REML" else "Log-likelihood"
         ax.set_ylabel(kind)
-        ax.set_title(f"Profile of tau^2 ({profile.method}; k = {profile.k})", loc="left")
+        ax.set_title(f"Profile of \u03c4\u00b2 ({profile.method}; k = {profile.k})", loc="left")
     return ax

@@ -142,7 +142,7 @@ class NetworkResult(
         )
         return (
             f"Network meta-analysis, {_METHOD_TEXT[self.method]}, {tst}, reference "
-            f"{self.reference}; tau^2 common to all comparisons, {rho}"
+            f"{self.reference}; \u03c4\u00b2 common to all comparisons, {rho}"
         )
 
     @property
