@@ -47,9 +47,7 @@ def test_forest_plot_text_is_at_least_9_px_in_the_column(page):
 
     from evidence.review import forest
 
-    for key, an in page.analyses.items():
-        if an.measure != "SMD":
-            continue  # see the report of issue 26: ORs with intervals up to 10^8 are wider
+    for key, an in page.analyses.items():  # odds ratios too (four arm columns, intervals to 10^8)
         ax = forest(an, save=False)
         px, text = smallest_text_px(ax.figure)
         plt.close("all")
@@ -67,3 +65,18 @@ def test_bayes_forest_text_is_at_least_9_px_in_the_column(page):
     px, text = smallest_text_px(ax.figure)
     plt.close("all")
     assert px >= MIN_PX, (round(px, 2), text[:60])
+
+
+def test_max_width_narrows_the_plot_then_the_labels():
+    import matplotlib.pyplot as plt
+
+    import evidence as ev
+    from evidence.plots import forest_plot
+
+    res = ev.pool([0.1, 1.5, -0.3], [0.04, 2.0, 0.05], measure="OR", labels=["A study", "B", "C"])
+    natural = forest_plot(res, label_width=3.0, plot_width=3.0).figure.get_figwidth()
+    capped = forest_plot(res, label_width=3.0, plot_width=3.0, max_width=natural - 1.0)
+    assert abs(capped.figure.get_figwidth() - (natural - 1.0)) < 1e-9
+    floor = forest_plot(res, label_width=3.0, plot_width=3.0, max_width=1.0)
+    assert floor.figure.get_figwidth() > 1.0  # the plot and labels do not shrink without end
+    plt.close("all")

@@ -116,6 +116,7 @@ def forest_plot(
     footnote: str | None = None,
     label_width: float = 1.9,
     plot_width: float = 2.0,
+    max_width: float | None = None,
     row_height: float = 0.2,
     overall: bool = True,
     rows_per_page: int | None = None,
@@ -182,6 +183,10 @@ def forest_plot(
         Maximum width of the study-label column, width of the graphical column and height of a
         row, in inches. Longer labels are wrapped onto two lines, then shortened with an ellipsis.
         Text never shrinks: a forest of 300 studies is 300 rows tall at its natural size.
+    max_width : float, optional
+        The widest the figure may be (inches): the graphical column narrows first (to 1.4
+        inches), then the label column (to 1.2 inches, wrapping labels). Default: as wide as
+        the columns need.
     rows_per_page : int, optional
         Split a longer forest into pages of at most this many rows (same columns and axis on
         every page; tests and footnote on the last) and return a list of Axes, one figure each.
@@ -250,6 +255,7 @@ def forest_plot(
         favours=favours,
         label_width=label_width,
         plot_width=plot_width,
+        max_width=max_width,
         row_height=row_height,
     )
     if rows_per_page is not None:

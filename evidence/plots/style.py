@@ -76,16 +76,29 @@ def style():
     return matplotlib.style.context(["default", dict(STYLE)])
 
 
-def num(x: float, digits: int = 2) -> str:
-    """Fixed-decimal number with a typographic minus; 'NA' when missing.
+#: From this magnitude on, :func:`num` writes a number as 4.3×10⁵ (an odds ratio's interval can
+#: reach 10⁸ with few events, and its digits would widen the plot's table).
+SCIENTIFIC_FROM = 1e4
+_SUPERSCRIPT = str.maketrans(
+    "-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+)
 
-    >>> num(-0.004), num(float("nan")), num(1.5, 1)
-    ('0.00', 'NA', '1.5')
+
+def num(x: float, digits: int = 2) -> str:
+    """Fixed-decimal number with a typographic minus; 'NA' when missing; from
+    :data:`SCIENTIFIC_FROM` on, two significant digits times a power of ten.
+
+    >>> num(-0.004), num(float("nan")), num(1.5, 1), num(426791.26), num(-2.1e8)
+    ('0.00', 'NA', '1.5', '4.3×10⁵', '−2.1×10⁸')
     """
     if x is None or np.isnan(x):
         return "NA"
     if np.isinf(x):
         return "\u221e" if x > 0 else f"{MINUS}\u221e"
+    if abs(x) >= SCIENTIFIC_FROM:
+        mantissa, power = f"{x:.1e}".split("e")
+        s = f"{mantissa}\u00d710{str(int(power)).translate(_SUPERSCRIPT)}"
+        return s.replace("-", MINUS)
     s = f"{x:.{digits}f}"
     if float(s) == 0:
         s = f"{0.0:.{digits}f}"

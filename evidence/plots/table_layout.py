@@ -145,9 +145,30 @@ def _marks(rows: list[Row]) -> list[Mark]:
     return [m for r in rows if r.kind == "study" for m in r.marks]
 
 
-def _layout(t: Table, meas: Measure) -> _Geometry:
-    lab_w = _column_widths(t, meas)
+#: How far :attr:`Table.max_width` may narrow the plot and the label column (inches).
+MIN_PLOT_WIDTH = 1.4
+MIN_LABEL_WIDTH = 1.2
+
+
+def _fit_width(t: Table, lab_w: float) -> tuple[float, float, float]:
+    """The label width and the column extents once the plot, then the label column, gave
+    way to :attr:`Table.max_width` (sets ``t.plot_width``)."""
     left_w, right_w = _column_positions(t, lab_w)
+    if t.max_width is None:
+        return lab_w, left_w, right_w
+    excess = 2 * MARGIN + left_w + t.plot_width + right_w - t.max_width
+    if excess > 0:
+        plot = max(min(MIN_PLOT_WIDTH, t.plot_width), t.plot_width - excess)
+        excess -= t.plot_width - plot
+        t.plot_width = plot
+    if excess > 0 and lab_w > MIN_LABEL_WIDTH:
+        lab_w = max(MIN_LABEL_WIDTH, lab_w - excess)
+        left_w, right_w = _column_positions(t, lab_w)
+    return lab_w, left_w, right_w
+
+
+def _layout(t: Table, meas: Measure) -> _Geometry:
+    lab_w, left_w, right_w = _fit_width(t, _column_widths(t, meas))
     y = _wrap_rows(t, meas, lab_w, left_w)
     geo = _Geometry(lab_w, left_w, right_w, y_top=-0.6, y_bottom=y - 0.3)
     geo.x0, geo.x1, geo.ticks = _value_range(t, meas)

@@ -113,6 +113,9 @@ class Table:
     favours: tuple[str, str] | None = None
     label_width: float = 2.4
     plot_width: float = 2.6
+    #: The widest the figure may be (inches): the plot, then the label column, give way (to
+    #: MIN_PLOT_WIDTH and MIN_LABEL_WIDTH); None: as wide as the columns need.
+    max_width: float | None = None
     row_height: float = 0.2
     label_min: float = 0.6  # narrowest label column (inches)
     label_fit: str = ""  # text the label column must be wide enough for (e.g. a PI row's label)

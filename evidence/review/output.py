@@ -81,6 +81,10 @@ def save_table(frame: pd.DataFrame, name: str, *, root: Path | None = None) -> P
     return path
 
 
+#: The widest a forest plot of the pages may be (inches): at this width a figure fills the
+#: site's 688 px column and its 7.5 pt footnote is 9 px on screen.
+FIGURE_MAX_WIDTH = 7.9
+
 #: Resolution of the review's PNG figures: twice the site's pixels (``figure.dpi`` 100), so
 #: they stay sharp on high-density screens. The SVG beside each PNG is the print version.
 PNG_DPI = 200
@@ -150,6 +154,7 @@ def forest(an, *, save: bool = True, **kwargs):
     if an.measure == "OR":
         kwargs.update({k: v for k, v in event_display(an).items() if k not in kwargs})
     kwargs.setdefault("overall", False)  # groups differ in kind and may share PDT arms
+    kwargs.setdefault("max_width", FIGURE_MAX_WIDTH)
     shared = an.shared_trials()
     if shared and an.by_group is not None:
         kwargs.setdefault(
