@@ -82,26 +82,3 @@ def test_a_network_report_is_keyed_by_its_rows(cache, monkeypatch):
     fewer = net.drop(rows.index[rows["study_id"] == rows["study_id"].iloc[0]])
     other = network_report(fewer, "sad-psyctr")
     assert other.result.k == fresh.result.k - 1
-
-
-def test_an_unreadable_file_is_still_reported_by_the_loader_in_a_build(
-    cache, tmp_path, monkeypatch
-):
-    """Hashing the files for the key must not hide the loader's own report of a file it cannot
-    read (outside a build no file is hashed at all)."""
-    from pathlib import Path
-
-    from evidence.review.data import DataValidationError
-
-    folder = tmp_path / "data"
-    shutil.copytree(default_path(), folder)
-    real = Path.read_bytes
-
-    def read_bytes(self):
-        if self.name == "arms.csv":
-            raise PermissionError(13, "Permission denied")
-        return real(self)
-
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
-    with pytest.raises(DataValidationError, match="Permission denied"):
-        load(folder)

@@ -174,7 +174,15 @@ def test_cli_validate_lists_every_problem(corrupt_folder, capsys):
     assert "got -5" in err and "Traceback" not in err
 
 
-def test_unreadable_file_is_a_validation_problem(tmp_path, monkeypatch):
+@pytest.mark.parametrize("in_a_build", [False, True])
+def test_unreadable_file_is_a_validation_problem(tmp_path, monkeypatch, in_a_build):
+    """Also in a build, where the loader's cache hashes the files first (its key must not
+    hide the loader's own report)."""
+    if in_a_build:
+        from evidence.review.cache import CACHE_ENV
+
+        (tmp_path / "cache").mkdir()
+        monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     folder = tmp_path / "data"
     shutil.copytree(default_path(), folder)
     real = Path.read_bytes
