@@ -102,16 +102,14 @@ for family, an in headline.items():
     review.save_table(an.table(), f"overview_{family}_by_condition")
 
 # %% [markdown]
-# ### Summary of findings across conditions
-#
-# Every headline comparison with its certainty of evidence and its verdict: the same sentence,
-# from the same rules, as on the condition pages.
+# Every headline comparison with its certainty of evidence and its verdict, across conditions:
+# the same sentence, from the same rules, as on the condition pages.
 
 # %%
 from evidence.review.display import show_summary_of_findings
 
 _ = show_summary_of_findings(
-    headline, data.protocol, "overview", margin=data.protocol.equivalence_margin
+    headline, data.protocol, "overview", margin=data.protocol.equivalence_margin, level=3
 )
 
 # %% [markdown]
@@ -155,6 +153,10 @@ format_table(eq, scale="g", ci="90% CI", drop=("alpha", "df", "low", "high"))
 # ### PDT vs each other comparator class
 
 # %%
+review.show_items(
+    "The forest plot of each comparator class, by condition, and what it shows.",
+    fold="Show the forest plot of each class",
+)
 for family, an in headline.items():
     if family != "cbt":
         an.forest(title=f"{an.title.split(' (')[0]} by condition (g, post)")
@@ -168,6 +170,7 @@ for family, an in headline.items():
 # verdict. The verdicts are the class-by-class lines above.
 
 # %%
+review.show_items("The lumped line, by condition.", fold="Show the lumped forest plot")
 secondary = review.headline(data, method=METHOD, test=TEST, secondary=True)["any_control"]
 review.save_table(secondary.table(), "overview_any_control_by_condition")
 secondary.forest(title="Secondary: PDT vs any control, lumped (g, post)")
@@ -186,6 +189,9 @@ secondary.forest(title="Secondary: PDT vs any control, lumped (g, post)")
 # %%
 from evidence.review import bayes_report
 
+review.show_items(
+    "Each small cell of the families above.", fold="Show the Bayesian estimate of each small cell"
+)
 bayes_report.show_small_cells(
     {f"PDT vs {review.COMPARATOR_NAMES[f]}": an for f, an in headline.items()},
     comparators=tuple(review.COMPARATOR_NAMES[f] for f in headline),
@@ -211,6 +217,9 @@ cbt_prior = bayes_report.sensitivity_table(
     bayes_report.pdt_vs_cbt_cells(data, method=METHOD, test=TEST), margin=MARGIN
 )
 review.save_table(cbt_prior, "overview_cbt_prior_sensitivity")
+review.show_items(
+    "Every PDT vs CBT cell under each prior.", fold="Show the estimates under each prior"
+)
 format_table(
     cbt_prior,
     labels={
@@ -239,6 +248,10 @@ format_table(
 # %%
 from evidence.review import multiplicity
 
+review.show_items(
+    "The headline p-values, unadjusted and adjusted.",
+    fold="Show the p-values adjusted for multiplicity",
+)
 multiplicity.show_multiplicity(headline, "overview")
 
 # %% [markdown]
@@ -270,6 +283,9 @@ sens = pd.concat(
 )
 sens = sens[sens["k"].notna()]
 review.save_table(sens, "overview_sensitivity_scenarios")
+review.show_items(
+    "Pooled g at post under each scenario.", fold="Show the pooled estimates under each scenario"
+)
 format_table(sens, scale="g")
 
 # %% [markdown]
@@ -293,6 +309,9 @@ format_table(sens, scale="g")
 # tests cannot tell bias from chance and are not run.
 
 # %%
+review.show_items(
+    "The tests, where a family has 10 or more comparisons.", fold="Show the small-study tests"
+)
 review.show_small_study(headline)
 
 # %% [markdown]

@@ -263,22 +263,26 @@ def show_conclusion(analyses: dict, key: str) -> None:
     )
 
 
-def show_summary_of_findings(analyses: dict, protocol, key: str, *, margin: float) -> pd.DataFrame:
+def show_summary_of_findings(
+    analyses: dict, protocol, key: str, *, margin: float, level: int = 2
+) -> pd.DataFrame:
     """Display the summary-of-findings table of ``analyses`` (saved as
-    ``results/<key>_certainty.csv``) with the verdicts, and return the numbers."""
+    ``results/<key>_certainty.csv``) with the verdicts, under a heading of ``level``, and
+    return the numbers."""
     from .certainty import certainty_table, sof_table
 
     table = certainty_table(analyses, protocol, margin=margin)
     save_table(table, f"{key}_certainty")
+    heading = "#" * level + " Summary of findings"
     if table.empty:
-        show_items("## Summary of findings\n\nNothing is pooled here yet.")
+        show_items(f"{heading}\n\nNothing is pooled here yet.")
         return table
     sof = sof_table(table)
     verdicts = "\n".join(
         f"- **{c}**: {v}" for c, v in zip(sof["comparison"], sof["verdict"], strict=True)
     )
     show_items(
-        "## Summary of findings\n\nPDT against each comparator, with the certainty of evidence "
+        f"{heading}\n\nPDT against each comparator, with the certainty of evidence "
         "(GRADE: high, moderate, low, very low). Positive g favours PDT; each odds ratio says "
         "which side favours PDT.",
         sof.drop(columns="verdict"),
