@@ -111,7 +111,7 @@ review.show_items(sof)
 # research notes name for it, with the reason they are not in the data:
 
 # %%
-review.show_items(untested)
+review.show_items(untested, fold="Show the named conditions without a pooled comparison")
 
 # %% [markdown]
 # ## Claim 2: "as effective as CBT"
@@ -213,7 +213,11 @@ for rep in format_reports:
         tr = rep.transitivity
         keep = tr["comparison"].str.contains("pdt|cbt")
         names = {**NODE_NAMES, **claims.FORMAT_NODE_NAMES}  # the split nodes by their names
-        review.show_items(f"**{rep.database}**", named_comparisons(tr[keep], names))
+        review.show_items(
+            f"**{rep.database}**",
+            named_comparisons(tr[keep], names),
+            fold=f"Show the effect modifiers of the {rep.database} network",
+        )
 
 # %% [markdown]
 # ## Claim 4: brief and long-term PDT
@@ -236,7 +240,7 @@ review.show_items(claims.question(protocol, 4))
 # %%
 arms = claims.pdt_arm_lengths(data)
 review.save_table(arms, "claims_pdt_sessions")
-review.show_items(arms)
+review.show_items(arms, fold="Show the sessions and length of every PDT arm")
 
 # %% [markdown]
 # ### Randomized comparisons of brief and long-term PDT in the sources
