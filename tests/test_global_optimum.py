@@ -187,7 +187,7 @@ def test_profile_frame_and_plot():
     np.testing.assert_allclose(at, want["loglik_at_grid"], atol=TOL_LOGLIK, rtol=0)
     assert "local maxima" in prof.summary()
     ax = prof.plot()
-    assert ax.get_xlabel() == "tau^2"
+    assert ax.get_xlabel() == "\u03c4\u00b2"
     import matplotlib.pyplot as plt
 
     plt.close("all")

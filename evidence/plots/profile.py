@@ -31,7 +31,7 @@ def profile_plot(profile: Any, *, ax: Any = None, figsize: tuple[float, float] =
     >>> res = pool([0.1, 0.3, 0.35, 0.65, 0.45, 0.15], [0.03, 0.03, 0.05, 0.01, 0.05, 0.02])
     >>> ax = profile_plot(res.profile())
     >>> ax.get_xlabel()
-    'tau^2'
+    'τ²'
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """
     import matplotlib.pyplot as plt

@@ -266,9 +266,8 @@ def show_conclusion(analyses: dict, key: str) -> None:
 def show_summary_of_findings(
     analyses: dict, protocol, key: str, *, margin: float, level: int = 2
 ) -> pd.DataFrame:
-    """Display the summary-of-findings table of ``analyses`` (saved as
-    ``results/<key>_certainty.csv``) with the verdicts, under a heading of ``level``, and
-    return the numbers."""
+    """Show the summary of findings of ``analyses`` (``results/<key>_certainty.csv``) with the
+    verdicts, under a heading of ``level``; return the numbers."""
     from .certainty import certainty_table, sof_table
 
     table = certainty_table(analyses, protocol, margin=margin)
@@ -289,15 +288,11 @@ def show_summary_of_findings(
         "**Verdicts**, one per comparison, from the interval, the equivalence margin "
         f"(g = {margin:g}) and the certainty:\n\n{verdicts}",
     )
+    reasons = table["reasons"].replace("", "no domain takes a level off")
     show_items(
         "**Why each certainty is what it is** (the domains that took levels off, by the "
         "protocol's rules; prediction intervals are in the sections below):",
-        pd.DataFrame(
-            {
-                "comparison": sof["comparison"],
-                "reasons": table["reasons"].replace("", "no domain takes a level off"),
-            }
-        ),
+        pd.DataFrame({"comparison": sof["comparison"], "reasons": reasons}),
         fold="Show why each certainty is what it is",
     )
     return table
