@@ -64,7 +64,8 @@ review.save_table(summary[["fits", "within 1e-6"]], "validation_vs_metafor")
     .rename(
         columns={"method": "Estimator", "fits": "Fits", "largest_difference": "Largest difference"}
     )
-    .style.hide(axis="index")
+    .style.set_uuid("validation")  # a fixed id: the page's HTML is the same in every build
+    .hide(axis="index")
     .format({"Largest difference": "{:.1e}", "within 1e-6": lambda ok: "yes" if ok else "no"})
 )
 
