@@ -291,16 +291,19 @@ def test_landing_table_has_a_network_column_when_the_overview_wrote_one(tmp_path
     html = landing_table(tmp_path, ["01_depression"])
     assert "network" not in html.split("<tbody>")[0]
     (tmp_path / "network_pdt_vs_cbt.csv").write_text(
-        "database,measure,k_direct,k_network,network,network_low,network_high,direct_share\n"
-        "depression-psyctr,SMD,2,442,-0.187,-0.510,0.135,0.16\n"
-        "panic-psyctr,SMD,0,68,0.1,-0.71,0.91,0\n"
-        "ed-psyctr,OR,2,5,-0.75,-2.3,0.8,1\n"  # another scale: not on the landing page
+        "database,measure,k_direct,k_network,network,network_low,network_high,direct_share,"
+        "cinema\n"
+        "depression-psyctr,SMD,2,442,-0.187,-0.510,0.135,0.16,low\n"
+        "panic-psyctr,SMD,0,68,0.1,-0.71,0.91,0,very low\n"
+        "ed-psyctr,OR,2,5,-0.75,-2.3,0.8,1,low\n"  # another scale: not on the landing page
     )
     html = landing_table(tmp_path, ["01_depression"])
     assert "<th>PDT vs CBT, network</th>" in html
-    # the share of the network estimate's precision that is direct, never "1 direct" alone
-    assert "442 trials; 16% direct (2 head-to-head)" in html and "-0.19 [-0.51, 0.14]" in html
-    assert "68 trials; indirect only" in html
+    # the share of the network estimate's precision that is direct, never "1 direct" alone,
+    # and the CINeMA confidence on a line of its own
+    assert "442 trials, 16% direct</span><br>" in html and "-0.19 [-0.51, 0.14]" in html
+    assert '<span class="k">low confidence (CINeMA)</span>' in html
+    assert "68 trials, indirect only" in html and "very low confidence (CINeMA)" in html
     assert "bulimia" not in html
 
 

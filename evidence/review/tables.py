@@ -275,11 +275,12 @@ class Table:
                 for v, num in zip(values, numeric, strict=True)
             )
             rows.append(f"<tr>{cells}</tr>")
-        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
-        # a scroll container keeps a wide table inside the page's column (first column fixed)
+        # a scroll container keeps a wide table inside the page's column (first column fixed);
+        # the note follows it (a caption inside would be as wide as the table and scroll away)
+        note = f'<p class="table-note">{html.escape(self.caption)}</p>' if self.caption else ""
         return (
-            f'<div class="table-wrap"><table class="evidence-table">{caption}<thead><tr>{head}'
-            f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+            f'<div class="table-wrap"><table class="evidence-table"><thead><tr>{head}'
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>{note}"
         )
 
 

@@ -214,10 +214,12 @@ def landing_table(results: Path, stems: list[str], titles: Mapping[str, str] | N
     head = "".join(f"<th>{_html.escape(h)}</th>" for h in heads)
     shown = {pages.get(c) for c in cells}
     others = [s for s in stems if _section(s) == "Conditions" and s not in shown]
+    # the note follows the scroll container, not inside it: a caption is as wide as its table,
+    # and the right half of its lines scrolled out of view with the table's last columns
     return (
         '<div class="table-wrap"><table class="evidence-table landing-table"><thead><tr>'
-        f"<th>Condition</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
-        f"<caption>{_landing_caption(cells, others, titles or {})}</caption></table></div>"
+        f"<th>Condition</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        f'<p class="table-note">{_landing_caption(cells, others, titles or {})}</p>'
     )
 
 
@@ -281,15 +283,15 @@ def _network_cells(results: Path, cells: dict[str, dict[str, str]]) -> bool:
         code = NETWORK_CONDITIONS.get(row["database"])
         if code is None or row["measure"] != "SMD" or not row["network"]:
             continue
-        k_direct = int(float(row["k_direct"] or 0))
-        share = float(row.get("direct_share") or 0.0)
-        trials = f"{int(float(row['k_network']))} trials; " + (
-            f"{100 * share:.0f}% direct ({k_direct} head-to-head)" if k_direct else "indirect only"
+        share = float(row.get("direct_share") or 0.0) if float(row["k_direct"] or 0) else 0.0
+        trials = f"{int(float(row['k_network']))} trials, " + (
+            f"{100 * share:.0f}% direct" if share else "indirect only"
         )
-        if row.get("cinema"):
-            trials += f"; {row['cinema']} confidence (CINeMA)"
+        # the rating on a line of its own: one long line pushed the estimate out of the column
+        rating = f"{row['cinema']} confidence (CINeMA)" if row.get("cinema") else ""
+        extra = f'<br><span class="k">{rating}</span>' if rating else ""
         est = (float(row[c]) for c in ("network", "network_low", "network_high"))
-        cells.setdefault(CONDITION_NAMES[code], {})["network"] = _cell(*est, trials)
+        cells.setdefault(CONDITION_NAMES[code], {})["network"] = _cell(*est, trials, extra)
     return True
 
 
@@ -304,8 +306,8 @@ def _landing_caption(cells: dict, others: list[str], titles: Mapping[str, str]) 
         "the number of trials; positive values favour PDT; "
         f"{MISSING} = no randomized comparison in the data. Direct comparisons, except the "
         "network column: a network meta-analysis (REML) of every psychotherapy trial of the "
-        "condition's Metapsy database, with the number of trials in the network and of direct "
-        "PDT vs CBT trials, and the "
+        "condition's Metapsy database, with the number of trials in the network, the share of "
+        "its precision that comes from direct PDT vs CBT trials, and the "
         '<a href="glossary.html#cinema">CINeMA</a> confidence in the network estimate; it '
         "assumes transitivity (see each condition page)."
     )

@@ -90,6 +90,10 @@ OVERFLOW = """() => {
                (scroller ? ' (first column not sticky)' : ' (no scroll container)') +
                `: ${(t.querySelector('th') || t).innerText.slice(0, 40)}`);
     }
+    // a caption is as wide as its table: half of each line would scroll out of view
+    if (t.querySelector('caption')) {
+      bad.push(`caption inside a wide table: ${t.querySelector('caption').innerText.slice(0, 40)}`);
+    }
   }
   return bad;
 }"""

@@ -311,12 +311,12 @@ def test_every_landing_network_estimate_carries_the_cinema_confidence_of_its_pag
     cells = [
         text
         for tag, text, _ in pages["index"]
-        if tag == "td" and re.search(r"\d+ trials; (?:\d+% direct|indirect only)", text)
+        if tag == "td" and re.search(r"\d+ trials, (?:\d+% direct|indirect only)", text)
     ]
     assert cells, "the landing table has no network cell"
     rows = [text for blocks in pages.values() for tag, text, _ in blocks if tag == "tr"]
     for cell in cells:
-        m = re.search(r"; (high|moderate|low|very low) confidence \(CINeMA\)", cell)
+        m = re.search(r"\b(high|moderate|low|very low) confidence \(CINeMA\)", cell)
         assert m, f"landing network cell without a CINeMA confidence: {cell!r}"
         est = re.match(r"(-?\d+\.\d+ \[[^\]]+\])", cell).group(1)
         shown = [r for r in rows if est in r and re.search(r" (high|moderate|low|very low)$", r)]
