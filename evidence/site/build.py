@@ -212,6 +212,19 @@ def execute_notebook(
     return nb
 
 
+def _warm_up_site() -> None:
+    """Import Sphinx, myst-nb and the theme (about 2 s), so that rendering starts at once; the
+    build calls it in a thread while the kernels run (an import that fails is left to the
+    render, which reports it)."""
+    import importlib
+
+    for name in ("sphinx.application", "myst_nb", "myst_nb.sphinx_ext", "sphinx_book_theme"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            return
+
+
 def kernel_env(root: Path, output: Path, cache: Path | None = None) -> dict[str, str]:
     """The kernels' environment: inline figures in the notebook (even when the caller, e.g.
     CI, runs with ``MPLBACKEND=Agg``), inputs from ``root``, outputs to ``output``, and the
@@ -460,10 +473,10 @@ def _build(root, only, params, out, progress, t0, server) -> list[BuildStep]:
     if params:
         stated = ", ".join(f"{k}={v}" for k, v in params.items())
         progress(f"choices {stated} -> outputs in {shown}/ (committed outputs untouched)")
-    from .render import notebook_title, render_site, warm_up
+    from .render import notebook_title, render_site
 
     # this process waits while the kernels work: it imports the site's libraries meanwhile
-    threading.Thread(target=warm_up, name="evidence-site-imports", daemon=True).start()
+    threading.Thread(target=_warm_up_site, name="evidence-site-imports", daemon=True).start()
     with _hold_interrupts(hold=False) as interrupts, _staging(target, only is not None) as stage:
         done = execute_all(paths, params, root, stage, progress, server=server)
         report = render_site(

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["SiteReport", "SiteError", "render_site", "landing_table", "warm_up", "SOURCE"]
+__all__ = ["SiteReport", "SiteError", "render_site", "landing_table", "SOURCE"]
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The site sources (Sphinx configuration, landing-page template, glossary, stylesheet).
@@ -459,19 +459,6 @@ def _stale(kept: Path, root: Path, stem: str) -> bool:
     inputs += [p for p in (root / "data").rglob("*") if p.is_file()]
     inputs += [p for p in (ROOT / "evidence").rglob("*.py") if p.name != "site.py"]
     return any(p.exists() and p.stat().st_mtime > built for p in inputs)
-
-
-def warm_up() -> None:
-    """Import Sphinx, myst-nb and the theme (about 2 s), so that rendering starts at once; the
-    build calls it in a thread while the kernels run (an import that fails is left to the
-    render, which reports it)."""
-    import importlib
-
-    for name in ("sphinx.application", "myst_nb", "myst_nb.sphinx_ext", "sphinx_book_theme"):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            return
 
 
 def _sphinx(src: Path, out: Path, doctrees: Path, warnings: io.StringIO):
