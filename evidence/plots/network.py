@@ -178,13 +178,11 @@ def _fit_labels(ax: Any, texts: list) -> None:
         shrink = 1.0
         for b, t in zip(boxes, texts, strict=True):
             anchor = ax.transData.transform(t.get_position())[0] - centre
-            width = b.width
-            room = (centre - lo) if anchor < 0 else (hi - centre)
             if t.get_ha() == "center" or abs(anchor) < 1e-9:
                 continue
-            need = abs(anchor) + width
-            if need > room:
-                shrink = min(shrink, max(room - width, 1.0) / abs(anchor))
+            room = (centre - lo) if anchor < 0 else (hi - centre)
+            if abs(anchor) + b.width > room:
+                shrink = min(shrink, max(room - b.width, 1.0) / abs(anchor))
         ax.set_xlim(*(np.asarray(ax.get_xlim()) / shrink))
         ax.set_ylim(*(np.asarray(ax.get_ylim()) / shrink))
 

@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -288,15 +288,11 @@ def execute_all(
     """
     from .kernels import kernel_server
 
-    if server is not None:
-        return _execute_all(paths, params, root, output, progress, jobs, server)
-    with kernel_server(kernel_env(root, output)) as server:
-        return _execute_all(paths, params, root, output, progress, jobs, server)
-
-
-def _execute_all(paths, params, root, output, progress, jobs, server):
-    with tempfile.TemporaryDirectory(prefix="evidence-cache-") as cache:
-        return _run_notebooks(paths, params, root, output, progress, jobs, server, Path(cache))
+    with ExitStack() as stack:
+        if server is None:
+            server = stack.enter_context(kernel_server(kernel_env(root, output)))
+        cache = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="evidence-cache-")))
+        return _run_notebooks(paths, params, root, output, progress, jobs, server, cache)
 
 
 def _run_notebooks(paths, params, root, output, progress, jobs, server, cache):
